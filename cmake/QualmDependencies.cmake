@@ -1,0 +1,20 @@
+# Every dependency comes from a Debian 12 package (scripts/setup.sh installs them).
+find_package(Threads REQUIRED)
+find_package(OpenMP REQUIRED)
+find_package(Eigen3 3.4 REQUIRED NO_MODULE)
+find_package(ZLIB REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(nlohmann_json 3 REQUIRED)
+find_package(PkgConfig REQUIRED)
+# libstb-dev ships stb_image as a prebuilt libstb plus headers under /usr/include/stb.
+pkg_check_modules(STB REQUIRED IMPORTED_TARGET stb)
+
+if(QUALM_WITH_ONEDNN)
+  find_package(dnnl REQUIRED)
+endif()
+if(QUALM_BUILD_TESTS)
+  find_package(doctest REQUIRED)
+endif()
+if(QUALM_BUILD_BENCH)
+  find_package(benchmark REQUIRED)
+endif()

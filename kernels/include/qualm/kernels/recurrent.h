@@ -1,0 +1,91 @@
+// qualm/kernels/recurrent.h: float LSTM and GRU over full sequences.
+//
+// Layout is batch-first: x [batch][seq_len][input_size], y [batch][seq_len][hidden].
+// h0/c0 [batch][hidden] may be null (zeros); h_n/c_n [batch][hidden] may be null.
+//
+// LSTM (gate order i, f, g, o, as TFLite):
+//   w_x [4H][I], w_h [4H][H], bias [4H]
+//   z = W_x x_t + W_h h_{t-1} + b;  i = sigma(z_i) f = sigma(z_f) g = tanh(z_g) o = sigma(z_o)
+//   c_t = f * c_{t-1} + i * g;      h_t = o * tanh(c_t)
+//   workspace for training (may be null in inference): gates [batch][seq_len][4H]
+//   (post-activation i, f, g, o) and cells [batch][seq_len][H] (c_t).
+//
+// GRU (gate order z, r, n, as ONNX; "linear before reset" as PyTorch/cuDNN):
+//   w_x [3H][I], w_h [3H][H], b_x [3H], b_h [3H]
+//   z = sigma(Wz x + bxz + Uz h + bhz)   r = sigma(Wr x + bxr + Ur h + bhr)
+//   n = tanh(Wn x + bxn + r * (Un h + bhn))   h_t = (1 - z) * n + z * h_{t-1}
+//   workspace: gates [batch][seq_len][3H] (post-activation z, r, n) and
+//   hn [batch][seq_len][H] (Un h_{t-1} + bhn, needed for dr).
+//
+// Backward takes dy for every step (may be null: only dh_n flows) plus dh_n/dc_n
+// (may be null), and ACCUMULATES into dx, weight and bias gradients, dh0/dc0.
+#pragma once
+
+#include <cstddef>
+
+#include "qualm/kernels/context.h"
+#include "qualm/status.h"
+
+namespace qualm::kernels {
+
+struct RnnParams {
+  int batch = 1, seq_len = 1, input_size = 1, hidden_size = 1;
+};
+
+Status Validate(const RnnParams& p);
+
+struct LstmWeights {
+  const float* w_x = nullptr;  // [4H][I]
+  const float* w_h = nullptr;  // [4H][H]
+  const float* bias = nullptr; // [4H]
+};
+struct LstmGrads {
+  float* w_x = nullptr;
+  float* w_h = nullptr;
+  float* bias = nullptr;
+};
+struct GruWeights {
+  const float* w_x = nullptr;  // [3H][I]
+  const float* w_h = nullptr;  // [3H][H]
+  const float* b_x = nullptr;  // [3H]
+  const float* b_h = nullptr;  // [3H]
+};
+struct GruGrads {
+  float* w_x = nullptr;
+  float* w_h = nullptr;
+  float* b_x = nullptr;
+  float* b_h = nullptr;
+};
+
+namespace ref {
+void lstm_f32(const RnnParams& p, const LstmWeights& w, const float* x, const float* h0, const float* c0,
+              float* y, float* h_n, float* c_n, float* ws_gates, float* ws_cells);
+void lstm_backward_f32(const RnnParams& p, const LstmWeights& w, const float* x, const float* h0,
+                       const float* c0, const float* y, const float* ws_gates, const float* ws_cells,
+                       const float* dy, const float* dh_n, const float* dc_n, float* dx, LstmGrads g,
+                       float* dh0, float* dc0);
+void gru_f32(const RnnParams& p, const GruWeights& w, const float* x, const float* h0, float* y, float* h_n,
+             float* ws_gates, float* ws_hn);
+void gru_backward_f32(const RnnParams& p, const GruWeights& w, const float* x, const float* h0, const float* y,
+                      const float* ws_gates, const float* ws_hn, const float* dy, const float* dh_n, float* dx,
+                      GruGrads g, float* dh0);
+}  // namespace ref
+
+namespace fast {
+std::size_t lstm_scratch_floats(const RnnParams& p, int threads);
+void lstm_f32(const KernelContext& ctx, const RnnParams& p, const LstmWeights& w, const float* x,
+              const float* h0, const float* c0, float* y, float* h_n, float* c_n, float* ws_gates,
+              float* ws_cells);
+void lstm_backward_f32(const KernelContext& ctx, const RnnParams& p, const LstmWeights& w, const float* x,
+                       const float* h0, const float* c0, const float* y, const float* ws_gates,
+                       const float* ws_cells, const float* dy, const float* dh_n, const float* dc_n, float* dx,
+                       LstmGrads g, float* dh0, float* dc0);
+std::size_t gru_scratch_floats(const RnnParams& p, int threads);
+void gru_f32(const KernelContext& ctx, const RnnParams& p, const GruWeights& w, const float* x,
+             const float* h0, float* y, float* h_n, float* ws_gates, float* ws_hn);
+void gru_backward_f32(const KernelContext& ctx, const RnnParams& p, const GruWeights& w, const float* x,
+                      const float* h0, const float* y, const float* ws_gates, const float* ws_hn,
+                      const float* dy, const float* dh_n, float* dx, GruGrads g, float* dh0);
+}  // namespace fast
+
+}  // namespace qualm::kernels
