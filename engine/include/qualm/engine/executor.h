@@ -1,0 +1,93 @@
+// qualm/engine/executor.h: runs a Model on mini-batches, forward and backward.
+//
+// Prepare, then execute: Create() validates the graph, infers shapes, builds one
+// prepared executor object per node (kernel parameter structs computed once),
+// and allocates every activation, gradient and scratch buffer for max_batch
+// samples. Forward()/Backward() then never allocate and never validate; a
+// smaller batch just runs on the first n rows.
+//
+// Backends: kReference runs the frozen scalar kernels (deterministic, the
+// study's float baseline); kFast runs the GEMM-based kernels (kernels/fast) where
+// they exist and the reference elsewhere. Both are deterministic for a fixed
+// thread count.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "qualm/engine/model.h"
+#include "qualm/engine/random.h"
+#include "qualm/kernels/context.h"
+#include "qualm/status.h"
+
+namespace qualm {
+
+enum class Backend { kReference, kFast };
+const char* BackendName(Backend b);
+Result<Backend> ParseBackend(const std::string& name);
+
+struct ExecutorOptions {
+  int max_batch = 128;
+  bool training = false;  // keep what backward needs; batch norm uses batch stats; dropout active
+  Backend backend = Backend::kFast;
+  int threads = 1;
+  std::uint64_t seed = 0;  // dropout masks
+};
+
+class NodeExec;  // one prepared op (engine/src/node_exec.h)
+
+// Buffers of one graph value for max_batch samples.
+struct ValueBuffers {
+  Shape sample_shape;  // without batch
+  Tensor value;        // [max_batch, sample_shape...]
+  Tensor grad;         // same shape, training only
+};
+
+class Executor {
+ public:
+  static Result<std::unique_ptr<Executor>> Create(Model* model, const ExecutorOptions& options);
+  ~Executor();
+  Executor(const Executor&) = delete;
+  Executor& operator=(const Executor&) = delete;
+
+  // input: n samples, contiguous, float or int32 as model.input_type says.
+  // Token ids must already be validated to lie in [0, vocab) (frontends do).
+  void Forward(const void* input, int n);
+  // [n][num_classes] of the last Forward.
+  const float* logits() const;
+  int num_classes() const { return model_->num_classes; }
+
+  // Training only. Zeroes activation gradients, seeds d(logits), and
+  // accumulates parameter gradients into param_grad(); call ZeroParamGrads()
+  // before each step.
+  void Backward(const float* dlogits);
+  void ZeroParamGrads();
+  // Restarts the dropout random stream (the trainer reseeds per epoch).
+  void Reseed(std::uint64_t seed) { rng_ = Rng(seed); }
+  // Gradient tensors, parallel to model->nodes[i].params (empty for non-trainable).
+  std::vector<std::vector<Tensor>>& param_grads() { return param_grads_; }
+
+  // Per-sample shape of every value (debugging, `qualm info`).
+  const std::vector<ValueBuffers>& values() const { return values_; }
+  const ExecutorOptions& options() const { return options_; }
+  Model* model() { return model_; }
+  // "fast (gemm avx2, 2 threads)" or "reference".
+  std::string PathDescription() const;
+  std::size_t allocated_bytes() const;
+
+ private:
+  Executor() = default;
+  Model* model_ = nullptr;
+  ExecutorOptions options_;
+  std::vector<ValueBuffers> values_;
+  std::vector<std::vector<Tensor>> param_grads_;
+  std::vector<std::unique_ptr<NodeExec>> execs_;
+  Tensor scratch_;
+  kernels::KernelContext ctx_;
+  Rng rng_{0};
+  int batch_ = 0;
+};
+
+}  // namespace qualm

@@ -1,0 +1,124 @@
+// qualm/engine/train.h: mini-batch training and evaluation.
+//
+// Determinism: everything random (initialization, shuffling, augmentation,
+// dropout) is drawn from Rng streams derived from (seed, epoch), so a run is
+// bit-identical for the same seed, backend and thread count, and a run resumed
+// from an end-of-epoch checkpoint continues exactly as if never stopped.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "qualm/engine/dataset.h"
+#include "qualm/engine/executor.h"
+#include "qualm/engine/model.h"
+#include "qualm/status.h"
+
+namespace qualm {
+
+enum class OptimizerKind { kSgd, kAdam };
+enum class LrSchedule { kConstant, kCosine, kStep };
+
+struct TrainConfig {
+  int epochs = 10;
+  int batch_size = 128;
+  OptimizerKind optimizer = OptimizerKind::kSgd;
+  float lr = 0.05f;
+  float momentum = 0.9f;       // SGD
+  bool nesterov = true;        // SGD
+  float beta1 = 0.9f, beta2 = 0.999f, adam_eps = 1e-8f;  // Adam
+  // L2 penalty added to the gradient of weight matrices/kernels/tables (rank >= 2);
+  // biases and batch-norm parameters are not decayed.
+  float weight_decay = 5e-4f;
+  LrSchedule schedule = LrSchedule::kCosine;
+  int warmup_epochs = 0;       // linear warm-up, per batch
+  int step_every = 10;         // kStep: multiply by step_gamma every step_every epochs
+  float step_gamma = 0.1f;
+  float clip_grad_norm = 0.0f; // > 0: clip the global gradient norm (RNNs)
+  // Image augmentation: random horizontal flip, random shift by up to
+  // `augment_shift` pixels with zero fill.
+  bool augment_flip = false;
+  int augment_shift = 0;
+  std::uint64_t seed = 1;
+  int threads = 1;
+  Backend backend = Backend::kFast;
+};
+
+const char* OptimizerName(OptimizerKind k);
+const char* ScheduleName(LrSchedule s);
+Result<OptimizerKind> ParseOptimizer(const std::string& s);
+Result<LrSchedule> ParseSchedule(const std::string& s);
+
+struct BatchProgress {
+  int epoch = 0, epochs = 0;    // epoch is 1-based
+  int batch = 0, batches = 0;   // batch is 1-based
+  double loss = 0, accuracy = 0;  // running averages over the epoch so far
+  double epoch_seconds = 0;
+};
+
+struct EpochReport {
+  int epoch = 0;                 // 1-based
+  double lr = 0;
+  double train_loss = 0, train_accuracy = 0;
+  double validation_accuracy = -1;  // -1 when no validation set
+  double seconds = 0;
+};
+
+// Checks that a data set fits a model: sample type and shape, label range,
+// token ids in [0, vocab). The message names the data set and the problem.
+Status CheckDataset(const Model& model, const Dataset& data);
+
+class Trainer {
+ public:
+  // Optimizer state tensors parallel to model.nodes[i].params (for checkpoints).
+  struct State {
+    int epochs_done = 0;
+    std::int64_t steps = 0;
+    std::vector<std::vector<Tensor>> slot1, slot2;  // momentum / Adam m and v
+  };
+
+  static Result<std::unique_ptr<Trainer>> Create(Model* model, const TrainConfig& config);
+  // One epoch over `train`; evaluates on `validation` if not null.
+  Result<EpochReport> RunEpoch(const Dataset& train, const Dataset* validation,
+                               const std::function<void(const BatchProgress&)>& progress = {});
+  State& state() { return state_; }
+  const TrainConfig& config() const { return config_; }
+  std::string PathDescription() const { return executor_->PathDescription(); }
+  double LearningRate(int epoch, int batch, int batches) const;
+
+ private:
+  Trainer() = default;
+  void Step(float lr);
+  void GatherBatch(const Dataset& d, const std::vector<std::size_t>& order, std::size_t begin, int n, Rng& aug_rng);
+
+  Model* model_ = nullptr;
+  TrainConfig config_;
+  std::unique_ptr<Executor> executor_;
+  State state_;
+  std::vector<float> batch_f32_, probs_, dlogits_;
+  std::vector<std::int32_t> batch_i32_, batch_labels_;
+};
+
+struct EvalOptions {
+  int batch_size = 256;
+  Backend backend = Backend::kFast;
+  int threads = 1;
+  bool keep_probabilities = true;
+};
+
+struct EvalResult {
+  std::vector<std::int32_t> predictions;  // argmax, ties to the lowest index
+  std::vector<float> probabilities;       // [count][classes] softmax, when kept
+  double accuracy = 0;
+  double loss = 0;
+  int num_classes = 0;
+  std::string path;                       // executor path description
+};
+
+Result<EvalResult> Evaluate(Model& model, const Dataset& data, const EvalOptions& options,
+                            const std::function<void(std::size_t done, std::size_t total)>& progress = {});
+
+}  // namespace qualm

@@ -1,0 +1,140 @@
+#include "qualm/engine/executor.h"
+
+#include <cstring>
+#include <type_traits>
+
+#include "node_exec.h"
+#include "qualm/kernels/gemm.h"
+
+namespace qualm {
+
+const char* BackendName(Backend b) { return b == Backend::kReference ? "reference" : "fast"; }
+
+Result<Backend> ParseBackend(const std::string& name) {
+  if (name == "reference" || name == "ref") return Backend::kReference;
+  if (name == "fast") return Backend::kFast;
+  return InvalidArgument("unknown backend '" + name + "' (expected reference or fast)");
+}
+
+namespace {
+
+Result<std::unique_ptr<NodeExec>> MakeExec(const NodeBinding& b) {
+  return std::visit(
+      [&](const auto& op) -> Result<std::unique_ptr<NodeExec>> {
+        using T = std::decay_t<decltype(op)>;
+        if constexpr (std::is_same_v<T, InputOp>) {
+          return Internal("the input node has no executor");
+        } else if constexpr (std::is_same_v<T, Conv2dOp> || std::is_same_v<T, DenseOp>) {
+          return MakeConvDenseExec(b);
+        } else if constexpr (std::is_same_v<T, MaxPoolOp> || std::is_same_v<T, AvgPoolOp> ||
+                             std::is_same_v<T, GlobalAvgPoolOp>) {
+          return MakePoolExec(b);
+        } else if constexpr (std::is_same_v<T, LstmOp> || std::is_same_v<T, GruOp> ||
+                             std::is_same_v<T, EmbeddingOp>) {
+          return MakeRecurrentExec(b);
+        } else {
+          return MakeElementwiseExec(b);
+        }
+      },
+      b.node->op);
+}
+
+}  // namespace
+
+Executor::~Executor() = default;
+
+Result<std::unique_ptr<Executor>> Executor::Create(Model* model, const ExecutorOptions& options) {
+  if (options.max_batch <= 0) return InvalidArgument("max_batch must be positive");
+  if (options.threads <= 0) return InvalidArgument("threads must be positive");
+  QUALM_ASSIGN_OR_RETURN(std::vector<Shape> shapes, InferShapes(*model));
+
+  std::unique_ptr<Executor> ex(new Executor());
+  ex->model_ = model;
+  ex->options_ = options;
+  ex->rng_ = Rng(options.seed);
+  const std::size_t n = model->nodes.size();
+  ex->values_.resize(n);
+  ex->param_grads_.resize(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    auto& v = ex->values_[i];
+    v.sample_shape = shapes[i];
+    std::vector<std::int64_t> dims{options.max_batch};
+    dims.insert(dims.end(), shapes[i].dims().begin(), shapes[i].dims().end());
+    const bool int_input = i == 0 && model->input_type == SampleType::kInt32;
+    v.value = Tensor(int_input ? DType::kI32 : DType::kF32, Shape(dims));
+    // No gradient is needed for the input itself.
+    if (options.training && i > 0) v.grad = Tensor(DType::kF32, Shape(dims));
+    if (options.training)
+      for (const auto& p : model->nodes[i].params)
+        ex->param_grads_[i].push_back(p.trainable ? Tensor(DType::kF32, p.value.shape()) : Tensor());
+  }
+  std::size_t scratch = 0;
+  ex->execs_.resize(n);
+  for (std::size_t i = 1; i < n; ++i) {
+    NodeBinding b;
+    b.node = &model->nodes[i];
+    for (int k : model->nodes[i].inputs) b.inputs.push_back(&ex->values_[static_cast<std::size_t>(k)]);
+    b.output = &ex->values_[i];
+    b.params = &model->nodes[i].params;
+    b.grads = &ex->param_grads_[i];
+    b.max_batch = options.max_batch;
+    b.training = options.training;
+    b.threads = options.threads;
+    auto made = MakeExec(b);
+    if (!made.ok()) return made.status().WithContext("node '" + model->nodes[i].name + "'");
+    ex->execs_[i] = std::move(made).value();
+    if (options.backend == Backend::kFast) scratch = std::max(scratch, ex->execs_[i]->ScratchFloats());
+  }
+  if (scratch > 0) ex->scratch_ = Tensor(DType::kF32, Shape{static_cast<std::int64_t>(scratch)});
+  ex->ctx_.threads = options.threads;
+  ex->ctx_.scratch = scratch > 0 ? ex->scratch_.f32() : nullptr;
+  ex->ctx_.scratch_floats = scratch;
+  return ex;
+}
+
+void Executor::Forward(const void* input, int n) {
+  QUALM_DCHECK(n > 0 && n <= options_.max_batch);
+  batch_ = n;
+  auto& in = values_[0];
+  std::memcpy(in.value.raw(), input, static_cast<std::size_t>(n * in.sample_shape.elements()) * 4);
+  ExecState s{n, options_.training, options_.backend, &ctx_, &rng_};
+  for (std::size_t i = 1; i < execs_.size(); ++i) execs_[i]->Forward(s);
+}
+
+const float* Executor::logits() const { return values_.back().value.f32(); }
+
+void Executor::Backward(const float* dlogits) {
+  QUALM_DCHECK(options_.training && batch_ > 0);
+  const int n = batch_;
+  for (std::size_t i = 1; i < values_.size(); ++i) {
+    auto& g = values_[i].grad;
+    std::memset(g.raw(), 0, static_cast<std::size_t>(n * values_[i].sample_shape.elements()) * sizeof(float));
+  }
+  auto& last = values_.back();
+  std::memcpy(last.grad.raw(), dlogits, static_cast<std::size_t>(n * last.sample_shape.elements()) * sizeof(float));
+  ExecState s{n, true, options_.backend, &ctx_, &rng_};
+  for (std::size_t i = execs_.size() - 1; i >= 1; --i) execs_[i]->Backward(s);
+}
+
+void Executor::ZeroParamGrads() {
+  for (auto& grads : param_grads_)
+    for (auto& g : grads)
+      if (!g.empty()) g.Zero();
+}
+
+std::string Executor::PathDescription() const {
+  if (options_.backend == Backend::kReference) return "reference";
+  return std::string("fast (gemm ") + kernels::GemmPathName() + ", " + std::to_string(options_.threads) +
+         (options_.threads == 1 ? " thread)" : " threads)");
+}
+
+std::size_t Executor::allocated_bytes() const {
+  std::size_t total = scratch_.empty() ? 0 : scratch_.bytes();
+  for (const auto& v : values_) total += v.value.bytes() + (v.grad.empty() ? 0 : v.grad.bytes());
+  for (const auto& grads : param_grads_)
+    for (const auto& g : grads)
+      if (!g.empty()) total += g.bytes();
+  return total;
+}
+
+}  // namespace qualm

@@ -1,0 +1,105 @@
+// Conv2d and dense nodes: bind shapes to kernel parameter structs once, then
+// dispatch to the reference or fast kernels.
+#include <type_traits>
+
+#include "../node_exec.h"
+#include "qualm/kernels/conv2d.h"
+#include "qualm/kernels/dense.h"
+
+namespace qualm {
+namespace {
+
+float* ParamGrad(const NodeBinding& b, std::size_t k) {
+  if (!b.grads || b.grads->size() <= k || (*b.grads)[k].empty()) return nullptr;
+  return (*b.grads)[k].f32();
+}
+
+class Conv2dExec final : public NodeExec {
+ public:
+  Conv2dExec(const NodeBinding& b, const kernels::Conv2dParams& p) : b_(b), p_(p) {}
+  std::size_t ScratchFloats() const override { return kernels::fast::conv2d_scratch_floats(p_, b_.threads); }
+  void Forward(const ExecState& s) override {
+    kernels::Conv2dParams p = p_;
+    p.batch = s.n;
+    const float* bias = b_.params->size() > 1 ? (*b_.params)[1].value.f32() : nullptr;
+    const float* x = b_.inputs[0]->value.f32();
+    const float* w = (*b_.params)[0].value.f32();
+    float* y = b_.output->value.f32();
+    if (s.backend == Backend::kFast) kernels::fast::conv2d_f32(*s.ctx, p, x, w, bias, y);
+    else kernels::ref::conv2d_f32(p, x, w, bias, y);
+  }
+  void Backward(const ExecState& s) override {
+    kernels::Conv2dParams p = p_;
+    p.batch = s.n;
+    const float* x = b_.inputs[0]->value.f32();
+    const float* w = (*b_.params)[0].value.f32();
+    const float* dy = b_.output->grad.f32();
+    float* dx = GradOrNull(b_.inputs[0]);
+    float* dw = ParamGrad(b_, 0);
+    float* db = ParamGrad(b_, 1);
+    if (s.backend == Backend::kFast) kernels::fast::conv2d_backward_f32(*s.ctx, p, x, w, dy, dx, dw, db);
+    else kernels::ref::conv2d_backward_f32(p, x, w, dy, dx, dw, db);
+  }
+
+ private:
+  NodeBinding b_;
+  kernels::Conv2dParams p_;
+};
+
+class DenseExec final : public NodeExec {
+ public:
+  DenseExec(const NodeBinding& b, const kernels::DenseParams& p) : b_(b), p_(p) {}
+  std::size_t ScratchFloats() const override { return kernels::fast::dense_scratch_floats(p_, b_.threads); }
+  void Forward(const ExecState& s) override {
+    kernels::DenseParams p = p_;
+    p.batch = s.n;
+    const float* bias = b_.params->size() > 1 ? (*b_.params)[1].value.f32() : nullptr;
+    const float* x = b_.inputs[0]->value.f32();
+    const float* w = (*b_.params)[0].value.f32();
+    float* y = b_.output->value.f32();
+    if (s.backend == Backend::kFast) kernels::fast::dense_f32(*s.ctx, p, x, w, bias, y);
+    else kernels::ref::dense_f32(p, x, w, bias, y);
+  }
+  void Backward(const ExecState& s) override {
+    kernels::DenseParams p = p_;
+    p.batch = s.n;
+    const float* x = b_.inputs[0]->value.f32();
+    const float* w = (*b_.params)[0].value.f32();
+    const float* dy = b_.output->grad.f32();
+    float* dx = GradOrNull(b_.inputs[0]);
+    if (s.backend == Backend::kFast)
+      kernels::fast::dense_backward_f32(*s.ctx, p, x, w, dy, dx, ParamGrad(b_, 0), ParamGrad(b_, 1));
+    else
+      kernels::ref::dense_backward_f32(p, x, w, dy, dx, ParamGrad(b_, 0), ParamGrad(b_, 1));
+  }
+
+ private:
+  NodeBinding b_;
+  kernels::DenseParams p_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<NodeExec>> MakeConvDenseExec(const NodeBinding& b) {
+  const Shape& in = b.inputs[0]->sample_shape;
+  if (const auto* op = std::get_if<Conv2dOp>(&b.node->op)) {
+    kernels::Conv2dParams p;
+    p.batch = b.max_batch;
+    p.in_h = static_cast<int>(in[0]); p.in_w = static_cast<int>(in[1]); p.in_c = static_cast<int>(in[2]);
+    p.out_c = op->out_channels; p.kernel_h = op->kernel_h; p.kernel_w = op->kernel_w;
+    p.stride_h = op->stride_h; p.stride_w = op->stride_w; p.dilation_h = op->dilation_h;
+    p.dilation_w = op->dilation_w; p.pad_top = op->pad_top; p.pad_left = op->pad_left;
+    p.pad_bottom = op->pad_bottom; p.pad_right = op->pad_right; p.groups = op->groups;
+    QUALM_RETURN_IF_ERROR(kernels::Validate(p));
+    return std::unique_ptr<NodeExec>(new Conv2dExec(b, p));
+  }
+  const auto& op = std::get<DenseOp>(b.node->op);
+  kernels::DenseParams p;
+  p.batch = b.max_batch;
+  p.in_features = static_cast<int>(in.elements());
+  p.out_features = op.out_features;
+  QUALM_RETURN_IF_ERROR(kernels::Validate(p));
+  return std::unique_ptr<NodeExec>(new DenseExec(b, p));
+}
+
+}  // namespace qualm

@@ -1,0 +1,139 @@
+// ReLU, batch norm, residual add and dropout nodes.
+#include <type_traits>
+
+#include "../node_exec.h"
+#include "qualm/kernels/batchnorm.h"
+#include "qualm/kernels/elementwise.h"
+
+namespace qualm {
+namespace {
+
+std::size_t Count(const ExecState& s, const ValueBuffers* v) {
+  return static_cast<std::size_t>(s.n) * static_cast<std::size_t>(v->sample_shape.elements());
+}
+
+class ReluExec final : public NodeExec {
+ public:
+  ReluExec(const NodeBinding& b, bool relu6) : b_(b), relu6_(relu6) {}
+  void Forward(const ExecState& s) override {
+    const std::size_t n = Count(s, b_.output);
+    if (relu6_) kernels::ref::relu6_f32(n, b_.inputs[0]->value.f32(), b_.output->value.f32());
+    else kernels::ref::relu_f32(n, b_.inputs[0]->value.f32(), b_.output->value.f32());
+  }
+  void Backward(const ExecState& s) override {
+    float* dx = GradOrNull(b_.inputs[0]);
+    if (!dx) return;
+    const std::size_t n = Count(s, b_.output);
+    if (relu6_) kernels::ref::relu6_backward_f32(n, b_.inputs[0]->value.f32(), b_.output->grad.f32(), dx);
+    else kernels::ref::relu_backward_f32(n, b_.inputs[0]->value.f32(), b_.output->grad.f32(), dx);
+  }
+
+ private:
+  NodeBinding b_;
+  bool relu6_;
+};
+
+class AddExec final : public NodeExec {
+ public:
+  explicit AddExec(const NodeBinding& b) : b_(b) {}
+  void Forward(const ExecState& s) override {
+    kernels::ref::add_f32(Count(s, b_.output), b_.inputs[0]->value.f32(), b_.inputs[1]->value.f32(),
+                          b_.output->value.f32());
+  }
+  void Backward(const ExecState& s) override {
+    for (ValueBuffers* in : b_.inputs)
+      if (float* dx = GradOrNull(in)) kernels::ref::accumulate_f32(Count(s, b_.output), b_.output->grad.f32(), dx);
+  }
+
+ private:
+  NodeBinding b_;
+};
+
+class BatchNormExec final : public NodeExec {
+ public:
+  BatchNormExec(const NodeBinding& b, const BatchNormOp& op) : b_(b) {
+    const Shape& s = b.output->sample_shape;
+    p_.channels = static_cast<int>(s[s.rank() - 1]);
+    spatial_ = static_cast<int>(s.elements() / p_.channels);
+    p_.epsilon = op.epsilon;
+    p_.momentum = op.momentum;
+    saved_mean_ = Tensor(DType::kF32, Shape{p_.channels});
+    saved_invstd_ = Tensor(DType::kF32, Shape{p_.channels});
+  }
+  void Forward(const ExecState& s) override {
+    kernels::BatchNormParams p = p_;
+    p.rows = s.n * spatial_;
+    auto& prm = *b_.params;
+    if (s.training) {
+      kernels::ref::batchnorm_training_f32(p, b_.inputs[0]->value.f32(), prm[0].value.f32(), prm[1].value.f32(),
+                                           b_.output->value.f32(), saved_mean_.f32(), saved_invstd_.f32(),
+                                           prm[2].value.f32(), prm[3].value.f32());
+    } else {
+      kernels::ref::batchnorm_inference_f32(p, b_.inputs[0]->value.f32(), prm[0].value.f32(), prm[1].value.f32(),
+                                            prm[2].value.f32(), prm[3].value.f32(), b_.output->value.f32());
+    }
+  }
+  void Backward(const ExecState& s) override {
+    kernels::BatchNormParams p = p_;
+    p.rows = s.n * spatial_;
+    auto& g = *b_.grads;
+    kernels::ref::batchnorm_backward_f32(p, b_.inputs[0]->value.f32(), (*b_.params)[0].value.f32(),
+                                         saved_mean_.f32(), saved_invstd_.f32(), b_.output->grad.f32(),
+                                         GradOrNull(b_.inputs[0]), g[0].f32(), g[1].f32());
+  }
+
+ private:
+  NodeBinding b_;
+  kernels::BatchNormParams p_;
+  int spatial_ = 1;
+  Tensor saved_mean_, saved_invstd_;
+};
+
+class DropoutExec final : public NodeExec {
+ public:
+  DropoutExec(const NodeBinding& b, float rate) : b_(b), rate_(rate) {
+    if (b.training) mask_ = Tensor(DType::kU8, Shape{b.max_batch * b.output->sample_shape.elements()});
+  }
+  void Forward(const ExecState& s) override {
+    const std::size_t n = Count(s, b_.output);
+    const float* x = b_.inputs[0]->value.f32();
+    float* y = b_.output->value.f32();
+    if (!s.training || rate_ == 0.0f) {
+      for (std::size_t i = 0; i < n; ++i) y[i] = x[i];
+      return;
+    }
+    std::uint8_t* m = mask_.data<std::uint8_t>();
+    for (std::size_t i = 0; i < n; ++i) m[i] = s.rng->Uniform() >= rate_ ? 1 : 0;
+    kernels::ref::dropout_apply_f32(n, x, m, 1.0f / (1.0f - rate_), y);
+  }
+  void Backward(const ExecState& s) override {
+    float* dx = GradOrNull(b_.inputs[0]);
+    if (!dx) return;
+    const std::size_t n = Count(s, b_.output);
+    if (rate_ == 0.0f) {
+      kernels::ref::accumulate_f32(n, b_.output->grad.f32(), dx);
+      return;
+    }
+    kernels::ref::dropout_backward_f32(n, b_.output->grad.f32(), mask_.data<std::uint8_t>(), 1.0f / (1.0f - rate_),
+                                       dx);
+  }
+
+ private:
+  NodeBinding b_;
+  float rate_;
+  Tensor mask_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<NodeExec>> MakeElementwiseExec(const NodeBinding& b) {
+  if (const auto* op = std::get_if<ReluOp>(&b.node->op)) return std::unique_ptr<NodeExec>(new ReluExec(b, op->relu6));
+  if (std::holds_alternative<AddOp>(b.node->op)) return std::unique_ptr<NodeExec>(new AddExec(b));
+  if (const auto* op = std::get_if<BatchNormOp>(&b.node->op))
+    return std::unique_ptr<NodeExec>(new BatchNormExec(b, *op));
+  if (const auto* op = std::get_if<DropoutOp>(&b.node->op))
+    return std::unique_ptr<NodeExec>(new DropoutExec(b, op->rate));
+  return Internal(std::string("no executor for op ") + OpName(b.node->op));
+}
+
+}  // namespace qualm

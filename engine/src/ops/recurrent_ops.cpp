@@ -1,0 +1,147 @@
+// Embedding, LSTM and GRU nodes. A recurrent node that returns only its last
+// hidden state still keeps the full sequence in an internal buffer: the
+// backward pass needs it.
+#include <type_traits>
+
+#include "../node_exec.h"
+#include "qualm/kernels/embedding.h"
+#include "qualm/kernels/recurrent.h"
+
+namespace qualm {
+namespace {
+
+class EmbeddingExec final : public NodeExec {
+ public:
+  EmbeddingExec(const NodeBinding& b, const EmbeddingOp& op) : b_(b) {
+    p_.vocab = op.vocab;
+    p_.dim = op.dim;
+    seq_ = static_cast<int>(b.inputs[0]->sample_shape[0]);
+  }
+  void Forward(const ExecState& s) override {
+    kernels::EmbeddingParams p = p_;
+    p.count = s.n * seq_;
+    kernels::ref::embedding_f32(p, b_.inputs[0]->value.data<std::int32_t>(), (*b_.params)[0].value.f32(),
+                                b_.output->value.f32());
+  }
+  void Backward(const ExecState& s) override {
+    kernels::EmbeddingParams p = p_;
+    p.count = s.n * seq_;
+    kernels::ref::embedding_backward_f32(p, b_.inputs[0]->value.data<std::int32_t>(), b_.output->grad.f32(),
+                                         (*b_.grads)[0].f32());
+  }
+
+ private:
+  NodeBinding b_;
+  kernels::EmbeddingParams p_;
+  int seq_ = 1;
+};
+
+// Shared by LSTM (4 gates) and GRU (3 gates).
+class RecurrentExec final : public NodeExec {
+ public:
+  RecurrentExec(const NodeBinding& b, bool lstm, int hidden, bool return_sequences)
+      : b_(b), lstm_(lstm), return_sequences_(return_sequences) {
+    const Shape& in = b.inputs[0]->sample_shape;
+    p_.batch = b.max_batch;
+    p_.seq_len = static_cast<int>(in[0]);
+    p_.input_size = static_cast<int>(in[1]);
+    p_.hidden_size = hidden;
+    const std::int64_t bt = static_cast<std::int64_t>(b.max_batch) * p_.seq_len;
+    if (!return_sequences) seq_out_ = Tensor(DType::kF32, Shape{bt, hidden});
+    if (b.training) {
+      ws_gates_ = Tensor(DType::kF32, Shape{bt, (lstm ? 4 : 3) * static_cast<std::int64_t>(hidden)});
+      ws_state_ = Tensor(DType::kF32, Shape{bt, hidden});
+    }
+  }
+  std::size_t ScratchFloats() const override {
+    return lstm_ ? kernels::fast::lstm_scratch_floats(p_, b_.threads) : kernels::fast::gru_scratch_floats(p_, b_.threads);
+  }
+  void Forward(const ExecState& s) override {
+    kernels::RnnParams p = p_;
+    p.batch = s.n;
+    const float* x = b_.inputs[0]->value.f32();
+    float* y = return_sequences_ ? b_.output->value.f32() : seq_out_.f32();
+    float* h_n = return_sequences_ ? nullptr : b_.output->value.f32();
+    float* wg = ws_gates_.empty() ? nullptr : ws_gates_.f32();
+    float* wst = ws_state_.empty() ? nullptr : ws_state_.f32();
+    const bool fast = s.backend == Backend::kFast;
+    if (lstm_) {
+      const auto w = LstmW();
+      if (fast) kernels::fast::lstm_f32(*s.ctx, p, w, x, nullptr, nullptr, y, h_n, nullptr, wg, wst);
+      else kernels::ref::lstm_f32(p, w, x, nullptr, nullptr, y, h_n, nullptr, wg, wst);
+    } else {
+      const auto w = GruW();
+      if (fast) kernels::fast::gru_f32(*s.ctx, p, w, x, nullptr, y, h_n, wg, wst);
+      else kernels::ref::gru_f32(p, w, x, nullptr, y, h_n, wg, wst);
+    }
+  }
+  void Backward(const ExecState& s) override {
+    kernels::RnnParams p = p_;
+    p.batch = s.n;
+    const float* x = b_.inputs[0]->value.f32();
+    const float* y = return_sequences_ ? b_.output->value.f32() : seq_out_.f32();
+    const float* dy = return_sequences_ ? b_.output->grad.f32() : nullptr;
+    const float* dh_n = return_sequences_ ? nullptr : b_.output->grad.f32();
+    float* dx = GradOrNull(b_.inputs[0]);
+    auto& g = *b_.grads;
+    const bool fast = s.backend == Backend::kFast;
+    if (lstm_) {
+      kernels::LstmGrads lg{g[0].f32(), g[1].f32(), g[2].f32()};
+      const auto w = LstmW();
+      if (fast)
+        kernels::fast::lstm_backward_f32(*s.ctx, p, w, x, nullptr, nullptr, y, ws_gates_.f32(), ws_state_.f32(), dy,
+                                         dh_n, nullptr, dx, lg, nullptr, nullptr);
+      else
+        kernels::ref::lstm_backward_f32(p, w, x, nullptr, nullptr, y, ws_gates_.f32(), ws_state_.f32(), dy, dh_n,
+                                        nullptr, dx, lg, nullptr, nullptr);
+    } else {
+      kernels::GruGrads gg{g[0].f32(), g[1].f32(), g[2].f32(), g[3].f32()};
+      const auto w = GruW();
+      if (fast)
+        kernels::fast::gru_backward_f32(*s.ctx, p, w, x, nullptr, y, ws_gates_.f32(), ws_state_.f32(), dy, dh_n, dx,
+                                        gg, nullptr);
+      else
+        kernels::ref::gru_backward_f32(p, w, x, nullptr, y, ws_gates_.f32(), ws_state_.f32(), dy, dh_n, dx, gg,
+                                       nullptr);
+    }
+  }
+
+ private:
+  kernels::LstmWeights LstmW() const {
+    auto& prm = *b_.params;
+    return {prm[0].value.f32(), prm[1].value.f32(), prm[2].value.f32()};
+  }
+  kernels::GruWeights GruW() const {
+    auto& prm = *b_.params;
+    return {prm[0].value.f32(), prm[1].value.f32(), prm[2].value.f32(), prm[3].value.f32()};
+  }
+
+  NodeBinding b_;
+  bool lstm_;
+  bool return_sequences_;
+  kernels::RnnParams p_;
+  Tensor seq_out_, ws_gates_, ws_state_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<NodeExec>> MakeRecurrentExec(const NodeBinding& b) {
+  if (const auto* op = std::get_if<EmbeddingOp>(&b.node->op))
+    return std::unique_ptr<NodeExec>(new EmbeddingExec(b, *op));
+  const Shape& in = b.inputs[0]->sample_shape;
+  kernels::RnnParams p;
+  p.batch = b.max_batch;
+  p.seq_len = static_cast<int>(in[0]);
+  p.input_size = static_cast<int>(in[1]);
+  if (const auto* op = std::get_if<LstmOp>(&b.node->op)) {
+    p.hidden_size = op->hidden;
+    QUALM_RETURN_IF_ERROR(kernels::Validate(p));
+    return std::unique_ptr<NodeExec>(new RecurrentExec(b, true, op->hidden, op->return_sequences));
+  }
+  const auto& op = std::get<GruOp>(b.node->op);
+  p.hidden_size = op.hidden;
+  QUALM_RETURN_IF_ERROR(kernels::Validate(p));
+  return std::unique_ptr<NodeExec>(new RecurrentExec(b, false, op.hidden, op.return_sequences));
+}
+
+}  // namespace qualm

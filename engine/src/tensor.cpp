@@ -1,0 +1,74 @@
+#include "qualm/engine/tensor.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+namespace qualm {
+
+std::size_t DTypeSize(DType t) {
+  switch (t) {
+    case DType::kF32: case DType::kI32: return 4;
+    case DType::kI8: case DType::kU8: return 1;
+    case DType::kI16: case DType::kF16: case DType::kBF16: return 2;
+  }
+  return 1;
+}
+
+const char* DTypeName(DType t) {
+  switch (t) {
+    case DType::kF32: return "f32";
+    case DType::kI32: return "i32";
+    case DType::kI8: return "i8";
+    case DType::kU8: return "u8";
+    case DType::kI16: return "i16";
+    case DType::kF16: return "f16";
+    case DType::kBF16: return "bf16";
+  }
+  return "?";
+}
+
+std::string Shape::ToString() const {
+  std::string s = "[";
+  for (std::size_t i = 0; i < dims_.size(); ++i) {
+    if (i) s += ", ";
+    s += std::to_string(dims_[i]);
+  }
+  return s + "]";
+}
+
+void Tensor::Free::operator()(void* p) const { std::free(p); }
+
+Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
+  const std::size_t n = bytes();
+  if (n == 0) return;
+  // 64-byte alignment for every SIMD width; size rounded up as aligned_alloc requires.
+  const std::size_t rounded = (n + 63) / 64 * 64;
+  void* p = std::aligned_alloc(64, rounded);
+  if (!p) throw std::bad_alloc();
+  std::memset(p, 0, rounded);
+  data_.reset(p);
+}
+
+Tensor::Tensor(const Tensor& other) : Tensor(other.dtype_, other.shape_) {
+  if (other.data_) std::memcpy(raw(), other.raw(), bytes());
+}
+
+Tensor& Tensor::operator=(const Tensor& other) {
+  if (this != &other) {
+    Tensor copy(other);
+    *this = std::move(copy);
+  }
+  return *this;
+}
+
+void Tensor::Fill(float v) {
+  float* p = f32();
+  for (std::int64_t i = 0; i < elements(); ++i) p[i] = v;
+}
+
+void Tensor::Zero() {
+  if (data_) std::memset(raw(), 0, bytes());
+}
+
+}  // namespace qualm
