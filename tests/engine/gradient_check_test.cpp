@@ -10,6 +10,7 @@
 // misses it by far.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 

@@ -1,0 +1,109 @@
+// qualm eval: accuracy (overall and per class) and loss of a model on a data set.
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "qualm/frontends/data_spec.h"
+#include "progress.h"
+#include "qualm/engine/train.h"
+#include "qualm/frontends/model_file.h"
+
+namespace qualm::cli {
+namespace {
+
+struct EvalArgs {
+  std::string model_path, data, backend = "fast", predictions;
+  int threads = 0, batch = 256;
+  bool json = false, quiet = false;
+  DataSpecOptions data_args;
+};
+
+int RunEval(EvalArgs& a) {
+  const char* cmd = "eval";
+  auto model = LoadModel(a.model_path);
+  if (!model.ok()) return Fail(cmd, model.status());
+  if (a.data.empty()) a.data = DefaultTestData(*model);
+  auto data = LoadEvalData(a.data, *model, a.data_args);
+  if (!data.ok()) return Fail(cmd, data.status());
+  auto backend = ParseBackend(a.backend);
+  if (!backend.ok()) return Fail(cmd, backend.status());
+  EvalOptions eo;
+  eo.backend = *backend;
+  eo.threads = a.threads > 0 ? a.threads : DefaultThreads();
+  eo.batch_size = a.batch;
+  eo.keep_probabilities = !a.predictions.empty();
+  ProgressLine progress(!a.quiet && !a.json);
+  auto r = Evaluate(*model, *data, eo, [&](std::size_t done, std::size_t total) {
+    progress.Update(static_cast<double>(done) / static_cast<double>(total),
+                    "evaluating " + std::to_string(done) + "/" + std::to_string(total));
+  });
+  if (!r.ok()) return Fail(cmd, r.status());
+  const int classes = model->num_classes;
+  std::vector<int> per_total(static_cast<std::size_t>(classes)), per_correct(static_cast<std::size_t>(classes));
+  for (std::size_t i = 0; i < data->size(); ++i) {
+    per_total[static_cast<std::size_t>(data->labels[i])]++;
+    per_correct[static_cast<std::size_t>(data->labels[i])] += r->predictions[i] == data->labels[i];
+  }
+  nlohmann::json per_class = nlohmann::json::array();
+  for (int c = 0; c < classes; ++c) {
+    const auto cu = static_cast<std::size_t>(c);
+    per_class.push_back({{"class", c},
+                         {"name", cu < data->class_names.size() ? data->class_names[cu] : std::to_string(c)},
+                         {"count", per_total[cu]},
+                         {"accuracy", per_total[cu] ? static_cast<double>(per_correct[cu]) / per_total[cu] : 0.0}});
+  }
+  if (!a.predictions.empty()) {
+    nlohmann::json preds = {{"model", a.model_path}, {"data", a.data}, {"path", r->path}};
+    preds["labels"] = data->labels;
+    preds["predictions"] = r->predictions;
+    preds["probabilities"] = r->probabilities;
+    const std::string tmp = a.predictions + ".tmp";
+    FILE* f = std::fopen(tmp.c_str(), "wb");
+    const std::string text = preds.dump();
+    if (!f || std::fwrite(text.data(), 1, text.size(), f) != text.size() || std::fclose(f) != 0 ||
+        std::rename(tmp.c_str(), a.predictions.c_str()) != 0) {
+      std::remove(tmp.c_str());
+      return Fail(cmd, IoError(a.predictions + ": cannot write predictions"));
+    }
+  }
+  if (a.json) {
+    nlohmann::json out = {{"model", a.model_path},
+                          {"arch", model->arch},
+                          {"data", a.data},
+                          {"count", data->size()},
+                          {"accuracy", r->accuracy},
+                          {"loss", r->loss},
+                          {"path", r->path},
+                          {"per_class", per_class}};
+    std::printf("%s\n", out.dump(2).c_str());
+  } else {
+    progress.Finish("");
+    std::printf("%s on %s: accuracy %.2f%% (%zu samples), loss %.4f, path %s\n", a.model_path.c_str(),
+                a.data.c_str(), r->accuracy * 100.0, data->size(), r->loss, r->path.c_str());
+    for (const auto& pc : per_class)
+      std::printf("  %-14s %6.2f%%  (%d)\n", pc["name"].get<std::string>().c_str(),
+                  pc["accuracy"].get<double>() * 100.0, pc["count"].get<int>());
+  }
+  return 0;
+}
+
+}  // namespace
+
+Runner RegisterEval(CLI::App& app) {
+  auto a = std::make_shared<EvalArgs>();
+  app.add_option("model", a->model_path, "Model file")->required();
+  app.add_option("--data", a->data, "Data set, e.g. fashion-mnist:test, spam:test, spam:hard-ham, spam:later, "
+                                   "images:DIR (default: the test set of the model's training data)");
+  app.add_option("--backend", a->backend, "Float kernels: fast or reference")->capture_default_str();
+  app.add_option("--threads", a->threads, "Worker threads (default: all hardware threads)");
+  app.add_option("--batch", a->batch, "Evaluation batch size")->capture_default_str();
+  app.add_option("--limit", a->data_args.limit, "Use only the first N samples");
+  app.add_option("--spam-dir", a->data_args.spam_dir, "SpamAssassin data folder");
+  app.add_option("--fashion-dir", a->data_args.fashion_dir, "Fashion-MNIST folder");
+  app.add_option("--predictions", a->predictions, "Write labels, predictions and softmax vectors as JSON");
+  app.add_flag("--json", a->json, "Machine-readable output");
+  app.add_flag("-q,--quiet", a->quiet, "No progress output");
+  return [a] { return RunEval(*a); };
+}
+
+}  // namespace qualm::cli

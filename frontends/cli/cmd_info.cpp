@@ -1,0 +1,109 @@
+// qualm info: what a model file holds (graph, shapes, parameters, provenance),
+// and qualm cpu: what the kernel dispatch sees and chooses.
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <type_traits>
+
+#include "commands.h"
+#include "qualm/engine/model.h"
+#include "qualm/frontends/model_file.h"
+#include "qualm/kernels/cpu.h"
+#include "qualm/kernels/gemm.h"
+
+namespace qualm::cli {
+namespace {
+
+struct InfoArgs {
+  std::string model_path;
+  bool json = false;
+};
+
+nlohmann::json OpFields(const OpParams& op) {
+  nlohmann::json j = nlohmann::json::object();
+  std::visit([&](auto o) { o.VisitFields([&](const char* name, auto& v) { j[name] = v; }); }, op);
+  return j;
+}
+
+int RunInfo(const InfoArgs& a) {
+  const char* cmd = "info";
+  auto file = InspectModelFile(a.model_path);
+  if (!file.ok()) return Fail(cmd, file.status());
+  auto model = LoadModel(a.model_path);
+  if (!model.ok()) return Fail(cmd, model.status());
+  auto shapes = InferShapes(static_cast<const Model&>(*model));
+  if (!shapes.ok()) return Fail(cmd, shapes.status());
+  nlohmann::json nodes = nlohmann::json::array();
+  for (std::size_t i = 0; i < model->nodes.size(); ++i) {
+    const Node& n = model->nodes[i];
+    nlohmann::json params = nlohmann::json::array();
+    for (const auto& p : n.params)
+      params.push_back({{"name", p.name}, {"shape", p.value.shape().dims()}, {"dtype", DTypeName(p.value.dtype())},
+                        {"trainable", p.trainable}});
+    nodes.push_back({{"name", n.name},
+                     {"op", OpName(n.op)},
+                     {"inputs", n.inputs},
+                     {"output_shape", (*shapes)[i].dims()},
+                     {"fields", OpFields(n.op)},
+                     {"params", params}});
+  }
+  nlohmann::json meta = nlohmann::json::object();
+  for (const auto& [k, v] : model->metadata) {
+    // Large blobs (a vocabulary) are summarized, not dumped.
+    if (v.size() > 2000) meta[k] = "<" + std::to_string(v.size()) + " bytes>";
+    else meta[k] = v;
+  }
+  if (a.json) {
+    nlohmann::json out = {{"file", a.model_path},
+                          {"format_version", file->version},
+                          {"bytes", file->bytes},
+                          {"crc32", file->crc},
+                          {"arch", model->arch},
+                          {"input_type", model->input_type == SampleType::kInt32 ? "int32 tokens" : "float32 image"},
+                          {"input_shape", model->input_shape},
+                          {"num_classes", model->num_classes},
+                          {"parameters", model->ParameterCount()},
+                          {"nodes", nodes},
+                          {"metadata", meta}};
+    std::printf("%s\n", out.dump(2).c_str());
+    return 0;
+  }
+  std::printf("%s: qualm model file v%d, %llu bytes, crc32 %08x\n", a.model_path.c_str(), file->version,
+              static_cast<unsigned long long>(file->bytes), file->crc);
+  std::printf("arch %s, input %s %s, %d classes, %lld trainable parameters\n", model->arch.c_str(),
+              model->input_type == SampleType::kInt32 ? "int32 tokens" : "float32 image",
+              Shape(model->input_shape).ToString().c_str(), model->num_classes,
+              static_cast<long long>(model->ParameterCount()));
+  std::printf("\n  %-28s %-16s %-16s %s\n", "node", "op", "output", "parameters");
+  for (const auto& n : nodes) {
+    std::string ps;
+    for (const auto& p : n["params"])
+      ps += (ps.empty() ? "" : ", ") + p["name"].get<std::string>() +
+            Shape(p["shape"].get<std::vector<std::int64_t>>()).ToString();
+    std::printf("  %-28s %-16s %-16s %s\n", n["name"].get<std::string>().c_str(), n["op"].get<std::string>().c_str(),
+                Shape(n["output_shape"].get<std::vector<std::int64_t>>()).ToString().c_str(), ps.c_str());
+  }
+  if (!meta.empty()) {
+    std::printf("\nmetadata:\n");
+    for (auto it = meta.begin(); it != meta.end(); ++it)
+      std::printf("  %s: %s\n", it.key().c_str(), it.value().get<std::string>().c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+Runner RegisterInfo(CLI::App& app) {
+  auto a = std::make_shared<InfoArgs>();
+  app.add_option("model", a->model_path, "Model file")->required();
+  app.add_flag("--json", a->json, "Machine-readable output");
+  return [a] { return RunInfo(*a); };
+}
+
+Runner RegisterCpu(CLI::App& app) {
+  return [] {
+    std::printf("%s\nfloat gemm path: %s\n", kernels::DescribeCpu().c_str(), kernels::GemmPathName());
+    return 0;
+  };
+}
+
+}  // namespace qualm::cli

@@ -1,0 +1,115 @@
+// qualm train: one resumable training run (study/train_run.h) with a progress line.
+#include <cstdio>
+
+#include "commands.h"
+#include "progress.h"
+#include "qualm/engine/zoo.h"
+#include "qualm/study/train_run.h"
+
+namespace qualm::cli {
+namespace {
+
+struct TrainArgs {
+  TrainRunOptions run;
+  int epochs = 0, batch = 0, threads = 0;
+  std::uint64_t seed = 1;
+  float lr = 0, weight_decay = -1;
+  std::string optimizer, schedule, backend = "fast";
+  bool no_resume = false, json = false, quiet = false, no_validation = false;
+};
+
+int RunTrain(TrainArgs& a) {
+  const char* cmd = "train";
+  TrainRunOptions& run = a.run;
+  TrainConfig& cfg = run.config;
+  cfg = DefaultTrainConfig(run.arch);
+  if (a.epochs > 0) cfg.epochs = a.epochs;
+  if (a.batch > 0) cfg.batch_size = a.batch;
+  if (a.lr > 0) cfg.lr = a.lr;
+  if (a.weight_decay >= 0) cfg.weight_decay = a.weight_decay;
+  if (!a.optimizer.empty()) {
+    auto o = ParseOptimizer(a.optimizer);
+    if (!o.ok()) return Fail(cmd, o.status());
+    cfg.optimizer = *o;
+  }
+  if (!a.schedule.empty()) {
+    auto s = ParseSchedule(a.schedule);
+    if (!s.ok()) return Fail(cmd, s.status());
+    cfg.schedule = *s;
+  }
+  auto backend = ParseBackend(a.backend);
+  if (!backend.ok()) return Fail(cmd, backend.status());
+  cfg.backend = *backend;
+  cfg.seed = a.seed;
+  cfg.threads = a.threads > 0 ? a.threads : DefaultThreads();
+  run.resume = !a.no_resume;
+  run.validate = !a.no_validation;
+
+  ProgressLine progress(!a.quiet);
+  TrainRunCallbacks cb;
+  cb.message = [&](const std::string& m) {
+    if (!a.quiet) std::fprintf(stderr, "qualm train: %s\n", m.c_str());
+  };
+  cb.batch = [&](const BatchProgress& bp) {
+    const double eta = bp.epoch_seconds / bp.batch * (bp.batches - bp.batch);
+    char buf[200];
+    std::snprintf(buf, sizeof buf, "epoch %d/%d  batch %d/%d  loss %.4f  acc %.2f%%  %s  ETA %s", bp.epoch, bp.epochs,
+                  bp.batch, bp.batches, bp.loss, bp.accuracy * 100.0, FormatSeconds(bp.epoch_seconds).c_str(),
+                  FormatSeconds(eta).c_str());
+    progress.Update(static_cast<double>(bp.batch) / bp.batches, buf);
+  };
+  cb.epoch = [&](const EpochReport& r) {
+    char val[40] = "";
+    if (r.validation_accuracy >= 0) std::snprintf(val, sizeof val, "  val acc %.2f%%", r.validation_accuracy * 100.0);
+    char line[240];
+    std::snprintf(line, sizeof line, "epoch %d/%d  loss %.4f  train acc %.2f%%%s  lr %.5f  %s/epoch  run ETA %s",
+                  r.epoch, cfg.epochs, r.train_loss, r.train_accuracy * 100.0, val, r.lr,
+                  FormatSeconds(r.seconds).c_str(), FormatSeconds(r.seconds * (cfg.epochs - r.epoch)).c_str());
+    progress.Finish(line);
+  };
+  auto result = RunTraining(run, cb);
+  if (!result.ok()) return Fail(cmd, result.status());
+  if (a.json) {
+    std::printf("{\"model\": \"%s\", \"arch\": \"%s\", \"seconds\": %.3f, \"path\": \"%s\", \"config\": %s, "
+                "\"history\": %s}\n",
+                run.output.c_str(), run.arch.c_str(), result->seconds, result->path.c_str(),
+                TrainConfigJson(cfg).c_str(), result->history_json.c_str());
+  } else {
+    std::printf("qualm train: wrote %s (%s, %d epochs, %s)\n", run.output.c_str(), run.arch.c_str(), cfg.epochs,
+                FormatSeconds(result->seconds).c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+Runner RegisterTrain(CLI::App& app) {
+  auto a = std::make_shared<TrainArgs>();
+  std::string archs;
+  for (const auto& s : ZooArchitectures()) archs += (archs.empty() ? "" : ", ") + s;
+  app.add_option("--arch", a->run.arch, "Architecture: " + archs)->required();
+  app.add_option("--data", a->run.data, "Training data: fashion-mnist, spam, images:DIR, idx:IMAGES,LABELS "
+                                       "(default: fashion-mnist for images, spam for text)");
+  app.add_option("-o,--output", a->run.output, "Model file to write")->required();
+  app.add_option("--epochs", a->epochs, "Epochs (default: the architecture's documented recipe)");
+  app.add_option("--seed", a->seed, "Seed for initialization, shuffling, augmentation and dropout")
+      ->capture_default_str();
+  app.add_option("--batch", a->batch, "Mini-batch size");
+  app.add_option("--lr", a->lr, "Peak learning rate");
+  app.add_option("--weight-decay", a->weight_decay, "L2 weight decay");
+  app.add_option("--optimizer", a->optimizer, "sgd or adam");
+  app.add_option("--schedule", a->schedule, "constant, cosine or step");
+  app.add_option("--threads", a->threads, "Worker threads (default: all hardware threads)");
+  app.add_option("--backend", a->backend, "Float kernels: fast or reference")->capture_default_str();
+  app.add_option("--checkpoint", a->run.checkpoint, "Checkpoint file (default: OUTPUT.ckpt)");
+  app.add_flag("--no-resume", a->no_resume, "Start afresh even if a checkpoint exists");
+  app.add_flag("--no-validation", a->no_validation, "Skip the per-epoch validation pass");
+  app.add_option("--limit", a->run.data_options.limit, "Use only the first N samples of each set (quick runs)");
+  app.add_option("--spam-dir", a->run.data_options.spam_dir, "SpamAssassin data folder");
+  app.add_option("--fashion-dir", a->run.data_options.fashion_dir, "Fashion-MNIST folder");
+  app.add_flag("--json", a->json, "Print the training report as JSON");
+  app.add_flag("-q,--quiet", a->quiet, "No progress output");
+  return [a] { return RunTrain(*a); };
+}
+
+}  // namespace qualm::cli

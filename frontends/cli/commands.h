@@ -1,0 +1,29 @@
+// frontends/cli/commands.h: the `qualm` subcommands. Each registers its
+// options on the CLI11 app and returns a process exit code when run: 0 on
+// success, 1 on an error (printed as "qualm <cmd>: <message>"), 2 on bad usage.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <string>
+
+#include "qualm/status.h"
+
+namespace qualm::cli {
+
+using Runner = std::function<int()>;
+
+Runner RegisterTrain(CLI::App& app);
+Runner RegisterEval(CLI::App& app);
+Runner RegisterInfo(CLI::App& app);
+Runner RegisterCpu(CLI::App& app);
+Runner RegisterZoo(CLI::App& app);
+
+// Prints "qualm <command>: <status message>" and returns 1.
+int Fail(const std::string& command, const Status& status);
+// The version string recorded in every result.
+const char* Version();
+// Default thread count: the machine's hardware threads.
+int DefaultThreads();
+
+}  // namespace qualm::cli

@@ -1,0 +1,50 @@
+// qualm/study/train_run.h: one complete, resumable training run of a zoo model.
+//
+// Loads the data, builds and initializes the model (or resumes it from the
+// checkpoint written after every epoch), trains, and writes the model file
+// atomically with its provenance in the metadata: configuration, seed, data,
+// kernel path, CPU, per-epoch history and qualm version. `qualm train` and
+// the model-set runner are thin wrappers around this.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "qualm/engine/train.h"
+#include "qualm/frontends/data_spec.h"
+#include "qualm/status.h"
+
+namespace qualm {
+
+struct TrainRunOptions {
+  std::string arch;
+  std::string data;        // training spec; empty = DefaultTrainingData(arch)
+  std::string output;      // model file
+  std::string checkpoint;  // empty = output + ".ckpt"
+  TrainConfig config;      // start from DefaultTrainConfig(arch) and override
+  bool resume = true;      // continue from the checkpoint if one exists
+  bool validate = true;    // evaluate the validation split after each epoch
+  DataSpecOptions data_options;
+};
+
+struct TrainRunCallbacks {
+  std::function<void(const std::string&)> message;       // status lines
+  std::function<void(const BatchProgress&)> batch;       // within an epoch
+  std::function<void(const EpochReport&)> epoch;         // after each epoch
+};
+
+struct TrainRunResult {
+  std::string history_json;  // per-epoch reports, as stored in the model
+  double seconds = 0;        // training time of all epochs (including resumed ones)
+  std::string path;          // kernel path description
+  int resumed_from_epoch = 0;
+};
+
+Result<TrainRunResult> RunTraining(const TrainRunOptions& options, const TrainRunCallbacks& callbacks = {});
+
+// JSON of a TrainConfig (recorded in models and checkpoints) and back.
+std::string TrainConfigJson(const TrainConfig& config);
+Result<TrainConfig> ParseTrainConfigJson(const std::string& json);
+
+}  // namespace qualm

@@ -1,0 +1,61 @@
+#include <nlohmann/json.hpp>
+
+#include "qualm/study/train_run.h"
+
+namespace qualm {
+
+std::string TrainConfigJson(const TrainConfig& c) {
+  const nlohmann::json j = {{"epochs", c.epochs},
+          {"batch_size", c.batch_size},
+          {"optimizer", OptimizerName(c.optimizer)},
+          {"lr", c.lr},
+          {"momentum", c.momentum},
+          {"nesterov", c.nesterov},
+          {"beta1", c.beta1},
+          {"beta2", c.beta2},
+          {"adam_eps", c.adam_eps},
+          {"weight_decay", c.weight_decay},
+          {"schedule", ScheduleName(c.schedule)},
+          {"warmup_epochs", c.warmup_epochs},
+          {"step_every", c.step_every},
+          {"step_gamma", c.step_gamma},
+          {"clip_grad_norm", c.clip_grad_norm},
+          {"augment_flip", c.augment_flip},
+          {"augment_shift", c.augment_shift},
+          {"seed", c.seed},
+          {"threads", c.threads},
+          {"backend", BackendName(c.backend)}};
+  return j.dump();
+}
+
+Result<TrainConfig> ParseTrainConfigJson(const std::string& text) {
+  TrainConfig c;
+  try {
+    const nlohmann::json j = nlohmann::json::parse(text);
+    c.epochs = j.at("epochs").get<int>();
+    c.batch_size = j.at("batch_size").get<int>();
+    QUALM_ASSIGN_OR_RETURN(c.optimizer, ParseOptimizer(j.at("optimizer").get<std::string>()));
+    c.lr = j.at("lr").get<float>();
+    c.momentum = j.at("momentum").get<float>();
+    c.nesterov = j.at("nesterov").get<bool>();
+    c.beta1 = j.at("beta1").get<float>();
+    c.beta2 = j.at("beta2").get<float>();
+    c.adam_eps = j.at("adam_eps").get<float>();
+    c.weight_decay = j.at("weight_decay").get<float>();
+    QUALM_ASSIGN_OR_RETURN(c.schedule, ParseSchedule(j.at("schedule").get<std::string>()));
+    c.warmup_epochs = j.at("warmup_epochs").get<int>();
+    c.step_every = j.at("step_every").get<int>();
+    c.step_gamma = j.at("step_gamma").get<float>();
+    c.clip_grad_norm = j.at("clip_grad_norm").get<float>();
+    c.augment_flip = j.at("augment_flip").get<bool>();
+    c.augment_shift = j.at("augment_shift").get<int>();
+    c.seed = j.at("seed").get<std::uint64_t>();
+    c.threads = j.at("threads").get<int>();
+    QUALM_ASSIGN_OR_RETURN(c.backend, ParseBackend(j.at("backend").get<std::string>()));
+  } catch (const nlohmann::json::exception& e) {
+    return InvalidArgument(std::string("training configuration: ") + e.what());
+  }
+  return c;
+}
+
+}  // namespace qualm

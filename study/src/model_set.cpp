@@ -1,0 +1,152 @@
+#include "qualm/study/model_set.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "qualm/engine/zoo.h"
+#include "qualm/frontends/model_file.h"
+
+namespace qualm {
+
+Status WriteFileAtomically(const std::string& path, const std::string& contents) {
+  const std::string tmp = path + ".tmp." + std::to_string(getpid());
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) return IoError(path + ": cannot create " + tmp + ": " + std::strerror(errno));
+  std::size_t done = 0;
+  while (done < contents.size()) {
+    const ssize_t w = ::write(fd, contents.data() + done, contents.size() - done);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      const std::string err = std::strerror(errno);
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return IoError(path + ": write failed: " + err);
+    }
+    done += static_cast<std::size_t>(w);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    ::unlink(tmp.c_str());
+    return IoError(path + ": cannot flush: " + std::strerror(errno));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const std::string err = std::strerror(errno);
+    ::unlink(tmp.c_str());
+    return IoError(path + ": cannot rename into place: " + err);
+  }
+  return Status::Ok();
+}
+
+namespace {
+
+std::vector<std::string> EvalSets(const Model& model) {
+  const std::string test = DefaultTestData(model);
+  if (test.rfind("spam:", 0) == 0) return {test, "spam:hard-ham", "spam:later"};
+  return {test};
+}
+
+nlohmann::json RowJson(const ModelSetRow& r) {
+  nlohmann::json evals = nlohmann::json::array();
+  for (const auto& e : r.evals) evals.push_back({{"data", e.data}, {"count", e.count}, {"accuracy", e.accuracy}});
+  return {{"arch", r.arch},       {"model", r.model_path},         {"train_data", r.train_data},
+          {"epochs", r.epochs},   {"train_seconds", r.train_seconds}, {"parameters", r.parameters},
+          {"path", r.path},       {"evals", evals}};
+}
+
+}  // namespace
+
+std::string ModelSetMarkdown(const std::vector<ModelSetRow>& rows) {
+  std::string md = "| model | data | accuracy | samples | epochs | train time | s/epoch | parameters | path |\n";
+  md += "|---|---|---|---|---|---|---|---|---|\n";
+  char buf[512];
+  for (const auto& r : rows)
+    for (const auto& e : r.evals) {
+      std::snprintf(buf, sizeof buf, "| %s | %s | %.2f %% | %zu | %d | %.0f s | %.1f | %lld | %s |\n", r.arch.c_str(),
+                    e.data.c_str(), e.accuracy * 100.0, e.count, r.epochs, r.train_seconds,
+                    r.epochs > 0 ? r.train_seconds / r.epochs : 0.0, static_cast<long long>(r.parameters),
+                    r.path.c_str());
+      md += buf;
+    }
+  return md;
+}
+
+Result<std::vector<ModelSetRow>> RunModelSet(const ModelSetOptions& options, const ModelSetCallbacks& cb) {
+  auto say = [&](const std::string& m) {
+    if (cb.message) cb.message(m);
+  };
+  std::error_code ec;
+  std::filesystem::create_directories(options.out_dir, ec);
+  if (ec) return IoError(options.out_dir + ": cannot create the output folder: " + ec.message());
+  const std::vector<std::string> archs = options.archs.empty() ? ZooArchitectures() : options.archs;
+  std::vector<ModelSetRow> rows;
+  for (const std::string& arch : archs) {
+    ModelSetRow row;
+    row.arch = arch;
+    row.model_path = options.out_dir + "/" + arch + ".qm";
+    TrainRunOptions run;
+    run.arch = arch;
+    run.output = row.model_path;
+    run.config = DefaultTrainConfig(arch);
+    if (options.epochs > 0) run.config.epochs = options.epochs;
+    run.config.seed = options.seed;
+    run.config.threads = options.threads;
+    run.config.backend = options.backend;
+    run.data_options = options.data_options;
+    struct stat st {};
+    bool trained = false;
+    if (stat(row.model_path.c_str(), &st) == 0) {
+      auto existing = LoadModel(row.model_path);
+      const bool same = existing.ok() && existing->metadata.count("train.config") &&
+                        existing->metadata.at("train.config") == TrainConfigJson(run.config);
+      if (same) {
+        say(arch + ": " + row.model_path + " is already trained with this configuration; keeping it");
+        trained = true;
+      } else {
+        say(arch + ": " + row.model_path + " exists but was made differently; retraining");
+      }
+    }
+    if (!trained) {
+      say(arch + ": training");
+      auto r = RunTraining(run, cb.train);
+      if (!r.ok()) return r.status().WithContext(arch);
+    }
+    QUALM_ASSIGN_OR_RETURN(Model model, LoadModel(row.model_path));
+    row.train_data = model.metadata.count("train.data") ? model.metadata["train.data"] : "";
+    row.epochs = run.config.epochs;
+    row.train_seconds = model.metadata.count("train.seconds") ? std::stod(model.metadata["train.seconds"]) : 0.0;
+    row.parameters = model.ParameterCount();
+    for (const std::string& spec : EvalSets(model)) {
+      QUALM_ASSIGN_OR_RETURN(Dataset data, LoadEvalData(spec, model, options.data_options));
+      EvalOptions eo;
+      eo.backend = options.backend;
+      eo.threads = options.threads;
+      eo.keep_probabilities = false;
+      QUALM_ASSIGN_OR_RETURN(EvalResult ev, Evaluate(model, data, eo));
+      row.path = ev.path;
+      row.evals.push_back({spec, data.size(), ev.accuracy});
+      char buf[200];
+      std::snprintf(buf, sizeof buf, "%s on %s: accuracy %.2f %% (%zu samples)", arch.c_str(), spec.c_str(),
+                    ev.accuracy * 100.0, data.size());
+      say(buf);
+    }
+    rows.push_back(row);
+    // Rewrite the summary after every model, so an interrupted run still has one.
+    nlohmann::json summary = {{"qualm_version", QUALM_VERSION_STRING},
+                              {"seed", options.seed},
+                              {"threads", options.threads},
+                              {"backend", BackendName(options.backend)},
+                              {"models", nlohmann::json::array()}};
+    for (const auto& r : rows) summary["models"].push_back(RowJson(r));
+    QUALM_RETURN_IF_ERROR(WriteFileAtomically(options.out_dir + "/summary.json", summary.dump(2) + "\n"));
+    QUALM_RETURN_IF_ERROR(WriteFileAtomically(options.out_dir + "/summary.md", ModelSetMarkdown(rows)));
+  }
+  return rows;
+}
+
+}  // namespace qualm

@@ -1,0 +1,106 @@
+#include "qualm/study/train_run.h"
+
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "qualm/engine/zoo.h"
+#include "qualm/frontends/model_file.h"
+#include "qualm/kernels/cpu.h"
+
+namespace qualm {
+namespace {
+
+bool FileExists(const std::string& p) {
+  struct stat st {};
+  return stat(p.c_str(), &st) == 0;
+}
+
+}  // namespace
+
+Result<TrainRunResult> RunTraining(const TrainRunOptions& options, const TrainRunCallbacks& cb) {
+  auto say = [&](const std::string& m) {
+    if (cb.message) cb.message(m);
+  };
+  const TrainConfig& cfg = options.config;
+  const std::string data_spec = options.data.empty() ? DefaultTrainingData(options.arch) : options.data;
+  const std::string checkpoint = options.checkpoint.empty() ? options.output + ".ckpt" : options.checkpoint;
+  if (options.output.empty()) return InvalidArgument("no output model file given");
+
+  say("loading " + data_spec);
+  QUALM_ASSIGN_OR_RETURN(TrainingData data, LoadTrainingData(data_spec, options.data_options));
+  const Dataset* validation = (data.validation && options.validate) ? &*data.validation : nullptr;
+
+  const std::string cfg_json = TrainConfigJson(cfg);
+  Model model;
+  Trainer::State state;
+  TrainRunResult result;
+  bool resumed = false;
+  if (options.resume && FileExists(checkpoint)) {
+    auto ck = LoadCheckpoint(checkpoint);
+    if (!ck.ok())
+      return ck.status().WithContext("cannot resume (delete the checkpoint or start afresh)");
+    if (ck->config_json != cfg_json || ck->model.arch != options.arch)
+      return InvalidArgument(checkpoint + ": checkpoint was made with a different configuration or architecture; "
+                             "delete it or start afresh");
+    model = std::move(ck->model);
+    state = std::move(ck->state);
+    resumed = true;
+  } else {
+    ZooOptions zo;
+    zo.input_shape.assign(data.train.sample_shape.begin(), data.train.sample_shape.end());
+    zo.num_classes = data.train.num_classes;
+    if (auto it = data.model_metadata.find("text.vocab_size"); it != data.model_metadata.end())
+      zo.vocab = std::stoi(it->second);
+    QUALM_ASSIGN_OR_RETURN(model, BuildZooModel(options.arch, zo));
+    QUALM_RETURN_IF_ERROR(InitializeParameters(model, cfg.seed));
+  }
+  for (const auto& [k, v] : data.model_metadata) model.metadata[k] = v;
+
+  QUALM_ASSIGN_OR_RETURN(auto trainer, Trainer::Create(&model, cfg));
+  if (resumed) trainer->state() = state;
+  result.resumed_from_epoch = trainer->state().epochs_done;
+  result.path = trainer->PathDescription();
+  say(options.arch + ": " + std::to_string(model.ParameterCount()) + " parameters, " +
+      std::to_string(data.train.size()) + " training samples" +
+      (validation ? ", " + std::to_string(validation->size()) + " validation" : std::string()) + ", " +
+      OptimizerName(cfg.optimizer) + ", " + std::to_string(cfg.epochs) + " epochs, seed " + std::to_string(cfg.seed) +
+      ", path " + result.path);
+  if (resumed) say("resuming after epoch " + std::to_string(result.resumed_from_epoch) + " from " + checkpoint);
+
+  nlohmann::json history = nlohmann::json::array();
+  if (auto it = model.metadata.find("train.history"); resumed && it != model.metadata.end())
+    history = nlohmann::json::parse(it->second, nullptr, false);
+  if (history.is_discarded()) history = nlohmann::json::array();
+  for (const auto& h : history) result.seconds += h.value("seconds", 0.0);
+
+  for (int e = trainer->state().epochs_done; e < cfg.epochs; ++e) {
+    QUALM_ASSIGN_OR_RETURN(EpochReport report, trainer->RunEpoch(data.train, validation, cb.batch));
+    result.seconds += report.seconds;
+    history.push_back({{"epoch", report.epoch},
+                       {"loss", report.train_loss},
+                       {"train_accuracy", report.train_accuracy},
+                       {"validation_accuracy", report.validation_accuracy},
+                       {"lr", report.lr},
+                       {"seconds", report.seconds}});
+    model.metadata["train.history"] = history.dump();
+    if (cb.epoch) cb.epoch(report);
+    if (report.epoch < cfg.epochs) QUALM_RETURN_IF_ERROR(SaveCheckpoint(model, trainer->state(), cfg_json, checkpoint));
+  }
+
+  model.metadata["qualm.version"] = QUALM_VERSION_STRING;
+  model.metadata["train.arch"] = options.arch;
+  model.metadata["train.config"] = cfg_json;
+  model.metadata["train.data"] = data_spec;
+  model.metadata["train.seed"] = std::to_string(cfg.seed);
+  model.metadata["train.path"] = result.path;
+  model.metadata["train.cpu"] = kernels::DescribeCpu();
+  model.metadata["train.seconds"] = std::to_string(result.seconds);
+  QUALM_RETURN_IF_ERROR(SaveModel(model, options.output));
+  std::remove(checkpoint.c_str());
+  result.history_json = history.dump();
+  return result;
+}
+
+}  // namespace qualm
