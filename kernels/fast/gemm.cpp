@@ -1,0 +1,86 @@
+// gemm_f32 dispatch (gemm.h): a best-first table of the per-ISA variants,
+// resolved once (function-local static) against ActiveIsa(). The test-only
+// override (detail::ScopedGemmIsaForTesting) is one relaxed atomic load per call.
+#include <atomic>
+#include <string>
+#include <vector>
+
+#include "qualm/kernels/detail/gemm_variants.h"
+
+namespace qualm::kernels {
+namespace detail {
+namespace {
+
+std::atomic<const GemmVariant*> g_override{nullptr};
+
+const GemmVariant& Chosen() {
+  static const GemmVariant* chosen = [] {
+    for (const GemmVariant& v : GemmVariants())
+      if (IsaAvailable(v.isa)) return &v;
+    return &GemmVariants().back();  // the baseline always runs
+  }();
+  const GemmVariant* o = g_override.load(std::memory_order_relaxed);
+  return o ? *o : *chosen;
+}
+
+}  // namespace
+
+const std::vector<GemmVariant>& GemmVariants() {
+  static const std::vector<GemmVariant> variants = {
+      {Isa::kAvx2, "gemm_f32_eigen__avx2", &gemm_f32_avx2},
+      {Isa::kScalar, "gemm_f32_eigen__generic", &gemm_f32_generic},
+  };
+  return variants;
+}
+
+std::vector<GemmVariant> RunnableGemmVariants() {
+  std::vector<GemmVariant> out;
+  for (const GemmVariant& v : GemmVariants())
+    if (IsaAvailable(v.isa)) out.push_back(v);
+  return out;
+}
+
+std::string DescribeGemmDispatch() {
+  std::string s;
+  bool chosen = false;
+  for (const GemmVariant& v : GemmVariants()) {
+    if (!s.empty()) s += "; ";
+    s += v.name;
+    if (chosen) {
+      s += ": not needed";
+    } else if (IsaAvailable(v.isa)) {
+      s += ": chosen";
+      chosen = true;
+    } else {
+      s += std::string(": rejected, needs ") + IsaName(v.isa) + " (" + DescribeCpu() + ")";
+    }
+  }
+  if (const GemmVariant* o = g_override.load(std::memory_order_relaxed))
+    s += std::string("; test override active: ") + o->name;
+  return s;
+}
+
+ScopedGemmIsaForTesting::ScopedGemmIsaForTesting(Isa isa) {
+  previous_ = g_override.load();
+  for (const GemmVariant& v : GemmVariants()) {
+    if (v.isa == isa && IsaAvailable(isa)) {
+      g_override.store(&v);
+      ok_ = true;
+      return;
+    }
+  }
+}
+
+ScopedGemmIsaForTesting::~ScopedGemmIsaForTesting() {
+  if (ok_) g_override.store(previous_);
+}
+
+}  // namespace detail
+
+void gemm_f32(const GemmParams& p, const float* a, const float* b, float* c, int threads) {
+  detail::Chosen().fn(p, a, b, c, threads);
+}
+
+const char* GemmPathName() { return detail::Chosen().name; }
+
+}  // namespace qualm::kernels

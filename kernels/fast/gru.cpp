@@ -1,0 +1,140 @@
+// Fast float GRU (recurrent.h): the matrix products go through gemm_f32, the
+// pointwise cell is the reference's (internal/rnn_cell.h).
+//
+// Forward: GX[B*T][3H] = X * W_x^T + b_x in one GEMM (into the gate
+// workspace); per step HH[B][3H] = h_{t-1} * W_h^T + b_h (one GEMM; h_{t-1}
+// read in place from y), then the cell. HH cannot be folded into GX as in the
+// LSTM because r multiplies only its n part ("linear before reset").
+// Backward (BPTT): per step the cell gives dGX_t, dHH_t and dh*z, and one GEMM
+// gives dh_{t-1} = dh*z + dHH_t * W_h. After the loop, one GEMM each:
+//   dX += dGX * W_x,  dW_x += dGX^T * X,  dW_h += dHH^T * H_prev,
+//   db_x += colsum(dGX),  db_h += colsum(dHH).
+// Scratch: GX / dGX [B*T*3H], HH / dHH [B*T*3H], H_prev [B*T*H], three [B][H].
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+
+#include "internal/rnn_cell.h"
+#include "internal/rnn_fast_util.h"
+#include "internal/scratch.h"
+#include "qualm/kernels/recurrent.h"
+
+namespace qualm::kernels::fast {
+namespace {
+
+using Index = std::int64_t;
+using internal::RnnGemm;
+
+struct Layout {
+  float* big_a = nullptr;  // forward: gates when ws_gates is null; backward: dGX
+  float* big_b = nullptr;  // forward: HH for one step; backward: dHH
+  float* big_h = nullptr;  // backward: H_prev
+  float* dh_rec = nullptr; // [B][H]
+  float* dh = nullptr;     // [B][H]; also a column-sum temporary
+  float* dh_direct = nullptr;
+  std::size_t used = 0;
+};
+
+Layout MakeLayout(const RnnParams& p, float* base) {
+  internal::ScratchCursor cur(base);
+  const auto B = static_cast<std::size_t>(p.batch), T = static_cast<std::size_t>(p.seq_len),
+             H = static_cast<std::size_t>(p.hidden_size);
+  Layout l;
+  l.big_a = cur.Take(B * T * 3 * H);
+  l.big_b = cur.Take(B * T * 3 * H);
+  l.big_h = cur.Take(B * T * H);
+  l.dh_rec = cur.Take(B * H);
+  l.dh = cur.Take(std::max(B * H, 3 * H));
+  l.dh_direct = cur.Take(B * H);
+  l.used = cur.used();
+  return l;
+}
+
+}  // namespace
+
+std::size_t gru_scratch_floats(const RnnParams& p, int threads) { return MakeLayout(p, nullptr).used; }
+
+void gru_f32(const KernelContext& ctx, const RnnParams& p, const GruWeights& w, const float* x,
+             const float* h0, float* y, float* h_n, float* ws_gates, float* ws_hn) {
+  QUALM_DCHECK(Validate(p).ok());
+  const Layout l = MakeLayout(p, ctx.scratch);
+  QUALM_DCHECK(ctx.scratch != nullptr && ctx.scratch_floats >= l.used);
+  const Index B = p.batch, T = p.seq_len, I = p.input_size, H = p.hidden_size, G = 3 * H;
+  float* GX = ws_gates ? ws_gates : l.big_a;
+  float* HH = l.big_b;
+
+  gemm_f32(RnnGemm(false, true, B * T, G, I, I, I, G, 0.0f), x, w.w_x, GX, ctx.threads);
+  if (w.b_x) {
+    for (Index r = 0; r < B * T; ++r)
+      for (Index j = 0; j < G; ++j) GX[r * G + j] += w.b_x[j];
+  }
+  const int pw_threads = internal::PointwiseThreads(ctx.threads, B, H);
+  for (Index t = 0; t < T; ++t) {
+    const float* h_prev = t > 0 ? y + (t - 1) * H : h0;
+    const Index ld_prev = t > 0 ? T * H : H;
+    if (h_prev) {
+      gemm_f32(RnnGemm(false, true, B, G, H, ld_prev, H, G, 0.0f), h_prev, w.w_h, HH, ctx.threads);
+    } else {
+      std::fill(HH, HH + B * G, 0.0f);
+    }
+    if (w.b_h) {
+      for (Index b = 0; b < B; ++b)
+        for (Index j = 0; j < G; ++j) HH[b * G + j] += w.b_h[j];
+    }
+#pragma omp parallel for num_threads(pw_threads) schedule(static) if (pw_threads > 1)
+    for (Index b = 0; b < B; ++b) {
+      const Index row = b * T + t;
+      internal::GruCellForward(H, GX + row * G, HH + b * G, h_prev ? h_prev + b * ld_prev : nullptr,
+                               y + row * H, ws_hn ? ws_hn + row * H : nullptr);
+    }
+  }
+  if (h_n)
+    for (Index b = 0; b < B; ++b) std::memcpy(h_n + b * H, y + (b * T + T - 1) * H, sizeof(float) * H);
+}
+
+void gru_backward_f32(const KernelContext& ctx, const RnnParams& p, const GruWeights& w, const float* x,
+                      const float* h0, const float* y, const float* ws_gates, const float* ws_hn,
+                      const float* dy, const float* dh_n, float* dx, GruGrads g, float* dh0) {
+  QUALM_DCHECK(Validate(p).ok());
+  QUALM_DCHECK(ws_gates && ws_hn);
+  const Layout l = MakeLayout(p, ctx.scratch);
+  QUALM_DCHECK(ctx.scratch != nullptr && ctx.scratch_floats >= l.used);
+  const Index B = p.batch, T = p.seq_len, I = p.input_size, H = p.hidden_size, G = 3 * H;
+  float* dGX = l.big_a;
+  float* dHH = l.big_b;
+
+  for (Index j = 0; j < B * H; ++j) l.dh_rec[j] = dh_n ? dh_n[j] : 0.0f;
+  const int pw_threads = internal::PointwiseThreads(ctx.threads, B, H);
+  for (Index t = T - 1; t >= 0; --t) {
+#pragma omp parallel for num_threads(pw_threads) schedule(static) if (pw_threads > 1)
+    for (Index b = 0; b < B; ++b) {
+      const Index row = b * T + t;
+      float* dh = l.dh + b * H;
+      for (Index k = 0; k < H; ++k) dh[k] = dy ? l.dh_rec[b * H + k] + dy[row * H + k] : l.dh_rec[b * H + k];
+      const float* h_prev = t > 0 ? y + (row - 1) * H : (h0 ? h0 + b * H : nullptr);
+      internal::GruCellBackward(H, ws_gates + row * G, ws_hn + row * H, h_prev, dh, dGX + row * G,
+                                dHH + row * G, l.dh_direct + b * H);
+    }
+    // dh_{t-1} = dh*z + dHH_t * W_h (into dh_rec, or added into dh0 at t = 0).
+    float* target = t > 0 ? l.dh_rec : dh0;
+    if (!target) continue;
+    for (Index j = 0; j < B * H; ++j) target[j] = t > 0 ? l.dh_direct[j] : target[j] + l.dh_direct[j];
+    gemm_f32(RnnGemm(false, false, B, H, G, T * G, H, H, 1.0f), dHH + t * G, w.w_h, target, ctx.threads);
+  }
+
+  if (dx) gemm_f32(RnnGemm(false, false, B * T, I, G, G, I, I, 1.0f), dGX, w.w_x, dx, ctx.threads);
+  if (g.w_x) gemm_f32(RnnGemm(true, false, G, I, B * T, G, I, I, 1.0f), dGX, x, g.w_x, ctx.threads);
+  if (g.w_h) {
+    float* hp = l.big_h;
+    for (Index b = 0; b < B; ++b) {
+      if (h0) std::memcpy(hp + b * T * H, h0 + b * H, sizeof(float) * H);
+      else std::fill(hp + b * T * H, hp + b * T * H + H, 0.0f);
+      std::memcpy(hp + (b * T + 1) * H, y + b * T * H, sizeof(float) * (T - 1) * H);
+    }
+    gemm_f32(RnnGemm(true, false, G, H, B * T, G, H, H, 1.0f), dHH, hp, g.w_h, ctx.threads);
+  }
+  if (g.b_x) internal::AddColumnSums(B * T, G, dGX, G, l.dh, g.b_x);
+  if (g.b_h) internal::AddColumnSums(B * T, G, dHH, G, l.dh, g.b_h);
+}
+
+}  // namespace qualm::kernels::fast

@@ -1,0 +1,143 @@
+// Fast float LSTM (recurrent.h): the matrix products go through gemm_f32, the
+// pointwise cell is the reference's (internal/rnn_cell.h).
+//
+// Forward: one GEMM projects every timestep's input at once,
+//   Z[B*T][4H] = X[B*T][I] * W_x^T + bias      (written into the gate workspace)
+// then per step t one GEMM adds the recurrent part into Z's rows for t,
+//   Z[:, t] += h_{t-1} * W_h^T                 (h_{t-1} read in place from y, ld = T*H)
+// and the cell turns Z[:, t] into gates, c_t and h_t.
+// Backward (BPTT): per step only the pointwise cell and one GEMM for the
+// recurrent gradient, dh_{t-1} = dZ_t * W_h; everything else is one GEMM over
+// all steps after the loop:
+//   dX += dZ * W_x,  dW_x += dZ^T * X,  dW_h += dZ^T * H_prev,  dbias += colsum(dZ)
+// where H_prev[b][t] = h_{t-1} (h0 or zeros at t = 0) is copied into scratch.
+// Scratch: Z / dZ [B*T*4H], cells / H_prev [B*T*H], three [B][H] state buffers.
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+
+#include "internal/rnn_cell.h"
+#include "internal/rnn_fast_util.h"
+#include "internal/scratch.h"
+#include "qualm/kernels/recurrent.h"
+
+namespace qualm::kernels::fast {
+namespace {
+
+using Index = std::int64_t;
+using internal::RnnGemm;
+
+struct Layout {
+  float* big4 = nullptr;   // forward: gates when ws_gates is null; backward: dZ
+  float* big1 = nullptr;   // forward: cells when ws_cells is null; backward: H_prev
+  float* dh_rec = nullptr; // [B][H] recurrent gradient into h_{t-1}
+  float* dc = nullptr;     // [B][H]
+  float* dh = nullptr;     // [B][H] total gradient into h_t; also a column-sum temporary
+  std::size_t used = 0;
+};
+
+Layout MakeLayout(const RnnParams& p, float* base) {
+  internal::ScratchCursor cur(base);
+  const auto B = static_cast<std::size_t>(p.batch), T = static_cast<std::size_t>(p.seq_len),
+             H = static_cast<std::size_t>(p.hidden_size);
+  Layout l;
+  l.big4 = cur.Take(B * T * 4 * H);
+  l.big1 = cur.Take(B * T * H);
+  l.dh_rec = cur.Take(B * H);
+  l.dc = cur.Take(B * H);
+  l.dh = cur.Take(std::max(B * H, 4 * H));
+  l.used = cur.used();
+  return l;
+}
+
+}  // namespace
+
+std::size_t lstm_scratch_floats(const RnnParams& p, int threads) { return MakeLayout(p, nullptr).used; }
+
+void lstm_f32(const KernelContext& ctx, const RnnParams& p, const LstmWeights& w, const float* x,
+              const float* h0, const float* c0, float* y, float* h_n, float* c_n, float* ws_gates,
+              float* ws_cells) {
+  QUALM_DCHECK(Validate(p).ok());
+  const Layout l = MakeLayout(p, ctx.scratch);
+  QUALM_DCHECK(ctx.scratch != nullptr && ctx.scratch_floats >= l.used);
+  const Index B = p.batch, T = p.seq_len, I = p.input_size, H = p.hidden_size, G = 4 * H;
+  float* Z = ws_gates ? ws_gates : l.big4;
+  float* C = ws_cells ? ws_cells : l.big1;
+
+  gemm_f32(RnnGemm(false, true, B * T, G, I, I, I, G, 0.0f), x, w.w_x, Z, ctx.threads);
+  if (w.bias) {
+    for (Index r = 0; r < B * T; ++r)
+      for (Index j = 0; j < G; ++j) Z[r * G + j] += w.bias[j];
+  }
+  const int pw_threads = internal::PointwiseThreads(ctx.threads, B, H);
+  for (Index t = 0; t < T; ++t) {
+    if (t > 0) {
+      gemm_f32(RnnGemm(false, true, B, G, H, T * H, H, T * G, 1.0f), y + (t - 1) * H, w.w_h, Z + t * G,
+               ctx.threads);
+    } else if (h0) {
+      gemm_f32(RnnGemm(false, true, B, G, H, H, H, T * G, 1.0f), h0, w.w_h, Z, ctx.threads);
+    }
+#pragma omp parallel for num_threads(pw_threads) schedule(static) if (pw_threads > 1)
+    for (Index b = 0; b < B; ++b) {
+      const Index row = b * T + t;
+      const float* c_prev = t > 0 ? C + (row - 1) * H : (c0 ? c0 + b * H : nullptr);
+      internal::LstmCellForward(H, Z + row * G, c_prev, C + row * H, y + row * H);
+    }
+  }
+  for (Index b = 0; b < B; ++b) {
+    const Index last = b * T + T - 1;
+    if (h_n) std::memcpy(h_n + b * H, y + last * H, sizeof(float) * H);
+    if (c_n) std::memcpy(c_n + b * H, C + last * H, sizeof(float) * H);
+  }
+}
+
+void lstm_backward_f32(const KernelContext& ctx, const RnnParams& p, const LstmWeights& w, const float* x,
+                       const float* h0, const float* c0, const float* y, const float* ws_gates,
+                       const float* ws_cells, const float* dy, const float* dh_n, const float* dc_n, float* dx,
+                       LstmGrads g, float* dh0, float* dc0) {
+  QUALM_DCHECK(Validate(p).ok());
+  QUALM_DCHECK(ws_gates && ws_cells);
+  const Layout l = MakeLayout(p, ctx.scratch);
+  QUALM_DCHECK(ctx.scratch != nullptr && ctx.scratch_floats >= l.used);
+  const Index B = p.batch, T = p.seq_len, I = p.input_size, H = p.hidden_size, G = 4 * H;
+  float* dZ = l.big4;
+
+  for (Index j = 0; j < B * H; ++j) {
+    l.dh_rec[j] = dh_n ? dh_n[j] : 0.0f;
+    l.dc[j] = dc_n ? dc_n[j] : 0.0f;
+  }
+  const int pw_threads = internal::PointwiseThreads(ctx.threads, B, H);
+  for (Index t = T - 1; t >= 0; --t) {
+#pragma omp parallel for num_threads(pw_threads) schedule(static) if (pw_threads > 1)
+    for (Index b = 0; b < B; ++b) {
+      const Index row = b * T + t;
+      float* dh = l.dh + b * H;
+      for (Index k = 0; k < H; ++k) dh[k] = dy ? l.dh_rec[b * H + k] + dy[row * H + k] : l.dh_rec[b * H + k];
+      const float* c_prev = t > 0 ? ws_cells + (row - 1) * H : (c0 ? c0 + b * H : nullptr);
+      internal::LstmCellBackward(H, ws_gates + row * G, ws_cells + row * H, c_prev, dh, l.dc + b * H,
+                                 dZ + row * G);
+    }
+    if (t > 0) {
+      gemm_f32(RnnGemm(false, false, B, H, G, T * G, H, H, 0.0f), dZ + t * G, w.w_h, l.dh_rec, ctx.threads);
+    } else if (dh0) {
+      gemm_f32(RnnGemm(false, false, B, H, G, T * G, H, H, 1.0f), dZ, w.w_h, dh0, ctx.threads);
+    }
+  }
+  if (dc0)
+    for (Index j = 0; j < B * H; ++j) dc0[j] += l.dc[j];
+
+  if (dx) gemm_f32(RnnGemm(false, false, B * T, I, G, G, I, I, 1.0f), dZ, w.w_x, dx, ctx.threads);
+  if (g.w_x) gemm_f32(RnnGemm(true, false, G, I, B * T, G, I, I, 1.0f), dZ, x, g.w_x, ctx.threads);
+  if (g.w_h) {
+    float* hp = l.big1;
+    for (Index b = 0; b < B; ++b) {
+      if (h0) std::memcpy(hp + b * T * H, h0 + b * H, sizeof(float) * H);
+      else std::fill(hp + b * T * H, hp + b * T * H + H, 0.0f);
+      std::memcpy(hp + (b * T + 1) * H, y + b * T * H, sizeof(float) * (T - 1) * H);
+    }
+    gemm_f32(RnnGemm(true, false, G, H, B * T, G, H, H, 1.0f), dZ, hp, g.w_h, ctx.threads);
+  }
+  if (g.bias) internal::AddColumnSums(B * T, G, dZ, G, l.dh, g.bias);
+}
+
+}  // namespace qualm::kernels::fast

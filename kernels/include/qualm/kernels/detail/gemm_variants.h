@@ -1,0 +1,52 @@
+// qualm/kernels/detail/gemm_variants.h: the per-ISA variants behind gemm_f32
+// (gemm.h), exposed for tests and benchmarks only. Engine code calls gemm_f32.
+//
+// Every variant has the gemm_f32 signature and contract. A variant may only be
+// called when its ISA is available (IsaAvailable) on this machine.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "qualm/kernels/cpu.h"
+#include "qualm/kernels/gemm.h"
+
+namespace qualm::kernels::detail {
+
+using GemmFn = void (*)(const GemmParams& p, const float* a, const float* b, float* c, int threads);
+
+void gemm_f32_generic(const GemmParams& p, const float* a, const float* b, float* c, int threads);  // x86-64 baseline
+void gemm_f32_avx2(const GemmParams& p, const float* a, const float* b, float* c, int threads);     // AVX2 + FMA
+
+struct GemmVariant {
+  Isa isa;
+  const char* name;
+  GemmFn fn;
+};
+
+// Best first, ending with the baseline; the dispatcher takes the first whose ISA is available.
+const std::vector<GemmVariant>& GemmVariants();
+// The variants this process may run (ISA available under the QUALM_ISA cap), best first.
+std::vector<GemmVariant> RunnableGemmVariants();
+// "gemm_f32_eigen__avx2: chosen; gemm_f32_eigen__generic: not needed" and the like.
+std::string DescribeGemmDispatch();
+
+// Test-only hook: while alive, gemm_f32 (and therefore every fast kernel) runs
+// the variant for `isa` instead of the dispatcher's choice, so one test process
+// can cover every path the machine supports (the QUALM_ISA cap is read once per
+// process). ok() is false, and nothing changes, if the ISA is not available.
+// Not thread-safe with concurrent gemm_f32 callers; meant for tests.
+class ScopedGemmIsaForTesting {
+ public:
+  explicit ScopedGemmIsaForTesting(Isa isa);
+  ~ScopedGemmIsaForTesting();
+  ScopedGemmIsaForTesting(const ScopedGemmIsaForTesting&) = delete;
+  ScopedGemmIsaForTesting& operator=(const ScopedGemmIsaForTesting&) = delete;
+  bool ok() const { return ok_; }
+
+ private:
+  bool ok_ = false;
+  const GemmVariant* previous_ = nullptr;
+};
+
+}  // namespace qualm::kernels::detail
