@@ -37,7 +37,7 @@ std::vector<std::size_t> Histogram(const qualm::Dataset& ds) {
 
 }  // namespace
 
-TEST_CASE("data/datasets: fashion-mnist specs on a fake directory: 55k/5k-style split, limit") {
+TEST_CASE("data/datasets: fashion-mnist specs on a fake directory - validation split and limit") {
   ScratchDir dir("fm");
   REQUIRE(qualm::frontends::SaveIdxPair(Tiny(6000), dir / "train-images-idx3-ubyte.gz",
                                         dir / "train-labels-idx1-ubyte.gz").ok());
@@ -84,7 +84,7 @@ TEST_CASE("data/datasets: fashion-mnist specs on a fake directory: 55k/5k-style 
   CHECK(Has(missing.status().message(), "dataset-fashion-mnist"));
 }
 
-TEST_CASE("data/datasets: idx:, images: and text: specs; bad specs") {
+TEST_CASE("data/datasets: idx - images - text specs and bad specs") {
   ScratchDir dir("specs");
   REQUIRE(qualm::frontends::SaveIdxPair(Tiny(12), dir / "i.gz", dir / "l.gz").ok());
   DataOptions opt;
@@ -124,7 +124,7 @@ TEST_CASE("data/datasets: idx:, images: and text: specs; bad specs") {
   CHECK(Has(LoadNamedDataset("cifar:test", opt).status().message(), "fashion-mnist:train"));
 }
 
-TEST_CASE("data/datasets: real Fashion-MNIST (if installed): 10000 test images, 1000 per class; 55k/5k split") {
+TEST_CASE("data/datasets: real Fashion-MNIST if installed - 10000 test images with 1000 per class and the 55k/5k split") {
   const std::string dir = qualm::frontends::kDefaultFashionMnistDir;
   if (!std::filesystem::exists(dir + "/t10k-images-idx3-ubyte.gz")) {
     MESSAGE("skipped: Fashion-MNIST not installed in " << dir << " (scripts/setup.sh installs it)");
@@ -155,11 +155,14 @@ TEST_CASE("data/datasets: real Fashion-MNIST (if installed): 10000 test images, 
   }
   CHECK(total == 5000);
   std::string hist;
-  for (auto c : Histogram(*val)) hist += " " + std::to_string(c);
+  for (auto c : Histogram(*val)) {
+    hist += ' ';
+    hist += std::to_string(c);
+  }
   MESSAGE("fashion-mnist:validation class histogram:" << hist);
 }
 
-TEST_CASE("data/datasets: real SpamAssassin corpus (if unpacked): group counts, splits, load time") {
+TEST_CASE("data/datasets: real SpamAssassin corpus if unpacked - group counts and splits and load time") {
   qualm::frontends::SpamAssassinOptions opt;  // default: <repo>/data/spam-assassin/package/data
   const std::string dir = qualm::frontends::DefaultSpamAssassinDir();
   if (!std::filesystem::exists(dir + "/easy-ham-1")) {

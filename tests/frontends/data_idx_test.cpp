@@ -36,7 +36,7 @@ bool Contains(const std::string& s, const std::string& part) { return s.find(par
 
 }  // namespace
 
-TEST_CASE("data/idx: gzip round trip gives pixels/255, NHWC shape and labels") {
+TEST_CASE("data/idx: gzip round trip gives pixels/255 and NHWC shape and labels") {
   ScratchDir dir("idx");
   WriteGzip(dir / "img.gz", ImagesIdx(7, 3, 4));
   WriteGzip(dir / "lab.gz", LabelsIdx(7));

@@ -38,7 +38,7 @@ void MakeFolder(const ScratchDir& dir) {
 
 }  // namespace
 
-TEST_CASE("data/images: class folders, sorted class ids, grey PNG/BMP pixels / 255") {
+TEST_CASE("data/images: class folders with sorted class ids and grey PNG/BMP pixels / 255") {
   ScratchDir dir("img");
   MakeFolder(dir);
   ImageFolderOptions opt;
@@ -61,7 +61,7 @@ TEST_CASE("data/images: class folders, sorted class ids, grey PNG/BMP pixels / 2
   }
 }
 
-TEST_CASE("data/images: RGB mode, resize and native size") {
+TEST_CASE("data/images: RGB mode and resize and native size") {
   ScratchDir dir("img");
   MakeFolder(dir);
   ImageFolderOptions opt;
@@ -117,7 +117,7 @@ TEST_CASE("data/images: ResizeImage area and bilinear rules") {
   for (float v : small) CHECK(v == doctest::Approx(0.25f));
 }
 
-TEST_CASE("data/images: a corrupt image is an error naming it, or skipped on request") {
+TEST_CASE("data/images: a corrupt image is an error naming it or skipped on request") {
   ScratchDir dir("img");
   MakeFolder(dir);
   qualm::testing::WriteText(dir / "imgs/dog/broken.png", "\x89PNG\r\n\x1a\nthis is not really a png");
@@ -139,7 +139,7 @@ TEST_CASE("data/images: a corrupt image is an error naming it, or skipped on req
   CHECK(Has(report.skipped[1], "empty.jpg"));
 }
 
-TEST_CASE("data/images: empty class folder, no classes, missing folder") {
+TEST_CASE("data/images: empty class folder and no classes and missing folder") {
   ScratchDir dir("img");
   MakeFolder(dir);
   std::filesystem::create_directories(dir.path() / "imgs/emu");

@@ -15,7 +15,7 @@ bool Has(const std::string& s, const std::string& part) { return s.find(part) !=
 
 }  // namespace
 
-TEST_CASE("data/spam: headers are dropped except a folded, decoded Subject") {
+TEST_CASE("data/spam: headers are dropped except a folded and decoded Subject") {
   const std::string raw =
       "From someone@example.com  Mon Jun 24 17:03:24 2002\n"
       "Received: from relay.example.com\n"
@@ -55,7 +55,7 @@ TEST_CASE("data/spam: quoted-printable and base64 transfer encodings") {
   CHECK(b64.body == "This is base64 text");
 }
 
-TEST_CASE("data/spam: HTML is stripped of tags, comments, script, style and entities") {
+TEST_CASE("data/spam: HTML is stripped of tags and comments and script and style and entities") {
   const std::string html =
       "<html><head><style type=\"text/css\">p { color: red }</style>"
       "<script>var hidden = 1;</script></head>"
@@ -146,7 +146,7 @@ TEST_CASE("data/spam: MIME multipart walks parts and prefers text/plain alternat
   CHECK(ParseMail("no headers at all\n").body == "no headers at all\n");
 }
 
-TEST_CASE("data/spam: miniature corpus: splits, train-only vocabulary, shifted sets") {
+TEST_CASE("data/spam: miniature corpus - splits and train-only vocabulary and shifted sets") {
   ScratchDir dir("spam");
   const std::string root = dir / "data";
   auto write_group = [&](const std::string& group, int n, const std::string& word) {

@@ -25,7 +25,7 @@ TEST_CASE("data/text: tokenizer lowercases and splits on non-alphanumerics") {
   CHECK(Tokenize("<b>bold</b> \"quoted\"") == Tokens{"b", "bold", "b", "quoted"});
 }
 
-TEST_CASE("data/text: numbers, URLs and e-mail addresses become placeholder tokens") {
+TEST_CASE("data/text: numbers and URLs and e-mail addresses become placeholder tokens") {
   CHECK(Tokenize("Save $15.95 on 1,000,000 items in 2002") ==
         Tokens{"save", "<num>", "on", "<num>", "items", "in", "<num>"});
   CHECK(Tokenize("call 555-1234.") == Tokens{"call", "<num>", "<num>"});
@@ -40,7 +40,7 @@ TEST_CASE("data/text: numbers, URLs and e-mail addresses become placeholder toke
   CHECK(Tokenize("aaaaaaaaaaaaaaaaaaaaaaaa") == Tokens{"aaaaaaaaaaaaaaaaaaaaaaaa"});  // exactly 24 kept
 }
 
-TEST_CASE("data/text: vocabulary is top-N by count, min count, ties by token, pad/unk reserved") {
+TEST_CASE("data/text: vocabulary is top-N by count with min count and ties by token and pad/unk reserved") {
   std::vector<Tokens> docs = {{"b", "a", "c", "c", "d"}, {"c", "b", "a", "e"}, {"z", "z", "y", "y", "x"}};
   // counts: c 3, a 2, b 2, y 2, z 2, d 1, e 1, x 1
   qualm::frontends::VocabularyOptions opt;
@@ -104,7 +104,7 @@ TEST_CASE("data/text: sequences keep the first tokens and are pre-padded") {
   CHECK(ds.num_classes == 2);
 }
 
-TEST_CASE("data/text: text folder corpus, one subfolder per class") {
+TEST_CASE("data/text: text folder corpus with one subfolder per class") {
   ScratchDir dir("textdir");
   WriteText(dir / "corpus/spam/1.txt", "WIN money NOW");
   WriteText(dir / "corpus/spam/2.TXT", "free money");
