@@ -127,41 +127,65 @@ Layout MakeLayout(const Conv2dParams& p, const Geometry& g, int threads, float* 
 }
 
 // Rows [row0, row0 + rows) of Col for group grp into col ([rows][K]).
+// With NHWC, undilated taps of one kernel row that are all inside the image
+// are one contiguous run of kernel_w * icg floats (when the conv has a single
+// group), copied at once; this interior case is most of the work.
 void Im2Col(const Conv2dParams& p, const Geometry& g, const float* x, int grp, Index row0, Index rows,
             float* col) {
   const Index c0 = grp * g.icg;
-  const std::size_t bytes = static_cast<std::size_t>(g.icg) * sizeof(float);
+  const bool runs = p.dilation_w == 1 && p.groups == 1;
+  const Index run = p.kernel_w * g.icg;
   for (Index r = 0; r < rows; ++r) {
     const Index m = row0 + r, n = m / g.P, pix = m % g.P, oy = pix / g.ow, ox = pix % g.ow;
+    const Index ix0 = ox * p.stride_w - p.pad_left;
     float* dst = col + r * g.K;
-    for (Index ky = 0; ky < p.kernel_h; ++ky) {
+    for (Index ky = 0; ky < p.kernel_h; ++ky, dst += run) {
       const Index iy = oy * p.stride_h - p.pad_top + ky * p.dilation_h;
-      for (Index kx = 0; kx < p.kernel_w; ++kx, dst += g.icg) {
-        const Index ix = ox * p.stride_w - p.pad_left + kx * p.dilation_w;
-        if (iy < 0 || iy >= p.in_h || ix < 0 || ix >= p.in_w) {
-          std::memset(dst, 0, bytes);
-        } else {
-          std::memcpy(dst, x + ((n * p.in_h + iy) * p.in_w + ix) * p.in_c + c0, bytes);
-        }
+      if (iy < 0 || iy >= p.in_h) {
+        std::fill(dst, dst + run, 0.0f);
+        continue;
+      }
+      const float* xrow = x + (n * p.in_h + iy) * p.in_w * p.in_c + c0;
+      if (runs && ix0 >= 0 && ix0 + p.kernel_w <= p.in_w) {
+        std::copy(xrow + ix0 * p.in_c, xrow + ix0 * p.in_c + run, dst);
+        continue;
+      }
+      for (Index kx = 0; kx < p.kernel_w; ++kx) {
+        const Index ix = ix0 + kx * p.dilation_w;
+        float* d = dst + kx * g.icg;
+        if (ix < 0 || ix >= p.in_w) std::fill(d, d + g.icg, 0.0f);
+        else std::copy(xrow + ix * p.in_c, xrow + ix * p.in_c + g.icg, d);
       }
     }
   }
 }
 
-// dx += the rows of dCol (group grp) scattered back to the pixels they read.
+// dx += the rows of dCol (group grp) scattered back to the pixels they read
+// (contiguous runs as in Im2Col).
 void Col2Im(const Conv2dParams& p, const Geometry& g, const float* col, int grp, Index row0, Index rows,
             float* dx) {
   const Index c0 = grp * g.icg;
+  const bool runs = p.dilation_w == 1 && p.groups == 1;
+  const Index run = p.kernel_w * g.icg;
   for (Index r = 0; r < rows; ++r) {
     const Index m = row0 + r, n = m / g.P, pix = m % g.P, oy = pix / g.ow, ox = pix % g.ow;
+    const Index ix0 = ox * p.stride_w - p.pad_left;
     const float* src = col + r * g.K;
-    for (Index ky = 0; ky < p.kernel_h; ++ky) {
+    for (Index ky = 0; ky < p.kernel_h; ++ky, src += run) {
       const Index iy = oy * p.stride_h - p.pad_top + ky * p.dilation_h;
-      for (Index kx = 0; kx < p.kernel_w; ++kx, src += g.icg) {
-        const Index ix = ox * p.stride_w - p.pad_left + kx * p.dilation_w;
-        if (iy < 0 || iy >= p.in_h || ix < 0 || ix >= p.in_w) continue;
-        float* d = dx + ((n * p.in_h + iy) * p.in_w + ix) * p.in_c + c0;
-        for (Index c = 0; c < g.icg; ++c) d[c] += src[c];
+      if (iy < 0 || iy >= p.in_h) continue;
+      float* dxrow = dx + (n * p.in_h + iy) * p.in_w * p.in_c + c0;
+      if (runs && ix0 >= 0 && ix0 + p.kernel_w <= p.in_w) {
+        float* d = dxrow + ix0 * p.in_c;
+        for (Index j = 0; j < run; ++j) d[j] += src[j];
+        continue;
+      }
+      for (Index kx = 0; kx < p.kernel_w; ++kx) {
+        const Index ix = ix0 + kx * p.dilation_w;
+        if (ix < 0 || ix >= p.in_w) continue;
+        float* d = dxrow + ix * p.in_c;
+        const float* s = src + kx * g.icg;
+        for (Index c = 0; c < g.icg; ++c) d[c] += s[c];
       }
     }
   }
