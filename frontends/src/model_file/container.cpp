@@ -160,6 +160,9 @@ Result<Container> ParseContainer(const std::uint8_t* p, std::size_t n) {
 
 Result<model_file::DecodedHeader> ParseAll(const std::uint8_t* p, std::size_t n) {
   QUALM_ASSIGN_OR_RETURN(Container c, ParseContainer(p, n));
+  // JSON text never holds a raw NUL; nlohmann would take one as the end of
+  // input, letting a wrong header length through.
+  if (std::memchr(c.header, 0, c.header_bytes) != nullptr) return InvalidArgument("header holds a NUL byte");
   Json header;
   try {
     header = Json::parse(c.header, c.header + c.header_bytes);
