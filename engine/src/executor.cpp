@@ -124,7 +124,7 @@ void Executor::ZeroParamGrads() {
 
 std::string Executor::PathDescription() const {
   if (options_.backend == Backend::kReference) return "reference";
-  return std::string("fast (gemm ") + kernels::GemmPathName() + ", " + std::to_string(options_.threads) +
+  return std::string("fast (") + kernels::GemmPathName() + ", " + std::to_string(options_.threads) +
          (options_.threads == 1 ? " thread)" : " threads)");
 }
 

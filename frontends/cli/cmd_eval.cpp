@@ -15,15 +15,15 @@ struct EvalArgs {
   std::string model_path, data, backend = "fast", predictions;
   int threads = 0, batch = 256;
   bool json = false, quiet = false;
-  DataSpecOptions data_args;
+  frontends::DataSpecOptions data_args;
 };
 
 int RunEval(EvalArgs& a) {
   const char* cmd = "eval";
-  auto model = LoadModel(a.model_path);
+  auto model = frontends::LoadModel(a.model_path);
   if (!model.ok()) return Fail(cmd, model.status());
-  if (a.data.empty()) a.data = DefaultTestData(*model);
-  auto data = LoadEvalData(a.data, *model, a.data_args);
+  if (a.data.empty()) a.data = frontends::DefaultTestData(*model);
+  auto data = frontends::LoadEvalData(a.data, *model, a.data_args);
   if (!data.ok()) return Fail(cmd, data.status());
   auto backend = ParseBackend(a.backend);
   if (!backend.ok()) return Fail(cmd, backend.status());

@@ -26,9 +26,9 @@ nlohmann::json OpFields(const OpParams& op) {
 
 int RunInfo(const InfoArgs& a) {
   const char* cmd = "info";
-  auto file = InspectModelFile(a.model_path);
+  auto file = frontends::InspectModelFile(a.model_path);
   if (!file.ok()) return Fail(cmd, file.status());
-  auto model = LoadModel(a.model_path);
+  auto model = frontends::LoadModel(a.model_path);
   if (!model.ok()) return Fail(cmd, model.status());
   auto shapes = InferShapes(static_cast<const Model&>(*model));
   if (!shapes.ok()) return Fail(cmd, shapes.status());

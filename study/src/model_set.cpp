@@ -46,7 +46,7 @@ Status WriteFileAtomically(const std::string& path, const std::string& contents)
 namespace {
 
 std::vector<std::string> EvalSets(const Model& model) {
-  const std::string test = DefaultTestData(model);
+  const std::string test = frontends::DefaultTestData(model);
   if (test.rfind("spam:", 0) == 0) return {test, "spam:hard-ham", "spam:later"};
   return {test};
 }
@@ -101,7 +101,7 @@ Result<std::vector<ModelSetRow>> RunModelSet(const ModelSetOptions& options, con
     struct stat st {};
     bool trained = false;
     if (stat(row.model_path.c_str(), &st) == 0) {
-      auto existing = LoadModel(row.model_path);
+      auto existing = frontends::LoadModel(row.model_path);
       const bool same = existing.ok() && existing->metadata.count("train.config") &&
                         existing->metadata.at("train.config") == TrainConfigJson(run.config);
       if (same) {
@@ -116,13 +116,13 @@ Result<std::vector<ModelSetRow>> RunModelSet(const ModelSetOptions& options, con
       auto r = RunTraining(run, cb.train);
       if (!r.ok()) return r.status().WithContext(arch);
     }
-    QUALM_ASSIGN_OR_RETURN(Model model, LoadModel(row.model_path));
+    QUALM_ASSIGN_OR_RETURN(Model model, frontends::LoadModel(row.model_path));
     row.train_data = model.metadata.count("train.data") ? model.metadata["train.data"] : "";
     row.epochs = run.config.epochs;
     row.train_seconds = model.metadata.count("train.seconds") ? std::stod(model.metadata["train.seconds"]) : 0.0;
     row.parameters = model.ParameterCount();
     for (const std::string& spec : EvalSets(model)) {
-      QUALM_ASSIGN_OR_RETURN(Dataset data, LoadEvalData(spec, model, options.data_options));
+      QUALM_ASSIGN_OR_RETURN(Dataset data, frontends::LoadEvalData(spec, model, options.data_options));
       EvalOptions eo;
       eo.backend = options.backend;
       eo.threads = options.threads;

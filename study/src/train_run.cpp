@@ -24,12 +24,12 @@ Result<TrainRunResult> RunTraining(const TrainRunOptions& options, const TrainRu
     if (cb.message) cb.message(m);
   };
   const TrainConfig& cfg = options.config;
-  const std::string data_spec = options.data.empty() ? DefaultTrainingData(options.arch) : options.data;
+  const std::string data_spec = options.data.empty() ? frontends::DefaultTrainingData(options.arch) : options.data;
   const std::string checkpoint = options.checkpoint.empty() ? options.output + ".ckpt" : options.checkpoint;
   if (options.output.empty()) return InvalidArgument("no output model file given");
 
   say("loading " + data_spec);
-  QUALM_ASSIGN_OR_RETURN(TrainingData data, LoadTrainingData(data_spec, options.data_options));
+  QUALM_ASSIGN_OR_RETURN(frontends::TrainingData data, frontends::LoadTrainingData(data_spec, options.data_options));
   const Dataset* validation = (data.validation && options.validate) ? &*data.validation : nullptr;
 
   const std::string cfg_json = TrainConfigJson(cfg);
@@ -38,7 +38,7 @@ Result<TrainRunResult> RunTraining(const TrainRunOptions& options, const TrainRu
   TrainRunResult result;
   bool resumed = false;
   if (options.resume && FileExists(checkpoint)) {
-    auto ck = LoadCheckpoint(checkpoint);
+    auto ck = frontends::LoadCheckpoint(checkpoint);
     if (!ck.ok())
       return ck.status().WithContext("cannot resume (delete the checkpoint or start afresh)");
     if (ck->config_json != cfg_json || ck->model.arch != options.arch)
@@ -86,7 +86,7 @@ Result<TrainRunResult> RunTraining(const TrainRunOptions& options, const TrainRu
                        {"seconds", report.seconds}});
     model.metadata["train.history"] = history.dump();
     if (cb.epoch) cb.epoch(report);
-    if (report.epoch < cfg.epochs) QUALM_RETURN_IF_ERROR(SaveCheckpoint(model, trainer->state(), cfg_json, checkpoint));
+    if (report.epoch < cfg.epochs) QUALM_RETURN_IF_ERROR(frontends::SaveCheckpoint(model, trainer->state(), cfg_json, checkpoint));
   }
 
   model.metadata["qualm.version"] = QUALM_VERSION_STRING;
@@ -97,7 +97,7 @@ Result<TrainRunResult> RunTraining(const TrainRunOptions& options, const TrainRu
   model.metadata["train.path"] = result.path;
   model.metadata["train.cpu"] = kernels::DescribeCpu();
   model.metadata["train.seconds"] = std::to_string(result.seconds);
-  QUALM_RETURN_IF_ERROR(SaveModel(model, options.output));
+  QUALM_RETURN_IF_ERROR(frontends::SaveModel(model, options.output));
   std::remove(checkpoint.c_str());
   result.history_json = history.dump();
   return result;

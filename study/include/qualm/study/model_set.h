@@ -23,7 +23,7 @@ struct ModelSetOptions {
   int threads = 1;
   Backend backend = Backend::kFast;
   int epochs = 0;                   // > 0 overrides every recipe (quick runs)
-  DataSpecOptions data_options;
+  frontends::DataSpecOptions data_options;
 };
 
 struct ModelSetRow {

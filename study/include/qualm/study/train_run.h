@@ -25,7 +25,7 @@ struct TrainRunOptions {
   TrainConfig config;      // start from DefaultTrainConfig(arch) and override
   bool resume = true;      // continue from the checkpoint if one exists
   bool validate = true;    // evaluate the validation split after each epoch
-  DataSpecOptions data_options;
+  frontends::DataSpecOptions data_options;
 };
 
 struct TrainRunCallbacks {

@@ -1,0 +1,117 @@
+#include "qualm/frontends/data_spec.h"
+
+#include <nlohmann/json.hpp>
+
+#include "qualm/frontends/datasets.h"
+
+namespace qualm::frontends {
+namespace {
+
+// Seed of the 10 % validation hold-out for user data (images:, idx:, text:).
+constexpr std::uint64_t kUserValidationSeed = 7;
+constexpr double kUserValidationFraction = 0.1;
+
+DataOptions ToDataOptions(const DataSpecOptions& o) {
+  DataOptions d;
+  if (!o.fashion_dir.empty()) d.fashion_mnist_dir = o.fashion_dir;
+  d.spam_assassin_dir = o.spam_dir;
+  d.limit = o.limit;
+  if (o.image_shape.size() == 3) {
+    d.images.height = static_cast<int>(o.image_shape[0]);
+    d.images.width = static_cast<int>(o.image_shape[1]);
+    d.images.color = o.image_shape[2] == 3 ? ColorMode::kRgb : ColorMode::kGrey;
+  }
+  return d;
+}
+
+bool StartsWith(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
+
+void RecordVocabulary(const Vocabulary& v, int seq_len, TrainingData& out) {
+  out.model_metadata["text.vocabulary"] = nlohmann::json(v.tokens()).dump();
+  out.model_metadata["text.vocab_size"] = std::to_string(v.size());
+  out.model_metadata["text.seq_len"] = std::to_string(seq_len);
+}
+
+}  // namespace
+
+std::string DefaultTrainingData(const std::string& arch) {
+  return (arch == "lstm" || arch == "gru") ? "spam" : "fashion-mnist";
+}
+
+std::string DefaultTestData(const Model& model) {
+  auto it = model.metadata.find("train.data");
+  if (it == model.metadata.end()) return "";
+  if (it->second == "fashion-mnist") return "fashion-mnist:test";
+  if (it->second == "spam") return "spam:test";
+  return "";
+}
+
+Result<TrainingData> LoadTrainingData(const std::string& spec, const DataSpecOptions& options) {
+  const DataOptions d = ToDataOptions(options);
+  TrainingData out;
+  if (spec == "fashion-mnist") {
+    QUALM_ASSIGN_OR_RETURN(out.train, LoadNamedDataset("fashion-mnist:train", d));
+    QUALM_ASSIGN_OR_RETURN(Dataset v, LoadNamedDataset("fashion-mnist:validation", d));
+    out.validation = std::move(v);
+    return out;
+  }
+  if (spec == "spam") {
+    QUALM_ASSIGN_OR_RETURN(Vocabulary vocab, NamedDatasetVocabulary("spam:train", d));
+    DataOptions with_vocab = d;
+    with_vocab.vocabulary = std::make_shared<const Vocabulary>(vocab);
+    QUALM_ASSIGN_OR_RETURN(out.train, LoadNamedDataset("spam:train", with_vocab));
+    QUALM_ASSIGN_OR_RETURN(Dataset v, LoadNamedDataset("spam:validation", with_vocab));
+    out.validation = std::move(v);
+    RecordVocabulary(vocab, d.seq_len, out);
+    return out;
+  }
+  if (StartsWith(spec, "images:") || StartsWith(spec, "idx:") || StartsWith(spec, "text:")) {
+    // User data: hold out a seeded 10 % for validation.
+    DataOptions all = d;
+    all.limit = 0;
+    if (StartsWith(spec, "text:")) {
+      QUALM_ASSIGN_OR_RETURN(Vocabulary vocab, NamedDatasetVocabulary(spec, all));
+      all.vocabulary = std::make_shared<const Vocabulary>(vocab);
+      RecordVocabulary(vocab, d.seq_len, out);
+    }
+    QUALM_ASSIGN_OR_RETURN(Dataset full, LoadNamedDataset(spec, all));
+    if (full.size() < 10) return InvalidArgument(spec + ": too few samples to train (" + std::to_string(full.size()) + ")");
+    Split split = SplitDataset(full, kUserValidationFraction, kUserValidationSeed, spec + ":train", spec + ":validation");
+    if (options.limit > 0 && split.first.size() > options.limit) {
+      std::vector<std::size_t> head(options.limit);
+      for (std::size_t i = 0; i < options.limit; ++i) head[i] = i;
+      split.first = Subset(split.first, head, split.first.name);
+    }
+    out.train = std::move(split.first);
+    out.validation = std::move(split.second);
+    return out;
+  }
+  return InvalidArgument("unknown training data '" + spec +
+                         "' (expected fashion-mnist, spam, images:DIR, idx:IMAGES,LABELS or text:DIR)");
+}
+
+Result<Dataset> LoadEvalData(const std::string& spec, const Model& model, const DataSpecOptions& options) {
+  if (spec.empty())
+    return InvalidArgument("no data set given, and the model's training data has no standard test set; pass --data");
+  DataOptions d = ToDataOptions(options);
+  if (model.input_type == SampleType::kFloat32 && model.input_shape.size() == 3) {
+    d.images.height = static_cast<int>(model.input_shape[0]);
+    d.images.width = static_cast<int>(model.input_shape[1]);
+    d.images.color = model.input_shape[2] == 3 ? ColorMode::kRgb : ColorMode::kGrey;
+  }
+  if (model.input_type == SampleType::kInt32) {
+    auto it = model.metadata.find("text.vocabulary");
+    if (it == model.metadata.end())
+      return InvalidArgument("model '" + model.arch + "' reads text but carries no vocabulary (metadata text.vocabulary)");
+    const nlohmann::json tokens = nlohmann::json::parse(it->second, nullptr, false);
+    if (tokens.is_discarded() || !tokens.is_array())
+      return DataLoss("model '" + model.arch + "': its stored vocabulary is not a JSON array");
+    QUALM_ASSIGN_OR_RETURN(Vocabulary vocab,
+                           Vocabulary::FromTokens(tokens.get<std::vector<std::string>>()));
+    d.vocabulary = std::make_shared<const Vocabulary>(std::move(vocab));
+    if (auto sl = model.metadata.find("text.seq_len"); sl != model.metadata.end()) d.seq_len = std::stoi(sl->second);
+  }
+  return LoadNamedDataset(spec, d);
+}
+
+}  // namespace qualm::frontends
