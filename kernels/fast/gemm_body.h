@@ -56,8 +56,9 @@ void GemmBlock(const GemmParams& p, const float* a, const float* b, float* c, in
   }
 }
 
-// Below this many multiply-adds a second thread costs more than it saves.
-constexpr double kMinMacsPerThread = 32.0 * 1024;
+// Below this many multiply-adds per thread (~10-20 us of work) a fork/join
+// costs more than it saves.
+constexpr double kMinMacsPerThread = 256.0 * 1024;
 constexpr int kSplitAlign = 16;
 
 }  // namespace

@@ -68,26 +68,26 @@ void gru_f32(const KernelContext& ctx, const RnnParams& p, const GruWeights& w, 
     for (Index r = 0; r < B * T; ++r)
       for (Index j = 0; j < G; ++j) GX[r * G + j] += w.b_x[j];
   }
-  const int pw_threads = internal::PointwiseThreads(ctx.threads, B, H);
-  for (Index t = 0; t < T; ++t) {
-    const float* h_prev = t > 0 ? y + (t - 1) * H : h0;
-    const Index ld_prev = t > 0 ? T * H : H;
-    if (h_prev) {
-      gemm_f32(RnnGemm(false, true, B, G, H, ld_prev, H, G, 0.0f), h_prev, w.w_h, HH, ctx.threads);
-    } else {
-      std::fill(HH, HH + B * G, 0.0f);
+  internal::ForBatchSlices(internal::RecurrenceThreads(ctx.threads, B, G), B, [&](Index b0, Index b1) {
+    float* hh = HH + b0 * G;  // this slice's rows of HH
+    for (Index t = 0; t < T; ++t) {
+      const float* h_prev = t > 0 ? y + (b0 * T + t - 1) * H : (h0 ? h0 + b0 * H : nullptr);
+      const Index ld_prev = t > 0 ? T * H : H;
+      if (h_prev) {
+        gemm_f32(RnnGemm(false, true, b1 - b0, G, H, ld_prev, H, G, 0.0f), h_prev, w.w_h, hh, 1);
+      } else {
+        std::fill(hh, hh + (b1 - b0) * G, 0.0f);
+      }
+      for (Index b = b0; b < b1; ++b) {
+        float* hh_b = hh + (b - b0) * G;
+        if (w.b_h)
+          for (Index j = 0; j < G; ++j) hh_b[j] += w.b_h[j];
+        const Index row = b * T + t;
+        internal::GruCellForward(H, GX + row * G, hh_b, h_prev ? h_prev + (b - b0) * ld_prev : nullptr,
+                                 y + row * H, ws_hn ? ws_hn + row * H : nullptr);
+      }
     }
-    if (w.b_h) {
-      for (Index b = 0; b < B; ++b)
-        for (Index j = 0; j < G; ++j) HH[b * G + j] += w.b_h[j];
-    }
-#pragma omp parallel for num_threads(pw_threads) schedule(static) if (pw_threads > 1)
-    for (Index b = 0; b < B; ++b) {
-      const Index row = b * T + t;
-      internal::GruCellForward(H, GX + row * G, HH + b * G, h_prev ? h_prev + b * ld_prev : nullptr,
-                               y + row * H, ws_hn ? ws_hn + row * H : nullptr);
-    }
-  }
+  });
   if (h_n)
     for (Index b = 0; b < B; ++b) std::memcpy(h_n + b * H, y + (b * T + T - 1) * H, sizeof(float) * H);
 }
@@ -104,23 +104,24 @@ void gru_backward_f32(const KernelContext& ctx, const RnnParams& p, const GruWei
   float* dHH = l.big_b;
 
   for (Index j = 0; j < B * H; ++j) l.dh_rec[j] = dh_n ? dh_n[j] : 0.0f;
-  const int pw_threads = internal::PointwiseThreads(ctx.threads, B, H);
-  for (Index t = T - 1; t >= 0; --t) {
-#pragma omp parallel for num_threads(pw_threads) schedule(static) if (pw_threads > 1)
-    for (Index b = 0; b < B; ++b) {
-      const Index row = b * T + t;
-      float* dh = l.dh + b * H;
-      for (Index k = 0; k < H; ++k) dh[k] = dy ? l.dh_rec[b * H + k] + dy[row * H + k] : l.dh_rec[b * H + k];
-      const float* h_prev = t > 0 ? y + (row - 1) * H : (h0 ? h0 + b * H : nullptr);
-      internal::GruCellBackward(H, ws_gates + row * G, ws_hn + row * H, h_prev, dh, dGX + row * G,
-                                dHH + row * G, l.dh_direct + b * H);
+  internal::ForBatchSlices(internal::RecurrenceThreads(ctx.threads, B, G), B, [&](Index b0, Index b1) {
+    for (Index t = T - 1; t >= 0; --t) {
+      for (Index b = b0; b < b1; ++b) {
+        const Index row = b * T + t;
+        float* dh = l.dh + b * H;
+        for (Index k = 0; k < H; ++k) dh[k] = dy ? l.dh_rec[b * H + k] + dy[row * H + k] : l.dh_rec[b * H + k];
+        const float* h_prev = t > 0 ? y + (row - 1) * H : (h0 ? h0 + b * H : nullptr);
+        internal::GruCellBackward(H, ws_gates + row * G, ws_hn + row * H, h_prev, dh, dGX + row * G,
+                                  dHH + row * G, l.dh_direct + b * H);
+      }
+      // dh_{t-1} = dh*z + dHH_t * W_h (into dh_rec, or added into dh0 at t = 0).
+      float* target = t > 0 ? l.dh_rec : dh0;
+      if (!target) continue;
+      for (Index j = b0 * H; j < b1 * H; ++j) target[j] = t > 0 ? l.dh_direct[j] : target[j] + l.dh_direct[j];
+      gemm_f32(RnnGemm(false, false, b1 - b0, H, G, T * G, H, H, 1.0f), dHH + b0 * T * G + t * G, w.w_h,
+               target + b0 * H, 1);
     }
-    // dh_{t-1} = dh*z + dHH_t * W_h (into dh_rec, or added into dh0 at t = 0).
-    float* target = t > 0 ? l.dh_rec : dh0;
-    if (!target) continue;
-    for (Index j = 0; j < B * H; ++j) target[j] = t > 0 ? l.dh_direct[j] : target[j] + l.dh_direct[j];
-    gemm_f32(RnnGemm(false, false, B, H, G, T * G, H, H, 1.0f), dHH + t * G, w.w_h, target, ctx.threads);
-  }
+  });
 
   if (dx) gemm_f32(RnnGemm(false, false, B * T, I, G, G, I, I, 1.0f), dGX, w.w_x, dx, ctx.threads);
   if (g.w_x) gemm_f32(RnnGemm(true, false, G, I, B * T, G, I, I, 1.0f), dGX, x, g.w_x, ctx.threads);

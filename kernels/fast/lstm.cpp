@@ -5,7 +5,8 @@
 //   Z[B*T][4H] = X[B*T][I] * W_x^T + bias      (written into the gate workspace)
 // then per step t one GEMM adds the recurrent part into Z's rows for t,
 //   Z[:, t] += h_{t-1} * W_h^T                 (h_{t-1} read in place from y, ld = T*H)
-// and the cell turns Z[:, t] into gates, c_t and h_t.
+// and the cell turns Z[:, t] into gates, c_t and h_t. With several threads the
+// time loop runs on independent batch slices (internal/rnn_fast_util.h).
 // Backward (BPTT): per step only the pointwise cell and one GEMM for the
 // recurrent gradient, dh_{t-1} = dZ_t * W_h; everything else is one GEMM over
 // all steps after the loop:
@@ -69,21 +70,22 @@ void lstm_f32(const KernelContext& ctx, const RnnParams& p, const LstmWeights& w
     for (Index r = 0; r < B * T; ++r)
       for (Index j = 0; j < G; ++j) Z[r * G + j] += w.bias[j];
   }
-  const int pw_threads = internal::PointwiseThreads(ctx.threads, B, H);
-  for (Index t = 0; t < T; ++t) {
-    if (t > 0) {
-      gemm_f32(RnnGemm(false, true, B, G, H, T * H, H, T * G, 1.0f), y + (t - 1) * H, w.w_h, Z + t * G,
-               ctx.threads);
-    } else if (h0) {
-      gemm_f32(RnnGemm(false, true, B, G, H, H, H, T * G, 1.0f), h0, w.w_h, Z, ctx.threads);
+  internal::ForBatchSlices(internal::RecurrenceThreads(ctx.threads, B, G), B, [&](Index b0, Index b1) {
+    for (Index t = 0; t < T; ++t) {
+      // Z[b0:b1, t] += h_{t-1}[b0:b1] * W_h^T
+      if (t > 0) {
+        gemm_f32(RnnGemm(false, true, b1 - b0, G, H, T * H, H, T * G, 1.0f), y + (b0 * T + t - 1) * H, w.w_h,
+                 Z + b0 * T * G + t * G, 1);
+      } else if (h0) {
+        gemm_f32(RnnGemm(false, true, b1 - b0, G, H, H, H, T * G, 1.0f), h0 + b0 * H, w.w_h, Z + b0 * T * G, 1);
+      }
+      for (Index b = b0; b < b1; ++b) {
+        const Index row = b * T + t;
+        const float* c_prev = t > 0 ? C + (row - 1) * H : (c0 ? c0 + b * H : nullptr);
+        internal::LstmCellForward(H, Z + row * G, c_prev, C + row * H, y + row * H);
+      }
     }
-#pragma omp parallel for num_threads(pw_threads) schedule(static) if (pw_threads > 1)
-    for (Index b = 0; b < B; ++b) {
-      const Index row = b * T + t;
-      const float* c_prev = t > 0 ? C + (row - 1) * H : (c0 ? c0 + b * H : nullptr);
-      internal::LstmCellForward(H, Z + row * G, c_prev, C + row * H, y + row * H);
-    }
-  }
+  });
   for (Index b = 0; b < B; ++b) {
     const Index last = b * T + T - 1;
     if (h_n) std::memcpy(h_n + b * H, y + last * H, sizeof(float) * H);
@@ -106,23 +108,25 @@ void lstm_backward_f32(const KernelContext& ctx, const RnnParams& p, const LstmW
     l.dh_rec[j] = dh_n ? dh_n[j] : 0.0f;
     l.dc[j] = dc_n ? dc_n[j] : 0.0f;
   }
-  const int pw_threads = internal::PointwiseThreads(ctx.threads, B, H);
-  for (Index t = T - 1; t >= 0; --t) {
-#pragma omp parallel for num_threads(pw_threads) schedule(static) if (pw_threads > 1)
-    for (Index b = 0; b < B; ++b) {
-      const Index row = b * T + t;
-      float* dh = l.dh + b * H;
-      for (Index k = 0; k < H; ++k) dh[k] = dy ? l.dh_rec[b * H + k] + dy[row * H + k] : l.dh_rec[b * H + k];
-      const float* c_prev = t > 0 ? ws_cells + (row - 1) * H : (c0 ? c0 + b * H : nullptr);
-      internal::LstmCellBackward(H, ws_gates + row * G, ws_cells + row * H, c_prev, dh, l.dc + b * H,
-                                 dZ + row * G);
+  internal::ForBatchSlices(internal::RecurrenceThreads(ctx.threads, B, G), B, [&](Index b0, Index b1) {
+    for (Index t = T - 1; t >= 0; --t) {
+      for (Index b = b0; b < b1; ++b) {
+        const Index row = b * T + t;
+        float* dh = l.dh + b * H;
+        for (Index k = 0; k < H; ++k) dh[k] = dy ? l.dh_rec[b * H + k] + dy[row * H + k] : l.dh_rec[b * H + k];
+        const float* c_prev = t > 0 ? ws_cells + (row - 1) * H : (c0 ? c0 + b * H : nullptr);
+        internal::LstmCellBackward(H, ws_gates + row * G, ws_cells + row * H, c_prev, dh, l.dc + b * H,
+                                   dZ + row * G);
+      }
+      // dh_{t-1}[b0:b1] = dZ_t[b0:b1] * W_h (added into dh0 at t = 0).
+      if (t > 0) {
+        gemm_f32(RnnGemm(false, false, b1 - b0, H, G, T * G, H, H, 0.0f), dZ + b0 * T * G + t * G, w.w_h,
+                 l.dh_rec + b0 * H, 1);
+      } else if (dh0) {
+        gemm_f32(RnnGemm(false, false, b1 - b0, H, G, T * G, H, H, 1.0f), dZ + b0 * T * G, w.w_h, dh0 + b0 * H, 1);
+      }
     }
-    if (t > 0) {
-      gemm_f32(RnnGemm(false, false, B, H, G, T * G, H, H, 0.0f), dZ + t * G, w.w_h, l.dh_rec, ctx.threads);
-    } else if (dh0) {
-      gemm_f32(RnnGemm(false, false, B, H, G, T * G, H, H, 1.0f), dZ, w.w_h, dh0, ctx.threads);
-    }
-  }
+  });
   if (dc0)
     for (Index j = 0; j < B * H; ++j) dc0[j] += l.dc[j];
 

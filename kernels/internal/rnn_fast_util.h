@@ -23,12 +23,28 @@ inline GemmParams RnnGemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std:
   return g;
 }
 
-// Threads for the per-step pointwise loop over batch rows: each row is
-// independent (so any split gives the same bits); below ~2k elements per step
-// the fork/join costs more than the transcendental functions.
-inline int PointwiseThreads(int threads, std::int64_t batch, std::int64_t hidden) {
-  if (threads <= 1 || batch * hidden < 2048) return 1;
+// Batch rows are independent through the whole recurrence (row b of h_t
+// depends only on row b of h_{t-1}), so the time loop is split by batch rows:
+// each thread runs its own slice of the batch through every step, with
+// single-threaded per-step GEMMs, and there is one fork/join per recurrence
+// instead of one or two per step (which, on a loaded machine, costs a
+// scheduler time slice each). Slices are contiguous and fixed by (batch,
+// threads), so a given thread count gives the same bits on every run. Below
+// ~16k gate elements per step the recurrence runs on one thread.
+inline int RecurrenceThreads(int threads, std::int64_t batch, std::int64_t gate_width) {
+  if (threads <= 1 || batch * gate_width < 16 * 1024) return 1;
   return static_cast<int>(std::min<std::int64_t>(threads, batch));
+}
+
+// Runs body(b0, b1) over `threads` contiguous slices of [0, batch).
+template <typename Body>
+void ForBatchSlices(int threads, std::int64_t batch, const Body& body) {
+  if (threads <= 1) {
+    body(std::int64_t{0}, batch);
+    return;
+  }
+#pragma omp parallel for num_threads(threads) schedule(static, 1)
+  for (int tid = 0; tid < threads; ++tid) body(batch * tid / threads, batch * (tid + 1) / threads);
 }
 
 // rows x cols matrix (row stride ld): out[c] += sum over rows of m[r][c],

@@ -38,13 +38,17 @@ void batchnorm_inference_f32(const BatchNormParams& p, const float* x, const flo
   const Index rows = p.rows, ch = p.channels;
   for (Index c0 = 0; c0 < ch; c0 += kBlock) {
     const Index nc = ch - c0 < kBlock ? ch - c0 : kBlock;
-    float invstd[kBlock];
-    for (Index j = 0; j < nc; ++j) invstd[j] = 1.0f / std::sqrt(running_var[c0 + j] + p.epsilon);
+    float mean[kBlock], invstd[kBlock], g[kBlock], b[kBlock];
+    for (Index j = 0; j < nc; ++j) {
+      mean[j] = running_mean[c0 + j];
+      invstd[j] = 1.0f / std::sqrt(running_var[c0 + j] + p.epsilon);
+      g[j] = Gamma(gamma, c0 + j);
+      b[j] = Beta(beta, c0 + j);
+    }
     for (Index r = 0; r < rows; ++r) {
       const float* xp = x + r * ch + c0;
       float* yp = y + r * ch + c0;
-      for (Index j = 0; j < nc; ++j)
-        yp[j] = ((xp[j] - running_mean[c0 + j]) * invstd[j]) * Gamma(gamma, c0 + j) + Beta(beta, c0 + j);
+      for (Index j = 0; j < nc; ++j) yp[j] = ((xp[j] - mean[j]) * invstd[j]) * g[j] + b[j];
     }
   }
 }
@@ -78,11 +82,12 @@ void batchnorm_training_f32(const BatchNormParams& p, const float* x, const floa
         running_var[c0 + j] = (1.0f - p.momentum) * running_var[c0 + j] + p.momentum * unbiased;
       }
     }
+    float g[kBlock], b[kBlock];
+    for (Index j = 0; j < nc; ++j) g[j] = Gamma(gamma, c0 + j), b[j] = Beta(beta, c0 + j);
     for (Index r = 0; r < rows; ++r) {
       const float* xp = x + r * ch + c0;
       float* yp = y + r * ch + c0;
-      for (Index j = 0; j < nc; ++j)
-        yp[j] = ((xp[j] - mean[j]) * invstd[j]) * Gamma(gamma, c0 + j) + Beta(beta, c0 + j);
+      for (Index j = 0; j < nc; ++j) yp[j] = ((xp[j] - mean[j]) * invstd[j]) * g[j] + b[j];
     }
   }
 }
@@ -94,14 +99,18 @@ void batchnorm_backward_f32(const BatchNormParams& p, const float* x, const floa
   const float n = static_cast<float>(rows);
   for (Index c0 = 0; c0 < ch; c0 += kBlock) {
     const Index nc = ch - c0 < kBlock ? ch - c0 : kBlock;
-    float sum_dy[kBlock], sum_dyx[kBlock];
-    for (Index j = 0; j < nc; ++j) sum_dy[j] = 0.0f, sum_dyx[j] = 0.0f;
+    float sum_dy[kBlock], sum_dyx[kBlock], mean[kBlock], invstd[kBlock];
+    for (Index j = 0; j < nc; ++j) {
+      sum_dy[j] = 0.0f, sum_dyx[j] = 0.0f;
+      mean[j] = saved_mean[c0 + j], invstd[j] = saved_invstd[c0 + j];
+    }
     for (Index r = 0; r < rows; ++r) {
+      const float* xp = x + r * ch + c0;
+      const float* dyp = dy + r * ch + c0;
       for (Index j = 0; j < nc; ++j) {
-        const Index at = r * ch + c0 + j;
-        const float xhat = (x[at] - saved_mean[c0 + j]) * saved_invstd[c0 + j];
-        sum_dy[j] += dy[at];
-        sum_dyx[j] += dy[at] * xhat;
+        const float xhat = (xp[j] - mean[j]) * invstd[j];
+        sum_dy[j] += dyp[j];
+        sum_dyx[j] += dyp[j] * xhat;
       }
     }
     for (Index j = 0; j < nc; ++j) {
@@ -111,15 +120,17 @@ void batchnorm_backward_f32(const BatchNormParams& p, const float* x, const floa
     if (!dx) continue;
     float k[kBlock], mean_dy[kBlock], mean_dyx[kBlock];
     for (Index j = 0; j < nc; ++j) {
-      k[j] = Gamma(gamma, c0 + j) * saved_invstd[c0 + j];
+      k[j] = Gamma(gamma, c0 + j) * invstd[j];
       mean_dy[j] = sum_dy[j] / n;
       mean_dyx[j] = sum_dyx[j] / n;
     }
     for (Index r = 0; r < rows; ++r) {
+      const float* xp = x + r * ch + c0;
+      const float* dyp = dy + r * ch + c0;
+      float* dxp = dx + r * ch + c0;
       for (Index j = 0; j < nc; ++j) {
-        const Index at = r * ch + c0 + j;
-        const float xhat = (x[at] - saved_mean[c0 + j]) * saved_invstd[c0 + j];
-        dx[at] += k[j] * ((dy[at] - mean_dy[j]) - xhat * mean_dyx[j]);
+        const float xhat = (xp[j] - mean[j]) * invstd[j];
+        dxp[j] += k[j] * ((dyp[j] - mean_dy[j]) - xhat * mean_dyx[j]);
       }
     }
   }
