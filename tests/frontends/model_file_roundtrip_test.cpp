@@ -38,10 +38,18 @@ TEST_CASE("model_file: every zoo model round-trips bit-exactly and re-serializes
   for (const std::string& arch : archs) {
     INFO("arch " << arch);
     Model m = ZooModel(arch);
-    m.metadata["train.seed"] = "7";
-    m.metadata["data"] = "fashion-mnist:train";
-    m.metadata[""] = "empty key";
-    m.metadata["quote\"back\\slash\nnewline"] = std::string("nul\0inside", 10);
+    // Every bit pattern, NaNs included, in every parameter: InitializeParameters
+    // leaves biases zero, which would hide a tensor that is never written.
+    std::mt19937 rng(static_cast<unsigned>(arch.size()));
+    for (auto& node : m.nodes)
+      for (auto& p : node.params) {
+        auto* bits = static_cast<std::uint32_t*>(p.value.raw());
+        for (std::int64_t i = 0; i < p.value.elements(); ++i) bits[i] = static_cast<std::uint32_t>(rng());
+      }
+    m.metadata = {{"train.seed", "7"},
+                  {"data", "fashion-mnist:train"},
+                  {"", "empty key"},
+                  {"quote\"back\\slash\nnewline", std::string("nul\0inside", 10)}};
     const std::vector<std::uint8_t> bytes = SerializeModel(m);
     auto back = ParseModel(bytes.data(), bytes.size(), arch + ".qm");
     REQUIRE_MESSAGE(back.ok(), back.status().ToString());
