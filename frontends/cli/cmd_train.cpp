@@ -69,6 +69,10 @@ int RunTrain(TrainArgs& a) {
   };
   auto result = RunTraining(run, cb);
   if (!result.ok()) return Fail(cmd, result.status());
+  if (!result->finished) {
+    std::printf("qualm train: stopped early; run the same command again to resume\n");
+    return 0;
+  }
   if (a.json) {
     std::printf("{\"model\": \"%s\", \"arch\": \"%s\", \"seconds\": %.3f, \"path\": \"%s\", \"config\": %s, "
                 "\"history\": %s}\n",
@@ -102,6 +106,8 @@ Runner RegisterTrain(CLI::App& app) {
   app.add_option("--threads", a->threads, "Worker threads (default: all hardware threads)");
   app.add_option("--backend", a->backend, "Float kernels: fast or reference")->capture_default_str();
   app.add_option("--checkpoint", a->run.checkpoint, "Checkpoint file (default: OUTPUT.ckpt)");
+  app.add_option("--stop-after", a->run.max_epochs_this_run,
+                 "Train at most N epochs now and keep the checkpoint to resume from later");
   app.add_flag("--no-resume", a->no_resume, "Start afresh even if a checkpoint exists");
   app.add_flag("--no-validation", a->no_validation, "Skip the per-epoch validation pass");
   app.add_option("--limit", a->run.data_options.limit, "Use only the first N samples of each set (quick runs)");

@@ -75,7 +75,14 @@ Result<TrainRunResult> RunTraining(const TrainRunOptions& options, const TrainRu
   if (history.is_discarded()) history = nlohmann::json::array();
   for (const auto& h : history) result.seconds += h.value("seconds", 0.0);
 
+  int this_run = 0;
   for (int e = trainer->state().epochs_done; e < cfg.epochs; ++e) {
+    if (options.max_epochs_this_run > 0 && this_run++ == options.max_epochs_this_run) {
+      say("stopping after " + std::to_string(options.max_epochs_this_run) + " epoch(s); resume from " + checkpoint);
+      result.finished = false;
+      result.history_json = history.dump();
+      return result;
+    }
     QUALM_ASSIGN_OR_RETURN(EpochReport report, trainer->RunEpoch(data.train, validation, cb.batch));
     result.seconds += report.seconds;
     history.push_back({{"epoch", report.epoch},

@@ -25,6 +25,9 @@ struct TrainRunOptions {
   TrainConfig config;      // start from DefaultTrainConfig(arch) and override
   bool resume = true;      // continue from the checkpoint if one exists
   bool validate = true;    // evaluate the validation split after each epoch
+  // > 0: stop after this many epochs in this call, leaving the checkpoint to
+  // resume from (the model file is written only when all epochs are done).
+  int max_epochs_this_run = 0;
   frontends::DataSpecOptions data_options;
 };
 
@@ -39,6 +42,7 @@ struct TrainRunResult {
   double seconds = 0;        // training time of all epochs (including resumed ones)
   std::string path;          // kernel path description
   int resumed_from_epoch = 0;
+  bool finished = true;      // false when stopped early by max_epochs_this_run
 };
 
 Result<TrainRunResult> RunTraining(const TrainRunOptions& options, const TrainRunCallbacks& callbacks = {});
