@@ -22,6 +22,7 @@
 #include "qualm/kernels/conv2d.h"
 #include "qualm/kernels/cpu.h"
 #include "qualm/kernels/dense.h"
+#include "qualm/kernels/detail/gemm_variants.h"
 #include "qualm/kernels/elementwise.h"
 #include "qualm/kernels/gemm.h"
 #include "qualm/kernels/recurrent.h"
@@ -218,7 +219,39 @@ void BM_BnReluTrainStep(benchmark::State& state, int rows, int channels) {
   state.counters["elements/s"] = benchmark::Counter(double(n), benchmark::Counter::kIsIterationInvariantRate);
 }
 
+// Every gemm variant this machine can run, on the per-tile GEMMs of the
+// ResNet-20 stage-1 conv (one 28x28 image: forward, dW, dx) and a square one.
+struct GemmShape {
+  const char* name;
+  bool trans_a, trans_b;
+  int m, n, k;
+};
+const GemmShape kGemmShapes[] = {
+    {"conv_fwd_tile_784x16x144_nt", false, true, 784, 16, 144},
+    {"conv_dw_tile_16x144x784_tn", true, false, 16, 144, 784},
+    {"conv_dx_tile_784x144x16_nn", false, false, 784, 144, 16},
+    {"square_512_nn", false, false, 512, 512, 512},
+};
+
+void BM_Gemm(benchmark::State& state, qk::detail::GemmVariant v, GemmShape s) {
+  qk::GemmParams p;
+  p.trans_a = s.trans_a, p.trans_b = s.trans_b, p.m = s.m, p.n = s.n, p.k = s.k;
+  p.lda = s.trans_a ? s.m : s.k, p.ldb = s.trans_b ? s.k : s.n, p.ldc = s.n;
+  auto a = RandomVec(std::size_t(s.m) * s.k, 1), b = RandomVec(std::size_t(s.k) * s.n, 2);
+  std::vector<float> c(std::size_t(s.m) * s.n);
+  const int threads = static_cast<int>(state.range(0));
+  for (auto _ : state) {
+    v.fn(p, a.data(), b.data(), c.data(), threads);
+    benchmark::DoNotOptimize(c.data());
+  }
+  SetRate(state, 2.0 * s.m * s.n * s.k);
+}
+
 void RegisterAll() {
+  for (const auto& v : qk::detail::RunnableGemmVariants())
+    for (const GemmShape& s : kGemmShapes)
+      benchmark::RegisterBenchmark((std::string("gemm/") + v.name + "/" + s.name).c_str(), BM_Gemm, v, s)
+          ->Unit(benchmark::kMicrosecond)->UseRealTime()->ArgName("threads")->Arg(1)->Arg(2);
   for (const ConvShape& s : kConvShapes) {
     for (bool fast : {false, true}) {
       const std::string path = fast ? "fast" : "ref";
