@@ -7,8 +7,9 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
-#include <iterator>
 #include <memory>
+
+#include "io_util.h"
 
 namespace qualm::frontends {
 namespace {
@@ -49,19 +50,30 @@ std::string DimsString(const std::vector<std::uint32_t>& dims, std::size_t from)
 
 Result<std::vector<std::uint8_t>> Inflate(const std::string& path, const std::vector<std::uint8_t>& in) {
   std::vector<std::uint8_t> out;
-  out.reserve(in.size() * 4);
   z_stream zs{};
   // 16 + MAX_WBITS: gzip wrapper only (we only get here after seeing its magic).
   if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) return Internal(path + ": zlib inflateInit2 failed");
   zs.next_in = const_cast<Bytef*>(in.data());
   zs.avail_in = static_cast<uInt>(in.size());
-  std::uint8_t chunk[1 << 16];
+  // The gzip trailer holds the uncompressed size mod 2^32: a good first guess,
+  // capped by deflate's maximum ratio (~1032:1) so a lying trailer cannot make us allocate gigabytes.
+  std::size_t guess = in.size() * 4;
+  if (in.size() >= 18) {
+    const std::uint8_t* t = in.data() + in.size() - 4;
+    const std::size_t isize = std::uint32_t{t[0]} | (std::uint32_t{t[1]} << 8) | (std::uint32_t{t[2]} << 16) |
+                              (std::uint32_t{t[3]} << 24);
+    guess = std::max<std::size_t>(std::min<std::size_t>(isize + 1, in.size() * 1040), 1024);
+  }
+  out.resize(guess);
+  std::size_t produced = 0;
   int ret = Z_OK;
   for (;;) {
-    zs.next_out = chunk;
-    zs.avail_out = sizeof chunk;
+    if (produced == out.size()) out.resize(out.size() * 2);
+    const std::size_t room = std::min<std::size_t>(out.size() - produced, 1u << 30);
+    zs.next_out = out.data() + produced;
+    zs.avail_out = static_cast<uInt>(room);
     ret = inflate(&zs, Z_NO_FLUSH);
-    out.insert(out.end(), chunk, chunk + (sizeof chunk - zs.avail_out));
+    produced += room - zs.avail_out;
     if (ret == Z_STREAM_END) {
       // Concatenated gzip members are legal: keep going if more input follows.
       if (zs.avail_in == 0) break;
@@ -74,27 +86,26 @@ Result<std::vector<std::uint8_t>> Inflate(const std::string& path, const std::ve
     }
     if (ret == Z_BUF_ERROR || (ret == Z_OK && zs.avail_in == 0 && zs.avail_out != 0)) {
       inflateEnd(&zs);
-      return DataLoss(path + ": truncated gzip stream: the compressed data ends after " + std::to_string(out.size()) +
+      return DataLoss(path + ": truncated gzip stream: the compressed data ends after " + std::to_string(produced) +
                       " decompressed bytes");
     }
     if (ret != Z_OK) {
       std::string why = zs.msg ? zs.msg : "zlib error " + std::to_string(ret);
       inflateEnd(&zs);
-      return DataLoss(path + ": corrupt gzip stream (" + why + ") after " + std::to_string(out.size()) +
+      return DataLoss(path + ": corrupt gzip stream (" + why + ") after " + std::to_string(produced) +
                       " decompressed bytes");
     }
   }
   inflateEnd(&zs);
+  out.resize(produced);
   return out;
 }
 
 }  // namespace
 
 Result<std::vector<std::uint8_t>> ReadFileMaybeGzip(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return NotFound(path + ": cannot open file");
-  std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  if (f.bad()) return IoError(path + ": read error");
+  QUALM_ASSIGN_OR_RETURN(std::string raw, detail::ReadWholeFile(path));
+  std::vector<std::uint8_t> bytes(raw.begin(), raw.end());
   if (bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b) return Inflate(path, bytes);
   return bytes;
 }
