@@ -1,0 +1,103 @@
+// qualm/kernels/requant.h: THE int8 arithmetic contract. Every integer result
+// qualm produces is defined by the functions in this header, and nowhere else.
+//
+// (Declarations and rules; the implementer writes the definitions inline below
+// the rules or in kernels/requant.cpp, keeping hot functions inline.)
+//
+// ---------------------------------------------------------------------------
+// Number formats (TFLite's int8 scheme)
+//   activations  int8 in [-128, 127], per-tensor float scale s > 0 and zero
+//                point zp in [-128, 127]; real = s * (q - zp); real 0.0 is
+//                exactly representable (q = zp).
+//   weights      int8 in [-127, 127] (narrow, symmetric, zp 0), per output channel.
+//   bias         int32, scale s_in * s_w[c], zp 0.
+//
+// Quantize (float -> int8): q = clamp(round(x / s) + zp, qmin, qmax).
+//   The division is done in float (x / s, one IEEE division, as TFLite's
+//   reference and PyTorch). Ties of round() follow the RoundingMode of the
+//   variant: kHalfAwayFromZero (TFLite, default) or kHalfToEven (PyTorch,
+//   ONNX QuantizeLinear, XNNPACK). NaN quantizes to zp.
+// Dequantize: x = s * (float)(q - zp), computed in float.
+//
+// Requantization multiplier (QuantizeMultiplier), for a real m >= 0 (double):
+//   m == 0 -> M = 0, shift = 0. Otherwise m = q * 2^shift with q in [0.5, 1)
+//   (frexp); M = round(q * 2^31), ties away from zero; if M == 2^31 then
+//   M = 2^30 and ++shift. shift < -31 flushes to M = 0, shift = 0. shift > 30
+//   is an error (the multiplier does not fit) reported by the prepare step.
+//   Result: M in [2^30, 2^31 - 1] (or 0), effective multiplier M * 2^(shift - 31).
+//
+// Requantize an int32 accumulator x by (M, shift), three named modes. The mode is
+// a run-time property of a quantized model, never a build flag.
+//   kGemmlowp (default; TFLite reference "double rounding"):
+//     left = max(shift, 0), right = max(-shift, 0)
+//     y = RDBPOT(SRDHM(x * 2^left, M), right)   (x * 2^left saturates to int32)
+//     SRDHM(a, b): a == b == INT32_MIN -> INT32_MAX; else p = (int64)a*b,
+//       nudge = p >= 0 ? 2^30 : 1 - 2^30, result = (p + nudge) / 2^31 truncated
+//       toward zero. (Ties toward +infinity.)
+//     RDBPOT(x, e): mask = 2^e - 1, rem = x & mask, threshold = (mask >> 1) +
+//       (x < 0), result = (x >> e) + (rem > threshold). (Ties away from zero.)
+//     Worked check: M = 2^30, shift = 0 (x 0.5): x = -1 -> 0, x = -3 -> -1.
+//   kSingle (TFLITE_SINGLE_ROUNDING, CMSIS-NN): t = 31 - shift;
+//     y = (int64(x) * M + 2^(t-1)) >> t (arithmetic), saturated to int32.
+//     (Ties toward +infinity.)
+//   kFloat (XNNPACK / oneDNN / ONNX Runtime): y = nearbyint_even((float)x * scale)
+//     with scale the float32 of the real multiplier, saturated to int32.
+//     (Ties to even.) Uses the float scale, not (M, shift).
+// Then: y += zp_out; clamp to [act_min, act_max]; store int8.
+//
+// Saturating helpers: SaturatingCast<int8>/<int16> clamp; int32 additions in
+// kernels are exact (accumulators are sized so they cannot overflow for the
+// shapes Prepare accepts: |acc| <= K * 255 * 127 + |bias| < 2^31 is checked).
+// ---------------------------------------------------------------------------
+#pragma once
+
+#include <cstdint>
+
+#include "qualm/status.h"
+
+namespace qualm::kernels {
+
+enum class RequantMode : std::uint8_t { kGemmlowp = 0, kSingle = 1, kFloat = 2 };
+enum class RoundingMode : std::uint8_t { kHalfAwayFromZero = 0, kHalfToEven = 1 };
+
+const char* RequantModeName(RequantMode m);  // "gemmlowp", "single", "fp32"
+Result<RequantMode> ParseRequantMode(const char* name);
+
+// A prepared requantization of one output channel.
+struct Requant {
+  std::int32_t multiplier = 0;  // M
+  int shift = 0;                // power-of-two exponent, as TFLite (positive = left)
+  float scale = 0.0f;           // the real multiplier as float (kFloat mode)
+};
+
+// QuantizeMultiplier as above. InvalidArgument for m < 0, NaN/inf, or shift > 30.
+Result<Requant> QuantizeMultiplier(double real_multiplier);
+
+std::int32_t SaturatingRoundingDoublingHighMul(std::int32_t a, std::int32_t b);
+std::int32_t RoundingDivideByPOT(std::int32_t x, int exponent);  // exponent in [0, 31]
+// Requantize x (no zero point, no clamp) in the given mode.
+std::int32_t MultiplyByQuantizedMultiplier(std::int32_t x, const Requant& r, RequantMode mode);
+
+// Output stage: requantize, add zero point, clamp to [act_min, act_max].
+std::int32_t RequantizeToRange(std::int32_t acc, const Requant& r, RequantMode mode, std::int32_t zp_out,
+                               std::int32_t act_min, std::int32_t act_max);
+
+// Float <-> int8 per the rules above.
+std::int32_t QuantizeValue(float x, float scale, std::int32_t zero_point, std::int32_t qmin, std::int32_t qmax,
+                           RoundingMode rounding);
+float DequantizeValue(std::int32_t q, float scale, std::int32_t zero_point);
+
+// Affine parameters of a real range [rmin, rmax] (widened to include 0) for
+// integers [qmin, qmax]: scale = (rmax - rmin) / (qmax - qmin), zp = qmin -
+// round(rmin / scale) clamped (nudged so 0.0 is exact). A degenerate range
+// (rmin == rmax == 0) gives scale 1, zp = 0-point of qmin..qmax midpoint rule:
+// documented in the implementation.
+struct QuantParams {
+  float scale = 1.0f;
+  std::int32_t zero_point = 0;
+};
+Result<QuantParams> ChooseQuantParams(float rmin, float rmax, std::int32_t qmin, std::int32_t qmax);
+// Symmetric (zp 0) for weights: scale = max|w| / 127 (127 = narrow range); all-zero -> scale 1.
+QuantParams ChooseSymmetricParams(float max_abs, std::int32_t qmax = 127);
+
+}  // namespace qualm::kernels
