@@ -1,0 +1,68 @@
+// qualm/kernels/conv2d_s8.h: int8 2-D convolution (TFLite integer semantics).
+//
+// Layouts (identical to the float conv2d.h):
+//   x    int8  NHWC [batch][in_h][in_w][in_c]
+//   w    int8  OHWI [out_c][kernel_h][kernel_w][in_c / groups], values in [-127, 127]
+//   bias int32 [out_c] at scale s_in * s_w[c], zp 0 (may be null)
+//   y    int8  NHWC [batch][out_h][out_w][out_c]
+// Groups / stride / dilation / padding exactly as Conv2dParams.
+//
+// Order of operations per output element (n, oy, ox, oc):
+//   acc  = sum over (ky, kx, ci) of w * (x - zp_in)    int32, exact; padding taps are
+//                                                      skipped, i.e. they read zp_in
+//   acc += bias[oc]                                    (if bias)
+//   y    = RequantizeToRange(acc, requant[oc], mode, zp_out, act_min, act_max)
+// RequantizeToRange (requant.h) is the only rounding: kGemmlowp (default, TFLite
+// double rounding), kSingle or kFloat, chosen by `mode`.
+// requant[oc] = QuantizeMultiplier((double)s_in * (double)s_w[oc] / (double)s_out).
+//
+// Prepare validates everything once; conv2d_s8 never validates and never allocates.
+// Prepare checks (message names op "conv2d_s8", the field and its value):
+//   * shape: Validate(Conv2dParams)
+//   * input/output scale > 0 and finite, zero points in [-128, 127]
+//   * weight_scales: out_c entries (or exactly 1 = per-tensor, broadcast), each > 0, finite
+//   * -128 <= act_min <= act_max <= 127
+//   * every multiplier representable (QuantizeMultiplier succeeds: shift <= 30)
+//   * weights non-null and in [-127, 127] (narrow range; -128 is rejected)
+//   * no int32 overflow: K * 255 * 127 + max|bias| < 2^31, K = kh * kw * in_c / groups
+// The weights and bias given to Prepare must be the ones passed to conv2d_s8
+// (model constants); Prepare reads them only to check them.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "qualm/kernels/conv2d.h"
+#include "qualm/kernels/quantize_s8.h"
+#include "qualm/kernels/requant.h"
+#include "qualm/status.h"
+
+namespace qualm::kernels {
+
+struct Conv2dS8Params {
+  Conv2dParams shape;
+  QuantParams input;                 // s_in, zp_in
+  std::vector<float> weight_scales;  // s_w[oc], out_c entries (or 1: per-tensor)
+  QuantParams output;                // s_out, zp_out
+  std::int32_t act_min = kInt8Min;   // fused activation bounds (FusedActivationRange)
+  std::int32_t act_max = kInt8Max;
+  RequantMode mode = RequantMode::kGemmlowp;
+};
+
+struct PreparedConv2dS8 {
+  Conv2dParams shape;
+  std::int32_t input_zero_point = 0;
+  std::int32_t output_zero_point = 0;
+  std::int32_t act_min = kInt8Min, act_max = kInt8Max;
+  RequantMode mode = RequantMode::kGemmlowp;
+  std::vector<Requant> requant;  // [out_c]
+};
+
+Result<PreparedConv2dS8> PrepareConv2dS8(const Conv2dS8Params& p, const std::int8_t* w, const std::int32_t* bias);
+
+namespace ref {
+void conv2d_s8(const PreparedConv2dS8& p, const std::int8_t* x, const std::int8_t* w, const std::int32_t* bias,
+               std::int8_t* y);
+}  // namespace ref
+
+}  // namespace qualm::kernels

@@ -1,0 +1,86 @@
+// qualm/kernels/eltwise_s8.h: int8 elementwise ops: residual ADD with
+// rescaling (TFLite's int8 ADD) and a standalone rescale + clamp (ReLU / ReLU6 /
+// plain requantization to another scale). Flat tensors of `count` elements, no
+// broadcasting (the study's residual adds have equal shapes).
+//
+// ADD (TFLite reference integer_ops::Add, left_shift = 20):
+//   twice_max = 2 * max(s_a, s_b)                                   (double)
+//   requant_a   = QuantizeMultiplier(s_a / twice_max)               (<= 0.5)
+//   requant_b   = QuantizeMultiplier(s_b / twice_max)               (<= 0.5)
+//   requant_out = QuantizeMultiplier(twice_max / (2^20 * s_out))
+//   per element:
+//     a' = MultiplyByQuantizedMultiplier((a - zp_a) * 2^20, requant_a, mode)
+//     b' = MultiplyByQuantizedMultiplier((b - zp_b) * 2^20, requant_b, mode)
+//     y  = RequantizeToRange(a' + b', requant_out, mode, zp_out, act_min, act_max)
+//   i.e. y ~= clamp(round((s_a (a - zp_a) + s_b (b - zp_b)) / s_out) + zp_out).
+//   |a - zp_a| <= 255, so (a - zp_a) * 2^20 < 2^28 and a' + b' < 2^28: no int32 overflow.
+//   The 2^20 headroom makes the two input roundings negligible (< 2^-19 of an
+//   output unit for comparable scales); the final RequantizeToRange is the
+//   rounding that matters. In kFloat mode the same three multiplications use the
+//   float scale (requant.h), so the whole op is a function of `mode` only.
+//
+// RESCALE / CLAMP (TFLite int8 ReLU / ReLU6 / Requantize):
+//   requant = QuantizeMultiplier(s_in / s_out)
+//   y = RequantizeToRange(x - zp_in, requant, mode, zp_out, act_min, act_max)
+//   With s_in == s_out this is exact (multiplier 1 = M 2^30, shift 1), so with
+//   zp_in == zp_out it is a plain clamp; ReLU is act_min = zp_out
+//   (FusedActivationRange(kRelu, output)), ReLU6 adds act_max = q(6).
+//
+// Prepare checks (op names "add_s8", "rescale_s8"): count >= 0, every scale > 0
+// and finite, zero points in [-128, 127], -128 <= act_min <= act_max <= 127, and
+// that every multiplier is representable (QuantizeMultiplier).
+#pragma once
+
+#include <cstdint>
+
+#include "qualm/kernels/quantize_s8.h"
+#include "qualm/kernels/requant.h"
+#include "qualm/status.h"
+
+namespace qualm::kernels {
+
+inline constexpr int kAddS8LeftShift = 20;
+
+struct AddS8Params {
+  std::int64_t count = 0;
+  QuantParams input_a, input_b, output;
+  std::int32_t act_min = kInt8Min;
+  std::int32_t act_max = kInt8Max;
+  RequantMode mode = RequantMode::kGemmlowp;
+};
+
+struct PreparedAddS8 {
+  std::int64_t count = 0;
+  std::int32_t zero_point_a = 0, zero_point_b = 0, output_zero_point = 0;
+  Requant requant_a, requant_b, requant_out;
+  std::int32_t act_min = kInt8Min, act_max = kInt8Max;
+  RequantMode mode = RequantMode::kGemmlowp;
+};
+
+Result<PreparedAddS8> PrepareAddS8(const AddS8Params& p);
+
+struct RescaleS8Params {
+  std::int64_t count = 0;
+  QuantParams input, output;
+  std::int32_t act_min = kInt8Min;
+  std::int32_t act_max = kInt8Max;
+  RequantMode mode = RequantMode::kGemmlowp;
+};
+
+struct PreparedRescaleS8 {
+  std::int64_t count = 0;
+  std::int32_t input_zero_point = 0, output_zero_point = 0;
+  Requant requant;
+  std::int32_t act_min = kInt8Min, act_max = kInt8Max;
+  RequantMode mode = RequantMode::kGemmlowp;
+};
+
+Result<PreparedRescaleS8> PrepareRescaleS8(const RescaleS8Params& p);
+
+namespace ref {
+void add_s8(const PreparedAddS8& p, const std::int8_t* a, const std::int8_t* b, std::int8_t* y);
+// Rescale + clamp; relu_s8 / relu6_s8 are this op with FusedActivationRange bounds.
+void rescale_s8(const PreparedRescaleS8& p, const std::int8_t* x, std::int8_t* y);
+}  // namespace ref
+
+}  // namespace qualm::kernels
