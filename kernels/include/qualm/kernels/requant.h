@@ -51,7 +51,10 @@
 // ---------------------------------------------------------------------------
 #pragma once
 
+#include <cmath>
 #include <cstdint>
+#include <limits>
+#include <type_traits>
 
 #include "qualm/status.h"
 
@@ -99,5 +102,120 @@ struct QuantParams {
 Result<QuantParams> ChooseQuantParams(float rmin, float rmax, std::int32_t qmin, std::int32_t qmax);
 // Symmetric (zp 0) for weights: scale = max|w| / 127 (127 = narrow range); all-zero -> scale 1.
 QuantParams ChooseSymmetricParams(float max_abs, std::int32_t qmax = 127);
+
+// Added helpers (not in the original API, same rules):
+// Clamps an integer to the range of T (int8, int16, ...).
+template <typename T, typename U>
+constexpr T SaturatingCast(U x);
+// Round half to even without reading the floating-point environment (nearbyint
+// depends on fesetround; this does not). Used by kFloat and kHalfToEven.
+float RoundHalfToEven(float x);
+// Per-channel prepare: m[c] = s_in * s_w[c] / s_out (in double), then
+// QuantizeMultiplier. InvalidArgument (naming the channel) if any scale is not
+// finite and > 0 (s_w[c] == 0 is allowed: an all-zero channel, M = 0), or if a
+// multiplier does not fit (shift > 30).
+Status QuantizeMultipliers(float s_in, const float* s_w, int channels, float s_out, Requant* out);
+
+// ---------------------------------------------------------------------------
+// Inline definitions (the hot ones). Everything here is plain scalar code with
+// no UB: products are formed in int64, shifts are of non-negative values or
+// arithmetic right shifts of signed values (defined in C++20).
+// ---------------------------------------------------------------------------
+
+template <typename T, typename U>
+constexpr T SaturatingCast(U x) {
+  static_assert(std::is_integral_v<T> && std::is_integral_v<U> && std::is_signed_v<T> && std::is_signed_v<U>);
+  if constexpr (sizeof(U) > sizeof(T)) {
+    if (x < static_cast<U>(std::numeric_limits<T>::min())) return std::numeric_limits<T>::min();
+    if (x > static_cast<U>(std::numeric_limits<T>::max())) return std::numeric_limits<T>::max();
+  }
+  return static_cast<T>(x);
+}
+
+inline std::int32_t SaturatingRoundingDoublingHighMul(std::int32_t a, std::int32_t b) {
+  // The only overflow: (-2^31)^2 * 2 / 2^32 = 2^31.
+  if (a == b && a == std::numeric_limits<std::int32_t>::min()) return std::numeric_limits<std::int32_t>::max();
+  const std::int64_t p = static_cast<std::int64_t>(a) * static_cast<std::int64_t>(b);
+  const std::int64_t nudge = p >= 0 ? (std::int64_t{1} << 30) : (1 - (std::int64_t{1} << 30));
+  // C++ division truncates toward zero: this is gemmlowp's rule, not a floor.
+  return static_cast<std::int32_t>((p + nudge) / (std::int64_t{1} << 31));
+}
+
+inline std::int32_t RoundingDivideByPOT(std::int32_t x, int exponent) {
+  QUALM_DCHECK(exponent >= 0 && exponent <= 31);
+  const std::int32_t mask = static_cast<std::int32_t>((std::int64_t{1} << exponent) - 1);
+  const std::int32_t rem = x & mask;
+  const std::int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+  return (x >> exponent) + (rem > threshold ? 1 : 0);
+}
+
+inline float RoundHalfToEven(float x) {
+  // For |x| >= 2^23 every float is an integer (and NaN/inf pass through).
+  if (!(std::fabs(x) < 8388608.0f)) return x;
+  const float fl = std::floor(x);
+  const float diff = x - fl;  // exact: both operands are close, the result is representable
+  if (diff > 0.5f) return fl + 1.0f;
+  if (diff < 0.5f) return fl;
+  return std::fmod(fl, 2.0f) == 0.0f ? fl : fl + 1.0f;
+}
+
+namespace detail {
+// float -> int32 with saturation (the float is already integral or NaN).
+inline std::int32_t SaturateFloatToInt32(float v) {
+  if (v != v) return 0;
+  if (v >= 2147483648.0f) return std::numeric_limits<std::int32_t>::max();
+  if (v < -2147483648.0f) return std::numeric_limits<std::int32_t>::min();
+  return static_cast<std::int32_t>(v);
+}
+}  // namespace detail
+
+inline std::int32_t MultiplyByQuantizedMultiplier(std::int32_t x, const Requant& r, RequantMode mode) {
+  QUALM_DCHECK(r.shift >= -31 && r.shift <= 30);
+  switch (mode) {
+    case RequantMode::kGemmlowp: {
+      const int left = r.shift > 0 ? r.shift : 0;
+      const int right = r.shift > 0 ? 0 : -r.shift;
+      const std::int32_t xl =
+          SaturatingCast<std::int32_t>(static_cast<std::int64_t>(x) * (std::int64_t{1} << left));
+      return RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(xl, r.multiplier), right);
+    }
+    case RequantMode::kSingle: {
+      // t in [1, 62]; |x * M| < 2^62 and the nudge <= 2^61: no int64 overflow.
+      const int t = 31 - r.shift;
+      const std::int64_t p = static_cast<std::int64_t>(x) * r.multiplier + (std::int64_t{1} << (t - 1));
+      return SaturatingCast<std::int32_t>(p >> t);
+    }
+    case RequantMode::kFloat:
+      return detail::SaturateFloatToInt32(RoundHalfToEven(static_cast<float>(x) * r.scale));
+  }
+  return 0;
+}
+
+inline std::int32_t RequantizeToRange(std::int32_t acc, const Requant& r, RequantMode mode, std::int32_t zp_out,
+                                      std::int32_t act_min, std::int32_t act_max) {
+  // The zero point is added in int64 so that a saturated requantization plus a
+  // zero point clamps instead of wrapping.
+  std::int64_t y = static_cast<std::int64_t>(MultiplyByQuantizedMultiplier(acc, r, mode)) + zp_out;
+  if (y < act_min) y = act_min;
+  if (y > act_max) y = act_max;
+  return static_cast<std::int32_t>(y);
+}
+
+inline std::int32_t QuantizeValue(float x, float scale, std::int32_t zero_point, std::int32_t qmin,
+                                  std::int32_t qmax, RoundingMode rounding) {
+  const float v = x / scale;  // one IEEE float division
+  double q = zero_point;      // NaN (x NaN, or 0/0) quantizes to the zero point
+  if (v == v) {
+    const float rv = rounding == RoundingMode::kHalfAwayFromZero ? std::round(v) : RoundHalfToEven(v);
+    q = static_cast<double>(rv) + zero_point;  // exact in double; +-inf stays inf and clamps
+  }
+  if (q < qmin) q = qmin;
+  if (q > qmax) q = qmax;
+  return static_cast<std::int32_t>(q);
+}
+
+inline float DequantizeValue(std::int32_t q, float scale, std::int32_t zero_point) {
+  return scale * static_cast<float>(static_cast<std::int64_t>(q) - zero_point);
+}
 
 }  // namespace qualm::kernels
