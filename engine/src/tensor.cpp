@@ -50,8 +50,12 @@ Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape
   data_.reset(p);
 }
 
-Tensor::Tensor(const Tensor& other) : Tensor(other.dtype_, other.shape_) {
-  if (other.data_) std::memcpy(raw(), other.raw(), bytes());
+Tensor::Tensor(const Tensor& other) : dtype_(other.dtype_), shape_(other.shape_) {
+  // An empty tensor (no storage, e.g. an unused optimizer slot) copies as empty.
+  if (!other.data_) return;
+  Tensor fresh(other.dtype_, other.shape_);
+  std::memcpy(fresh.raw(), other.raw(), bytes());
+  data_ = std::move(fresh.data_);
 }
 
 Tensor& Tensor::operator=(const Tensor& other) {

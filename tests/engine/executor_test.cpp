@@ -165,3 +165,20 @@ TEST_CASE("Forward and Backward do not allocate (reference backend)") {
 
 }  // namespace
 }  // namespace qualm
+
+namespace qualm {
+namespace {
+TEST_CASE("copying an empty tensor gives an empty tensor; copies are deep") {
+  Tensor empty;
+  Tensor copy = empty;
+  CHECK(copy.empty());
+  CHECK(copy.raw() == nullptr);
+  Tensor t(DType::kF32, Shape{3});
+  t.Fill(2.0f);
+  Tensor u = t;
+  u.f32()[0] = 5.0f;
+  CHECK(t.f32()[0] == 2.0f);
+  CHECK(u.f32()[1] == 2.0f);
+}
+}  // namespace
+}  // namespace qualm

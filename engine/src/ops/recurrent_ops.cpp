@@ -1,6 +1,7 @@
 // Embedding, LSTM and GRU nodes. A recurrent node that returns only its last
 // hidden state still keeps the full sequence in an internal buffer: the
 // backward pass needs it.
+#include <algorithm>
 #include <type_traits>
 
 #include "../node_exec.h"
@@ -54,7 +55,8 @@ class RecurrentExec final : public NodeExec {
     }
   }
   std::size_t ScratchFloats() const override {
-    return lstm_ ? kernels::fast::lstm_scratch_floats(p_, b_.threads) : kernels::fast::gru_scratch_floats(p_, b_.threads);
+    if (lstm_) return std::max(kernels::fast::lstm_scratch_floats(p_, b_.threads), kernels::ref::lstm_scratch_floats(p_));
+    return std::max(kernels::fast::gru_scratch_floats(p_, b_.threads), kernels::ref::gru_scratch_floats(p_));
   }
   void Forward(const ExecState& s) override {
     kernels::RnnParams p = p_;
@@ -68,11 +70,11 @@ class RecurrentExec final : public NodeExec {
     if (lstm_) {
       const auto w = LstmW();
       if (fast) kernels::fast::lstm_f32(*s.ctx, p, w, x, nullptr, nullptr, y, h_n, nullptr, wg, wst);
-      else kernels::ref::lstm_f32(p, w, x, nullptr, nullptr, y, h_n, nullptr, wg, wst);
+      else kernels::ref::lstm_f32(p, w, x, nullptr, nullptr, y, h_n, nullptr, wg, wst, s.ctx->scratch);
     } else {
       const auto w = GruW();
       if (fast) kernels::fast::gru_f32(*s.ctx, p, w, x, nullptr, y, h_n, wg, wst);
-      else kernels::ref::gru_f32(p, w, x, nullptr, y, h_n, wg, wst);
+      else kernels::ref::gru_f32(p, w, x, nullptr, y, h_n, wg, wst, s.ctx->scratch);
     }
   }
   void Backward(const ExecState& s) override {
@@ -93,7 +95,7 @@ class RecurrentExec final : public NodeExec {
                                          dh_n, nullptr, dx, lg, nullptr, nullptr);
       else
         kernels::ref::lstm_backward_f32(p, w, x, nullptr, nullptr, y, ws_gates_.f32(), ws_state_.f32(), dy, dh_n,
-                                        nullptr, dx, lg, nullptr, nullptr);
+                                        nullptr, dx, lg, nullptr, nullptr, s.ctx->scratch);
     } else {
       kernels::GruGrads gg{g[0].f32(), g[1].f32(), g[2].f32(), g[3].f32()};
       const auto w = GruW();
@@ -102,7 +104,7 @@ class RecurrentExec final : public NodeExec {
                                         gg, nullptr);
       else
         kernels::ref::gru_backward_f32(p, w, x, nullptr, y, ws_gates_.f32(), ws_state_.f32(), dy, dh_n, dx, gg,
-                                       nullptr);
+                                       nullptr, s.ctx->scratch);
     }
   }
 

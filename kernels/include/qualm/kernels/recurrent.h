@@ -58,17 +58,36 @@ struct GruGrads {
 };
 
 namespace ref {
+// The reference needs temporaries (O(hidden) forward, the [batch][seq][gates]
+// pre-activation gradients backward). `scratch`, when given, must hold
+// *_scratch_floats(p) floats and is used instead of allocating, so that an
+// executor can run the reference without touching the heap; when null the
+// kernel allocates. The arithmetic is the same either way.
+std::size_t lstm_scratch_floats(const RnnParams& p);
+std::size_t gru_scratch_floats(const RnnParams& p);
 void lstm_f32(const RnnParams& p, const LstmWeights& w, const float* x, const float* h0, const float* c0,
-              float* y, float* h_n, float* c_n, float* ws_gates, float* ws_cells);
+              float* y, float* h_n, float* c_n, float* ws_gates, float* ws_cells, float* scratch = nullptr);
 void lstm_backward_f32(const RnnParams& p, const LstmWeights& w, const float* x, const float* h0,
                        const float* c0, const float* y, const float* ws_gates, const float* ws_cells,
                        const float* dy, const float* dh_n, const float* dc_n, float* dx, LstmGrads g,
-                       float* dh0, float* dc0);
+                       float* dh0, float* dc0, float* scratch = nullptr);
 void gru_f32(const RnnParams& p, const GruWeights& w, const float* x, const float* h0, float* y, float* h_n,
-             float* ws_gates, float* ws_hn);
+             float* ws_gates, float* ws_hn, float* scratch = nullptr);
 void gru_backward_f32(const RnnParams& p, const GruWeights& w, const float* x, const float* h0, const float* y,
                       const float* ws_gates, const float* ws_hn, const float* dy, const float* dh_n, float* dx,
-                      GruGrads g, float* dh0);
+                      GruGrads g, float* dh0, float* scratch = nullptr);
+
+// GRU with the reset gate applied BEFORE the recurrent product ("reset before",
+// Cho et al. 2014; ONNX GRU with linear_before_reset = 0, its default):
+//   z = sigma(Wz x + bxz + Uz h + bhz)   r = sigma(Wr x + bxr + Ur h + bhr)
+//   n = tanh(Wn x + bxn + Un (r * h) + bhn)   h_t = (1 - z) * n + z * h_{t-1}
+// Same layouts, gate order and weights as gru_f32 (which is "linear before
+// reset"); the two agree only when h_{t-1} = 0 and bhn = 0. Reference-only
+// forward, for running ONNX models and the ONNX conformance data: no fast path,
+// no backward, no workspace; allocates its O(hidden) temporaries. h0 and h_n
+// may be null (zeros / not wanted).
+void gru_f32_reset_before(const RnnParams& p, const GruWeights& w, const float* x, const float* h0, float* y,
+                          float* h_n);
 }  // namespace ref
 
 namespace fast {
