@@ -6,7 +6,8 @@
 // declines; the table pins that decision, so a case that silently stops running
 // (or starts running) fails. Every case in the data whose name starts with one of
 // the family's prefixes must be in the table, and the number of cases run must
-// equal the table's count: a loader that finds nothing fails.
+// equal the table's count: a loader that finds nothing fails (a family whose
+// cases are all declined still loads each one and pins the decision).
 // Success prints nothing; a mismatch names the case, the output and path, the
 // first mismatching index (ONNX coordinates) and both values.
 #pragma once
@@ -82,7 +83,6 @@ inline void RunFamily(const std::vector<std::string>& prefixes, const std::vecto
     for (const auto& f : o.failures) FAIL_CHECK(f);
   }
   CHECK_MESSAGE(ran == expected_runs, "cases run: " << ran << ", expected " << expected_runs);
-  CHECK(ran > 0);
 }
 
 // 64-byte aligned scratch for the fast paths, pre-filled with NaN (a kernel that
