@@ -208,7 +208,7 @@ Outcome RunMatMul(const Case& c) {
 
 }  // namespace
 
-TEST_CASE("Conv (float): ONNX node tests, ref and fast conv2d") {
+TEST_CASE("Conv (float): ONNX node tests - ref and fast conv2d") {
   RunFamily({"test_conv_", "test_basic_conv_"},
             {{"test_basic_conv_with_padding", true},
              {"test_basic_conv_without_padding", true},
@@ -219,7 +219,7 @@ TEST_CASE("Conv (float): ONNX node tests, ref and fast conv2d") {
             RunConv);
 }
 
-TEST_CASE("Gemm (float): ONNX node tests, ref and fast dense") {
+TEST_CASE("Gemm (float): ONNX node tests - ref and fast dense") {
   RunFamily({"test_gemm_"},
             {{"test_gemm_all_attributes", true},
              {"test_gemm_alpha", true},
@@ -235,7 +235,7 @@ TEST_CASE("Gemm (float): ONNX node tests, ref and fast dense") {
             RunGemm);
 }
 
-TEST_CASE("MatMul (float): ONNX node tests, ref and fast dense") {
+TEST_CASE("MatMul (float): ONNX node tests - ref and fast dense") {
   RunFamily({"test_matmul_"}, {{"test_matmul_2d", true}, {"test_matmul_3d", true}, {"test_matmul_4d", true}},
             RunMatMul);
 }

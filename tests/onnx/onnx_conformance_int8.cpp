@@ -446,14 +446,14 @@ Outcome RunMaxPoolS8(const Case& c) {
 
 }  // namespace
 
-TEST_CASE("QuantizeLinear / DequantizeLinear: ONNX node tests, exact") {
+TEST_CASE("QuantizeLinear / DequantizeLinear: ONNX node tests - exact") {
   RunFamily({"test_quantizelinear"}, {{"test_quantizelinear", true}, {"test_quantizelinear_axis", true}},
             RunQuantize);
   RunFamily({"test_dequantizelinear"}, {{"test_dequantizelinear", true}, {"test_dequantizelinear_axis", true}},
             RunDequantize);
 }
 
-TEST_CASE("ConvInteger / MatMulInteger: ONNX node tests through conv2d_s8 / dense_s8, exact") {
+TEST_CASE("ConvInteger / MatMulInteger: ONNX node tests through conv2d_s8 / dense_s8 - exact") {
   RunFamily({"test_convinteger_", "test_basic_convinteger"},
             {{"test_basic_convinteger", true},
              {"test_convinteger_with_padding", true},
@@ -471,6 +471,6 @@ TEST_CASE("QLinearConv / QLinearMatMul: ONNX node tests (declined: weight zero p
             RunQLinearMatMul);
 }
 
-TEST_CASE("MaxPool (uint8): ONNX node test through max_pool2d_s8, exact") {
+TEST_CASE("MaxPool (uint8): ONNX node test through max_pool2d_s8 - exact") {
   RunFamily({"test_maxpool_2d_uint8"}, {{"test_maxpool_2d_uint8", true}}, RunMaxPoolS8);
 }

@@ -183,7 +183,7 @@ Outcome RunSoftmax(const Case& c) {
 
 }  // namespace
 
-TEST_CASE("MaxPool (float): ONNX node tests, ref") {
+TEST_CASE("MaxPool (float): ONNX node tests - ref") {
   RunFamily({"test_maxpool_"},
             {{"test_maxpool_1d_default", true},
              {"test_maxpool_2d_ceil", true},
@@ -203,7 +203,7 @@ TEST_CASE("MaxPool (float): ONNX node tests, ref") {
             [](const Case& c) { return RunPool(c, PoolKind::kMax); });
 }
 
-TEST_CASE("AveragePool (float): ONNX node tests, ref") {
+TEST_CASE("AveragePool (float): ONNX node tests - ref") {
   RunFamily({"test_averagepool_"},
             {{"test_averagepool_1d_default", true},
              {"test_averagepool_2d_ceil", true},
@@ -221,11 +221,11 @@ TEST_CASE("AveragePool (float): ONNX node tests, ref") {
             [](const Case& c) { return RunPool(c, PoolKind::kAvg); });
 }
 
-TEST_CASE("Relu (float): ONNX node test, ref, exact") {
+TEST_CASE("Relu (float): ONNX node test - ref - exact") {
   RunFamily({"test_relu"}, {{"test_relu", true}}, RunRelu);
 }
 
-TEST_CASE("Softmax (float): ONNX node tests, ref") {
+TEST_CASE("Softmax (float): ONNX node tests - ref") {
   RunFamily({"test_softmax_"},
             {{"test_softmax_axis_0", false},
              {"test_softmax_axis_0_expanded", false},

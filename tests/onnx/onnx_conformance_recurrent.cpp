@@ -182,7 +182,7 @@ Outcome RunGru(const Case& c) {
 
 }  // namespace
 
-TEST_CASE("LSTM (float): ONNX node tests, ref and fast") {
+TEST_CASE("LSTM (float): ONNX node tests - ref and fast") {
   RunFamily({"test_lstm_"},
             {{"test_lstm_batchwise", true},
              {"test_lstm_defaults", true},
@@ -191,7 +191,7 @@ TEST_CASE("LSTM (float): ONNX node tests, ref and fast") {
             RunLstm);
 }
 
-TEST_CASE("GRU (float): ONNX node tests, reset-before reference") {
+TEST_CASE("GRU (float): ONNX node tests - reset-before reference") {
   RunFamily({"test_gru_"},
             {{"test_gru_batchwise", true},
              {"test_gru_defaults", true},
