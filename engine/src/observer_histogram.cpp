@@ -73,11 +73,14 @@ void PowerOfTwoHistogram::Add(const StridedValues& v, const BatchSummary& s, boo
     first_bin_ = lo_bin;
   }
   if (hi_bin > last) counts_.resize(counts_.size() + static_cast<std::size_t>(hi_bin - last), 0);
+  // BinOf with 2^-e precomputed: x * 2^-e is exact in double (a float times a
+  // power of two in [2^-150, 2^160]: no overflow, no subnormal result).
+  const double inv_w = std::ldexp(1.0, -e);
   for (std::size_t i = 0; i < v.count; ++i) {
     const float x = v.data[i * v.stride];
     if (!std::isfinite(x)) continue;
     const double y = absolute ? std::fabs(static_cast<double>(x)) : static_cast<double>(x);
-    const auto k = static_cast<std::int64_t>(BinOf(y, e));
+    const auto k = static_cast<std::int64_t>(std::floor(y * inv_w));
     ++counts_[static_cast<std::size_t>(k - first_bin_)];
   }
   total_ += s.finite;
@@ -99,15 +102,17 @@ double PowerOfTwoHistogram::Quantile(double r) const {
 
 namespace {
 
-// Integral over [u, v] (u < v) of (x - Q(x))^2 for the clamped grid.
+// The grid cell of x: clamp(round-half-up(x / s), m_lo, m_hi).
+std::int64_t CellOf(double x, double s, std::int64_t m_lo, std::int64_t m_hi) {
+  const double m = std::floor(x / s + 0.5);
+  if (!(m > static_cast<double>(m_lo))) return m_lo;
+  if (m >= static_cast<double>(m_hi)) return m_hi;
+  return static_cast<std::int64_t>(m);
+}
+
+// Integral over [u, v] (u <= v) of (x - Q(x))^2 for the clamped grid.
 double SegmentError(double u, double v, double s, std::int64_t m_lo, std::int64_t m_hi) {
-  const auto cell = [&](double x) {
-    const double m = std::floor(x / s + 0.5);
-    if (m <= static_cast<double>(m_lo)) return m_lo;
-    if (m >= static_cast<double>(m_hi)) return m_hi;
-    return static_cast<std::int64_t>(m);
-  };
-  const std::int64_t mu = cell(u), mv = cell(v);
+  const std::int64_t mu = CellOf(u, s, m_lo, m_hi), mv = CellOf(v, s, m_lo, m_hi);
   double err = 0.0;
   for (std::int64_t m = mu; m <= mv; ++m) {
     const double c = s * static_cast<double>(m);
@@ -120,30 +125,71 @@ double SegmentError(double u, double v, double s, std::int64_t m_lo, std::int64_
   return err;
 }
 
-double PointError(double x, double s, std::int64_t m_lo, std::int64_t m_hi) {
-  double m = std::floor(x / s + 0.5);
-  m = std::clamp(m, static_cast<double>(m_lo), static_cast<double>(m_hi));
-  const double d = x - s * m;
-  return d * d;
-}
-
 }  // namespace
 
-double HistogramQuantError(const PowerOfTwoHistogram& h, float lo, float hi, double s, std::int64_t m_lo,
-                           std::int64_t m_hi) {
-  const double w = h.width();
+HistogramErrorModel::HistogramErrorModel(const PowerOfTwoHistogram& h, float lo, float hi) {
   const auto& counts = h.counts();
+  std::size_t first = 0, end = counts.size();
+  while (first < end && counts[first] == 0) ++first;
+  while (end > first && counts[end - 1] == 0) --end;
+  w_ = h.width();
+  e0_ = first < end ? h.left_edge(first) : 0.0;
+  p0_.push_back(0.0);
+  p1_.push_back(0.0);
+  p2_.push_back(0.0);
+  for (std::size_t i = first; i < end; ++i) {
+    const double a = std::clamp(h.left_edge(i), static_cast<double>(lo), static_cast<double>(hi));
+    const double b = std::clamp(h.left_edge(i) + w_, static_cast<double>(lo), static_cast<double>(hi));
+    const auto n = static_cast<double>(counts[i]);
+    a_.push_back(a);
+    b_.push_back(b);
+    n_.push_back(n);
+    // Moments of the uniform distribution on [a, b] (a point mass when a == b).
+    p0_.push_back(p0_.back() + n);
+    p1_.push_back(p1_.back() + n * 0.5 * (a + b));
+    p2_.push_back(p2_.back() + n * (a * a + a * b + b * b) / 3.0);
+  }
+}
+
+std::size_t HistogramErrorModel::FirstEndingAfter(double t, std::size_t from) const {
+  const std::size_t nb = n_.size();
+  if (!(t < std::numeric_limits<double>::infinity())) return nb;
+  // Bins are uniform (b_k = e0 + (k + 1) w) except for clipping: guess, then fix.
+  const double guess = std::floor((t - e0_) / w_);
+  std::size_t g = guess <= static_cast<double>(from) ? from
+                  : guess >= static_cast<double>(nb) ? nb
+                                                     : static_cast<std::size_t>(guess);
+  while (g > from && b_[g - 1] > t) --g;
+  while (g < nb && b_[g] <= t) ++g;
+  return g;
+}
+
+double HistogramErrorModel::Error(double s, std::int64_t m_lo, std::int64_t m_hi) const {
+  const std::size_t nb = n_.size();
   double total = 0.0;
-  for (std::size_t i = 0; i < counts.size(); ++i) {
-    if (counts[i] == 0) continue;
-    const double a = std::max(h.left_edge(i), static_cast<double>(lo));
-    const double b = std::min(h.left_edge(i) + w, static_cast<double>(hi));
-    const double n = static_cast<double>(counts[i]);
-    if (b <= a) {
-      total += n * PointError(std::clamp(a, static_cast<double>(lo), static_cast<double>(hi)), s, m_lo, m_hi);
-    } else {
-      total += n * SegmentError(a, b, s, m_lo, m_hi) / (b - a);
+  std::size_t i = 0;
+  while (i < nb) {
+    const std::int64_t m = CellOf(a_[i], s, m_lo, m_hi);
+    const double c = s * static_cast<double>(m);
+    const double t = m == m_hi ? std::numeric_limits<double>::infinity() : s * (static_cast<double>(m) + 0.5);
+    // Bins i..j-1 lie inside cell m: sum of n * E[(x - c)^2] from the prefix sums.
+    const std::size_t j = FirstEndingAfter(t, i);
+    if (j > i) {
+      total += (p2_[j] - p2_[i]) - 2.0 * c * (p1_[j] - p1_[i]) + c * c * (p0_[j] - p0_[i]);
+      i = j;
+      if (i == nb) break;
+      if (!(a_[i] < t)) continue;  // the next bin starts in a later cell
     }
+    // Bin i straddles the cell edge t (or rounding made no progress): exact.
+    if (n_[i] > 0.0) {
+      if (b_[i] > a_[i]) {
+        total += n_[i] * SegmentError(a_[i], b_[i], s, m_lo, m_hi) / (b_[i] - a_[i]);
+      } else {  // a point mass
+        const double d = a_[i] - s * static_cast<double>(CellOf(a_[i], s, m_lo, m_hi));
+        total += n_[i] * d * d;
+      }
+    }
+    ++i;
   }
   return total;
 }

@@ -89,8 +89,23 @@ class PowerOfTwoHistogram {
 // Expected total squared error of quantizing the histogram's values, taken as
 // uniform inside each bin (bins clipped to [lo, hi], the finite range seen; a
 // bin reduced to a point is a point mass), on the grid {s * m : m_lo <= m <= m_hi}
-// with round-to-nearest and clamping to the end points.
-double HistogramQuantError(const PowerOfTwoHistogram& h, float lo, float hi, double s, std::int64_t m_lo,
-                           std::int64_t m_hi);
+// with round-to-nearest and clamping to the end points. Built once per
+// histogram, evaluated for many grids: bins that lie inside one grid cell are
+// summed from prefix sums of their count and first two moments, bins that
+// straddle a cell edge are integrated exactly, so one evaluation costs
+// O(grid levels + straddling bins), not O(bins).
+class HistogramErrorModel {
+ public:
+  HistogramErrorModel(const PowerOfTwoHistogram& h, float lo, float hi);
+  double Error(double s, std::int64_t m_lo, std::int64_t m_hi) const;
+
+ private:
+  // Index of the first bin k >= from with b_[k] > t (n_.size() if none).
+  std::size_t FirstEndingAfter(double t, std::size_t from) const;
+
+  double e0_ = 0.0, w_ = 1.0;     // left edge of the first bin (unclipped), bin width
+  std::vector<double> a_, b_, n_;  // clipped interval and count of each bin
+  std::vector<double> p0_, p1_, p2_;  // prefix sums of n, n * E[x], n * E[x^2]
+};
 
 }  // namespace qualm

@@ -115,6 +115,7 @@ class MseStream final : public ObserverStream {
     // K candidates a = k / K, one per bin across the larger side.
     const auto k_max = static_cast<std::int64_t>(std::max(1.0, std::ceil(big / hist_.width())));
     const bool symmetric = t.scheme == QuantScheme::kSymmetric;
+    const HistogramErrorModel model(hist_, seen().min, seen().max);
     double best_err = std::numeric_limits<double>::infinity();
     Range best = r0;
     for (std::int64_t k = k_max; k >= 1; --k) {
@@ -130,9 +131,8 @@ class MseStream final : public ObserverStream {
         if (!chosen.ok()) continue;  // e.g. a scale below the normal floats
         p = *chosen;
       }
-      const double err = HistogramQuantError(hist_, seen().min, seen().max, static_cast<double>(p.scale),
-                                             std::int64_t{t.qmin} - p.zero_point,
-                                             std::int64_t{t.qmax} - p.zero_point);
+      const double err = model.Error(static_cast<double>(p.scale), std::int64_t{t.qmin} - p.zero_point,
+                                     std::int64_t{t.qmax} - p.zero_point);
       if (err < best_err) {  // strict: ties keep the wider range
         best_err = err;
         best = cand;
