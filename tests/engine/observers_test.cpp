@@ -252,7 +252,7 @@ TEST_CASE("observers: 0.0 is exactly representable for every observer and data s
   }
 }
 
-TEST_CASE("observers: deterministic bit for bit, whatever the batch split") {
+TEST_CASE("observers: deterministic bit for bit whatever the batch split") {
   // Growing ranges over the batches force the histograms to widen.
   Rng rng(3);
   std::vector<float> x;
@@ -346,7 +346,7 @@ TEST_CASE("observers: per-channel and per-tensor") {
   CHECK(pt->ObservePerChannel(x.data(), rows, 3).ok());
 }
 
-TEST_CASE("observers: empty, all-zero, constant and NaN-containing input") {
+TEST_CASE("observers: empty / all-zero / constant / NaN-containing input") {
   const float nan = std::numeric_limits<float>::quiet_NaN();
   const float inf = std::numeric_limits<float>::infinity();
   for (const auto& spec : AllSpecs()) {
@@ -421,7 +421,7 @@ TEST_CASE("observers: empty, all-zero, constant and NaN-containing input") {
   CHECK(!ob->Compute({0, 255, QuantScheme::kSymmetric, QuantGranularity::kPerTensor}).ok());
 }
 
-TEST_CASE("observers: factory, parse and canonical names") {
+TEST_CASE("observers: factory / parse / canonical names") {
   const std::vector<std::pair<std::string, std::string>> round_trips = {
       {"minmax", "minmax"},
       {"moving-average", "moving-average:constant=0.01"},
@@ -467,7 +467,7 @@ TEST_CASE("observers: factory, parse and canonical names") {
   CHECK(!ParseQuantGranularity("per-row").ok());
 }
 
-TEST_CASE("observers: weight params per output channel (symmetric, first axis)") {
+TEST_CASE("observers: weight params per output channel (symmetric on the first axis)") {
   Tensor w(DType::kF32, Shape{3, 2, 2, 1});  // OHWI
   float* d = w.f32();
   const float values[12] = {0.5f, -1.27f, 0.25f, 0.0f, 0, 0, 0, 0, 3.0f, -6.35f, 1.0f, 2.0f};
@@ -588,7 +588,7 @@ TEST_CASE("calibration: lenet1 on a synthetic data set") {
   CHECK(SameBits(fast->values[0].params, r41->values[0].params));
 }
 
-TEST_CASE("calibration: every observer, errors, and integer inputs") {
+TEST_CASE("calibration: every observer / errors / integer inputs") {
   Model model = LeNet1();
   const Dataset data = Images(24, 24);
   for (const auto& spec : AllSpecs()) {
