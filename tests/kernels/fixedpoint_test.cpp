@@ -179,9 +179,15 @@ TEST_CASE("fixedpoint: int16 exp/logistic/tanh vs gemmlowp, all 65536 inputs, ev
         }
       },
       std::make_integer_sequence<int, 14>{});
-  // The LSTM entry points.
+  // The LSTM entry points, and the polynomial core on every int16 (its domain
+  // is [-1/4, 0); outside it the saturating final add of the int16 variant is reached).
   for (int x = -32768; x <= 32767; ++x) {
     const auto a = static_cast<std::int16_t>(x);
+    const std::int16_t p = fp::ExpOnIntervalMinusQuarterToZero<std::int16_t>(a);
+    const std::int16_t gp =
+        gemmlowp::exp_on_interval_between_negative_one_quarter_and_0_excl(gemmlowp::FixedPoint<std::int16_t, 0>::FromRaw(a))
+            .raw();
+    m.Add(p == gp, [&] { return Desc("exp_interval16", 0, x, p, gp); });
     m.Add(fp::SigmoidQ3_12(a) == GLogistic<std::int16_t, 3>(a), [&] { return Desc("SigmoidQ3_12", 3, x, fp::SigmoidQ3_12(a), 0); });
     m.Add(fp::TanhQ3_12(a) == GTanh<std::int16_t, 3>(a), [&] { return Desc("TanhQ3_12", 3, x, fp::TanhQ3_12(a), 0); });
   }

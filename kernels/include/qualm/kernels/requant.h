@@ -30,7 +30,11 @@
 // a run-time property of a quantized model, never a build flag.
 //   kGemmlowp (default; TFLite reference "double rounding"):
 //     left = max(shift, 0), right = max(-shift, 0)
-//     y = RDBPOT(SRDHM(x * 2^left, M), right)   (x * 2^left saturates to int32)
+//     y = RDBPOT(SRDHM(x * 2^left, M), right)   (x * 2^left saturates to int32;
+//       TFLite's reference overflows there instead. The saturation happens
+//       before the multiply, so for shift > 0 |y| can stop short of the exact
+//       value: m = 1 (M = 2^30, shift 1) maps INT32_MIN to -2^30. After the
+//       int8/int16 clamp the results are the same.)
 //     SRDHM(a, b): a == b == INT32_MIN -> INT32_MAX; else p = (int64)a*b,
 //       nudge = p >= 0 ? 2^30 : 1 - 2^30, result = (p + nudge) / 2^31 truncated
 //       toward zero. (Ties toward +infinity.)
@@ -91,16 +95,19 @@ std::int32_t QuantizeValue(float x, float scale, std::int32_t zero_point, std::i
 float DequantizeValue(std::int32_t q, float scale, std::int32_t zero_point);
 
 // Affine parameters of a real range [rmin, rmax] (widened to include 0) for
-// integers [qmin, qmax]: scale = (rmax - rmin) / (qmax - qmin), zp = qmin -
-// round(rmin / scale) clamped (nudged so 0.0 is exact). A degenerate range
-// (rmin == rmax == 0) gives scale 1, zp = 0-point of qmin..qmax midpoint rule:
-// documented in the implementation.
+// integers [qmin, qmax]: scale = float((rmax - rmin) / (qmax - qmin)) (in
+// double), zp = qmin - round(rmin / scale) with the float scale, ties away from
+// zero, clamped to [qmin, qmax] (so 0.0 is exact: q = zp). A degenerate range
+// (rmin == rmax == 0) gives scale 1 and zp = the integer of [qmin, qmax]
+// nearest 0 (0 for int8 and uint8). InvalidArgument for NaN/inf bounds,
+// rmin > rmax, qmin >= qmax, or a scale that is not a normal float.
 struct QuantParams {
   float scale = 1.0f;
   std::int32_t zero_point = 0;
 };
 Result<QuantParams> ChooseQuantParams(float rmin, float rmax, std::int32_t qmin, std::int32_t qmax);
 // Symmetric (zp 0) for weights: scale = max|w| / 127 (127 = narrow range); all-zero -> scale 1.
+// (Also scale 1 for NaN/inf max_abs, qmax < 1, or a scale below the smallest normal float.)
 QuantParams ChooseSymmetricParams(float max_abs, std::int32_t qmax = 127);
 
 // Added helpers (not in the original API, same rules):
@@ -154,9 +161,9 @@ inline float RoundHalfToEven(float x) {
   if (!(std::fabs(x) < 8388608.0f)) return x;
   const float fl = std::floor(x);
   const float diff = x - fl;  // exact: both operands are close, the result is representable
-  if (diff > 0.5f) return fl + 1.0f;
-  if (diff < 0.5f) return fl;
-  return std::fmod(fl, 2.0f) == 0.0f ? fl : fl + 1.0f;
+  float r = fl;
+  if (diff > 0.5f || (diff == 0.5f && std::fmod(fl, 2.0f) != 0.0f)) r = fl + 1.0f;
+  return std::copysign(r, x);  // -0.4 -> -0.0, as nearbyint
 }
 
 namespace detail {
