@@ -41,7 +41,8 @@
 //     RDBPOT(x, e): mask = 2^e - 1, rem = x & mask, threshold = (mask >> 1) +
 //       (x < 0), result = (x >> e) + (rem > threshold). (Ties away from zero.)
 //     Worked check: M = 2^30, shift = 0 (x 0.5): x = -1 -> 0, x = -3 -> -1.
-//   kSingle (TFLITE_SINGLE_ROUNDING, CMSIS-NN): t = 31 - shift;
+//   kSingle (TFLite built with TFLITE_SINGLE_ROUNDING; CMSIS-NN built with
+//   CMSIS_NN_USE_SINGLE_ROUNDING, whose default is kGemmlowp): t = 31 - shift;
 //     y = (int64(x) * M + 2^(t-1)) >> t (arithmetic), saturated to int32.
 //     (Ties toward +infinity.)
 //   kFloat (XNNPACK / oneDNN / ONNX Runtime): y = nearbyint_even((float)x * scale)
