@@ -122,6 +122,7 @@ TEST_CASE("requant: MultiplyByQuantizedMultiplier, every shift -31..30, vs gemml
   std::uniform_int_distribution<std::int32_t> dx(kMin, kMax);
   long compared = 0, bad_gemmlowp = 0, bad_single = 0, bad_float = 0, bad_bound = 0;
   long gemmlowp_off_nearest = 0, gemmlowp_off_nearest_not_near_tie = 0, single_vs_gemmlowp = 0, float_vs_gemmlowp = 0;
+  long small_y = 0, float_vs_gemmlowp_small_y = 0;  // |y| < 2^15: the int8/int16 output range
   long double max_err_gemmlowp = 0, max_err_single = 0;
   std::string first_bad;
   for (int shift = -31; shift <= 30; ++shift) {
@@ -155,6 +156,10 @@ TEST_CASE("requant: MultiplyByQuantizedMultiplier, every shift -31..30, vs gemml
         if (std::fabs(y) < 2147483647.0L) max_err_single = std::fmax(max_err_single, std::fabs(s - y));
         single_vs_gemmlowp += s != g;
         float_vs_gemmlowp += f != g;
+        if (std::fabs(y) < 32768.0L) {
+          ++small_y;
+          float_vs_gemmlowp_small_y += f != g;
+        }
         // kGemmlowp against the exact value, when the left shift does not saturate.
         const bool fits = left == 0 || (x >= -(std::int64_t{1} << (31 - left)) && x < (std::int64_t{1} << (31 - left)));
         if (!fits) continue;
@@ -183,7 +188,8 @@ TEST_CASE("requant: MultiplyByQuantizedMultiplier, every shift -31..30, vs gemml
   MESSAGE("MBQM inputs: ", compared, "; kGemmlowp max |r - exact| = ", static_cast<double>(max_err_gemmlowp),
           ", off round-half-away(exact) in ", gemmlowp_off_nearest, " (all within 2^-(right+1) of a tie)",
           "; kSingle max |r - exact| = ", static_cast<double>(max_err_single), "; kSingle != kGemmlowp in ",
-          single_vs_gemmlowp, ", kFloat != kGemmlowp in ", float_vs_gemmlowp);
+          single_vs_gemmlowp, ", kFloat != kGemmlowp in ", float_vs_gemmlowp, " (", float_vs_gemmlowp_small_y, " of the ",
+          small_y, " with |exact| < 2^15)");
 }
 
 TEST_CASE("requant: golden vectors written by hand") {
