@@ -155,7 +155,7 @@ TEST_CASE("fixedpoint: int32 primitives vs gemmlowp (random + edges)") {
   CHECK_MESSAGE(m.count == 0, m.count, " of ", m.compared, " differ, first: ", m.first);
 }
 
-TEST_CASE("fixedpoint: int16 exp/logistic/tanh vs gemmlowp, all 65536 inputs, every integer-bit count") {
+TEST_CASE("fixedpoint: int16 exp/logistic/tanh vs gemmlowp on all 65536 inputs at every integer-bit count") {
   Mismatches m;
   // exp and logistic need 2 fractional bits: 0..13 integer bits; tanh doubles
   // its input by reinterpretation with one more integer bit: 0..12.
@@ -198,7 +198,7 @@ TEST_CASE("fixedpoint: int16 exp/logistic/tanh vs gemmlowp, all 65536 inputs, ev
   CHECK(fp::TanhInt16(4096, 99) == 0);  // unsupported: 0, never an abort
 }
 
-TEST_CASE("fixedpoint: int32 exp/logistic/tanh vs gemmlowp, random inputs") {
+TEST_CASE("fixedpoint: int32 exp/logistic/tanh vs gemmlowp on random inputs") {
   std::mt19937 rng(7);
   // INT32_MIN is excluded: gemmlowp negates it (undefined behaviour in int32).
   std::uniform_int_distribution<std::int32_t> d32(std::numeric_limits<std::int32_t>::min() + 1,

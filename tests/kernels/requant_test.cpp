@@ -88,7 +88,7 @@ TEST_CASE("requant: SRDHM vs gemmlowp and the exact product (edges + 4M random p
   MESSAGE("SRDHM pairs compared with gemmlowp and the exact value: ", compared);
 }
 
-TEST_CASE("requant: RoundingDivideByPOT vs gemmlowp and round-half-away, every exponent 0..31") {
+TEST_CASE("requant: RoundingDivideByPOT vs gemmlowp and round-half-away for every exponent 0..31") {
   std::mt19937 rng(12);
   std::uniform_int_distribution<std::int32_t> d(kMin, kMax);
   long compared = 0, bad_gemmlowp = 0, bad_exact = 0;
@@ -116,7 +116,7 @@ TEST_CASE("requant: RoundingDivideByPOT vs gemmlowp and round-half-away, every e
   MESSAGE("RDBPOT inputs compared with gemmlowp and the exact value: ", compared);
 }
 
-TEST_CASE("requant: MultiplyByQuantizedMultiplier, every shift -31..30, vs gemmlowp and the exact value") {
+TEST_CASE("requant: MultiplyByQuantizedMultiplier for every shift -31..30 vs gemmlowp and the exact value") {
   std::mt19937 rng(13);
   std::uniform_int_distribution<std::int32_t> dm(1 << 30, kMax);
   std::uniform_int_distribution<std::int32_t> dx(kMin, kMax);
@@ -399,7 +399,7 @@ TEST_CASE("requant: RequantizeToRange adds the zero point without wrapping and c
   CHECK(qk::RequantizeToRange(100000, half, RequantMode::kGemmlowp, 0, -32768, 32767) == 32767);
 }
 
-TEST_CASE("requant: QuantizeValue ties in both rounding modes, saturation, NaN") {
+TEST_CASE("requant: QuantizeValue ties in both rounding modes and saturation and NaN") {
   using qk::RoundingMode;
   auto qa = [](float x, float s = 1.0f, int zp = 0) {
     return qk::QuantizeValue(x, s, zp, -128, 127, RoundingMode::kHalfAwayFromZero);
@@ -554,7 +554,7 @@ TEST_CASE("requant: ChooseQuantParams properties") {
   CHECK(qk::QuantizeValue(2.54f, w.scale, 0, -127, 127, qk::RoundingMode::kHalfAwayFromZero) == 127);
 }
 
-TEST_CASE("requant: mode names, SaturatingCast") {
+TEST_CASE("requant: mode names and SaturatingCast") {
   for (RequantMode m : {RequantMode::kGemmlowp, RequantMode::kSingle, RequantMode::kFloat}) {
     const auto parsed = qk::ParseRequantMode(qk::RequantModeName(m));
     REQUIRE(parsed.ok());
