@@ -3,7 +3,7 @@
 # Arithmetic must never depend on a build flag, so:
 #  * -ffp-contract=off everywhere: no silent a*b+c -> fma contraction. The
 #    float reference path is then the same bits on every x86-64 machine.
-#  * no -march=native, ever. Code that uses an ISA extension lives in its own
+#  * never tune for the build machine. Code that uses an ISA extension lives in its own
 #    translation unit and gets that ISA's flags with qualm_isa_sources();
 #    the CPU is detected once at run time (kernels/cpu.h).
 add_library(qualm_warnings INTERFACE)
