@@ -127,11 +127,7 @@ void gru_backward_f32(const KernelContext& ctx, const RnnParams& p, const GruWei
   if (g.w_x) gemm_f32(RnnGemm(true, false, G, I, B * T, G, I, I, 1.0f), dGX, x, g.w_x, ctx.threads);
   if (g.w_h) {
     float* hp = l.big_h;
-    for (Index b = 0; b < B; ++b) {
-      if (h0) std::memcpy(hp + b * T * H, h0 + b * H, sizeof(float) * H);
-      else std::fill(hp + b * T * H, hp + b * T * H + H, 0.0f);
-      std::memcpy(hp + (b * T + 1) * H, y + b * T * H, sizeof(float) * (T - 1) * H);
-    }
+    internal::GatherPreviousHidden(B, T, H, y, h0, hp);
     gemm_f32(RnnGemm(true, false, G, H, B * T, G, H, H, 1.0f), dHH, hp, g.w_h, ctx.threads);
   }
   if (g.b_x) internal::AddColumnSums(B * T, G, dGX, G, l.dh, g.b_x);

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 
 #include "qualm/kernels/gemm.h"
 
@@ -55,6 +56,17 @@ inline void AddColumnSums(std::int64_t rows, std::int64_t cols, const float* m, 
   for (std::int64_t r = 0; r < rows; ++r)
     for (std::int64_t c = 0; c < cols; ++c) acc_tmp[c] += m[r * ld + c];
   for (std::int64_t c = 0; c < cols; ++c) out[c] += acc_tmp[c];
+}
+
+// hp[b][t] = h_{t-1} of sequence b: h0[b] (zeros when null) for t = 0, else
+// y[b][t-1]. The recurrent weight gradient is then one GEMM dG^T * hp.
+inline void GatherPreviousHidden(std::int64_t B, std::int64_t T, std::int64_t H, const float* y, const float* h0,
+                                 float* hp) {
+  for (std::int64_t b = 0; b < B; ++b) {
+    if (h0) std::memcpy(hp + b * T * H, h0 + b * H, sizeof(float) * static_cast<std::size_t>(H));
+    else std::fill(hp + b * T * H, hp + b * T * H + H, 0.0f);
+    std::memcpy(hp + (b * T + 1) * H, y + b * T * H, sizeof(float) * static_cast<std::size_t>((T - 1) * H));
+  }
 }
 
 }  // namespace qualm::kernels::internal

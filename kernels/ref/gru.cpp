@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "internal/rnn_cell.h"
+#include "internal/rnn_ref_grads.h"
 #include "qualm/kernels/recurrent.h"
 
 namespace qualm::kernels::ref {
@@ -108,28 +109,10 @@ void gru_backward_f32(const RnnParams& p, const GruWeights& w, const float* x, c
       for (Index k = 0; k < H; ++k) dh0[b * H + k] += dh_next[k];
   }
 
-  for (Index j = 0; j < G; ++j) {
-    if (g.w_x) {
-      for (Index i = 0; i < I; ++i) {
-        float acc = 0.0f;
-        for (Index r = 0; r < B * T; ++r) acc += dGX[r * G + j] * x[r * I + i];
-        g.w_x[j * I + i] += acc;
-      }
-    }
-    if (g.w_h) {
-      for (Index k = 0; k < H; ++k) {
-        float acc = 0.0f;
-        for (Index b = 0; b < B; ++b)
-          for (Index t = 0; t < T; ++t)
-            if (const float* hp = h_prev(b, t)) acc += dHH[(b * T + t) * G + j] * hp[k];
-        g.w_h[j * H + k] += acc;
-      }
-    }
-    float acc_x = 0.0f, acc_h = 0.0f;
-    for (Index r = 0; r < B * T; ++r) acc_x += dGX[r * G + j], acc_h += dHH[r * G + j];
-    if (g.b_x) g.b_x[j] += acc_x;
-    if (g.b_h) g.b_h[j] += acc_h;
-  }
+  if (g.w_x) internal::AccumulateInputWeightGrad(B * T, G, I, dGX, x, g.w_x);
+  if (g.w_h) internal::AccumulateRecurrentWeightGrad(B, T, H, G, dHH, y, h0, g.w_h);
+  if (g.b_x) internal::AccumulateBiasGrad(B * T, G, dGX, g.b_x);
+  if (g.b_h) internal::AccumulateBiasGrad(B * T, G, dHH, g.b_h);
 }
 
 }  // namespace qualm::kernels::ref

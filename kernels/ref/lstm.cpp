@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "internal/rnn_cell.h"
+#include "internal/rnn_ref_grads.h"
 #include "qualm/kernels/recurrent.h"
 
 namespace qualm::kernels::ref {
@@ -114,33 +115,9 @@ void lstm_backward_f32(const RnnParams& p, const LstmWeights& w, const float* x,
     }
   }
 
-  // h_{t-1} for row (b, t), or null for the zero initial state.
-  auto h_prev = [&](Index b, Index t) -> const float* {
-    return t > 0 ? y + (b * T + t - 1) * H : (h0 ? h0 + b * H : nullptr);
-  };
-  for (Index j = 0; j < G; ++j) {
-    if (g.w_x) {
-      for (Index i = 0; i < I; ++i) {
-        float acc = 0.0f;
-        for (Index r = 0; r < B * T; ++r) acc += dZ[r * G + j] * x[r * I + i];
-        g.w_x[j * I + i] += acc;
-      }
-    }
-    if (g.w_h) {
-      for (Index k = 0; k < H; ++k) {
-        float acc = 0.0f;
-        for (Index b = 0; b < B; ++b)
-          for (Index t = 0; t < T; ++t)
-            if (const float* hp = h_prev(b, t)) acc += dZ[(b * T + t) * G + j] * hp[k];
-        g.w_h[j * H + k] += acc;
-      }
-    }
-    if (g.bias) {
-      float acc = 0.0f;
-      for (Index r = 0; r < B * T; ++r) acc += dZ[r * G + j];
-      g.bias[j] += acc;
-    }
-  }
+  if (g.w_x) internal::AccumulateInputWeightGrad(B * T, G, I, dZ, x, g.w_x);
+  if (g.w_h) internal::AccumulateRecurrentWeightGrad(B, T, H, G, dZ, y, h0, g.w_h);
+  if (g.bias) internal::AccumulateBiasGrad(B * T, G, dZ, g.bias);
 }
 
 }  // namespace qualm::kernels::ref
