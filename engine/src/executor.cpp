@@ -83,7 +83,7 @@ Result<std::unique_ptr<Executor>> Executor::Create(Model* model, const ExecutorO
     auto made = MakeExec(b);
     if (!made.ok()) return made.status().WithContext("node '" + model->nodes[i].name + "'");
     ex->execs_[i] = std::move(made).value();
-    scratch = std::max(scratch, ex->execs_[i]->ScratchFloats());
+    scratch = std::max(scratch, ex->execs_[i]->ScratchFloats(options.backend));
   }
   if (scratch > 0) ex->scratch_ = Tensor(DType::kF32, Shape{static_cast<std::int64_t>(scratch)});
   ex->ctx_.threads = options.threads;

@@ -38,8 +38,8 @@ class NodeExec {
   virtual void Forward(const ExecState& s) = 0;
   // Accumulates into input gradients and parameter gradients.
   virtual void Backward(const ExecState& s) = 0;
-  // Scratch the fast kernels need at max_batch.
-  virtual std::size_t ScratchFloats() const { return 0; }
+  // Scratch the kernels of `backend` need at max_batch.
+  virtual std::size_t ScratchFloats(Backend backend) const { return 0; }
 };
 
 // Per op family (engine/src/ops/*.cpp).

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "qualm/frontends/atomic_file.h"
 #include "qualm/frontends/data_spec.h"
 #include "progress.h"
 #include "qualm/engine/train.h"
@@ -57,14 +58,8 @@ int RunEval(EvalArgs& a) {
     preds["labels"] = data->labels;
     preds["predictions"] = r->predictions;
     preds["probabilities"] = r->probabilities;
-    const std::string tmp = a.predictions + ".tmp";
-    FILE* f = std::fopen(tmp.c_str(), "wb");
-    const std::string text = preds.dump();
-    if (!f || std::fwrite(text.data(), 1, text.size(), f) != text.size() || std::fclose(f) != 0 ||
-        std::rename(tmp.c_str(), a.predictions.c_str()) != 0) {
-      std::remove(tmp.c_str());
-      return Fail(cmd, IoError(a.predictions + ": cannot write predictions"));
-    }
+    Status st = frontends::WriteFileAtomically(a.predictions, preds.dump());
+    if (!st.ok()) return Fail(cmd, st);
   }
   if (a.json) {
     nlohmann::json out = {{"model", a.model_path},

@@ -1,47 +1,16 @@
 #include "qualm/study/model_set.h"
 
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "qualm/engine/zoo.h"
+#include "qualm/frontends/atomic_file.h"
 #include "qualm/frontends/model_file.h"
 
 namespace qualm {
-
-Status WriteFileAtomically(const std::string& path, const std::string& contents) {
-  const std::string tmp = path + ".tmp." + std::to_string(getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) return IoError(path + ": cannot create " + tmp + ": " + std::strerror(errno));
-  std::size_t done = 0;
-  while (done < contents.size()) {
-    const ssize_t w = ::write(fd, contents.data() + done, contents.size() - done);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      const std::string err = std::strerror(errno);
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return IoError(path + ": write failed: " + err);
-    }
-    done += static_cast<std::size_t>(w);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    ::unlink(tmp.c_str());
-    return IoError(path + ": cannot flush: " + std::strerror(errno));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string err = std::strerror(errno);
-    ::unlink(tmp.c_str());
-    return IoError(path + ": cannot rename into place: " + err);
-  }
-  return Status::Ok();
-}
 
 namespace {
 
@@ -143,8 +112,8 @@ Result<std::vector<ModelSetRow>> RunModelSet(const ModelSetOptions& options, con
                               {"backend", BackendName(options.backend)},
                               {"models", nlohmann::json::array()}};
     for (const auto& r : rows) summary["models"].push_back(RowJson(r));
-    QUALM_RETURN_IF_ERROR(WriteFileAtomically(options.out_dir + "/summary.json", summary.dump(2) + "\n"));
-    QUALM_RETURN_IF_ERROR(WriteFileAtomically(options.out_dir + "/summary.md", ModelSetMarkdown(rows)));
+    QUALM_RETURN_IF_ERROR(frontends::WriteFileAtomically(options.out_dir + "/summary.json", summary.dump(2) + "\n"));
+    QUALM_RETURN_IF_ERROR(frontends::WriteFileAtomically(options.out_dir + "/summary.md", ModelSetMarkdown(rows)));
   }
   return rows;
 }

@@ -17,7 +17,9 @@ float* ParamGrad(const NodeBinding& b, std::size_t k) {
 class Conv2dExec final : public NodeExec {
  public:
   Conv2dExec(const NodeBinding& b, const kernels::Conv2dParams& p) : b_(b), p_(p) {}
-  std::size_t ScratchFloats() const override { return kernels::fast::conv2d_scratch_floats(p_, b_.threads); }
+  std::size_t ScratchFloats(Backend backend) const override {
+    return backend == Backend::kFast ? kernels::fast::conv2d_scratch_floats(p_, b_.threads) : 0;
+  }
   void Forward(const ExecState& s) override {
     kernels::Conv2dParams p = p_;
     p.batch = s.n;
@@ -49,7 +51,9 @@ class Conv2dExec final : public NodeExec {
 class DenseExec final : public NodeExec {
  public:
   DenseExec(const NodeBinding& b, const kernels::DenseParams& p) : b_(b), p_(p) {}
-  std::size_t ScratchFloats() const override { return kernels::fast::dense_scratch_floats(p_, b_.threads); }
+  std::size_t ScratchFloats(Backend backend) const override {
+    return backend == Backend::kFast ? kernels::fast::dense_scratch_floats(p_, b_.threads) : 0;
+  }
   void Forward(const ExecState& s) override {
     kernels::DenseParams p = p_;
     p.batch = s.n;

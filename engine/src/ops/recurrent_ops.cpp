@@ -1,7 +1,6 @@
 // Embedding, LSTM and GRU nodes. A recurrent node that returns only its last
 // hidden state still keeps the full sequence in an internal buffer: the
 // backward pass needs it.
-#include <algorithm>
 #include <type_traits>
 
 #include "../node_exec.h"
@@ -54,9 +53,10 @@ class RecurrentExec final : public NodeExec {
       ws_state_ = Tensor(DType::kF32, Shape{bt, hidden});
     }
   }
-  std::size_t ScratchFloats() const override {
-    if (lstm_) return std::max(kernels::fast::lstm_scratch_floats(p_, b_.threads), kernels::ref::lstm_scratch_floats(p_));
-    return std::max(kernels::fast::gru_scratch_floats(p_, b_.threads), kernels::ref::gru_scratch_floats(p_));
+  std::size_t ScratchFloats(Backend backend) const override {
+    if (backend == Backend::kFast)
+      return lstm_ ? kernels::fast::lstm_scratch_floats(p_, b_.threads) : kernels::fast::gru_scratch_floats(p_, b_.threads);
+    return lstm_ ? kernels::ref::lstm_scratch_floats(p_) : kernels::ref::gru_scratch_floats(p_);
   }
   void Forward(const ExecState& s) override {
     kernels::RnnParams p = p_;

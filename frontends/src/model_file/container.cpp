@@ -19,6 +19,7 @@
 
 #include "model_file_internal.h"
 #include "qualm/frontends/model_file.h"
+#include "qualm/frontends/atomic_file.h"
 
 namespace qualm::frontends {
 
@@ -222,35 +223,8 @@ Result<std::vector<std::uint8_t>> ReadFile(const std::string& path) {
   return bytes;
 }
 
-// Writes path.tmp.<pid>, fsyncs it and renames it over `path`.
-Status WriteFileAtomic(const std::string& path, const std::vector<std::uint8_t>& bytes) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) return IoError(path + ": cannot create temporary file " + tmp + ": " + ErrnoText(errno));
-  auto fail = [&](const std::string& what, int err) {
-    if (f) std::fclose(f);
-    std::remove(tmp.c_str());  // ours: fopen created or truncated it
-    return IoError(path + ": " + what + " " + tmp + ": " + ErrnoText(err));
-  };
-  if (!bytes.empty() && std::fwrite(bytes.data(), 1, bytes.size(), f) != bytes.size()) return fail("cannot write", errno);
-  if (std::fflush(f) != 0) return fail("cannot flush", errno);
-  if (::fsync(::fileno(f)) != 0) return fail("cannot fsync", errno);
-  const int rc = std::fclose(f);
-  f = nullptr;
-  if (rc != 0) return fail("cannot close", errno);
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    std::remove(tmp.c_str());
-    return IoError(path + ": cannot rename " + tmp + " to it: " + ErrnoText(err));
-  }
-  // Make the rename itself durable; failure here does not undo the save.
-  const std::string dir = std::filesystem::path(path).parent_path().string();
-  const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    (void)::fsync(dfd);
-    ::close(dfd);
-  }
-  return Status::Ok();
+Status WriteBytes(const std::string& path, const std::vector<std::uint8_t>& bytes) {
+  return WriteFileAtomically(path, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
 }
 
 Result<std::vector<std::uint8_t>> SerializeChecked(const Model& model, const model_file::CheckpointRef& ckpt) {
@@ -282,7 +256,7 @@ Status SaveModel(const Model& model, const std::string& path) {
   return NoThrow(path, [&]() -> Status {
     auto bytes = SerializeChecked(model, {});
     if (!bytes.ok()) return bytes.status().WithContext(path + ": not saved");
-    return WriteFileAtomic(path, *bytes);
+    return WriteBytes(path, *bytes);
   });
 }
 
@@ -331,7 +305,7 @@ Status SaveCheckpoint(const Model& model, const Trainer::State& state, const std
   return NoThrow(path, [&]() -> Status {
     auto bytes = SerializeChecked(model, {&state, &config_json});
     if (!bytes.ok()) return bytes.status().WithContext(path + ": not saved");
-    return WriteFileAtomic(path, *bytes);
+    return WriteBytes(path, *bytes);
   });
 }
 

@@ -49,8 +49,4 @@ Result<std::vector<ModelSetRow>> RunModelSet(const ModelSetOptions& options, con
 // The Markdown table written to summary.md.
 std::string ModelSetMarkdown(const std::vector<ModelSetRow>& rows);
 
-// Writes `contents` to `path` atomically (temp file, fsync, rename); an
-// existing file is untouched on failure.
-Status WriteFileAtomically(const std::string& path, const std::string& contents);
-
 }  // namespace qualm
