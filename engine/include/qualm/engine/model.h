@@ -12,6 +12,7 @@
 
 #include "qualm/engine/dataset.h"
 #include "qualm/engine/ops.h"
+#include "qualm/engine/quant_spec.h"
 #include "qualm/engine/tensor.h"
 #include "qualm/status.h"
 
@@ -39,6 +40,8 @@ struct Model {
   // Free-form provenance and frontend data (training config, seed, data set,
   // kernel path, tokenizer vocabulary...). Saved with the model.
   std::map<std::string, std::string> metadata;
+  // How the model is quantized (quant_spec.h); scheme kFloat for a float model.
+  QuantSpec quant;
 
   int AddNode(std::string name, OpParams op, std::vector<int> inputs);
   Param* FindParam(int node, const std::string& name);
