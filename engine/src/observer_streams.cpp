@@ -90,7 +90,7 @@ class PercentileStream final : public ObserverStream {
       return static_cast<float>(std::clamp(x, static_cast<double>(seen().min), static_cast<double>(seen().max)));
     };
     Range r{clamp(hist_.Quantile((1.0 - frac) * n)), clamp(hist_.Quantile(frac * n))};
-    if (t.scheme == QuantScheme::kSymmetric) {
+    if (t.scheme == QuantGrid::kSymmetric) {
       const float a = std::max(std::fabs(r.min), std::fabs(r.max));
       r = ClipSymmetric(WithZero(seen()), a);
     }
@@ -114,7 +114,7 @@ class MseStream final : public ObserverStream {
     if (big == 0.0) return r0;
     // K candidates a = k / K, one per bin across the larger side.
     const auto k_max = static_cast<std::int64_t>(std::max(1.0, std::ceil(big / hist_.width())));
-    const bool symmetric = t.scheme == QuantScheme::kSymmetric;
+    const bool symmetric = t.scheme == QuantGrid::kSymmetric;
     const HistogramErrorModel model(hist_, seen().min, seen().max);
     double best_err = std::numeric_limits<double>::infinity();
     Range best = r0;
@@ -189,7 +189,7 @@ class EntropyStream final : public ObserverStream {
     if (amax == 0.0) return r0;
     // Quantized levels on the |x| axis for this target.
     std::int64_t nq = 0;
-    if (t.scheme == QuantScheme::kSymmetric) {
+    if (t.scheme == QuantGrid::kSymmetric) {
       nq = std::int64_t{t.qmax} + 1;
     } else {
       const std::int64_t levels = std::int64_t{t.qmax} - t.qmin + 1;

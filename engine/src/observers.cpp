@@ -14,12 +14,12 @@ namespace qualm {
 // ---------------------------------------------------------------------------
 // Targets and names
 
-const char* QuantSchemeName(QuantScheme s) { return s == QuantScheme::kSymmetric ? "symmetric" : "affine"; }
+const char* QuantGridName(QuantGrid s) { return s == QuantGrid::kSymmetric ? "symmetric" : "affine"; }
 
-Result<QuantScheme> ParseQuantScheme(const std::string& name) {
-  if (name == "affine") return QuantScheme::kAffine;
-  if (name == "symmetric") return QuantScheme::kSymmetric;
-  return InvalidArgument("unknown quantization scheme '" + name + "' (affine, symmetric)");
+Result<QuantGrid> ParseQuantGrid(const std::string& name) {
+  if (name == "affine") return QuantGrid::kAffine;
+  if (name == "symmetric") return QuantGrid::kSymmetric;
+  return InvalidArgument("unknown quantization grid '" + name + "' (affine, symmetric)");
 }
 
 const char* QuantGranularityName(QuantGranularity g) {
@@ -39,7 +39,7 @@ Status Validate(const QuantTarget& t) {
   range += std::to_string(t.qmax);
   range += "]";
   if (!(t.qmin < t.qmax)) return InvalidArgument("quantization target: empty integer range " + range);
-  if (t.scheme == QuantScheme::kSymmetric && !(t.qmin < 0 && t.qmax > 0))
+  if (t.scheme == QuantGrid::kSymmetric && !(t.qmin < 0 && t.qmax > 0))
     return InvalidArgument("quantization target: symmetric range " + range + " must hold -1, 0 and 1");
   return Status::Ok();
 }
@@ -261,7 +261,7 @@ Result<std::vector<QuantParams>> Observer::Compute(const QuantTarget& target) co
   params.reserve(ranges.size());
   for (std::size_t c = 0; c < ranges.size(); ++c) {
     const Range& r = ranges[c];
-    if (target.scheme == QuantScheme::kSymmetric) {
+    if (target.scheme == QuantGrid::kSymmetric) {
       params.push_back(kernels::ChooseSymmetricParams(std::max(std::fabs(r.min), std::fabs(r.max)), target.qmax));
     } else {
       auto p = kernels::ChooseQuantParams(r.min, r.max, target.qmin, target.qmax);

@@ -1,4 +1,5 @@
 #include "qualm/engine/train.h"
+#include "qualm/engine/int8_executor.h"
 
 #include <chrono>
 #include <cmath>
@@ -273,18 +274,16 @@ Result<EpochReport> Trainer::RunEpoch(const Dataset& train, const Dataset* valid
   return r;
 }
 
-Result<EvalResult> Evaluate(Model& model, const Dataset& data, const EvalOptions& options,
-                            const std::function<void(std::size_t, std::size_t)>& progress) {
-  QUALM_RETURN_IF_ERROR(CheckDataset(model, data));
-  ExecutorOptions eo;
-  eo.max_batch = options.batch_size;
-  eo.backend = options.backend;
-  eo.threads = options.threads;
-  QUALM_ASSIGN_OR_RETURN(auto ex, Executor::Create(&model, eo));
+namespace {
+
+// The evaluation loop over any executor with Forward(input, n) and logits().
+template <typename Ex>
+EvalResult EvaluateWith(Ex& ex, const Model& model, const Dataset& data, const EvalOptions& options,
+                        const std::function<void(std::size_t, std::size_t)>& progress) {
   const int classes = model.num_classes;
   EvalResult r;
   r.num_classes = classes;
-  r.path = ex->PathDescription();
+  r.path = ex.PathDescription();
   r.predictions.resize(data.size());
   if (options.keep_probabilities) r.probabilities.resize(data.size() * static_cast<std::size_t>(classes));
   std::vector<float> probs(static_cast<std::size_t>(options.batch_size * classes));
@@ -295,11 +294,11 @@ Result<EvalResult> Evaluate(Model& model, const Dataset& data, const EvalOptions
     const int n = static_cast<int>(std::min<std::size_t>(options.batch_size, data.size() - begin));
     const void* input = data.sample_type == SampleType::kInt32 ? static_cast<const void*>(&data.i32[begin * ss])
                                                                : static_cast<const void*>(&data.f32[begin * ss]);
-    ex->Forward(input, n);
-    const float loss = kernels::ref::softmax_cross_entropy_f32(n, classes, ex->logits(), &data.labels[begin], probs.data());
+    ex.Forward(input, n);
+    const float loss = kernels::ref::softmax_cross_entropy_f32(n, classes, ex.logits(), &data.labels[begin], probs.data());
     loss_sum += static_cast<double>(loss) * n;
     for (int i = 0; i < n; ++i) {
-      const int pred = Argmax(ex->logits() + i * classes, classes);
+      const int pred = Argmax(ex.logits() + i * classes, classes);
       r.predictions[begin + static_cast<std::size_t>(i)] = pred;
       correct += pred == data.labels[begin + static_cast<std::size_t>(i)];
     }
@@ -310,6 +309,23 @@ Result<EvalResult> Evaluate(Model& model, const Dataset& data, const EvalOptions
   r.accuracy = static_cast<double>(correct) / static_cast<double>(data.size());
   r.loss = loss_sum / static_cast<double>(data.size());
   return r;
+}
+
+}  // namespace
+
+Result<EvalResult> Evaluate(Model& model, const Dataset& data, const EvalOptions& options,
+                            const std::function<void(std::size_t, std::size_t)>& progress) {
+  QUALM_RETURN_IF_ERROR(CheckDataset(model, data));
+  if (model.quant.scheme == QuantScheme::kInt8) {
+    QUALM_ASSIGN_OR_RETURN(auto ex, Int8Executor::Create(&model, options.batch_size));
+    return EvaluateWith(*ex, model, data, options, progress);
+  }
+  ExecutorOptions eo;
+  eo.max_batch = options.batch_size;
+  eo.backend = options.backend;
+  eo.threads = options.threads;
+  QUALM_ASSIGN_OR_RETURN(auto ex, Executor::Create(&model, eo));
+  return EvaluateWith(*ex, model, data, options, progress);
 }
 
 }  // namespace qualm

@@ -70,7 +70,7 @@ void CheckValid(const QuantParams& p, const QuantTarget& t) {
   CHECK(p.scale > 0.0f);
   CHECK(p.zero_point >= t.qmin);
   CHECK(p.zero_point <= t.qmax);
-  if (t.scheme == QuantScheme::kSymmetric) CHECK(p.zero_point == 0);
+  if (t.scheme == QuantGrid::kSymmetric) CHECK(p.zero_point == 0);
   for (auto r : {RoundingMode::kHalfAwayFromZero, RoundingMode::kHalfToEven}) {
     const std::int32_t q = QuantizeValue(0.0f, p.scale, p.zero_point, t.qmin, t.qmax, r);
     CHECK(DequantizeValue(q, p.scale, p.zero_point) == 0.0f);
@@ -82,7 +82,7 @@ const std::vector<std::string>& AllSpecs() {
   return specs;
 }
 
-QuantTarget Symmetric8() { return {-127, 127, QuantScheme::kSymmetric, QuantGranularity::kPerTensor}; }
+QuantTarget Symmetric8() { return {-127, 127, QuantGrid::kSymmetric, QuantGranularity::kPerTensor}; }
 
 TEST_CASE("observers: minmax gives the exact min and max of uniform values") {
   Rng rng(1);
@@ -197,7 +197,7 @@ std::vector<float> GaussianWithOutliers() {
 TEST_CASE("observers: mse and entropy clip outliers that minmax keeps") {
   const std::vector<float> x = GaussianWithOutliers();
   for (const QuantTarget& t : {QuantTarget::ActivationS8(), Symmetric8()}) {
-    const std::string scheme = QuantSchemeName(t.scheme);
+    const std::string scheme = QuantGridName(t.scheme);
     CAPTURE(scheme);
     auto mm = Make("minmax");
     auto mse = Make("mse");
@@ -237,7 +237,7 @@ TEST_CASE("observers: 0.0 is exactly representable for every observer and data s
       {2.0f, 3.0f, 5.0f, 4.5f}, {-5.0f, -2.0f, -3.25f}, {-1.0f, 0.3f, 7.0f, 2.0f}, {3.0f, 3.0f},
       {0.0f, 0.0f},             {1e-3f, 2e-3f},         {-1e6f, 1e6f, 0.5f},       {0.1f}};
   const std::vector<QuantTarget> targets = {QuantTarget::ActivationS8(), Symmetric8(),
-                                            {0, 255, QuantScheme::kAffine, QuantGranularity::kPerTensor}};
+                                            {0, 255, QuantGrid::kAffine, QuantGranularity::kPerTensor}};
   for (const auto& spec : AllSpecs()) {
     for (const auto& s : sets) {
       auto ob = Make(spec);
@@ -417,8 +417,8 @@ TEST_CASE("observers: empty / all-zero / constant / NaN-containing input") {
   auto ob = Make("minmax");
   const float one = 1.0f;
   REQUIRE(ob->Observe(&one, 1).ok());
-  CHECK(!ob->Compute({5, 5, QuantScheme::kAffine, QuantGranularity::kPerTensor}).ok());
-  CHECK(!ob->Compute({0, 255, QuantScheme::kSymmetric, QuantGranularity::kPerTensor}).ok());
+  CHECK(!ob->Compute({5, 5, QuantGrid::kAffine, QuantGranularity::kPerTensor}).ok());
+  CHECK(!ob->Compute({0, 255, QuantGrid::kSymmetric, QuantGranularity::kPerTensor}).ok());
 }
 
 TEST_CASE("observers: factory / parse / canonical names") {
@@ -459,11 +459,11 @@ TEST_CASE("observers: factory / parse / canonical names") {
     CHECK(!MakeObserver(std::string(bad)).ok());
   }
   CHECK(!MakeObserver(ObserverOptions{MseOptions{4}}).ok());
-  CHECK(*ParseQuantScheme("symmetric") == QuantScheme::kSymmetric);
-  CHECK(std::string(QuantSchemeName(QuantScheme::kAffine)) == "affine");
+  CHECK(*ParseQuantGrid("symmetric") == QuantGrid::kSymmetric);
+  CHECK(std::string(QuantGridName(QuantGrid::kAffine)) == "affine");
   CHECK(*ParseQuantGranularity("per-channel") == QuantGranularity::kPerChannel);
   CHECK(std::string(QuantGranularityName(QuantGranularity::kPerTensor)) == "per-tensor");
-  CHECK(!ParseQuantScheme("asym").ok());
+  CHECK(!ParseQuantGrid("asym").ok());
   CHECK(!ParseQuantGranularity("per-row").ok());
 }
 

@@ -3,6 +3,7 @@
 #include <type_traits>
 
 #include "../node_exec.h"
+#include "../op_params.h"
 #include "qualm/kernels/conv2d.h"
 #include "qualm/kernels/dense.h"
 
@@ -87,13 +88,7 @@ class DenseExec final : public NodeExec {
 Result<std::unique_ptr<NodeExec>> MakeConvDenseExec(const NodeBinding& b) {
   const Shape& in = b.inputs[0]->sample_shape;
   if (const auto* op = std::get_if<Conv2dOp>(&b.node->op)) {
-    kernels::Conv2dParams p;
-    p.batch = b.max_batch;
-    p.in_h = static_cast<int>(in[0]); p.in_w = static_cast<int>(in[1]); p.in_c = static_cast<int>(in[2]);
-    p.out_c = op->out_channels; p.kernel_h = op->kernel_h; p.kernel_w = op->kernel_w;
-    p.stride_h = op->stride_h; p.stride_w = op->stride_w; p.dilation_h = op->dilation_h;
-    p.dilation_w = op->dilation_w; p.pad_top = op->pad_top; p.pad_left = op->pad_left;
-    p.pad_bottom = op->pad_bottom; p.pad_right = op->pad_right; p.groups = op->groups;
+    const kernels::Conv2dParams p = ToConvParams(*op, in, b.max_batch);
     QUALM_RETURN_IF_ERROR(kernels::Validate(p));
     return std::unique_ptr<NodeExec>(new Conv2dExec(b, p));
   }

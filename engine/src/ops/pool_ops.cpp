@@ -3,6 +3,7 @@
 #include <type_traits>
 
 #include "../node_exec.h"
+#include "../op_params.h"
 #include "qualm/kernels/pool.h"
 
 namespace qualm {
@@ -53,16 +54,6 @@ class GlobalAvgPoolExec final : public NodeExec {
   kernels::GlobalPoolParams p_;
 };
 
-template <typename Op>
-kernels::Pool2dParams ToPoolParams(const Op& op, const Shape& in, int batch) {
-  kernels::Pool2dParams p;
-  p.batch = batch;
-  p.in_h = static_cast<int>(in[0]); p.in_w = static_cast<int>(in[1]); p.channels = static_cast<int>(in[2]);
-  p.kernel_h = op.kernel_h; p.kernel_w = op.kernel_w; p.stride_h = op.stride_h; p.stride_w = op.stride_w;
-  p.pad_top = op.pad_top; p.pad_left = op.pad_left; p.pad_bottom = op.pad_bottom; p.pad_right = op.pad_right;
-  return p;
-}
-
 }  // namespace
 
 Result<std::unique_ptr<NodeExec>> MakePoolExec(const NodeBinding& b) {
@@ -74,15 +65,10 @@ Result<std::unique_ptr<NodeExec>> MakePoolExec(const NodeBinding& b) {
   }
   if (const auto* op = std::get_if<AvgPoolOp>(&b.node->op)) {
     auto p = ToPoolParams(*op, in, b.max_batch);
-    p.count_include_pad = op->count_include_pad;
     QUALM_RETURN_IF_ERROR(kernels::Validate(p));
     return std::unique_ptr<NodeExec>(new Pool2dExec(b, p, false));
   }
-  kernels::GlobalPoolParams p;
-  p.batch = b.max_batch;
-  p.spatial = static_cast<int>(in[0] * in[1]);
-  p.channels = static_cast<int>(in[2]);
-  return std::unique_ptr<NodeExec>(new GlobalAvgPoolExec(b, p));
+  return std::unique_ptr<NodeExec>(new GlobalAvgPoolExec(b, ToGlobalPoolParams(in, b.max_batch)));
 }
 
 }  // namespace qualm

@@ -82,10 +82,10 @@ namespace qualm {
 
 using kernels::QuantParams;
 
-enum class QuantScheme : std::uint8_t { kAffine = 0, kSymmetric = 1 };
+enum class QuantGrid : std::uint8_t { kAffine = 0, kSymmetric = 1 };
 enum class QuantGranularity : std::uint8_t { kPerTensor = 0, kPerChannel = 1 };
-const char* QuantSchemeName(QuantScheme s);            // "affine", "symmetric"
-Result<QuantScheme> ParseQuantScheme(const std::string& name);
+const char* QuantGridName(QuantGrid s);            // "affine", "symmetric"
+Result<QuantGrid> ParseQuantGrid(const std::string& name);
 const char* QuantGranularityName(QuantGranularity g);  // "per-tensor", "per-channel"
 Result<QuantGranularity> ParseQuantGranularity(const std::string& name);
 
@@ -93,14 +93,14 @@ Result<QuantGranularity> ParseQuantGranularity(const std::string& name);
 struct QuantTarget {
   std::int32_t qmin = -128;
   std::int32_t qmax = 127;
-  QuantScheme scheme = QuantScheme::kAffine;
+  QuantGrid scheme = QuantGrid::kAffine;
   QuantGranularity granularity = QuantGranularity::kPerTensor;
 
   // int8 activations: affine, per tensor, [-128, 127] (TFLite).
   static QuantTarget ActivationS8() { return {}; }
   // int8 weights: symmetric, per output channel, narrow [-127, 127] (TFLite).
   static QuantTarget WeightS8() {
-    return {-127, 127, QuantScheme::kSymmetric, QuantGranularity::kPerChannel};
+    return {-127, 127, QuantGrid::kSymmetric, QuantGranularity::kPerChannel};
   }
 };
 // InvalidArgument unless qmin < qmax and, for symmetric targets, qmin < 0 < qmax.

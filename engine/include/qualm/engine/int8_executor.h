@@ -1,0 +1,64 @@
+// qualm/engine/int8_executor.h: runs a full-integer (scheme int8) model.
+//
+// Every graph value is an int8 tensor with the per-tensor QuantParams of its
+// node (Model::quant.nodes[i].output); every op runs its frozen integer
+// reference kernel (kernels/*_s8.h) on the model's quantized constants. The
+// only float steps are quantizing a float input (quantize_s8, ties away from
+// zero, as TFLite) and dequantizing the final logits. Token-id inputs go
+// straight to the int8 embedding gather.
+//
+// Prepare, then execute: Create() checks the graph (only ops with an int8
+// kernel), every constant's presence, dtype and shape against the float
+// parameter it replaces, and prepares every kernel (which validates scales,
+// zero points, weight ranges, multipliers and accumulator bounds). A bad model
+// is an error naming the node; Forward() never validates and never allocates.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "qualm/engine/model.h"
+#include "qualm/engine/tensor.h"
+#include "qualm/status.h"
+
+namespace qualm {
+
+class Int8NodeExec;  // engine/src/quant/int8_nodes.h
+
+class Int8Executor {
+ public:
+  static Result<std::unique_ptr<Int8Executor>> Create(const Model* model, int max_batch);
+  ~Int8Executor();
+  Int8Executor(const Int8Executor&) = delete;
+  Int8Executor& operator=(const Int8Executor&) = delete;
+
+  // n <= max_batch samples (float or int32 token ids, as model.input_type says).
+  void Forward(const void* input, int n);
+  const float* logits() const { return logits_.f32(); }  // [n][num_classes]
+  int num_classes() const { return model_->num_classes; }
+  std::string PathDescription() const;
+
+  // Value i as computed by the last Forward: int8 [max_batch][sample...]
+  // (value 0 of a text model is int32 ids).
+  const Tensor& value(int i) const { return values_[static_cast<std::size_t>(i)]; }
+  const Shape& sample_shape(int i) const { return shapes_[static_cast<std::size_t>(i)]; }
+
+  // Runs node i alone on the int8 values already in the buffers (used by QAT
+  // to recompute one layer exactly); Forward() runs them all.
+  void RunNode(int i, int n);
+  Tensor& mutable_value(int i) { return values_[static_cast<std::size_t>(i)]; }
+
+ private:
+  Int8Executor() = default;
+  const Model* model_ = nullptr;
+  int max_batch_ = 0;
+  std::vector<Shape> shapes_;
+  std::vector<Tensor> values_;
+  std::vector<std::unique_ptr<Int8NodeExec>> execs_;
+  Tensor logits_;
+  const float* input_f32_ = nullptr;  // the float input of the running Forward
+  Tensor scratch_;  // int16 RNN scratch, shared by nodes (run one at a time)
+};
+
+}  // namespace qualm

@@ -1,0 +1,91 @@
+#include "qualm/engine/int8_executor.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "int8_nodes.h"
+#include "qualm/kernels/quantize_s8.h"
+
+namespace qualm {
+
+Int8Executor::~Int8Executor() = default;
+
+Result<std::unique_ptr<Int8Executor>> Int8Executor::Create(const Model* model, int max_batch) {
+  if (max_batch <= 0) return InvalidArgument("max_batch must be positive, got " + std::to_string(max_batch));
+  const QuantSpec& q = model->quant;
+  if (q.scheme != QuantScheme::kInt8)
+    return InvalidArgument(std::string("the int8 executor runs int8 models, this one is '") + QuantSchemeName(q.scheme) + "'");
+  if (q.nodes.size() != model->nodes.size())
+    return InvalidArgument("int8 model: " + std::to_string(q.nodes.size()) + " quantization records for " +
+                           std::to_string(model->nodes.size()) + " nodes");
+  QUALM_ASSIGN_OR_RETURN(std::vector<Shape> shapes, InferShapes(*model));
+  std::unique_ptr<Int8Executor> ex(new Int8Executor());
+  ex->model_ = model;
+  ex->max_batch_ = max_batch;
+  ex->shapes_ = shapes;
+  const std::size_t n = model->nodes.size();
+  const bool text = model->input_type == SampleType::kInt32;
+  ex->values_.resize(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    std::vector<std::int64_t> dims{max_batch};
+    dims.insert(dims.end(), shapes[i].dims().begin(), shapes[i].dims().end());
+    ex->values_[i] = Tensor(i == 0 && text ? DType::kI32 : DType::kI8, Shape(dims));
+  }
+  ex->execs_.resize(n);
+  std::size_t scratch = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    Int8Binding b;
+    b.node = &model->nodes[i];
+    b.quant = &q.nodes[i];
+    b.output = &ex->values_[i];
+    b.output_shape = shapes[i];
+    b.max_batch = max_batch;
+    b.mode = q.mode;
+    for (int k : model->nodes[i].inputs) {
+      b.input_quant.push_back(&q.nodes[static_cast<std::size_t>(k)]);
+      b.inputs.push_back(&ex->values_[static_cast<std::size_t>(k)]);
+      b.input_shapes.push_back(shapes[static_cast<std::size_t>(k)]);
+    }
+    if (i == 0) {
+      if (text) continue;  // ids are copied in by Forward
+      if (!b.quant->has_output) return InvalidArgument("int8 model: the float input has no quantization parameters");
+      QUALM_RETURN_IF_ERROR(kernels::ValidateQuantParamsS8("input", "output", b.quant->output));
+      ex->execs_[0] = MakeInt8InputQuantize(&ex->input_f32_, b);
+      continue;
+    }
+    QUALM_ASSIGN_OR_RETURN(ex->execs_[i], MakeInt8Exec(b));
+    scratch = std::max(scratch, ex->execs_[i]->ScratchInt16());
+  }
+  if (scratch) {
+    ex->scratch_ = Tensor(DType::kI16, Shape{static_cast<std::int64_t>(scratch)});
+    for (auto& e : ex->execs_)
+      if (e) e->set_scratch(ex->scratch_.data<std::int16_t>());
+  }
+  ex->logits_ = Tensor(DType::kF32, Shape{max_batch, model->num_classes});
+  if (shapes.back().elements() != model->num_classes)
+    return InvalidArgument("int8 model: the last node produces " + std::to_string(shapes.back().elements()) +
+                           " values per sample, expects num_classes = " + std::to_string(model->num_classes));
+  return ex;
+}
+
+void Int8Executor::RunNode(int i, int n) { execs_[static_cast<std::size_t>(i)]->Run(n); }
+
+void Int8Executor::Forward(const void* input, int n) {
+  if (model_->input_type == SampleType::kInt32) {
+    std::memcpy(values_[0].raw(), input, static_cast<std::size_t>(n * shapes_[0].elements()) * sizeof(std::int32_t));
+  } else {
+    input_f32_ = static_cast<const float*>(input);
+  }
+  for (std::size_t i = 0; i < execs_.size(); ++i)
+    if (execs_[i]) execs_[i]->Run(n);
+  kernels::QuantizeS8Params dq;
+  dq.count = static_cast<std::int64_t>(n) * model_->num_classes;
+  dq.q = model_->quant.nodes.back().output;
+  kernels::ref::dequantize_s8(dq, values_.back().data<std::int8_t>(), logits_.f32());
+}
+
+std::string Int8Executor::PathDescription() const {
+  return std::string("int8 reference (requant ") + kernels::RequantModeName(model_->quant.mode) + ")";
+}
+
+}  // namespace qualm

@@ -1,0 +1,405 @@
+// The int8 executor's per-op nodes: each binds its buffers and quantized
+// constants, prepares its kernel once (which validates) and runs it.
+#include "int8_nodes.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "../op_params.h"
+#include "qualm/kernels/int8_ops.h"
+
+namespace qualm {
+namespace {
+
+using kernels::QuantParams;
+
+std::string Where(const Node& n) { return "node '" + n.name + "' (" + OpName(n.op) + ")"; }
+
+// The constant `name`, checked against the dtype and shape it must have.
+Result<const Tensor*> Constant(const Int8Binding& b, const std::string& name, DType dtype, const Shape& shape) {
+  const Tensor* t = b.quant->Find(name);
+  if (!t) return InvalidArgument(Where(*b.node) + ": int8 constant '" + name + "' is missing");
+  if (t->dtype() != dtype || !(t->shape() == shape))
+    return InvalidArgument(Where(*b.node) + ": int8 constant '" + name + "' is " + DTypeName(t->dtype()) + " " +
+                           t->shape().ToString() + ", expects " + DTypeName(dtype) + " " + shape.ToString());
+  return t;
+}
+
+const Shape& FloatShape(const Node& n, const std::string& param) {
+  static const Shape kNone;
+  for (const auto& p : n.params)
+    if (p.name == param) return p.value.shape();
+  return kNone;
+}
+
+std::vector<float> Floats(const Tensor& t) { return std::vector<float>(t.f32(), t.f32() + t.elements()); }
+
+const QuantParams& In(const Int8Binding& b, int k = 0) { return b.input_quant[static_cast<std::size_t>(k)]->output; }
+
+std::int64_t Elems(const Shape& s) { return s.elements(); }
+
+class InputQuantize : public Int8NodeExec {
+ public:
+  InputQuantize(const float* const* src, const Int8Binding& b) : src_(src), y_(b.output->data<std::int8_t>()) {
+    p_.q = b.quant->output;
+    per_sample_ = Elems(b.output_shape);
+  }
+  void Run(int n) override {
+    p_.count = per_sample_ * n;
+    kernels::ref::quantize_s8(p_, *src_, y_);
+  }
+
+ private:
+  const float* const* src_;
+  std::int8_t* y_;
+  kernels::QuantizeS8Params p_;
+  std::int64_t per_sample_ = 0;
+};
+
+class Conv2dS8 : public Int8NodeExec {
+ public:
+  static Result<std::unique_ptr<Int8NodeExec>> Make(const Int8Binding& b) {
+    const auto& op = std::get<Conv2dOp>(b.node->op);
+    auto e = std::make_unique<Conv2dS8>();
+    kernels::Conv2dS8Params p;
+    p.shape = ToConvParams(op, b.input_shapes[0], b.max_batch);
+    p.input = In(b);
+    p.output = b.quant->output;
+    p.mode = b.mode;
+    QUALM_ASSIGN_OR_RETURN(e->w_, Constant(b, "weight", DType::kI8, FloatShape(*b.node, "weight")));
+    QUALM_ASSIGN_OR_RETURN(const Tensor* s, Constant(b, "weight_scale", DType::kF32, Shape{op.out_channels}));
+    p.weight_scales = Floats(*s);
+    if (op.has_bias) {
+      QUALM_ASSIGN_OR_RETURN(e->bias_, Constant(b, "bias", DType::kI32, Shape{op.out_channels}));
+    }
+    auto prepared = kernels::PrepareConv2dS8(p, e->w_->data<std::int8_t>(), e->bias_ ? e->bias_->data<std::int32_t>() : nullptr);
+    if (!prepared.ok()) return prepared.status().WithContext(Where(*b.node));
+    e->p_ = std::move(prepared).value();
+    e->x_ = b.inputs[0]->data<std::int8_t>();
+    e->y_ = b.output->data<std::int8_t>();
+    return std::unique_ptr<Int8NodeExec>(std::move(e));
+  }
+  void Run(int n) override {
+    p_.shape.batch = n;
+    kernels::ref::conv2d_s8(p_, x_, w_->data<std::int8_t>(), bias_ ? bias_->data<std::int32_t>() : nullptr, y_);
+  }
+
+ private:
+  kernels::PreparedConv2dS8 p_;
+  const Tensor* w_ = nullptr;
+  const Tensor* bias_ = nullptr;
+  const std::int8_t* x_ = nullptr;
+  std::int8_t* y_ = nullptr;
+};
+
+class DenseS8 : public Int8NodeExec {
+ public:
+  static Result<std::unique_ptr<Int8NodeExec>> Make(const Int8Binding& b) {
+    const auto& op = std::get<DenseOp>(b.node->op);
+    auto e = std::make_unique<DenseS8>();
+    kernels::DenseS8Params p;
+    p.shape.batch = b.max_batch;
+    p.shape.in_features = static_cast<int>(Elems(b.input_shapes[0]));
+    p.shape.out_features = op.out_features;
+    p.input = In(b);
+    p.output = b.quant->output;
+    p.mode = b.mode;
+    QUALM_ASSIGN_OR_RETURN(e->w_, Constant(b, "weight", DType::kI8, FloatShape(*b.node, "weight")));
+    QUALM_ASSIGN_OR_RETURN(const Tensor* s, Constant(b, "weight_scale", DType::kF32, Shape{op.out_features}));
+    p.weight_scales = Floats(*s);
+    if (op.has_bias) {
+      QUALM_ASSIGN_OR_RETURN(e->bias_, Constant(b, "bias", DType::kI32, Shape{op.out_features}));
+    }
+    auto prepared = kernels::PrepareDenseS8(p, e->w_->data<std::int8_t>(), e->bias_ ? e->bias_->data<std::int32_t>() : nullptr);
+    if (!prepared.ok()) return prepared.status().WithContext(Where(*b.node));
+    e->p_ = std::move(prepared).value();
+    e->x_ = b.inputs[0]->data<std::int8_t>();
+    e->y_ = b.output->data<std::int8_t>();
+    return std::unique_ptr<Int8NodeExec>(std::move(e));
+  }
+  void Run(int n) override {
+    p_.shape.batch = n;
+    kernels::ref::dense_s8(p_, x_, w_->data<std::int8_t>(), bias_ ? bias_->data<std::int32_t>() : nullptr, y_);
+  }
+
+ private:
+  kernels::PreparedDenseS8 p_;
+  const Tensor* w_ = nullptr;
+  const Tensor* bias_ = nullptr;
+  const std::int8_t* x_ = nullptr;
+  std::int8_t* y_ = nullptr;
+};
+
+class PoolS8 : public Int8NodeExec {
+ public:
+  enum Kind { kMax, kAvg, kGlobal };
+  static Result<std::unique_ptr<Int8NodeExec>> Make(const Int8Binding& b) {
+    auto e = std::make_unique<PoolS8>();
+    Result<kernels::PreparedPool2dS8> pool = InvalidArgument("unreachable");
+    if (const auto* gap = std::get_if<GlobalAvgPoolOp>(&b.node->op)) {
+      (void)gap;
+      e->kind_ = kGlobal;
+      kernels::GlobalAvgPoolS8Params p;
+      p.shape = ToGlobalPoolParams(b.input_shapes[0], b.max_batch);
+      p.input = In(b);
+      p.output = b.quant->output;
+      auto prepared = kernels::PrepareGlobalAvgPoolS8(p);
+      if (!prepared.ok()) return prepared.status().WithContext(Where(*b.node));
+      e->global_ = std::move(prepared).value();
+    } else {
+      kernels::Pool2dS8Params p;
+      p.input = In(b);
+      p.output = b.quant->output;
+      if (const auto* mp = std::get_if<MaxPoolOp>(&b.node->op)) {
+        e->kind_ = kMax;
+        p.shape = ToPoolParams(*mp, b.input_shapes[0], b.max_batch);
+        pool = kernels::PrepareMaxPool2dS8(p);
+      } else {
+        e->kind_ = kAvg;
+        p.shape = ToPoolParams(std::get<AvgPoolOp>(b.node->op), b.input_shapes[0], b.max_batch);
+        pool = kernels::PrepareAvgPool2dS8(p);
+      }
+      if (!pool.ok()) return pool.status().WithContext(Where(*b.node));
+      e->pool_ = std::move(pool).value();
+    }
+    e->x_ = b.inputs[0]->data<std::int8_t>();
+    e->y_ = b.output->data<std::int8_t>();
+    return std::unique_ptr<Int8NodeExec>(std::move(e));
+  }
+  void Run(int n) override {
+    switch (kind_) {
+      case kMax: pool_.shape.batch = n; kernels::ref::max_pool2d_s8(pool_, x_, y_); break;
+      case kAvg: pool_.shape.batch = n; kernels::ref::avg_pool2d_s8(pool_, x_, y_); break;
+      case kGlobal: global_.shape.batch = n; kernels::ref::global_avg_pool_s8(global_, x_, y_); break;
+    }
+  }
+
+ private:
+  Kind kind_ = kMax;
+  kernels::PreparedPool2dS8 pool_;
+  kernels::PreparedGlobalAvgPoolS8 global_;
+  const std::int8_t* x_ = nullptr;
+  std::int8_t* y_ = nullptr;
+};
+
+// ReLU / ReLU6: rescale from the input's to the output's params with the
+// activation's clamp (an exact clamp when PTQ gave both the same params).
+class ReluS8 : public Int8NodeExec {
+ public:
+  static Result<std::unique_ptr<Int8NodeExec>> Make(const Int8Binding& b) {
+    const auto& op = std::get<ReluOp>(b.node->op);
+    auto e = std::make_unique<ReluS8>();
+    kernels::RescaleS8Params p;
+    e->per_sample_ = Elems(b.output_shape);
+    p.count = e->per_sample_ * b.max_batch;
+    p.input = In(b);
+    p.output = b.quant->output;
+    const auto range = kernels::FusedActivationRange(
+        op.relu6 ? kernels::FusedActivation::kRelu6 : kernels::FusedActivation::kRelu, p.output);
+    p.act_min = range.min;
+    p.act_max = range.max;
+    p.mode = b.mode;
+    auto prepared = kernels::PrepareRescaleS8(p);
+    if (!prepared.ok()) return prepared.status().WithContext(Where(*b.node));
+    e->p_ = std::move(prepared).value();
+    e->x_ = b.inputs[0]->data<std::int8_t>();
+    e->y_ = b.output->data<std::int8_t>();
+    return std::unique_ptr<Int8NodeExec>(std::move(e));
+  }
+  void Run(int n) override {
+    p_.count = per_sample_ * n;
+    kernels::ref::rescale_s8(p_, x_, y_);
+  }
+
+ private:
+  kernels::PreparedRescaleS8 p_;
+  std::int64_t per_sample_ = 0;
+  const std::int8_t* x_ = nullptr;
+  std::int8_t* y_ = nullptr;
+};
+
+class AddS8 : public Int8NodeExec {
+ public:
+  static Result<std::unique_ptr<Int8NodeExec>> Make(const Int8Binding& b) {
+    auto e = std::make_unique<AddS8>();
+    kernels::AddS8Params p;
+    e->per_sample_ = Elems(b.output_shape);
+    p.count = e->per_sample_ * b.max_batch;
+    p.input_a = In(b, 0);
+    p.input_b = In(b, 1);
+    p.output = b.quant->output;
+    p.mode = b.mode;
+    auto prepared = kernels::PrepareAddS8(p);
+    if (!prepared.ok()) return prepared.status().WithContext(Where(*b.node));
+    e->p_ = std::move(prepared).value();
+    e->a_ = b.inputs[0]->data<std::int8_t>();
+    e->b_ = b.inputs[1]->data<std::int8_t>();
+    e->y_ = b.output->data<std::int8_t>();
+    return std::unique_ptr<Int8NodeExec>(std::move(e));
+  }
+  void Run(int n) override {
+    p_.count = per_sample_ * n;
+    kernels::ref::add_s8(p_, a_, b_, y_);
+  }
+
+ private:
+  kernels::PreparedAddS8 p_;
+  std::int64_t per_sample_ = 0;
+  const std::int8_t *a_ = nullptr, *b_ = nullptr;
+  std::int8_t* y_ = nullptr;
+};
+
+// int8 gather: the table is stored at the output's params, so this is exact.
+class EmbeddingS8 : public Int8NodeExec {
+ public:
+  static Result<std::unique_ptr<Int8NodeExec>> Make(const Int8Binding& b) {
+    const auto& op = std::get<EmbeddingOp>(b.node->op);
+    auto e = std::make_unique<EmbeddingS8>();
+    QUALM_ASSIGN_OR_RETURN(e->table_, Constant(b, "table", DType::kI8, Shape{op.vocab, op.dim}));
+    QUALM_RETURN_IF_ERROR(kernels::ValidateQuantParamsS8("embedding_s8", "output", b.quant->output));
+    if (b.inputs[0]->dtype() != DType::kI32) return InvalidArgument(Where(*b.node) + ": expects int32 token ids");
+    e->dim_ = op.dim;
+    e->tokens_ = Elems(b.input_shapes[0]);
+    e->ids_ = b.inputs[0]->data<std::int32_t>();
+    e->y_ = b.output->data<std::int8_t>();
+    return std::unique_ptr<Int8NodeExec>(std::move(e));
+  }
+  void Run(int n) override {
+    const std::int8_t* t = table_->data<std::int8_t>();
+    const auto dim = static_cast<std::size_t>(dim_);
+    for (std::int64_t i = 0; i < tokens_ * n; ++i)
+      std::memcpy(y_ + static_cast<std::size_t>(i) * dim, t + static_cast<std::size_t>(ids_[i]) * dim, dim);
+  }
+
+ private:
+  const Tensor* table_ = nullptr;
+  int dim_ = 0;
+  std::int64_t tokens_ = 0;
+  const std::int32_t* ids_ = nullptr;
+  std::int8_t* y_ = nullptr;
+};
+
+kernels::RnnParams RnnShape(const Int8Binding& b, int hidden) {
+  kernels::RnnParams s;
+  s.batch = b.max_batch;
+  s.seq_len = static_cast<int>(b.input_shapes[0][0]);
+  s.input_size = static_cast<int>(b.input_shapes[0][1]);
+  s.hidden_size = hidden;
+  return s;
+}
+
+class LstmS8 : public Int8NodeExec {
+ public:
+  static Result<std::unique_ptr<Int8NodeExec>> Make(const Int8Binding& b) {
+    const auto& op = std::get<LstmOp>(b.node->op);
+    auto e = std::make_unique<LstmS8>();
+    kernels::LstmS8Params p;
+    p.shape = RnnShape(b, op.hidden);
+    p.input = In(b);
+    p.hidden = b.quant->output;
+    p.mode = b.mode;
+    p.cell_scale = std::ldexp(1.0f, b.quant->cell_exponent);
+    const std::int64_t rows = 4LL * op.hidden;
+    QUALM_ASSIGN_OR_RETURN(const Tensor* wx, Constant(b, "w_x", DType::kI8, FloatShape(*b.node, "w_x")));
+    QUALM_ASSIGN_OR_RETURN(const Tensor* wh, Constant(b, "w_h", DType::kI8, FloatShape(*b.node, "w_h")));
+    QUALM_ASSIGN_OR_RETURN(const Tensor* sx, Constant(b, "w_x_scale", DType::kF32, Shape{rows}));
+    QUALM_ASSIGN_OR_RETURN(const Tensor* sh, Constant(b, "w_h_scale", DType::kF32, Shape{rows}));
+    QUALM_ASSIGN_OR_RETURN(const Tensor* bias, Constant(b, "bias", DType::kI32, Shape{rows}));
+    p.w_x_scales = Floats(*sx);
+    p.w_h_scales = Floats(*sh);
+    e->w_ = {wx->data<std::int8_t>(), wh->data<std::int8_t>(), bias->data<std::int32_t>()};
+    auto prepared = kernels::PrepareLstmS8(p, e->w_);
+    if (!prepared.ok()) return prepared.status().WithContext(Where(*b.node));
+    e->p_ = std::move(prepared).value();
+    e->sequences_ = op.return_sequences;
+    e->x_ = b.inputs[0]->data<std::int8_t>();
+    e->y_ = b.output->data<std::int8_t>();
+    return std::unique_ptr<Int8NodeExec>(std::move(e));
+  }
+  std::size_t ScratchInt16() const override { return kernels::ref::lstm_s8_scratch_size(p_.shape); }
+  void Run(int n) override {
+    p_.shape.batch = n;
+    kernels::ref::lstm_s8(p_, w_, x_, nullptr, nullptr, sequences_ ? y_ : nullptr, sequences_ ? nullptr : y_, nullptr,
+                          scratch_);
+  }
+
+ private:
+  kernels::PreparedLstmS8 p_;
+  kernels::LstmS8Weights w_;
+  bool sequences_ = false;
+  const std::int8_t* x_ = nullptr;
+  std::int8_t* y_ = nullptr;
+};
+
+class GruS8 : public Int8NodeExec {
+ public:
+  static Result<std::unique_ptr<Int8NodeExec>> Make(const Int8Binding& b) {
+    const auto& op = std::get<GruOp>(b.node->op);
+    auto e = std::make_unique<GruS8>();
+    kernels::GruS8Params p;
+    p.shape = RnnShape(b, op.hidden);
+    p.input = In(b);
+    p.hidden = b.quant->output;
+    p.mode = b.mode;
+    const std::int64_t rows = 3LL * op.hidden;
+    QUALM_ASSIGN_OR_RETURN(const Tensor* wx, Constant(b, "w_x", DType::kI8, FloatShape(*b.node, "w_x")));
+    QUALM_ASSIGN_OR_RETURN(const Tensor* wh, Constant(b, "w_h", DType::kI8, FloatShape(*b.node, "w_h")));
+    QUALM_ASSIGN_OR_RETURN(const Tensor* sx, Constant(b, "w_x_scale", DType::kF32, Shape{rows}));
+    QUALM_ASSIGN_OR_RETURN(const Tensor* sh, Constant(b, "w_h_scale", DType::kF32, Shape{rows}));
+    QUALM_ASSIGN_OR_RETURN(const Tensor* bx, Constant(b, "b_x", DType::kI32, Shape{rows}));
+    QUALM_ASSIGN_OR_RETURN(const Tensor* bh, Constant(b, "b_h", DType::kI32, Shape{rows}));
+    p.w_x_scales = Floats(*sx);
+    p.w_h_scales = Floats(*sh);
+    e->w_ = {wx->data<std::int8_t>(), wh->data<std::int8_t>(), bx->data<std::int32_t>(), bh->data<std::int32_t>()};
+    auto prepared = kernels::PrepareGruS8(p, e->w_);
+    if (!prepared.ok()) return prepared.status().WithContext(Where(*b.node));
+    e->p_ = std::move(prepared).value();
+    e->sequences_ = op.return_sequences;
+    e->x_ = b.inputs[0]->data<std::int8_t>();
+    e->y_ = b.output->data<std::int8_t>();
+    return std::unique_ptr<Int8NodeExec>(std::move(e));
+  }
+  std::size_t ScratchInt16() const override { return kernels::ref::gru_s8_scratch_size(p_.shape); }
+  void Run(int n) override {
+    p_.shape.batch = n;
+    kernels::ref::gru_s8(p_, w_, x_, nullptr, sequences_ ? y_ : nullptr, sequences_ ? nullptr : y_, nullptr, scratch_);
+  }
+
+ private:
+  kernels::PreparedGruS8 p_;
+  kernels::GruS8Weights w_;
+  bool sequences_ = false;
+  const std::int8_t* x_ = nullptr;
+  std::int8_t* y_ = nullptr;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Int8NodeExec>> MakeInt8Exec(const Int8Binding& b) {
+  if (!b.quant->has_output) return InvalidArgument(Where(*b.node) + ": has no int8 output parameters");
+  for (const NodeQuant* q : b.input_quant)
+    if (!q->has_output && b.inputs[0]->dtype() != DType::kI32)
+      return InvalidArgument(Where(*b.node) + ": an input has no int8 parameters");
+  if (auto s = kernels::ValidateQuantParamsS8(OpName(b.node->op), "output", b.quant->output); !s.ok())
+    return s.WithContext(Where(*b.node));
+  const OpParams& op = b.node->op;
+  if (std::holds_alternative<Conv2dOp>(op)) return Conv2dS8::Make(b);
+  if (std::holds_alternative<DenseOp>(op)) return DenseS8::Make(b);
+  if (std::holds_alternative<MaxPoolOp>(op) || std::holds_alternative<AvgPoolOp>(op) ||
+      std::holds_alternative<GlobalAvgPoolOp>(op))
+    return PoolS8::Make(b);
+  if (std::holds_alternative<ReluOp>(op)) return ReluS8::Make(b);
+  if (std::holds_alternative<AddOp>(op)) return AddS8::Make(b);
+  if (std::holds_alternative<EmbeddingOp>(op)) return EmbeddingS8::Make(b);
+  if (std::holds_alternative<LstmOp>(op)) return LstmS8::Make(b);
+  if (std::holds_alternative<GruOp>(op)) return GruS8::Make(b);
+  return InvalidArgument(Where(*b.node) + ": has no int8 kernel (quantize the float model with `qualm quantize`, "
+                         "which folds batch norm and drops dropout)");
+}
+
+// Exposed for the executor: the input node quantizes a float input.
+std::unique_ptr<Int8NodeExec> MakeInt8InputQuantize(const float* const* src, const Int8Binding& b) {
+  return std::make_unique<InputQuantize>(src, b);
+}
+
+}  // namespace qualm

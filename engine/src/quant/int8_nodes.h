@@ -1,0 +1,42 @@
+// engine/src/quant/int8_nodes.h (internal): one prepared int8 graph node.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "qualm/engine/model.h"
+#include "qualm/status.h"
+
+namespace qualm {
+
+struct Int8Binding {
+  const Node* node = nullptr;
+  const NodeQuant* quant = nullptr;                // this node's record
+  std::vector<const NodeQuant*> input_quant;       // records of the producers
+  std::vector<const Tensor*> inputs;               // producers' int8 buffers (int32 ids for a text input)
+  std::vector<Shape> input_shapes;                 // per sample
+  Tensor* output = nullptr;                        // int8 [max_batch][out_shape]
+  Shape output_shape;
+  int max_batch = 0;
+  kernels::RequantMode mode = kernels::RequantMode::kGemmlowp;
+};
+
+class Int8NodeExec {
+ public:
+  virtual ~Int8NodeExec() = default;
+  virtual void Run(int n) = 0;
+  // int16 elements of shared scratch Run needs (recurrent nodes).
+  virtual std::size_t ScratchInt16() const { return 0; }
+  void set_scratch(std::int16_t* s) { scratch_ = s; }
+
+ protected:
+  std::int16_t* scratch_ = nullptr;
+};
+
+Result<std::unique_ptr<Int8NodeExec>> MakeInt8Exec(const Int8Binding& b);
+// The input node of a float-input model: quantize_s8 from *src (the caller's
+// input pointer, set before each Run) into b.output.
+std::unique_ptr<Int8NodeExec> MakeInt8InputQuantize(const float* const* src, const Int8Binding& b);
+
+}  // namespace qualm
