@@ -47,6 +47,15 @@ Result<std::unique_ptr<Executor>> Executor::Create(Model* model, const ExecutorO
   if (options.max_batch <= 0) return InvalidArgument("max_batch must be positive");
   if (options.threads <= 0) return InvalidArgument("threads must be positive");
   QUALM_ASSIGN_OR_RETURN(std::vector<Shape> shapes, InferShapes(*model));
+  const QuantSpec& quant = model->quant;
+  if (quant.scheme == QuantScheme::kInt8)
+    return InvalidArgument("an int8 model runs on the int8 executor (Int8Executor), not the float one");
+  if (options.training && quant.quantized())
+    return InvalidArgument(std::string("cannot train a quantized model (") + QuantSchemeName(quant.scheme) +
+                           "): train its float original, or use QAT");
+  if (quant.quantized() && quant.nodes.size() != model->nodes.size())
+    return InvalidArgument("quantized model: " + std::to_string(quant.nodes.size()) + " quantization records for " +
+                           std::to_string(model->nodes.size()) + " nodes");
 
   std::unique_ptr<Executor> ex(new Executor());
   ex->model_ = model;
@@ -80,7 +89,9 @@ Result<std::unique_ptr<Executor>> Executor::Create(Model* model, const ExecutorO
     b.max_batch = options.max_batch;
     b.training = options.training;
     b.threads = options.threads;
-    auto made = MakeExec(b);
+    const bool hybrid = quant.scheme == QuantScheme::kDynamic && !quant.nodes[i].constants.empty();
+    if (hybrid) b.quant = &quant.nodes[i];
+    auto made = hybrid ? MakeHybridExec(b) : MakeExec(b);
     if (!made.ok()) return made.status().WithContext("node '" + model->nodes[i].name + "'");
     ex->execs_[i] = std::move(made).value();
     scratch = std::max(scratch, ex->execs_[i]->ScratchFloats(options.backend));
@@ -123,9 +134,13 @@ void Executor::ZeroParamGrads() {
 }
 
 std::string Executor::PathDescription() const {
-  if (options_.backend == Backend::kReference) return "reference";
-  return std::string("fast (") + kernels::GemmPathName() + ", " + std::to_string(options_.threads) +
-         (options_.threads == 1 ? " thread)" : " threads)");
+  std::string path = options_.backend == Backend::kReference
+                         ? std::string("reference")
+                         : std::string("fast (") + kernels::GemmPathName() + ", " + std::to_string(options_.threads) +
+                               (options_.threads == 1 ? " thread)" : " threads)");
+  // Weighted layers of a dynamic model run the hybrid reference kernels.
+  if (model_->quant.scheme == QuantScheme::kDynamic) path = "hybrid int8 reference + " + path;
+  return path;
 }
 
 std::size_t Executor::allocated_bytes() const {

@@ -30,6 +30,7 @@ struct NodeBinding {
   int max_batch = 0;
   bool training = false;
   int threads = 1;
+  const NodeQuant* quant = nullptr;  // the node's quantization record (dynamic scheme), or null
 };
 
 class NodeExec {
@@ -47,6 +48,8 @@ Result<std::unique_ptr<NodeExec>> MakeConvDenseExec(const NodeBinding& b);
 Result<std::unique_ptr<NodeExec>> MakePoolExec(const NodeBinding& b);
 Result<std::unique_ptr<NodeExec>> MakeElementwiseExec(const NodeBinding& b);
 Result<std::unique_ptr<NodeExec>> MakeRecurrentExec(const NodeBinding& b);
+// Dynamic scheme: conv2d / dense / LSTM / GRU with int8 constants (ops/hybrid_ops.cpp).
+Result<std::unique_ptr<NodeExec>> MakeHybridExec(const NodeBinding& b);
 
 // Helpers shared by the op files.
 inline float* GradOrNull(ValueBuffers* v) { return v->grad.empty() ? nullptr : v->grad.f32(); }

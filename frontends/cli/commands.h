@@ -18,6 +18,8 @@ Runner RegisterEval(CLI::App& app);
 Runner RegisterInfo(CLI::App& app);
 Runner RegisterCpu(CLI::App& app);
 Runner RegisterZoo(CLI::App& app);
+Runner RegisterQuantize(CLI::App& app);
+Runner RegisterCompare(CLI::App& app);
 
 // Prints "qualm <command>: <status message>" and returns 1.
 int Fail(const std::string& command, const Status& status);

@@ -47,6 +47,9 @@ int main(int argc, char** argv) {
   add("train", "Train a model of the zoo on a data set", qualm::cli::RegisterTrain);
   add("eval", "Evaluate a model on a data set", qualm::cli::RegisterEval);
   add("info", "Describe a model file", qualm::cli::RegisterInfo);
+  add("quantize", "Quantize a float model (int8, dynamic, weight-only-int8, fp16-weights, bf16-weights)",
+      qualm::cli::RegisterQuantize);
+  add("compare", "Accuracies of two models and the inputs where they disagree", qualm::cli::RegisterCompare);
   add("zoo", "Train (resumably) and evaluate the default model set", qualm::cli::RegisterZoo);
   add("cpu", "Show the detected CPU and the kernel paths qualm would use", qualm::cli::RegisterCpu);
   try {

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -321,6 +322,82 @@ TEST_CASE("engine: bad int8 models are errors at prepare time") {
     expect_error(q, "lstm");
   }
   CHECK(!QuantizeModel(good, &d, PtqOptions{}).ok());  // already quantized
+}
+
+TEST_CASE("engine: weight-only and 16-bit schemes run exactly their rounded weights") {
+  Model m = Zoo("lenet5", {28, 28, 1});
+  const Dataset d = RandomData(m, 6, 4);
+  const auto f = FloatLogits(m, d);
+  for (const QuantScheme scheme : {QuantScheme::kWeightOnlyInt8, QuantScheme::kFp16Weights, QuantScheme::kBf16Weights,
+                                   QuantScheme::kDynamic}) {
+    INFO(QuantSchemeName(scheme));
+    PtqOptions o;
+    o.scheme = scheme;
+    auto q = QuantizeModel(m, nullptr, o);
+    REQUIRE_MESSAGE(q.ok(), q.status().ToString());
+    CHECK(q->quant.scheme == scheme);
+    const auto g = FloatLogits(*q, d);
+    float max_diff = 0, range = 0;
+    for (std::size_t k = 0; k < f.size(); ++k) {
+      max_diff = std::max(max_diff, std::fabs(f[k] - g[k]));
+      range = std::max(range, std::fabs(f[k]));
+    }
+    INFO("max diff ", max_diff, " max |logit| ", range);
+    CHECK(max_diff > 0.0f);
+    // bf16 keeps 8 significant bits, int8 ~7, fp16 11: all well within 5 %.
+    CHECK(max_diff < 0.05f * range);
+    const Node& fc1 = q->nodes[7];
+    const NodeQuant& nq = q->quant.nodes[7];
+    if (scheme == QuantScheme::kWeightOnlyInt8) {
+      // The float weight is exactly scale * int8 weight.
+      const Tensor& w = *nq.Find("weight");
+      const float* s = nq.Find("weight_scale")->f32();
+      const std::int64_t per = w.elements() / w.shape()[0];
+      for (std::int64_t k = 0; k < w.elements(); k += 37)
+        CHECK(fc1.params[0].value.f32()[k] == s[k / per] * static_cast<float>(w.data<std::int8_t>()[k]));
+    }
+    if (scheme == QuantScheme::kBf16Weights) {
+      // bfloat16 is the top half of the float: the low 16 bits are zero.
+      std::uint32_t bits;
+      std::memcpy(&bits, &fc1.params[0].value.f32()[5], 4);
+      CHECK((bits & 0xffffu) == 0u);
+      CHECK(nq.Find("weight")->dtype() == DType::kBF16);
+    }
+  }
+  // Skipping small layers leaves them float (no constants).
+  PtqOptions o;
+  o.scheme = QuantScheme::kWeightOnlyInt8;
+  o.skip_smaller_than = 1000;
+  auto q = QuantizeModel(m, nullptr, o);
+  REQUIRE(q.ok());
+  CHECK(q->quant.nodes[1].constants.empty());    // conv1: 150 weights
+  CHECK(!q->quant.nodes[7].constants.empty());   // fc1: 48000 weights
+}
+
+TEST_CASE("engine: dynamic text models run the hybrid recurrent kernels") {
+  for (const std::string arch : {"lstm", "gru"}) {
+    Model m = Zoo(arch, {19});
+    const Dataset d = RandomData(m, 5, 8);
+    PtqOptions o;
+    o.scheme = QuantScheme::kDynamic;
+    auto q = QuantizeModel(m, nullptr, o);
+    REQUIRE(q.ok());
+    const auto f = FloatLogits(m, d);
+    const auto g = FloatLogits(*q, d);
+    float max_diff = 0, range = 0;
+    for (std::size_t k = 0; k < f.size(); ++k) {
+      max_diff = std::max(max_diff, std::fabs(f[k] - g[k]));
+      range = std::max(range, std::fabs(f[k]));
+    }
+    INFO(arch, " max diff ", max_diff, " max |logit| ", range);
+    CHECK(max_diff > 0.0f);
+    CHECK(max_diff < 0.05f * range + 1e-3f);
+    Model bad = *q;
+    bad.quant.nodes[2].Find("w_x_scale")->f32()[0] = 0.0f;
+    ExecutorOptions eo;
+    auto ex = Executor::Create(&bad, eo);
+    CHECK(!ex.ok());
+  }
 }
 
 }  // namespace

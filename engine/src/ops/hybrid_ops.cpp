@@ -1,0 +1,146 @@
+// Nodes of the `dynamic` scheme: conv2d, dense, LSTM and GRU on int8 weights
+// with per-sample dynamic activation quantization (kernels/hybrid.h). Every
+// other node of a dynamic model runs its float kernel. Inference only.
+#include <type_traits>
+
+#include "../node_exec.h"
+#include "../op_params.h"
+#include "qualm/kernels/hybrid.h"
+
+namespace qualm {
+namespace {
+
+std::string Where(const Node& n) { return "node '" + n.name + "' (" + OpName(n.op) + ")"; }
+
+Result<const Tensor*> Constant(const NodeBinding& b, const std::string& name, DType dtype, const Shape& shape) {
+  const Tensor* t = b.quant->Find(name);
+  if (!t) return InvalidArgument(Where(*b.node) + ": dynamic constant '" + name + "' is missing");
+  if (t->dtype() != dtype || !(t->shape() == shape))
+    return InvalidArgument(Where(*b.node) + ": dynamic constant '" + name + "' is " + DTypeName(t->dtype()) + " " +
+                           t->shape().ToString() + ", expects " + DTypeName(dtype) + " " + shape.ToString());
+  return t;
+}
+
+const Param* FindParam(const NodeBinding& b, const char* name) {
+  for (const auto& p : *b.params)
+    if (p.name == name) return &p;
+  return nullptr;
+}
+
+std::vector<float> Floats(const Tensor& t) { return std::vector<float>(t.f32(), t.f32() + t.elements()); }
+
+std::size_t BytesToFloats(std::size_t bytes) { return (bytes + sizeof(float) - 1) / sizeof(float); }
+
+class HybridExec final : public NodeExec {
+ public:
+  enum Kind { kDense, kConv, kLstm, kGru };
+  void Backward(const ExecState&) override {}  // Create() rejects training on quantized models
+  std::size_t ScratchFloats(Backend) const override {
+    switch (kind_) {
+      case kDense: return BytesToFloats(kernels::ref::dense_hybrid_scratch_bytes(dense_.shape));
+      case kConv: return BytesToFloats(kernels::ref::conv2d_hybrid_scratch_bytes(conv_.shape));
+      case kLstm: return BytesToFloats(kernels::ref::lstm_hybrid_scratch_bytes(rnn_.shape));
+      case kGru: return BytesToFloats(kernels::ref::gru_hybrid_scratch_bytes(rnn_.shape));
+    }
+    return 0;
+  }
+  void Forward(const ExecState& s) override {
+    const float* x = b_.inputs[0]->value.f32();
+    float* y = b_.output->value.f32();
+    const float* bias = bias_ ? bias_->value.f32() : nullptr;
+    switch (kind_) {
+      case kDense:
+        dense_.shape.batch = s.n;
+        kernels::ref::dense_hybrid(dense_, x, w_->data<std::int8_t>(), bias, y, s.ctx->scratch);
+        break;
+      case kConv:
+        conv_.shape.batch = s.n;
+        kernels::ref::conv2d_hybrid(conv_, x, w_->data<std::int8_t>(), bias, y, s.ctx->scratch);
+        break;
+      case kLstm:
+        rnn_.shape.batch = s.n;
+        kernels::ref::lstm_hybrid(rnn_, lstm_w_, x, nullptr, nullptr, sequences_ ? y : nullptr, sequences_ ? nullptr : y,
+                                  nullptr, s.ctx->scratch);
+        break;
+      case kGru:
+        rnn_.shape.batch = s.n;
+        kernels::ref::gru_hybrid(rnn_, gru_w_, x, nullptr, sequences_ ? y : nullptr, sequences_ ? nullptr : y,
+                                 s.ctx->scratch);
+        break;
+    }
+  }
+
+  static Result<std::unique_ptr<NodeExec>> Make(const NodeBinding& b) {
+    auto e = std::make_unique<HybridExec>();
+    e->b_ = b;
+    const Shape& in = b.inputs[0]->sample_shape;
+    const OpParams& op = b.node->op;
+    if (const auto* c = std::get_if<Conv2dOp>(&op)) {
+      e->kind_ = kConv;
+      kernels::Conv2dHybridParams p;
+      p.shape = ToConvParams(*c, in, b.max_batch);
+      QUALM_ASSIGN_OR_RETURN(e->w_, Constant(b, "weight", DType::kI8, FindParam(b, "weight")->value.shape()));
+      QUALM_ASSIGN_OR_RETURN(const Tensor* s, Constant(b, "weight_scale", DType::kF32, Shape{c->out_channels}));
+      p.weight_scales = Floats(*s);
+      auto prepared = kernels::PrepareConv2dHybrid(p, e->w_->data<std::int8_t>());
+      if (!prepared.ok()) return prepared.status().WithContext(Where(*b.node));
+      e->conv_ = std::move(prepared).value();
+      e->bias_ = FindParam(b, "bias");
+    } else if (const auto* d = std::get_if<DenseOp>(&op)) {
+      e->kind_ = kDense;
+      kernels::DenseHybridParams p;
+      p.shape = {b.max_batch, static_cast<int>(in.elements()), d->out_features};
+      QUALM_ASSIGN_OR_RETURN(e->w_, Constant(b, "weight", DType::kI8, FindParam(b, "weight")->value.shape()));
+      QUALM_ASSIGN_OR_RETURN(const Tensor* s, Constant(b, "weight_scale", DType::kF32, Shape{d->out_features}));
+      p.weight_scales = Floats(*s);
+      auto prepared = kernels::PrepareDenseHybrid(p, e->w_->data<std::int8_t>());
+      if (!prepared.ok()) return prepared.status().WithContext(Where(*b.node));
+      e->dense_ = std::move(prepared).value();
+      e->bias_ = FindParam(b, "bias");
+    } else {
+      const bool lstm = std::holds_alternative<LstmOp>(op);
+      const int hidden = lstm ? std::get<LstmOp>(op).hidden : std::get<GruOp>(op).hidden;
+      e->sequences_ = lstm ? std::get<LstmOp>(op).return_sequences : std::get<GruOp>(op).return_sequences;
+      e->kind_ = lstm ? kLstm : kGru;
+      const std::int64_t rows = static_cast<std::int64_t>(lstm ? 4 : 3) * hidden;
+      kernels::RnnHybridParams p;
+      p.shape = {b.max_batch, static_cast<int>(in[0]), static_cast<int>(in[1]), hidden};
+      QUALM_ASSIGN_OR_RETURN(const Tensor* wx, Constant(b, "w_x", DType::kI8, FindParam(b, "w_x")->value.shape()));
+      QUALM_ASSIGN_OR_RETURN(const Tensor* wh, Constant(b, "w_h", DType::kI8, FindParam(b, "w_h")->value.shape()));
+      QUALM_ASSIGN_OR_RETURN(const Tensor* sx, Constant(b, "w_x_scale", DType::kF32, Shape{rows}));
+      QUALM_ASSIGN_OR_RETURN(const Tensor* sh, Constant(b, "w_h_scale", DType::kF32, Shape{rows}));
+      p.w_x_scales = Floats(*sx);
+      p.w_h_scales = Floats(*sh);
+      Result<kernels::PreparedRnnHybrid> prepared = InvalidArgument("unreachable");
+      if (lstm) {
+        e->lstm_w_ = {wx->data<std::int8_t>(), wh->data<std::int8_t>(), FindParam(b, "bias")->value.f32()};
+        prepared = kernels::PrepareLstmHybrid(p, e->lstm_w_);
+      } else {
+        e->gru_w_ = {wx->data<std::int8_t>(), wh->data<std::int8_t>(), FindParam(b, "b_x")->value.f32(),
+                     FindParam(b, "b_h")->value.f32()};
+        prepared = kernels::PrepareGruHybrid(p, e->gru_w_);
+      }
+      if (!prepared.ok()) return prepared.status().WithContext(Where(*b.node));
+      e->rnn_ = std::move(prepared).value();
+    }
+    return std::unique_ptr<NodeExec>(std::move(e));
+  }
+
+ private:
+  NodeBinding b_;
+  Kind kind_ = kDense;
+  const Tensor* w_ = nullptr;
+  const Param* bias_ = nullptr;
+  bool sequences_ = false;
+  kernels::PreparedDenseHybrid dense_;
+  kernels::PreparedConv2dHybrid conv_;
+  kernels::PreparedRnnHybrid rnn_;
+  kernels::LstmHybridWeights lstm_w_;
+  kernels::GruHybridWeights gru_w_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<NodeExec>> MakeHybridExec(const NodeBinding& b) { return HybridExec::Make(b); }
+
+}  // namespace qualm
