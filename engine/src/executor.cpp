@@ -103,13 +103,17 @@ Result<std::unique_ptr<Executor>> Executor::Create(Model* model, const ExecutorO
   return ex;
 }
 
-void Executor::Forward(const void* input, int n) {
+void Executor::Forward(const void* input, int n, ForwardHook* hook) {
   QUALM_DCHECK(n > 0 && n <= options_.max_batch);
   batch_ = n;
   auto& in = values_[0];
   std::memcpy(in.value.raw(), input, static_cast<std::size_t>(n * in.sample_shape.elements()) * 4);
   ExecState s{n, options_.training, options_.backend, &ctx_, &rng_};
-  for (std::size_t i = 1; i < execs_.size(); ++i) execs_[i]->Forward(s);
+  if (hook) hook->AfterNode(*this, 0, n);
+  for (std::size_t i = 1; i < execs_.size(); ++i) {
+    execs_[i]->Forward(s);
+    if (hook) hook->AfterNode(*this, static_cast<int>(i), n);
+  }
 }
 
 const float* Executor::logits() const { return values_.back().value.f32(); }

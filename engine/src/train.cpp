@@ -228,7 +228,8 @@ Result<EpochReport> Trainer::RunEpoch(const Dataset& train, const Dataset* valid
     GatherBatch(train, order, begin, n, aug_rng);
     const void* input = model_->input_type == SampleType::kInt32 ? static_cast<const void*>(batch_i32_.data())
                                                                  : static_cast<const void*>(batch_f32_.data());
-    executor_->Forward(input, n);
+    if (hook_) QUALM_RETURN_IF_ERROR(hook_->BeforeStep(n));
+    executor_->Forward(input, n, hook_);
     const float* logits = executor_->logits();
     const float loss = kernels::ref::softmax_cross_entropy_f32(n, classes, logits, batch_labels_.data(), probs_.data());
     if (!std::isfinite(loss))
@@ -263,7 +264,9 @@ Result<EpochReport> Trainer::RunEpoch(const Dataset& train, const Dataset* valid
   r.train_accuracy = static_cast<double>(correct) / static_cast<double>(seen);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   state_.epochs_done = epoch + 1;
-  if (validation) {
+  if (validation && hook_) {
+    QUALM_ASSIGN_OR_RETURN(r.validation_accuracy, hook_->Validate(*validation));
+  } else if (validation) {
     EvalOptions eo;
     eo.backend = config_.backend;
     eo.threads = config_.threads;

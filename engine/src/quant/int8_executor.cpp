@@ -11,8 +11,12 @@ namespace qualm {
 Int8Executor::~Int8Executor() = default;
 
 Result<std::unique_ptr<Int8Executor>> Int8Executor::Create(const Model* model, int max_batch) {
+  return Create(model, &model->quant, max_batch);
+}
+
+Result<std::unique_ptr<Int8Executor>> Int8Executor::Create(const Model* model, const QuantSpec* spec, int max_batch) {
   if (max_batch <= 0) return InvalidArgument("max_batch must be positive, got " + std::to_string(max_batch));
-  const QuantSpec& q = model->quant;
+  const QuantSpec& q = *spec;
   if (q.scheme != QuantScheme::kInt8)
     return InvalidArgument(std::string("the int8 executor runs int8 models, this one is '") + QuantSchemeName(q.scheme) + "'");
   if (q.nodes.size() != model->nodes.size())
@@ -21,6 +25,7 @@ Result<std::unique_ptr<Int8Executor>> Int8Executor::Create(const Model* model, i
   QUALM_ASSIGN_OR_RETURN(std::vector<Shape> shapes, InferShapes(*model));
   std::unique_ptr<Int8Executor> ex(new Int8Executor());
   ex->model_ = model;
+  ex->spec_ = spec;
   ex->max_batch_ = max_batch;
   ex->shapes_ = shapes;
   const std::size_t n = model->nodes.size();
@@ -68,24 +73,30 @@ Result<std::unique_ptr<Int8Executor>> Int8Executor::Create(const Model* model, i
   return ex;
 }
 
-void Int8Executor::RunNode(int i, int n) { execs_[static_cast<std::size_t>(i)]->Run(n); }
+void Int8Executor::RunNode(int i, int n) {
+  if (auto& e = execs_[static_cast<std::size_t>(i)]) e->Run(n);
+}
 
-void Int8Executor::Forward(const void* input, int n) {
+void Int8Executor::SetInput(const void* input, int n) {
   if (model_->input_type == SampleType::kInt32) {
     std::memcpy(values_[0].raw(), input, static_cast<std::size_t>(n * shapes_[0].elements()) * sizeof(std::int32_t));
   } else {
     input_f32_ = static_cast<const float*>(input);
   }
+}
+
+void Int8Executor::Forward(const void* input, int n) {
+  SetInput(input, n);
   for (std::size_t i = 0; i < execs_.size(); ++i)
     if (execs_[i]) execs_[i]->Run(n);
   kernels::QuantizeS8Params dq;
   dq.count = static_cast<std::int64_t>(n) * model_->num_classes;
-  dq.q = model_->quant.nodes.back().output;
+  dq.q = spec_->nodes.back().output;
   kernels::ref::dequantize_s8(dq, values_.back().data<std::int8_t>(), logits_.f32());
 }
 
 std::string Int8Executor::PathDescription() const {
-  return std::string("int8 reference (requant ") + kernels::RequantModeName(model_->quant.mode) + ")";
+  return std::string("int8 reference (requant ") + kernels::RequantModeName(spec_->mode) + ")";
 }
 
 }  // namespace qualm

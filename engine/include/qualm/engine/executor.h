@@ -37,6 +37,16 @@ struct ExecutorOptions {
 };
 
 class NodeExec;  // one prepared op (engine/src/node_exec.h)
+class Executor;
+
+// Called by Forward after the input is in place (node 0) and after each
+// node's forward. QAT (qat.h) uses it to replace a node's float output by
+// the dequantized result of the node's integer kernel.
+class ForwardHook {
+ public:
+  virtual ~ForwardHook() = default;
+  virtual void AfterNode(Executor& ex, int node, int n) = 0;
+};
 
 // Buffers of one graph value for max_batch samples.
 struct ValueBuffers {
@@ -54,7 +64,7 @@ class Executor {
 
   // input: n samples, contiguous, float or int32 as model.input_type says.
   // Token ids must already be validated to lie in [0, vocab) (frontends do).
-  void Forward(const void* input, int n);
+  void Forward(const void* input, int n, ForwardHook* hook = nullptr);
   // [n][num_classes] of the last Forward.
   const float* logits() const;
   int num_classes() const { return model_->num_classes; }
@@ -71,6 +81,8 @@ class Executor {
 
   // Per-sample shape of every value (debugging, `qualm info`).
   const std::vector<ValueBuffers>& values() const { return values_; }
+  // Hooks may rewrite a value's first n rows between nodes.
+  ValueBuffers& mutable_value(int i) { return values_[static_cast<std::size_t>(i)]; }
   const ExecutorOptions& options() const { return options_; }
   Model* model() { return model_; }
   // "fast (gemm avx2, 2 threads)" or "reference".

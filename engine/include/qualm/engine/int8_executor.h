@@ -29,6 +29,9 @@ class Int8NodeExec;  // engine/src/quant/int8_nodes.h
 class Int8Executor {
  public:
   static Result<std::unique_ptr<Int8Executor>> Create(const Model* model, int max_batch);
+  // Runs `model`'s graph with `spec` instead of model->quant (QAT builds a
+  // spec from the weights of every training step). Both must outlive the executor.
+  static Result<std::unique_ptr<Int8Executor>> Create(const Model* model, const QuantSpec* spec, int max_batch);
   ~Int8Executor();
   Int8Executor(const Int8Executor&) = delete;
   Int8Executor& operator=(const Int8Executor&) = delete;
@@ -44,14 +47,17 @@ class Int8Executor {
   const Tensor& value(int i) const { return values_[static_cast<std::size_t>(i)]; }
   const Shape& sample_shape(int i) const { return shapes_[static_cast<std::size_t>(i)]; }
 
-  // Runs node i alone on the int8 values already in the buffers (used by QAT
-  // to recompute one layer exactly); Forward() runs them all.
+  // Node by node (QAT recomputes one layer at a time): SetInput, then
+  // RunNode(0), RunNode(1), ... in order; Forward() does exactly this.
+  void SetInput(const void* input, int n);
   void RunNode(int i, int n);
+  const QuantSpec& spec() const { return *spec_; }
   Tensor& mutable_value(int i) { return values_[static_cast<std::size_t>(i)]; }
 
  private:
   Int8Executor() = default;
   const Model* model_ = nullptr;
+  const QuantSpec* spec_ = nullptr;
   int max_batch_ = 0;
   std::vector<Shape> shapes_;
   std::vector<Tensor> values_;

@@ -71,6 +71,15 @@ struct EpochReport {
 // token ids in [0, vocab). The message names the data set and the problem.
 Status CheckDataset(const Model& model, const Dataset& data);
 
+// Lets a training technique wrap every step (QAT, qat.h): BeforeStep runs
+// before each training forward, AfterNode (ForwardHook) after each node of it,
+// and Validate replaces the float validation accuracy.
+class TrainingHook : public ForwardHook {
+ public:
+  virtual Status BeforeStep(int n) = 0;
+  virtual Result<double> Validate(const Dataset& validation) = 0;
+};
+
 class Trainer {
  public:
   // Optimizer state tensors parallel to model.nodes[i].params (for checkpoints).
@@ -85,6 +94,8 @@ class Trainer {
   Result<EpochReport> RunEpoch(const Dataset& train, const Dataset* validation,
                                const std::function<void(const BatchProgress&)>& progress = {});
   State& state() { return state_; }
+  // Not owned; null (the default) trains the plain float model.
+  void set_hook(TrainingHook* hook) { hook_ = hook; }
   const TrainConfig& config() const { return config_; }
   std::string PathDescription() const { return executor_->PathDescription(); }
   double LearningRate(int epoch, int batch, int batches) const;
@@ -97,6 +108,7 @@ class Trainer {
   Model* model_ = nullptr;
   TrainConfig config_;
   std::unique_ptr<Executor> executor_;
+  TrainingHook* hook_ = nullptr;
   State state_;
   std::vector<float> batch_f32_, probs_, dlogits_;
   std::vector<std::int32_t> batch_i32_, batch_labels_;
