@@ -1,20 +1,24 @@
 // ONNX node tests for the integer ops through qualm's int8 reference kernels
-// (int8_ops.h). Every comparison is EXACT, element for element.
+// (int8_ops.h, qlinear.h). Every comparison is EXACT, element for element.
 //
 // uint8 <-> int8: ONNX uses uint8 activations in most of these cases; qualm's
 // kernels are int8. The harness maps q_u8 -> q_u8 - 128 for data AND zero points
 // (so q - zp, the only thing the arithmetic sees, is unchanged) and results back
 // with + 128, the clamp range [0, 255] becoming [-128, 127]. This is exact: no
-// value changes, only the offset of the representation.
+// value changes, only the offset of the representation. Weights are mapped the
+// same way when they go to qlinear.h (any int8 value, with a zero point).
 //
 // Rounding: QuantizeLinear rounds half to even (RoundingMode::kHalfToEven);
 // QLinearConv / QLinearMatMul requantize in float with round-half-even
-// (RequantMode::kFloat).
+// (RequantMode::kFloat), the only mode they run in: ONNX specifies it.
 //
-// Weights: qualm's int8 weights are symmetric (zero point 0, values in
-// [-127, 127]). A case with a non-zero weight zero point (or weights outside
-// that range) is declined; the kernels have no weight zero point, and the harness
-// does not fold one into the weights.
+// Weights: QLinearConv / QLinearMatMul have weight zero points (w_zero_point
+// 255 on uint8 weights, b_zero_point 114), so they run through the
+// asymmetric-weight family qlinear.h (qlinear_conv_s8, qlinear_matmul_s8:
+// acc = sum (w - zp_w)(x - zp_x), each factor up to 255; zero point per tensor or
+// per output channel / column of B). conv2d_s8 / dense_s8 stay TFLite's
+// symmetric scheme (zp 0, [-127, 127]); ConvInteger / MatMulInteger go through
+// them and decline a non-zero weight zero point (none in this data).
 //
 // ConvInteger / MatMulInteger output the int32 accumulator sum (w - zp_w)(x - zp_x).
 // The int8 kernel API has no int32-output path, so the harness runs conv2d_s8 /
@@ -36,19 +40,27 @@
 // test_convinteger_without_padding | yes | identity requant
 // test_matmulinteger            | yes  | identity requant; a_zero_point 12, b_zero_point 0;
 //                               |      | accumulators -128..-38 (fit)
-// test_qlinearconv              | no   | w_zero_point 255 (weights u8, zp 255): qualm's weights are
-//                               |      | symmetric; w - zp = -255 would not even fit int8
-// test_qlinearmatmul_2D         | no   | b_zero_point 114: qualm's weights are symmetric; b - zp reaches
-// test_qlinearmatmul_3D         | no   |   141 > 127
+// test_qlinearconv              | yes  | qlinear_conv_s8 fp32; 1x1 weight 0 with w_zero_point 255
+//                               |      | (int8: -128, zp 127, w - zp = -255), x_zero_point 132
+// test_qlinearmatmul_2D         | yes  | qlinear_matmul_s8 fp32; b_zero_point 114 (b - zp in
+//                               |      | [-114, 141]), a_zero_point 113; outputs saturate at 255
+// test_qlinearmatmul_3D         | yes  | as 2D, batch 2 with a B per batch
 // test_maxpool_2d_uint8         | yes  | max_pool2d_s8 (order-preserving u8 -> s8 shift), pads 2
 // Note: neither QuantizeLinear case holds a tie whose even and away-from-zero
 // roundings differ (3 / 2 = 1.5 -> 2 both ways), so this data does not pin the
-// rounding rule; the kernels' own tests do (tests/kernels).
+// rounding rule; the kernels' own tests do (tests/kernels). Likewise no
+// QLinear output lies near a .5 tie (QLinearConv's real outputs are within 1e-5
+// of integers; QLinearMatMul's closest is 136.555, 0.055 from one), so the data
+// pins the accumulation and zero points but cannot tell the three
+// RequantModes apart.
+#include <algorithm>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
 #include "conformance.h"
 #include "qualm/kernels/int8_ops.h"
+#include "qualm/kernels/qlinear.h"
 
 namespace qk = qualm::kernels;
 using namespace qualm_onnx;
@@ -175,7 +187,8 @@ Outcome RunDequantize(const Case& c) {
 }
 
 // ---------------------------------------------------------------------------
-// Convolutions: ConvInteger (identity requant) and QLinearConv (kFloat).
+// Convolutions: ConvInteger (identity requant, conv2d_s8) and QLinearConv
+// (kFloat, qlinear_conv_s8).
 struct ConvGeometry {
   qk::Conv2dParams p;
   std::string why;  // non-empty: declined
@@ -257,6 +270,29 @@ Outcome RunConvInteger(const Case& c) {
   return o;
 }
 
+// The asymmetric-weight quantization of a QLinear op (qlinear.h), kFloat as
+// ONNX specifies. Weight scales and zero points are per tensor or per output
+// channel (1-D); the zero points are shifted with the weights' offset.
+qk::QLinearQuant QLinearQuantFor(const Tensor& x, const Tensor& x_scale, const Tensor* x_zp, const Tensor& w,
+                                 const Tensor& w_scale, const Tensor* w_zp, const Tensor& y_scale,
+                                 const Tensor* y_zp, const Tensor& y) {
+  qk::QLinearQuant q;
+  q.input = {x_scale.f.at(0), ZeroPointS8(x_zp, 0, x)};
+  q.weight_scales = w_scale.f;
+  const std::size_t nzp = w_zp ? w_zp->ints.size() : 1;
+  for (std::size_t i = 0; i < nzp; ++i) q.weight_zero_points.push_back(ZeroPointS8(w_zp, i, w));
+  q.output = {y_scale.f.at(0), ZeroPointS8(y_zp, 0, y)};
+  q.mode = qk::RequantMode::kFloat;
+  return q;
+}
+
+// Per-tensor activation scales and zero points only (ONNX allows no other for x / y).
+std::string PerTensorDecline(std::initializer_list<const Tensor*> ts) {
+  for (const Tensor* t : ts)
+    if (t && t->size() != 1) return t->name + " is not per tensor: " + t->ShapeString();
+  return "";
+}
+
 Outcome RunQLinearConv(const Case& c) {
   const Tensor* x = c.Input(0);
   const Tensor* x_scale = c.Input(1);
@@ -270,50 +306,64 @@ Outcome RunQLinearConv(const Case& c) {
   const Tensor* want = c.Output(0);
   if (!IsInt8Like(x) || !IsInt8Like(w) || !x_scale || !w_scale || !y_scale || !IsInt8Like(want))
     return Decline("inputs");
-  if (auto why = WeightsDecline(*w, w_zp, "w_zero_point"); !why.empty()) return Decline(why);
+  if (auto why = PerTensorDecline({x_scale, x_zp, y_scale, y_zp}); !why.empty()) return Decline(why);
   ConvGeometry g = ConvShape(c, *x, *w);
   if (!g.why.empty()) return Decline(g.why);
   Outcome o;
   o.ran = true;
-  qk::Conv2dS8Params params;
+  qk::QLinearConvS8Params params;
   params.shape = g.p;
-  params.input = {x_scale->f.at(0), ZeroPointS8(x_zp, 0, *x)};
-  params.weight_scales = w_scale->f;
-  params.output = {y_scale->f.at(0), ZeroPointS8(y_zp, 0, *want)};
-  params.mode = qk::RequantMode::kFloat;
+  params.quant = QLinearQuantFor(*x, *x_scale, x_zp, *w, *w_scale, w_zp, *y_scale, y_zp, *want);
   const auto xs = NchwToNhwc(ToS8(*x), g.p.batch, g.p.in_c, g.p.in_h, g.p.in_w);
-  const auto ws = NchwToNhwc(WeightsS8(w->ints), g.p.out_c, g.p.in_c / g.p.groups, g.p.kernel_h, g.p.kernel_w);
+  const auto ws = NchwToNhwc(ToS8(*w), g.p.out_c, g.p.in_c / g.p.groups, g.p.kernel_h, g.p.kernel_w);
   std::vector<std::int32_t> b32;
   if (bias) b32.assign(bias->ints.begin(), bias->ints.end());
-  std::vector<std::int64_t> got;
-  if (auto err = RunConvS8(c, params, xs, ws, bias ? b32.data() : nullptr, Offset(*want), &got); !err.empty()) {
-    o.Check(err);
+  const std::int32_t* bias_ptr = bias ? b32.data() : nullptr;
+  const auto prepared = qk::PrepareQLinearConvS8(params, ws.data(), bias_ptr);
+  if (!prepared.ok()) {
+    o.Check(c.name + ": PrepareQLinearConvS8 rejects it: " + prepared.status().ToString());
     return o;
   }
-  o.Check(CompareExact(What(c, "y", "ref conv2d_s8 fp32"), got, *want));
+  const auto& p = params.shape;
+  const std::vector<std::int64_t> out_dims{p.batch, p.out_c, p.out_h(), p.out_w()};
+  if (want->dims != out_dims) {
+    o.Check(c.name + ": qualm's output shape differs from ONNX's " + want->ShapeString());
+    return o;
+  }
+  std::vector<std::int8_t> y(static_cast<std::size_t>(want->size()));
+  qk::ref::qlinear_conv_s8(*prepared, xs.data(), ws.data(), bias_ptr, y.data());
+  const auto nchw = NhwcToNchw(y, p.batch, p.out_c, p.out_h(), p.out_w());
+  std::vector<std::int64_t> got(nchw.size());
+  for (std::size_t i = 0; i < got.size(); ++i) got[i] = nchw[i] + Offset(*want);
+  o.Check(CompareExact(What(c, "y", "ref qlinear_conv_s8 fp32"), got, *want));
   return o;
 }
 
 // ---------------------------------------------------------------------------
-// MatMuls: MatMulInteger (identity requant) and QLinearMatMul (kFloat), via
-// dense_s8 per batch matrix (x = A[b] [M][K], w = B[b]^T [N][K]).
+// MatMuls: MatMulInteger (identity requant) via dense_s8 per batch matrix
+// (x = A[b] [M][K], w = B[b]^T [N][K]), and QLinearMatMul (kFloat) via
+// qlinear_matmul_s8, which reads ONNX's B [K][N] as it is (and a 2-D B shared
+// by every batch matrix of A, ONNX's broadcast).
 struct MatMulShape {
   std::int64_t batches = 1, M = 0, K = 0, N = 0;
+  bool shared_b = false;  // a 2-D B broadcast over A's batch dims (only when allowed)
   std::string why;
 };
-MatMulShape MatMulDims(const Tensor& a, const Tensor& b) {
+MatMulShape MatMulDims(const Tensor& a, const Tensor& b, bool allow_shared_b) {
   MatMulShape s;
   const std::size_t r = a.dims.size();
-  if (r < 2 || b.dims.size() != r) {
+  s.shared_b = allow_shared_b && r > 2 && b.dims.size() == 2;
+  if (r < 2 || (b.dims.size() != r && !s.shared_b)) {
     s.why = "ranks differ or < 2 (broadcast)";
     return s;
   }
   for (std::size_t i = 0; i + 2 < r; ++i) {
-    if (a.dims[i] != b.dims[i]) s.why = "batch dims differ (broadcast)";
+    if (!s.shared_b && a.dims[i] != b.dims[i]) s.why = "batch dims differ (broadcast)";
     s.batches *= a.dims[i];
   }
-  s.M = a.dims[r - 2], s.K = a.dims[r - 1], s.N = b.dims[r - 1];
-  if (b.dims[r - 2] != s.K) s.why = "inner dims differ";
+  const std::size_t rb = b.dims.size();
+  s.M = a.dims[r - 2], s.K = a.dims[r - 1], s.N = b.dims[rb - 1];
+  if (b.dims[rb - 2] != s.K) s.why = "inner dims differ";
   return s;
 }
 
@@ -344,7 +394,7 @@ Outcome RunMatMulInteger(const Case& c) {
   if (a_zp && a_zp->ints.size() != 1) return Decline("per-row a_zero_point");
   if (auto why = WeightsDecline(*b, b_zp, "b_zero_point"); !why.empty()) return Decline(why);
   if (!FitsInt8(*want)) return Decline("accumulators outside [-128, 127]: the int8 API has no int32 output");
-  const MatMulShape s = MatMulDims(*a, *b);
+  const MatMulShape s = MatMulDims(*a, *b, false);
   if (!s.why.empty()) return Decline(s.why);
   Outcome o;
   o.ran = true;
@@ -377,22 +427,32 @@ Outcome RunQLinearMatMul(const Case& c) {
   const Tensor* want = c.Output(0);
   if (!IsInt8Like(a) || !IsInt8Like(b) || !a_scale || !b_scale || !y_scale || !IsInt8Like(want))
     return Decline("inputs");
-  if (auto why = WeightsDecline(*b, b_zp, "b_zero_point"); !why.empty()) return Decline(why);
-  const MatMulShape s = MatMulDims(*a, *b);
+  // ONNX allows per-row A quantization; qualm's activations are per tensor.
+  if (auto why = PerTensorDecline({a_scale, a_zp, y_scale, y_zp}); !why.empty()) return Decline(why);
+  const MatMulShape s = MatMulDims(*a, *b, true);
   if (!s.why.empty()) return Decline(s.why);
   Outcome o;
   o.ran = true;
-  qk::DenseS8Params params;
-  params.input = {a_scale->f.at(0), ZeroPointS8(a_zp, 0, *a)};
-  params.weight_scales = b_scale->f;
-  params.output = {y_scale->f.at(0), ZeroPointS8(y_zp, 0, *want)};
-  params.mode = qk::RequantMode::kFloat;
-  std::vector<std::int64_t> got;
-  if (auto err = RunDenseS8(c, s, params, *a, *b, Offset(*want), &got); !err.empty()) {
-    o.Check(err);
+  qk::QLinearMatMulS8Params params;
+  params.shape = {static_cast<int>(s.batches), static_cast<int>(s.M), static_cast<int>(s.K), static_cast<int>(s.N),
+                  s.shared_b};
+  params.quant = QLinearQuantFor(*a, *a_scale, a_zp, *b, *b_scale, b_zp, *y_scale, y_zp, *want);
+  const auto as = ToS8(*a);
+  const auto bs = ToS8(*b);  // ONNX's [k][n] is the kernel's layout: no transpose
+  const auto prepared = qk::PrepareQLinearMatMulS8(params, bs.data(), nullptr);
+  if (!prepared.ok()) {
+    o.Check(c.name + ": PrepareQLinearMatMulS8 rejects it: " + prepared.status().ToString());
     return o;
   }
-  o.Check(CompareExact(What(c, "y", "ref dense_s8 fp32"), got, *want));
+  if (want->size() != s.batches * s.M * s.N) {
+    o.Check(c.name + ": qualm's output size differs from ONNX's " + want->ShapeString());
+    return o;
+  }
+  std::vector<std::int8_t> y(static_cast<std::size_t>(want->size()));
+  qk::ref::qlinear_matmul_s8(*prepared, as.data(), bs.data(), nullptr, y.data());
+  std::vector<std::int64_t> got(y.size());
+  for (std::size_t i = 0; i < y.size(); ++i) got[i] = y[i] + Offset(*want);
+  o.Check(CompareExact(What(c, "y", "ref qlinear_matmul_s8 fp32"), got, *want));
   return o;
 }
 
@@ -462,12 +522,10 @@ TEST_CASE("ConvInteger / MatMulInteger: ONNX node tests through conv2d_s8 / dens
   RunFamily({"test_matmulinteger"}, {{"test_matmulinteger", true}}, RunMatMulInteger);
 }
 
-TEST_CASE("QLinearConv / QLinearMatMul: ONNX node tests (declined: weight zero points)") {
-  // Both families are declined on this data (see the table above); the tables
-  // pin that, so a loader or harness change that makes them run, or a data set
-  // in which they run, shows up here.
-  RunFamily({"test_qlinearconv"}, {{"test_qlinearconv", false}}, RunQLinearConv);
-  RunFamily({"test_qlinearmatmul_"}, {{"test_qlinearmatmul_2D", false}, {"test_qlinearmatmul_3D", false}},
+TEST_CASE("QLinearConv / QLinearMatMul: ONNX node tests through qlinear_conv_s8 / qlinear_matmul_s8 fp32 - exact") {
+  // Weight zero points (255 on uint8 weights, 114): the asymmetric-weight family.
+  RunFamily({"test_qlinearconv"}, {{"test_qlinearconv", true}}, RunQLinearConv);
+  RunFamily({"test_qlinearmatmul_"}, {{"test_qlinearmatmul_2D", true}, {"test_qlinearmatmul_3D", true}},
             RunQLinearMatMul);
 }
 
