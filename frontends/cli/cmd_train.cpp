@@ -1,5 +1,6 @@
 // qualm train: one resumable training run (study/train_run.h) with a progress line.
 #include <cstdio>
+#include <nlohmann/json.hpp>
 
 #include "commands.h"
 #include "progress.h"
@@ -16,6 +17,7 @@ struct TrainArgs {
   float lr = 0, weight_decay = -1;
   std::string optimizer, schedule, backend = "fast";
   bool no_resume = false, json = false, quiet = false, no_validation = false;
+  std::string qat_observer = "moving-average", qat_mode = "gemmlowp";
 };
 
 int RunTrain(TrainArgs& a) {
@@ -23,6 +25,19 @@ int RunTrain(TrainArgs& a) {
   TrainRunOptions& run = a.run;
   TrainConfig& cfg = run.config;
   cfg = DefaultTrainConfig(run.arch);
+  if (!run.init_from.empty()) {
+    // Fine-tuning recipe: a short run at a tenth of the training learning rate.
+    cfg.epochs = 2;
+    cfg.lr *= 0.1f;
+  }
+  if (run.qat) {
+    auto ob = ParseObserver(a.qat_observer);
+    if (!ob.ok()) return Fail(cmd, ob.status());
+    run.qat_options.observer = *ob;
+    auto mode = kernels::ParseRequantMode(a.qat_mode.c_str());
+    if (!mode.ok()) return Fail(cmd, mode.status());
+    run.qat_options.mode = *mode;
+  }
   if (a.epochs > 0) cfg.epochs = a.epochs;
   if (a.batch > 0) cfg.batch_size = a.batch;
   if (a.lr > 0) cfg.lr = a.lr;
@@ -73,11 +88,28 @@ int RunTrain(TrainArgs& a) {
     std::printf("qualm train: stopped early; run the same command again to resume\n");
     return 0;
   }
+  std::string qat_json = "null";
+  if (result->qat_check) {
+    const QatAgreement& q = *result->qat_check;
+    nlohmann::json layers = nlohmann::json::array();
+    for (const auto& l : q.layers) layers.push_back({{"node", l.node}, {"max_units", l.max_units}, {"differing", l.differing}});
+    qat_json = nlohmann::json{{"data", result->qat_check_data},
+                              {"samples", q.samples},
+                              {"disagreements", q.disagreements.size()},
+                              {"indices", q.disagreements},
+                              {"max_layer_units", q.max_units()},
+                              {"layers", layers}}
+                   .dump();
+    if (!a.json)
+      std::printf("qualm train: QAT forward vs saved int8 model on %s: %zu of %zu inputs disagree, largest per-layer "
+                  "difference %d quantized units over %zu layers\n",
+                  result->qat_check_data.c_str(), q.disagreements.size(), q.samples, q.max_units(), q.layers.size());
+  }
   if (a.json) {
     std::printf("{\"model\": \"%s\", \"arch\": \"%s\", \"seconds\": %.3f, \"path\": \"%s\", \"config\": %s, "
-                "\"history\": %s}\n",
+                "\"history\": %s, \"qat_check\": %s}\n",
                 run.output.c_str(), run.arch.c_str(), result->seconds, result->path.c_str(),
-                TrainConfigJson(cfg).c_str(), result->history_json.c_str());
+                TrainConfigJson(cfg).c_str(), result->history_json.c_str(), qat_json.c_str());
   } else {
     std::printf("qualm train: wrote %s (%s, %d epochs, %s)\n", run.output.c_str(), run.arch.c_str(), cfg.epochs,
                 FormatSeconds(result->seconds).c_str());
@@ -113,6 +145,13 @@ Runner RegisterTrain(CLI::App& app) {
   app.add_option("--limit", a->run.data_options.limit, "Use only the first N samples of each set (quick runs)");
   app.add_option("--spam-dir", a->run.data_options.spam_dir, "SpamAssassin data folder");
   app.add_option("--fashion-dir", a->run.data_options.fashion_dir, "Fashion-MNIST folder");
+  app.add_option("--init-from", a->run.init_from,
+                 "Fine-tune this float model file instead of training from scratch (default recipe: 2 epochs at lr/10)");
+  app.add_flag("--qat", a->run.qat, "Quantization-aware training; writes the int8 model and checks it against the "
+                                    "QAT forward pass (not resumable)");
+  app.add_option("--qat-observer", a->qat_observer, "QAT activation observer")->capture_default_str();
+  app.add_option("--qat-mode", a->qat_mode, "QAT requantization rounding: gemmlowp, single, fp32")->capture_default_str();
+  app.add_option("--qat-check-data", a->run.qat_check_data, "Data for the QAT agreement check (default: the test set)");
   app.add_flag("--json", a->json, "Print the training report as JSON");
   app.add_flag("-q,--quiet", a->quiet, "No progress output");
   return [a] { return RunTrain(*a); };

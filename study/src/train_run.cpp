@@ -37,7 +37,10 @@ Result<TrainRunResult> RunTraining(const TrainRunOptions& options, const TrainRu
   Trainer::State state;
   TrainRunResult result;
   bool resumed = false;
-  if (options.resume && FileExists(checkpoint)) {
+  const bool checkpoints = !options.qat;
+  if (options.qat && options.max_epochs_this_run > 0)
+    return InvalidArgument("QAT runs cannot stop early and resume (the observers' state is not checkpointed)");
+  if (checkpoints && options.resume && FileExists(checkpoint)) {
     auto ck = frontends::LoadCheckpoint(checkpoint);
     if (!ck.ok())
       return ck.status().WithContext("cannot resume (delete the checkpoint or start afresh)");
@@ -47,6 +50,15 @@ Result<TrainRunResult> RunTraining(const TrainRunOptions& options, const TrainRu
     model = std::move(ck->model);
     state = std::move(ck->state);
     resumed = true;
+  } else if (!options.init_from.empty()) {
+    QUALM_ASSIGN_OR_RETURN(model, frontends::LoadModel(options.init_from));
+    if (model.arch != options.arch)
+      return InvalidArgument(options.init_from + " is a " + model.arch + " model, not " + options.arch);
+    if (model.quant.quantized()) return InvalidArgument(options.init_from + " is already quantized; start from its float original");
+    auto vocab = data.model_metadata.find("text.vocabulary");
+    if (vocab != data.model_metadata.end() && model.metadata["text.vocabulary"] != vocab->second)
+      return InvalidArgument(options.init_from + " was trained with another vocabulary than " + data_spec + " gives");
+    say("starting from " + options.init_from);
   } else {
     ZooOptions zo;
     zo.input_shape.assign(data.train.sample_shape.begin(), data.train.sample_shape.end());
@@ -58,7 +70,16 @@ Result<TrainRunResult> RunTraining(const TrainRunOptions& options, const TrainRu
   }
   for (const auto& [k, v] : data.model_metadata) model.metadata[k] = v;
 
+  std::unique_ptr<Qat> qat;
+  if (options.qat) {
+    QatOptions qo = options.qat_options;
+    qo.max_batch = std::max(qo.max_batch, cfg.batch_size);
+    QUALM_ASSIGN_OR_RETURN(qat, Qat::Create(&model, qo));
+    say("QAT: training the lowered graph (" + std::to_string(model.nodes.size()) +
+        " nodes) through the int8 kernels, observer " + ObserverName(qo.observer));
+  }
   QUALM_ASSIGN_OR_RETURN(auto trainer, Trainer::Create(&model, cfg));
+  if (qat) trainer->set_hook(qat.get());
   if (resumed) trainer->state() = state;
   result.resumed_from_epoch = trainer->state().epochs_done;
   result.path = trainer->PathDescription();
@@ -93,7 +114,8 @@ Result<TrainRunResult> RunTraining(const TrainRunOptions& options, const TrainRu
                        {"seconds", report.seconds}});
     model.metadata["train.history"] = history.dump();
     if (cb.epoch) cb.epoch(report);
-    if (report.epoch < cfg.epochs) QUALM_RETURN_IF_ERROR(frontends::SaveCheckpoint(model, trainer->state(), cfg_json, checkpoint));
+    if (checkpoints && report.epoch < cfg.epochs)
+      QUALM_RETURN_IF_ERROR(frontends::SaveCheckpoint(model, trainer->state(), cfg_json, checkpoint));
   }
 
   model.metadata["qualm.version"] = QUALM_VERSION_STRING;
@@ -104,8 +126,22 @@ Result<TrainRunResult> RunTraining(const TrainRunOptions& options, const TrainRu
   model.metadata["train.path"] = result.path;
   model.metadata["train.cpu"] = kernels::DescribeCpu();
   model.metadata["train.seconds"] = std::to_string(result.seconds);
-  QUALM_RETURN_IF_ERROR(frontends::SaveModel(model, options.output));
-  std::remove(checkpoint.c_str());
+  if (!options.init_from.empty()) model.metadata["train.init_from"] = options.init_from;
+  if (qat) {
+    QUALM_ASSIGN_OR_RETURN(Model int8, qat->Convert());
+    int8.metadata = model.metadata;
+    int8.metadata["train.qat"] = ObserverName(options.qat_options.observer);
+    QUALM_RETURN_IF_ERROR(frontends::SaveModel(int8, options.output));
+    // The acceptance check: the file's int8 model against the QAT forward pass.
+    QUALM_ASSIGN_OR_RETURN(Model reloaded, frontends::LoadModel(options.output));
+    result.qat_check_data = options.qat_check_data.empty() ? frontends::DefaultTestData(reloaded) : options.qat_check_data;
+    say("QAT: comparing the QAT forward pass with the saved int8 model on " + result.qat_check_data);
+    QUALM_ASSIGN_OR_RETURN(Dataset check, frontends::LoadEvalData(result.qat_check_data, reloaded, options.data_options));
+    QUALM_ASSIGN_OR_RETURN(result.qat_check, CompareWithInt8(*qat, reloaded, check));
+  } else {
+    QUALM_RETURN_IF_ERROR(frontends::SaveModel(model, options.output));
+  }
+  if (checkpoints) std::remove(checkpoint.c_str());
   result.history_json = history.dump();
   return result;
 }

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "qualm/engine/qat.h"
 #include "qualm/engine/train.h"
 #include "qualm/frontends/data_spec.h"
 #include "qualm/status.h"
@@ -29,6 +30,17 @@ struct TrainRunOptions {
   // resume from (the model file is written only when all epochs are done).
   int max_epochs_this_run = 0;
   frontends::DataSpecOptions data_options;
+  // Start from this float model file instead of a fresh initialization
+  // (fine-tuning); its architecture must be `arch`.
+  std::string init_from;
+  // Quantization-aware training (engine/qat.h): the output is the converted
+  // int8 model. QAT runs keep no checkpoint (the observers' state is not
+  // saved yet), so they are not resumable.
+  bool qat = false;
+  QatOptions qat_options;
+  // QAT: after saving, reload the int8 model and compare it with the QAT
+  // forward pass on this data spec (empty: the test set of the training data).
+  std::string qat_check_data;
 };
 
 struct TrainRunCallbacks {
@@ -43,6 +55,9 @@ struct TrainRunResult {
   std::string path;          // kernel path description
   int resumed_from_epoch = 0;
   bool finished = true;      // false when stopped early by max_epochs_this_run
+  // QAT: agreement of the QAT forward pass with the saved int8 model.
+  std::optional<QatAgreement> qat_check;
+  std::string qat_check_data;
 };
 
 Result<TrainRunResult> RunTraining(const TrainRunOptions& options, const TrainRunCallbacks& callbacks = {});
