@@ -12,6 +12,7 @@
 #include "qualm/kernels/conv2d_s8.h"
 #include "qualm/kernels/dense_s8.h"
 #include "qualm/kernels/eltwise_s8.h"
+#include "qualm/kernels/hybrid.h"
 #include "qualm/kernels/pool_s8.h"
 #include "qualm/kernels/quantize_s8.h"
 #include "qualm/kernels/recurrent_s8.h"

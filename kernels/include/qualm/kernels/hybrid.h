@@ -1,0 +1,253 @@
+// qualm/kernels/hybrid.h: "hybrid" (dynamic-quantization) reference kernels,
+// the compute of qualm's `dynamic` PTQ scheme (engine/quant_spec.h): int8
+// weights, activations quantized to int8 at run time, float outputs. The same
+// idea as TFLite's dynamic-range kernels and PyTorch's dynamic quantization,
+// with the rules below (not bit-compatible with either).
+//
+// ---------------------------------------------------------------------------
+// Operands and layouts (identical to the float kernels: dense.h, conv2d.h,
+// recurrent.h)
+//   weights  int8 in [-127, 127] (narrow, symmetric, zp 0; -128 is rejected).
+//            One float scale per output channel, or exactly 1 (broadcast):
+//              dense  w [out][in],                       scales [out] or [1]
+//              conv   w OHWI [out_c][kh][kw][in_c/groups], scales [out_c] or [1]
+//              LSTM   w_x [4H][I], w_h [4H][H] (gates i, f, g, o),
+//                     w_x_scales / w_h_scales [4H] (one per row) or [1]
+//              GRU    w_x [3H][I], w_h [3H][H] (gates z, r, n, "linear before
+//                     reset" as gru_f32), scales [3H] or [1]
+//            (No per-gate form as in recurrent_s8.h: the `dynamic` scheme stores
+//            one scale per row, engine/quant_spec.h.)
+//            The real weight is s_w[c] * w.
+//   biases   float, as in the float kernels, each may be null (zero):
+//            dense/conv bias [out]; LSTM bias [4H]; GRU b_x [3H] and b_h [3H].
+//   inputs, outputs, states: float.
+//
+// Dynamic quantization of one SAMPLE (QuantizeSampleDynamic below):
+//   sample   dense: one batch row x[b][0..in); conv: one whole image
+//            x[n][..][..][..] (all channels, all groups); LSTM/GRU: x_t of one
+//            batch row at one step, and SEPARATELY h_{t-1} of that row.
+//   range    rmin = min(0, min x), rmax = max(0, max x) over the sample.
+//   params   (s, zp) = ChooseQuantParams(rmin, rmax, -128, 127)      (requant.h)
+//   values   q = QuantizeValue(x, s, zp, -128, 127, kHalfAwayFromZero)   (requant.h:
+//            x / s in float, ties away from zero, + zp, clamp)
+//   Two edge cases make this total (no error is possible at run time):
+//   * zero or tiny range: when (float)(((double)rmax - (double)rmin) / 255), the
+//     scale ChooseQuantParams would compute, is below the smallest normal float
+//     (an all-zero sample, or |x| < ~3e-36 throughout, which ChooseQuantParams
+//     would reject), the sample is quantized as all zeros: s = 1, zp = 0, q = 0
+//     (what ChooseQuantParams gives an all-zero range). Its product is exactly 0
+//     (the true product is below ~3e-36 * sum of the real |weights|). ChooseQuantParams is only
+//     called when it cannot fail, so no error message is ever built (kernels
+//     never allocate).
+//   * non-finite: a sample holding a NaN or an infinity is not quantized; every
+//     product it feeds is NaN (dense/conv: all outputs of that sample; RNN: the
+//     gate pre-activations of that row and step, hence its state from then on).
+//     A float kernel would give NaN or inf there too; a quantized "answer"
+//     would hide the problem.
+//   Why per sample and not per batch (PyTorch's dynamic quantization takes one
+//   range over the whole input tensor, batch included; TFLite's hybrid kernels,
+//   like these, one per batch row): a sample's result must never depend on
+//   which other samples share its batch. With a batch-wide range, one large-magnitude sample would coarsen
+//   every other sample's step, so predictions would change with the batch size
+//   and batch composition; a study of float-vs-quantized disagreement must not
+//   measure that. Per sample, the same input gives the same bits alone or in any
+//   batch (tested).
+//
+// Products (one output channel / gate row c, sample quantized as (s_x, zp_x, q)):
+//   acc = sum over k of int32(w[c][k]) * (int32(q[k]) - zp_x)        int32, exact
+//     dense: k = i ascending. conv: (ky, kx, ci) nested, padding taps skipped,
+//     i.e. padding reads zp_x (real 0.0) and contributes 0. The sum is exact
+//     (Prepare checks K * 255 * 127 < 2^31, since |q - zp| <= 255, |w| <= 127),
+//     so its order does not matter.
+//   P(acc, s_x, s_w[c]) = (float)((double)acc * ((double)s_x * (double)s_w[c]))
+//     (HybridProduct below). s_x * s_w is exact in double (two 24-bit
+//     significands); the product with acc is rounded to double, then to float.
+//     A product beyond the float range becomes +-inf (IEEE rounding, written
+//     out: the C++ conversion would be undefined there), as in a float kernel.
+// Outputs:
+//   dense/conv  y = P(acc, s_x, s_w[c]) + bias[c]       (float add; no add if null)
+//   LSTM        pre[r] = (P(acc_x[r], s_x, s_wx[r]) + P(acc_h[r], s_h, s_wh[r])) + bias[r]
+//               (float, left to right; the float reference also sums the x then
+//               the h products and adds the bias last), then EXACTLY the float
+//               reference cell (kernels/internal/rnn_cell.h LstmCellForward):
+//               i = sigma(pre_i) f = sigma(pre_f) g = tanh(pre_g) o = sigma(pre_o),
+//               c = f * c_prev + i * g, h = o * tanh(c).
+//   GRU         gx[r] = P(acc_x[r], s_x, s_wx[r]) + b_x[r],
+//               hh[r] = P(acc_h[r], s_h, s_wh[r]) + b_h[r], then EXACTLY the float
+//               reference cell (GruCellForward):
+//               z = sigma(gx_z + hh_z) r = sigma(gx_r + hh_r)
+//               n = tanh(gx_n + r * hh_n)  (n = tanh(xn + b_xn + r * (hn + b_hn)))
+//               h = (1 - z) * n + z * h_prev.
+//   So given the same pre-activations, hybrid and float gate math give the same
+//   bits. A null h0 / c0 means zeros: h_{-1} = 0 quantizes as the degenerate
+//   range (s = 1, zp = 0, q = 0), its product is exactly 0.0f and is still added.
+//   The state carried between steps is the float h (and c), never its int8 copy.
+//
+// Calling convention (TFLite Micro's Prepare / Eval split, like the int8 ops):
+//   1. Prepare<Op>Hybrid(params, weights) validates once: the shape (Validate of
+//      the float params struct), the weight-scale counts (per channel/row or 1)
+//      and values (> 0 and finite), weights non-null and in [-127, 127]
+//      (CheckWeightsS8), and the int32 bound K * 255 * 127 < 2^31 (K = in
+//      features; kh * kw * in_c / groups; I and H separately for the RNNs).
+//      Messages: "dense_hybrid: <field> ... got <value>" (ops dense_hybrid,
+//      conv2d_hybrid, lstm_hybrid, gru_hybrid). The weights given to Prepare must
+//      be the ones later passed to the kernel (Prepare reads them only to check).
+//   2. ref::<op>_hybrid(prepared, ...): never validates (DCHECKs only), never
+//      allocates. The caller passes `scratch` of at least
+//      <op>_hybrid_scratch_bytes(shape) bytes, aligned for float (any float
+//      buffer, such as the executor's scratch, will do). dense/conv keep one
+//      quantized sample there; the RNNs also their float gate/state rows.
+//   The RNNs are batch-first: x [B][T][I], y [B][T][H], h0/c0/h_n/c_n [B][H];
+//   y, h_n, c_n may each be null (not wanted); h0, c0 may be null (zeros).
+//
+// Tests (tests/kernels/hybrid_test.cpp, hybrid_rnn_test.cpp): bit-exact
+// against an independent oracle, against the float references within a bound
+// derived from the quantization steps, batch independence, degenerate samples,
+// Prepare rejections.
+// ---------------------------------------------------------------------------
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "qualm/kernels/conv2d.h"
+#include "qualm/kernels/dense.h"
+#include "qualm/kernels/quantize_s8.h"
+#include "qualm/kernels/recurrent.h"
+#include "qualm/kernels/requant.h"
+#include "qualm/status.h"
+
+namespace qualm::kernels {
+
+// ---------------------------------------------------------------------------
+// The two shared pieces of arithmetic (inline: every hybrid kernel, and any
+// future optimized path, must produce these exact bits).
+
+// Result of quantizing one sample. `finite` is false when the sample holds a
+// NaN or an infinity; then q was not written and the sample's products are NaN.
+struct DynamicQuant {
+  QuantParams params;  // (s, zp); (1, 0) for an all-zero or tiny sample
+  bool finite = true;
+};
+
+// Quantizes x[0..n) as one sample (rules above) into q[0..n).
+inline DynamicQuant QuantizeSampleDynamic(const float* x, std::int64_t n, std::int8_t* q) {
+  float lo = 0.0f, hi = 0.0f;  // the range always includes 0
+  for (std::int64_t i = 0; i < n; ++i) {
+    const float v = x[i];
+    if (!std::isfinite(v)) return {QuantParams{}, false};
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  DynamicQuant d;  // params (1, 0)
+  // ChooseQuantParams' own scale expression: below FLT_MIN it would fail (or,
+  // for lo == hi == 0, return (1, 0)); handled here without building a Status.
+  const float scale = static_cast<float>((static_cast<double>(hi) - static_cast<double>(lo)) /
+                                         (static_cast<double>(kInt8Max) - static_cast<double>(kInt8Min)));
+  const bool tiny = !(scale >= std::numeric_limits<float>::min());
+  const Result<QuantParams> r = tiny ? Result<QuantParams>(d.params) : ChooseQuantParams(lo, hi, kInt8Min, kInt8Max);
+  QUALM_DCHECK(r.ok());  // finite bounds, lo <= 0 <= hi, normal scale: cannot fail
+  if (tiny || !r.ok()) {
+    for (std::int64_t i = 0; i < n; ++i) q[i] = 0;
+    return d;
+  }
+  d.params = *r;
+  for (std::int64_t i = 0; i < n; ++i) {
+    q[i] = static_cast<std::int8_t>(
+        QuantizeValue(x[i], d.params.scale, d.params.zero_point, kInt8Min, kInt8Max, RoundingMode::kHalfAwayFromZero));
+  }
+  return d;
+}
+
+// P(acc, s_x, s_w) = (float)((double)acc * ((double)s_x * (double)s_w)).
+inline float HybridProduct(std::int32_t acc, float s_x, float s_w) {
+  const double v = static_cast<double>(acc) * (static_cast<double>(s_x) * static_cast<double>(s_w));
+  // A double beyond the float range would make the conversion undefined in
+  // C++; IEEE round-to-nearest gives +-inf from FLT_MAX + half an ulp
+  // (2^128 - 2^103) on, and that is what is returned. (v is never NaN.)
+  constexpr double kFloatOverflow = 0x1p128 - 0x1p103;
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  if (!(std::fabs(v) < kFloatOverflow)) return v > 0 ? kInf : -kInf;
+  return static_cast<float>(v);
+}
+
+// ---------------------------------------------------------------------------
+// Dense.
+struct DenseHybridParams {
+  DenseParams shape;
+  std::vector<float> weight_scales;  // [out_features] or [1]
+};
+struct PreparedDenseHybrid {
+  DenseParams shape;
+  std::vector<float> weight_scales;  // [out_features] (a single scale is broadcast here)
+};
+Result<PreparedDenseHybrid> PrepareDenseHybrid(const DenseHybridParams& p, const std::int8_t* w);
+
+// ---------------------------------------------------------------------------
+// Conv2d (groups, stride, dilation, padding exactly as Conv2dParams).
+struct Conv2dHybridParams {
+  Conv2dParams shape;
+  std::vector<float> weight_scales;  // [out_c] or [1]
+};
+struct PreparedConv2dHybrid {
+  Conv2dParams shape;
+  std::vector<float> weight_scales;  // [out_c]
+};
+Result<PreparedConv2dHybrid> PrepareConv2dHybrid(const Conv2dHybridParams& p, const std::int8_t* w);
+
+// ---------------------------------------------------------------------------
+// LSTM and GRU (one parameter struct for both; G = 4 for the LSTM, 3 for the GRU).
+struct RnnHybridParams {
+  RnnParams shape;
+  std::vector<float> w_x_scales;  // [G*H] (one per row) or [1]
+  std::vector<float> w_h_scales;  // [G*H] or [1]
+};
+struct PreparedRnnHybrid {
+  RnnParams shape;
+  int gates = 4;                  // 4 (LSTM) or 3 (GRU)
+  std::vector<float> w_x_scales;  // [G*H]
+  std::vector<float> w_h_scales;  // [G*H]
+};
+struct LstmHybridWeights {
+  const std::int8_t* w_x = nullptr;  // [4H][I]
+  const std::int8_t* w_h = nullptr;  // [4H][H]
+  const float* bias = nullptr;       // [4H] or null
+};
+struct GruHybridWeights {
+  const std::int8_t* w_x = nullptr;  // [3H][I]
+  const std::int8_t* w_h = nullptr;  // [3H][H]
+  const float* b_x = nullptr;        // [3H] or null
+  const float* b_h = nullptr;        // [3H] or null
+};
+Result<PreparedRnnHybrid> PrepareLstmHybrid(const RnnHybridParams& p, const LstmHybridWeights& w);
+Result<PreparedRnnHybrid> PrepareGruHybrid(const RnnHybridParams& p, const GruHybridWeights& w);
+
+namespace ref {
+// Scratch sizes in bytes (the buffer must be aligned for float):
+//   dense  in_features                      (one quantized row)
+//   conv   in_h * in_w * in_c               (one quantized image)
+//   lstm   4 * (6H) + I + H                 (gates 4H, c H, h H floats; q_x, q_h)
+//   gru    4 * (7H) + I + H                 (gx 3H, hh 3H, h H floats; q_x, q_h)
+std::size_t dense_hybrid_scratch_bytes(const DenseParams& p);
+std::size_t conv2d_hybrid_scratch_bytes(const Conv2dParams& p);
+std::size_t lstm_hybrid_scratch_bytes(const RnnParams& p);
+std::size_t gru_hybrid_scratch_bytes(const RnnParams& p);
+
+// x [batch][in], w [out][in], bias [out] or null, y [batch][out].
+void dense_hybrid(const PreparedDenseHybrid& p, const float* x, const std::int8_t* w, const float* bias, float* y,
+                  void* scratch);
+// x NHWC, w OHWI, bias [out_c] or null, y NHWC.
+void conv2d_hybrid(const PreparedConv2dHybrid& p, const float* x, const std::int8_t* w, const float* bias, float* y,
+                   void* scratch);
+// x [B][T][I]; h0, c0 [B][H] or null (zeros); y [B][T][H], h_n, c_n [B][H] or null.
+void lstm_hybrid(const PreparedRnnHybrid& p, const LstmHybridWeights& w, const float* x, const float* h0,
+                 const float* c0, float* y, float* h_n, float* c_n, void* scratch);
+// x [B][T][I]; h0 [B][H] or null (zeros); y [B][T][H], h_n [B][H] or null.
+void gru_hybrid(const PreparedRnnHybrid& p, const GruHybridWeights& w, const float* x, const float* h0, float* y,
+                float* h_n, void* scratch);
+}  // namespace ref
+
+}  // namespace qualm::kernels
