@@ -1,5 +1,5 @@
-// qualm info: what a model file holds (graph, shapes, parameters, provenance),
-// and qualm cpu: what the kernel dispatch sees and chooses.
+// qualm info: what a model file holds (graph, shapes, parameters, provenance,
+// quantization), and qualm cpu: what the kernel dispatch sees and chooses.
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <type_traits>
@@ -9,6 +9,7 @@
 #include "qualm/frontends/model_file.h"
 #include "qualm/kernels/cpu.h"
 #include "qualm/kernels/gemm.h"
+#include "qualm/kernels/requant.h"
 
 namespace qualm::cli {
 namespace {
@@ -22,6 +23,55 @@ nlohmann::json OpFields(const OpParams& op) {
   nlohmann::json j = nlohmann::json::object();
   std::visit([&](auto o) { o.VisitFields([&](const char* name, auto& v) { j[name] = v; }); }, op);
   return j;
+}
+
+// Model::quant: scheme, mode, provenance and, per node, the output parameters,
+// the LSTM cell exponent and the constants (name, dtype, shape; not the values).
+nlohmann::json QuantJson(const Model& m) {
+  nlohmann::json info = nlohmann::json::object();
+  for (const auto& [k, v] : m.quant.info) info[k] = v;
+  nlohmann::json nodes = nlohmann::json::array();
+  for (std::size_t i = 0; i < m.quant.nodes.size() && i < m.nodes.size(); ++i) {
+    const NodeQuant& q = m.quant.nodes[i];
+    nlohmann::json constants = nlohmann::json::array();
+    for (const auto& c : q.constants)
+      constants.push_back({{"name", c.name}, {"dtype", DTypeName(c.value.dtype())}, {"shape", c.value.shape().dims()}});
+    nlohmann::json n = {{"name", m.nodes[i].name}, {"constants", constants}};
+    n["output"] = q.has_output ? nlohmann::json{{"scale", q.output.scale}, {"zero_point", q.output.zero_point}}
+                               : nlohmann::json(nullptr);
+    if (m.quant.scheme == QuantScheme::kInt8 && std::holds_alternative<LstmOp>(m.nodes[i].op))
+      n["cell_exponent"] = q.cell_exponent;
+    nodes.push_back(std::move(n));
+  }
+  return {{"scheme", QuantSchemeName(m.quant.scheme)},
+          {"mode", kernels::RequantModeName(m.quant.mode)},
+          {"info", info},
+          {"nodes", nodes}};
+}
+
+void PrintQuant(const nlohmann::json& q) {
+  std::printf("\nquantization: %s", q["scheme"].get<std::string>().c_str());
+  if (q["scheme"] != "float") std::printf(", requantization %s", q["mode"].get<std::string>().c_str());
+  std::printf("\n");
+  for (auto it = q["info"].begin(); it != q["info"].end(); ++it)
+    std::printf("  %s: %s\n", it.key().c_str(), it.value().get<std::string>().c_str());
+  for (const auto& n : q["nodes"]) {
+    std::string line;
+    if (!n["output"].is_null()) {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "out s=%.6g zp=%d", n["output"]["scale"].get<double>(),
+                    n["output"]["zero_point"].get<int>());
+      line = buf;
+    }
+    if (n.contains("cell_exponent"))
+      line += (line.empty() ? "" : "  ") + std::string("cell 2^") + std::to_string(n["cell_exponent"].get<int>());
+    std::string cs;
+    for (const auto& c : n["constants"])
+      cs += (cs.empty() ? "" : ", ") + c["name"].get<std::string>() + " " + c["dtype"].get<std::string>() +
+            Shape(c["shape"].get<std::vector<std::int64_t>>()).ToString();
+    if (line.empty() && cs.empty()) continue;
+    std::printf("  %-28s %-34s %s\n", n["name"].get<std::string>().c_str(), line.c_str(), cs.c_str());
+  }
 }
 
 int RunInfo(const InfoArgs& a) {
@@ -52,6 +102,7 @@ int RunInfo(const InfoArgs& a) {
     if (v.size() > 2000) meta[k] = "<" + std::to_string(v.size()) + " bytes>";
     else meta[k] = v;
   }
+  const nlohmann::json quant = QuantJson(*model);
   if (a.json) {
     nlohmann::json out = {{"file", a.model_path},
                           {"format_version", file->version},
@@ -63,8 +114,10 @@ int RunInfo(const InfoArgs& a) {
                           {"num_classes", model->num_classes},
                           {"parameters", model->ParameterCount()},
                           {"nodes", nodes},
+                          {"quant", quant},
                           {"metadata", meta}};
-    std::printf("%s\n", out.dump(2).c_str());
+    // Names and metadata need not be UTF-8: replace invalid bytes rather than throw.
+    std::printf("%s\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return 0;
   }
   std::printf("%s: qualm model file v%d, %llu bytes, crc32 %08x\n", a.model_path.c_str(), file->version,
@@ -82,6 +135,7 @@ int RunInfo(const InfoArgs& a) {
     std::printf("  %-28s %-16s %-16s %s\n", n["name"].get<std::string>().c_str(), n["op"].get<std::string>().c_str(),
                 Shape(n["output_shape"].get<std::vector<std::int64_t>>()).ToString().c_str(), ps.c_str());
   }
+  PrintQuant(quant);
   if (!meta.empty()) {
     std::printf("\nmetadata:\n");
     for (auto it = meta.begin(); it != meta.end(); ++it)

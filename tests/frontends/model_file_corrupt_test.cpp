@@ -18,15 +18,6 @@ using namespace qualm::testing;
 using frontends::ParseModel;
 using frontends::SerializeModel;
 
-// Parses `bytes` as `name` and requires an error naming it and containing `word`.
-void ExpectParseError(const std::vector<std::uint8_t>& bytes, const std::string& name, const std::string& word) {
-  auto r = ParseModel(bytes.data(), bytes.size(), name);
-  REQUIRE_FALSE_MESSAGE(r.ok(), "expected an error containing '" << word << "'");
-  const std::string msg = r.status().message();
-  CHECK_MESSAGE(Contains(msg, name + ": "), msg);
-  CHECK_MESSAGE(Contains(msg, word), msg);
-}
-
 // Same through a real file and LoadModel.
 void ExpectLoadError(const std::string& path, const std::string& word) {
   auto r = frontends::LoadModel(path);
@@ -34,15 +25,6 @@ void ExpectLoadError(const std::string& path, const std::string& word) {
   const std::string msg = r.status().message();
   CHECK_MESSAGE(Contains(msg, path), msg);
   CHECK_MESSAGE(Contains(msg, word), msg);
-}
-
-// Edits the header of a valid file and rebuilds the container with a correct
-// CRC, so only header validation can catch the edit.
-std::vector<std::uint8_t> EditHeader(const std::vector<std::uint8_t>& valid,
-                                     const std::function<void(nlohmann::json&)>& edit) {
-  Parts p = SplitFile(valid);
-  edit(p.header);
-  return JoinFile(p);
 }
 
 }  // namespace
@@ -71,11 +53,11 @@ TEST_CASE("model_file/corrupt: wrong magic, empty file, missing path, directory"
 
 TEST_CASE("model_file/corrupt: newer and invalid versions are rejected by number") {
   const auto valid = SerializeModel(TinyModel());
-  for (std::uint32_t v : {2u, 3u, 0xffffffffu}) {
+  for (std::uint32_t v : {3u, 4u, 0xffffffffu}) {
     auto b = valid;
     PutLe(b, 8, v, 4);
     FixCrc(b);
-    ExpectParseError(b, "m.qm", "file version " + std::to_string(v) + " is newer than this build supports (1)");
+    ExpectParseError(b, "m.qm", "file version " + std::to_string(v) + " is newer than this build supports (2)");
     auto r = ParseModel(b.data(), b.size(), "m.qm");
     CHECK(r.status().code() == StatusCode::kUnimplemented);
   }

@@ -65,7 +65,7 @@ TEST_CASE("model_file: layout follows the documented container byte by byte") {
   REQUIRE(b.size() > 64);
   CHECK(std::memcmp(b.data(), "QUALMMDL", 8) == 0);
   CHECK(GetLe(b, 8, 4) == frontends::kModelFileVersion);
-  CHECK(frontends::kModelFileVersion == 1);
+  CHECK(frontends::kModelFileVersion == 2);
   CHECK(GetLe(b, 12, 4) == 0);
   CHECK(GetLe(b, 16, 8) == b.size());
   const std::uint64_t hlen = GetLe(b, 24, 8);
@@ -101,6 +101,8 @@ TEST_CASE("model_file: layout follows the documented container byte by byte") {
     }
   }
   CHECK(tensors == 10);  // 5 layers x (weight, bias)
+  // A float model still carries the (empty) quantization record.
+  CHECK(p.header["quant"] == nlohmann::json::parse(R"({"scheme":"float","mode":"gemmlowp","info":[],"nodes":[]})"));
   // Op fields are listed by name, e.g. conv1's kernel.
   const auto& conv = p.header["nodes"][1];
   CHECK(conv["fields"]["kernel_h"] == 5);
@@ -204,7 +206,7 @@ TEST_CASE("model_file: SaveModel/LoadModel/InspectModelFile through the file sys
   CHECK(bytes == SerializeModel(m));
   auto info = frontends::InspectModelFile(path);
   REQUIRE_MESSAGE(info.ok(), info.status().ToString());
-  CHECK(info->version == 1);
+  CHECK(info->version == static_cast<int>(frontends::kModelFileVersion));
   CHECK(info->bytes == bytes.size());
   CHECK(info->crc == GetLe(bytes, bytes.size() - 4, 4));
   CHECK_FALSE(info->checkpoint);

@@ -9,6 +9,10 @@
 
 #include <cstdint>
 #include <cstring>
+#include <functional>
+#include <iterator>
+#include <limits>
+#include <random>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -82,7 +86,38 @@ inline bool TensorsIdentical(const Tensor& a, const Tensor& b) {
   return a.raw() == nullptr || std::memcmp(a.raw(), b.raw(), a.bytes()) == 0;
 }
 
-// Every field, every parameter bit. CHECKs so a failure names the difference.
+// The quantization record: scheme, mode, info, and per node the output
+// parameters (scale by bits, when has_output), the cell exponent and every
+// constant bit.
+inline void CheckQuantIdentical(const Model& a, const Model& b) {
+  CHECK(a.quant.scheme == b.quant.scheme);
+  CHECK(a.quant.mode == b.quant.mode);
+  CHECK(a.quant.info == b.quant.info);
+  REQUIRE(a.quant.nodes.size() == b.quant.nodes.size());
+  for (std::size_t i = 0; i < a.quant.nodes.size(); ++i) {
+    const NodeQuant& x = a.quant.nodes[i];
+    const NodeQuant& y = b.quant.nodes[i];
+    INFO("quant node " << i);
+    CHECK(x.has_output == y.has_output);
+    if (x.has_output && y.has_output) {
+      std::uint32_t xs = 0, ys = 0;
+      std::memcpy(&xs, &x.output.scale, 4);
+      std::memcpy(&ys, &y.output.scale, 4);
+      CHECK(xs == ys);
+      CHECK(x.output.zero_point == y.output.zero_point);
+    }
+    CHECK(x.cell_exponent == y.cell_exponent);
+    REQUIRE(x.constants.size() == y.constants.size());
+    for (std::size_t k = 0; k < x.constants.size(); ++k) {
+      INFO("constant '" << x.constants[k].name << "'");
+      CHECK(x.constants[k].name == y.constants[k].name);
+      CHECK(TensorsIdentical(x.constants[k].value, y.constants[k].value));
+    }
+  }
+}
+
+// Every field, every parameter bit, the quantization record. CHECKs so a
+// failure names the difference.
 inline void CheckModelsIdentical(const Model& a, const Model& b) {
   CHECK(a.arch == b.arch);
   CHECK(a.input_type == b.input_type);
@@ -106,6 +141,7 @@ inline void CheckModelsIdentical(const Model& a, const Model& b) {
       CHECK(TensorsIdentical(x.params[k].value, y.params[k].value));
     }
   }
+  CheckQuantIdentical(a, b);
 }
 
 // ---- the documented container layout, written independently ---------------
@@ -159,6 +195,85 @@ inline std::vector<std::uint8_t> JoinFile(const Parts& p) {
   if (!p.data.empty()) std::memcpy(&b[start], p.data.data(), p.data.size());
   FixCrc(b);
   return b;
+}
+
+// Edits the header of a valid file and rebuilds the container with a correct
+// CRC, so only header validation can catch the edit.
+inline std::vector<std::uint8_t> EditHeader(const std::vector<std::uint8_t>& valid,
+                                            const std::function<void(nlohmann::json&)>& edit) {
+  Parts p = SplitFile(valid);
+  edit(p.header);
+  return JoinFile(p);
+}
+
+// Parses `bytes` as `name` and requires an error naming it and containing `word`.
+inline void ExpectParseError(const std::vector<std::uint8_t>& bytes, const std::string& name,
+                             const std::string& word) {
+  auto r = frontends::ParseModel(bytes.data(), bytes.size(), name);
+  REQUIRE_FALSE_MESSAGE(r.ok(), "expected an error containing '" << word << "'");
+  const std::string msg = r.status().message();
+  CHECK_MESSAGE(Contains(msg, name + ": "), msg);
+  CHECK_MESSAGE(Contains(msg, word), msg);
+}
+
+// ---- quantized models ------------------------------------------------------
+
+// Random bytes in every element.
+inline void FillRandom(Tensor& t, std::mt19937& rng) {
+  auto* p = static_cast<std::uint8_t*>(t.raw());
+  for (std::size_t i = 0; i < t.bytes(); ++i) p[i] = static_cast<std::uint8_t>(rng());
+}
+
+// A synthetic QuantSpec (values are not meaningful, only valid for the file):
+// per-node output parameters (the extremes of float scales and int8 zero
+// points among them), LSTM cell exponents, and per parameter one constant of
+// every allowed dtype (i8, f32, i32, f16, bf16) with random bytes, plus an
+// empty and a scalar constant on the input node.
+inline void AttachSyntheticQuant(Model& m, std::uint32_t seed, QuantScheme scheme = QuantScheme::kInt8,
+                                 kernels::RequantMode mode = kernels::RequantMode::kSingle) {
+  std::mt19937 rng(seed);
+  QuantSpec q;
+  q.scheme = scheme;
+  q.mode = mode;
+  q.info = {{"observer", "minmax"}, {"calibration.samples", "512"}, {"raw", std::string("\xff\xfe\0x", 4)}};
+  if (scheme != QuantScheme::kFloat) {
+    const float special[] = {std::numeric_limits<float>::denorm_min(), std::numeric_limits<float>::min(),
+                             std::numeric_limits<float>::max(), 1.0f, 0.0235f};
+    for (std::size_t i = 0; i < m.nodes.size(); ++i) {
+      const Node& node = m.nodes[i];
+      NodeQuant nq;
+      nq.has_output = i + 1 < m.nodes.size();  // the logits stay float
+      if (i < std::size(special)) {
+        nq.output.scale = special[i];
+      } else {
+        std::uint32_t bits = static_cast<std::uint32_t>(rng()) & 0x7f7fffffu;  // positive, finite
+        if (bits == 0) bits = 1;
+        std::memcpy(&nq.output.scale, &bits, 4);
+      }
+      nq.output.zero_point = i == 1 ? -128 : i == 2 ? 127 : static_cast<std::int32_t>(rng() % 256) - 128;
+      nq.cell_exponent = std::holds_alternative<LstmOp>(node.op) ? -11 : i == 1 ? -31 : i == 2 ? 31 : 0;
+      if (i == 0) {
+        nq.constants.push_back({"empty", Tensor(DType::kI8, Shape{0, 4})});
+        nq.constants.push_back({"scalar", Tensor(DType::kF32, Shape{})});
+        FillRandom(nq.constants.back().value, rng);
+      }
+      for (const Param& p : node.params) {
+        const Shape& s = p.value.shape();
+        const Shape rows{s.rank() > 0 ? s[0] : 1};
+        const std::pair<std::string, Tensor> cs[] = {{p.name, Tensor(DType::kI8, s)},
+                                                     {p.name + "_scale", Tensor(DType::kF32, rows)},
+                                                     {p.name + "_i32", Tensor(DType::kI32, rows)},
+                                                     {p.name + "_f16", Tensor(DType::kF16, s)},
+                                                     {p.name + "_bf16", Tensor(DType::kBF16, s)}};
+        for (const auto& [name, t] : cs) {
+          nq.constants.push_back({name, t});
+          FillRandom(nq.constants.back().value, rng);
+        }
+      }
+      q.nodes.push_back(std::move(nq));
+    }
+  }
+  m.quant = std::move(q);
 }
 
 }  // namespace qualm::testing

@@ -3,8 +3,9 @@
 //
 // Reading is two-stage so that old files stay readable: the magic and the
 // version (the only version-independent bytes) are read first, then a switch
-// on the version picks that version's container and header readers. Version 2
-// adds a case; version 1 files keep going through the version-1 code.
+// on the version picks that version's container and header readers. Versions
+// 1 and 2 share the container layout; their headers differ (version 2 adds
+// "quant"), and version-1 files keep going through the version-1 header code.
 #include <fcntl.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -29,8 +30,8 @@ namespace {
 
 constexpr std::size_t kMagicBytes = sizeof kModelFileMagic;
 constexpr std::size_t kVersionEnd = 12;      // magic + u32 version: readable in every version
-constexpr std::size_t kPreambleV1 = 32;      // + flags, total length, header length
-constexpr std::uint32_t kKnownFlagsV1 = kModelFileFlagCheckpoint;
+constexpr std::size_t kPreambleV1 = 32;      // + flags, total length, header length (versions 1 and 2)
+constexpr std::uint32_t kKnownFlagsV1 = kModelFileFlagCheckpoint;  // versions 1 and 2
 
 std::uint64_t AlignUp(std::uint64_t x) { return (x + kModelFileAlignment - 1) / kModelFileAlignment * kModelFileAlignment; }
 
@@ -105,12 +106,13 @@ struct Container {
   std::uint64_t data_bytes = 0;
 };
 
-Result<Container> ParseContainerV1(const std::uint8_t* p, std::size_t n) {
+// The container of versions 1 and 2 (the same layout; `version` for messages).
+Result<Container> ParseContainerV1(const std::uint8_t* p, std::size_t n, std::uint32_t version) {
   Container c;
-  c.version = 1;
+  c.version = version;
   if (n < kPreambleV1)
-    return DataLoss("truncated: file has " + std::to_string(n) + " bytes, the version-1 preamble alone has " +
-                    std::to_string(kPreambleV1));
+    return DataLoss("truncated: file has " + std::to_string(n) + " bytes, the version-" + std::to_string(version) +
+                    " preamble alone has " + std::to_string(kPreambleV1));
   c.flags = static_cast<std::uint32_t>(GetLe(p + 12, 4));
   c.total = GetLe(p + 16, 8);
   c.header_bytes = GetLe(p + 24, 8);
@@ -132,7 +134,8 @@ Result<Container> ParseContainerV1(const std::uint8_t* p, std::size_t n) {
   if (computed != c.crc) return DataLoss("checksum mismatch (stored " + Hex32(c.crc) + ", computed " + Hex32(computed) + ")");
   // Checked after the CRC: a flipped bit is reported as corruption, not as a feature.
   if ((c.flags & ~kKnownFlagsV1) != 0)
-    return InvalidArgument("unknown flags " + Hex32(c.flags & ~kKnownFlagsV1) + " for format version 1");
+    return InvalidArgument("unknown flags " + Hex32(c.flags & ~kKnownFlagsV1) + " for format version " +
+                           std::to_string(version));
   if (c.data_bytes % kModelFileAlignment != 0)
     return DataLoss("corrupt container: data section of " + std::to_string(c.data_bytes) +
                     " bytes is not a multiple of " + std::to_string(kModelFileAlignment));
@@ -149,8 +152,8 @@ Result<Container> ParseContainer(const std::uint8_t* p, std::size_t n) {
   const auto version = static_cast<std::uint32_t>(GetLe(p + kMagicBytes, 4));
   switch (version) {
     case 1:
-      return ParseContainerV1(p, n);
-    // Version 2 adds: case 2: return ParseContainerV2(p, n);
+    case 2:
+      return ParseContainerV1(p, n, version);
     default:
       break;
   }
@@ -171,9 +174,14 @@ Result<model_file::DecodedHeader> ParseAll(const std::uint8_t* p, std::size_t n)
     return InvalidArgument(std::string("header is not valid JSON: ") + e.what());
   }
   Result<model_file::DecodedHeader> decoded = Internal("unreachable");
+  model_file::TensorReader reader(c.data, c.data_bytes);
+  const bool checkpoint = (c.flags & kModelFileFlagCheckpoint) != 0;
   switch (c.version) {
-    case 1:
-      decoded = model_file::DecodeHeaderV1(header, c.data, c.data_bytes, (c.flags & kModelFileFlagCheckpoint) != 0);
+    case 1:  // a float model: Model::quant stays the default (scheme "float")
+      decoded = model_file::DecodeHeaderV1(header, reader, checkpoint);
+      break;
+    case 2:
+      decoded = model_file::DecodeHeaderV2(header, reader, checkpoint);
       break;
     default:
       return Internal("no header reader for version " + std::to_string(c.version));
@@ -230,18 +238,19 @@ Status WriteBytes(const std::string& path, const std::vector<std::uint8_t>& byte
 Result<std::vector<std::uint8_t>> SerializeChecked(const Model& model, const model_file::CheckpointRef& ckpt) {
   auto shapes = InferShapes(model);
   if (!shapes.ok()) return InvalidArgument("invalid model: " + shapes.status().message());
+  QUALM_RETURN_IF_ERROR(model_file::ValidateQuantSpec(model.quant, model));
   std::uint32_t flags = 0;
   if (ckpt.state) {
     QUALM_RETURN_IF_ERROR(model_file::CheckStateFitsModel(model, *ckpt.state));
     flags |= kModelFileFlagCheckpoint;
   }
-  return BuildFile(flags, model_file::EncodeHeaderV1(model, ckpt));
+  return BuildFile(flags, model_file::EncodeHeaderV2(model, ckpt));
 }
 
 }  // namespace
 
 std::vector<std::uint8_t> SerializeModel(const Model& model) {
-  return BuildFile(0, model_file::EncodeHeaderV1(model, {}));
+  return BuildFile(0, model_file::EncodeHeaderV2(model, {}));
 }
 
 Result<Model> ParseModel(const std::uint8_t* data, std::size_t size, const std::string& name_for_errors) {

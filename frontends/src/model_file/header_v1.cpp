@@ -1,11 +1,7 @@
-// The version-1 JSON header: Model (+ trainer state) <-> JSON and the tensor
-// table of the data section. Layout documented in qualm/frontends/model_file.h.
-//
-// Decoding bounds-checks every tensor reference against the data section and
-// requires tensors to come in file order without overlap, so the memory a
-// crafted file can make us allocate is bounded by its size.
-#include <algorithm>
-#include <cstring>
+// The version-1 JSON header: Model (graph, parameters, metadata) + trainer
+// state <-> JSON. Layout documented in qualm/frontends/model_file.h. Version 2
+// is this header plus a "quant" key (header_v2.cpp), so the version-2 code
+// calls these functions with the same tensor table / reader.
 #include <limits>
 
 #include "model_file_internal.h"
@@ -15,95 +11,9 @@ namespace qualm::frontends::model_file {
 
 namespace {
 
-constexpr std::uint64_t kAlign = kModelFileAlignment;
-constexpr int kMaxRank = 8;
-constexpr std::int64_t kMaxDim = std::int64_t{1} << 40;
 constexpr std::int64_t kMaxInt = std::numeric_limits<int>::max();
 
-std::uint64_t AlignUp(std::uint64_t x) { return (x + kAlign - 1) / kAlign * kAlign; }
-
 const char* SampleTypeName(SampleType t) { return t == SampleType::kInt32 ? "int32" : "float32"; }
-
-Result<DType> DTypeFromName(const std::string& name) {
-  for (int i = 0; i < 256; ++i) {
-    const auto t = static_cast<DType>(i);
-    const std::string n = DTypeName(t);
-    if (n != "?" && n == name) return t;
-  }
-  return InvalidArgument("unknown dtype '" + name + "'");
-}
-
-Json ShapeJson(const std::vector<std::int64_t>& dims) {
-  Json j = Json::array();
-  for (auto d : dims) j.push_back(d);
-  return j;
-}
-
-Result<std::vector<std::int64_t>> DecodeDims(const Json& j, const std::string& what) {
-  if (!j.is_array()) return InvalidArgument(what + " must be an array");
-  if (j.size() > kMaxRank) return InvalidArgument(what + " has rank " + std::to_string(j.size()) + " > 8");
-  std::vector<std::int64_t> dims;
-  for (std::size_t i = 0; i < j.size(); ++i) {
-    Json wrap = {{"d", j[i]}};
-    QUALM_ASSIGN_OR_RETURN(std::int64_t d, GetInt(wrap, "d", 0, kMaxDim, what + "[" + std::to_string(i) + "]"));
-    dims.push_back(d);
-  }
-  return dims;
-}
-
-// Reads tensor references in file order from the data section.
-class TensorReader {
- public:
-  TensorReader(const std::uint8_t* data, std::uint64_t size) : data_(data), size_(size) {}
-
-  // `ref` holds "dtype", "shape", "offset", "bytes" (other keys checked by the caller).
-  Result<Tensor> Read(const Json& ref, const std::string& what) {
-    if (!ref.is_object()) return InvalidArgument(what + " must be a JSON object");
-    for (const char* k : {"dtype", "shape", "offset", "bytes"})
-      if (!ref.contains(k)) return InvalidArgument(what + " is missing '" + k + "'");
-    QUALM_ASSIGN_OR_RETURN(std::string dtype_name, DecodeString(ref["dtype"], what + ": 'dtype'"));
-    auto dtype = DTypeFromName(dtype_name);
-    if (!dtype.ok()) return dtype.status().WithContext(what);
-    QUALM_ASSIGN_OR_RETURN(std::vector<std::int64_t> dims, DecodeDims(ref["shape"], what + ": 'shape'"));
-    const auto max = static_cast<std::int64_t>(std::numeric_limits<std::int64_t>::max());
-    QUALM_ASSIGN_OR_RETURN(std::int64_t offset, GetInt(ref, "offset", 0, max, what));
-    QUALM_ASSIGN_OR_RETURN(std::int64_t bytes, GetInt(ref, "bytes", 0, max, what));
-    // Element count with overflow checks: bounded by the data section.
-    std::uint64_t expect = DTypeSize(*dtype);
-    bool too_large = false;
-    for (auto d : dims) {
-      const auto ud = static_cast<std::uint64_t>(d);
-      too_large = too_large || (ud != 0 && expect > size_ / ud);
-      if (!too_large) expect *= ud;
-    }
-    const Shape shape(dims);
-    if (too_large && std::find(dims.begin(), dims.end(), 0) == dims.end())
-      return InvalidArgument(what + ": a " + dtype_name + " " + shape.ToString() +
-                             " tensor is larger than the data section (" + std::to_string(size_) + " bytes)");
-    if (too_large) expect = 0;
-    if (expect != static_cast<std::uint64_t>(bytes))
-      return InvalidArgument(what + ": " + std::to_string(bytes) + " bytes do not hold a " + dtype_name + " " +
-                             shape.ToString() + " tensor");
-    const auto off = static_cast<std::uint64_t>(offset), n = static_cast<std::uint64_t>(bytes);
-    if (off % kAlign != 0)
-      return InvalidArgument(what + ": offset " + std::to_string(off) + " is not a multiple of 64");
-    if (off < next_)
-      return InvalidArgument(what + ": offset " + std::to_string(off) + " overlaps the previous tensor (ends at " +
-                             std::to_string(next_) + ")");
-    if (n > size_ || off > size_ - n)
-      return InvalidArgument(what + ": bytes [" + std::to_string(off) + ", " + std::to_string(off + n) +
-                             ") lie outside the data section of " + std::to_string(size_) + " bytes");
-    next_ = off + n;
-    Tensor t(*dtype, shape);
-    if (n > 0) std::memcpy(t.raw(), data_ + off, n);
-    return t;
-  }
-
- private:
-  const std::uint8_t* data_;
-  std::uint64_t size_;
-  std::uint64_t next_ = 0;
-};
 
 Json EncodeSlots(const std::vector<std::vector<Tensor>>& slots, TensorTable& table) {
   Json out = Json::array();
@@ -174,18 +84,6 @@ Status CheckSlotsFit(const Model& model, const std::vector<std::vector<Tensor>>&
 
 }  // namespace
 
-Json TensorTable::Add(const Tensor& t) {
-  const std::uint64_t offset = size;
-  const std::uint64_t bytes = t.bytes();
-  tensors.push_back(&t);
-  offsets.push_back(offset);
-  size = AlignUp(offset + bytes);
-  return Json{{"dtype", DTypeName(t.dtype())},
-              {"shape", ShapeJson(t.shape().dims())},
-              {"offset", offset},
-              {"bytes", bytes}};
-}
-
 Status CheckStateFitsModel(const Model& model, const Trainer::State& state) {
   if (state.epochs_done < 0) return InvalidArgument("trainer state: epochs_done is negative");
   if (state.steps < 0) return InvalidArgument("trainer state: steps is negative");
@@ -235,8 +133,7 @@ EncodedHeader EncodeHeaderV1(const Model& model, const CheckpointRef& checkpoint
   return out;
 }
 
-Result<DecodedHeader> DecodeHeaderV1(const Json& h, const std::uint8_t* data, std::uint64_t data_bytes,
-                                     bool checkpoint_flag) {
+Result<DecodedHeader> DecodeHeaderV1(const Json& h, TensorReader& reader, bool checkpoint_flag) {
   DecodedHeader out;
   Model& m = out.model;
   const std::string hw = "header";
@@ -244,9 +141,9 @@ Result<DecodedHeader> DecodeHeaderV1(const Json& h, const std::uint8_t* data, st
       h, {"arch", "input_type", "input_shape", "num_classes", "metadata", "data_bytes", "nodes"}, {"sections"}, hw));
   QUALM_ASSIGN_OR_RETURN(std::int64_t declared_data,
                          GetInt(h, "data_bytes", 0, std::numeric_limits<std::int64_t>::max(), hw));
-  if (static_cast<std::uint64_t>(declared_data) != data_bytes)
+  if (static_cast<std::uint64_t>(declared_data) != reader.size())
     return InvalidArgument("header says the data section has " + std::to_string(declared_data) +
-                           " bytes, the container holds " + std::to_string(data_bytes));
+                           " bytes, the container holds " + std::to_string(reader.size()));
   QUALM_ASSIGN_OR_RETURN(m.arch, DecodeString(h["arch"], "header: 'arch'"));
   QUALM_ASSIGN_OR_RETURN(std::string input_type, DecodeString(h["input_type"], "header: 'input_type'"));
   if (input_type == "float32") {
@@ -271,7 +168,6 @@ Result<DecodedHeader> DecodeHeaderV1(const Json& h, const std::uint8_t* data, st
       return InvalidArgument("header: duplicate metadata key '" + kv[0].dump() + "'");
   }
 
-  TensorReader reader(data, data_bytes);
   const Json& nodes = h["nodes"];
   if (!nodes.is_array()) return InvalidArgument("header: 'nodes' must be an array");
   for (std::size_t i = 0; i < nodes.size(); ++i) {
