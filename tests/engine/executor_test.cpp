@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "qualm/engine/executor.h"
+#include "qualm/engine/int8_executor.h"
+#include "qualm/engine/ptq.h"
 #include "qualm/engine/random.h"
 #include "qualm/engine/zoo.h"
 
@@ -158,6 +160,47 @@ TEST_CASE("Forward and Backward do not allocate (reference backend)") {
     (*ex)->Forward(input, 3);
     (*ex)->ZeroParamGrads();
     (*ex)->Backward(dlogits.data());
+    g_counting = false;
+    CHECK(g_allocations.load() == 0);
+  }
+}
+
+TEST_CASE("engine: int8 and dynamic models execute without allocating") {
+  for (const std::string arch : {"lenet5", "resnet20", "lstm", "gru"}) {
+    INFO(arch);
+    Model m = Zoo(arch);
+    Dataset d;
+    d.name = "calib";
+    d.sample_type = m.input_type;
+    for (auto s : m.input_shape) d.sample_shape.push_back(static_cast<int>(s));
+    d.num_classes = m.num_classes;
+    if (IsTextArchitecture(arch)) d.i32 = RandomTokens(4, 40, 300, 1);
+    else d.f32 = RandomImages(4, 1);
+    d.labels.assign(4, 0);
+    const void* input = IsTextArchitecture(arch) ? static_cast<const void*>(d.i32.data()) : d.f32.data();
+    PtqOptions o;
+    auto q = QuantizeModel(m, &d, o);
+    REQUIRE_MESSAGE(q.ok(), q.status().ToString());
+    auto ix = Int8Executor::Create(&*q, 4);
+    REQUIRE(ix.ok());
+    (*ix)->Forward(input, 4);
+    g_allocations = 0;
+    g_counting = true;
+    (*ix)->Forward(input, 3);
+    g_counting = false;
+    CHECK(g_allocations.load() == 0);
+
+    o.scheme = QuantScheme::kDynamic;
+    auto dq = QuantizeModel(m, nullptr, o);
+    REQUIRE(dq.ok());
+    ExecutorOptions eo;
+    eo.max_batch = 4;
+    auto dx = Executor::Create(&*dq, eo);
+    REQUIRE(dx.ok());
+    (*dx)->Forward(input, 4);
+    g_allocations = 0;
+    g_counting = true;
+    (*dx)->Forward(input, 3);
     g_counting = false;
     CHECK(g_allocations.load() == 0);
   }

@@ -70,8 +70,9 @@ struct QuantConstant {
 };
 
 struct NodeQuant {
-  // int8 scheme: every node's output is an int8 value with these parameters
-  // (false for the final logits of other schemes and for non-int8 schemes).
+  // int8 scheme: the node's output is an int8 value with these parameters.
+  // True for every node of an int8 model except a token-id input; always
+  // false in the other schemes (their activations are float).
   bool has_output = false;
   kernels::QuantParams output;
   int cell_exponent = 0;                 // int8 LSTM: cell scale 2^cell_exponent

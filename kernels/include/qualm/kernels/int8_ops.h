@@ -14,6 +14,7 @@
 #include "qualm/kernels/eltwise_s8.h"
 #include "qualm/kernels/hybrid.h"
 #include "qualm/kernels/pool_s8.h"
+#include "qualm/kernels/qlinear.h"
 #include "qualm/kernels/quantize_s8.h"
 #include "qualm/kernels/recurrent_s8.h"
 #include "qualm/kernels/requant.h"
