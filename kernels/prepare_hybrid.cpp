@@ -17,18 +17,14 @@
 
 #include "qualm/kernels/hybrid.h"
 
+#include "internal/prepare_messages.h"
+
 namespace qualm::kernels {
 namespace {
 
-std::string S(long long v) { return std::to_string(v); }
-
-std::string F(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.9g", v);
-  return buf;
-}
-
-std::string Op(const char* op) { return std::string(op) + ": "; }
+using internal::F;
+using internal::Op;
+using internal::S;
 
 // The float shape validation, prefixed with the op ("dense_hybrid: dense: ...").
 template <typename Shape>

@@ -15,18 +15,14 @@
 
 #include "qualm/kernels/qlinear.h"
 
+#include "internal/prepare_messages.h"
+
 namespace qualm::kernels {
 namespace {
 
-std::string S(long long v) { return std::to_string(v); }
-
-std::string F(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.9g", v);
-  return buf;
-}
-
-std::string Op(const char* op) { return std::string(op) + ": "; }
+using internal::F;
+using internal::Op;
+using internal::S;
 
 // Per-tensor (1 entry) or per-channel (`channels` entries): anything else is a
 // shape mismatch. `what` says what the channels are ("output channel", "column of B").

@@ -11,25 +11,18 @@
 #include "qualm/kernels/quantize_s8.h"
 #include "qualm/kernels/recurrent_s8.h"
 
+#include "internal/prepare_messages.h"
+
 namespace qualm::kernels {
 namespace {
 
-std::string S(long long v) { return std::to_string(v); }
-
-std::string F(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.9g", v);
-  return buf;
-}
-
-std::string Op(const char* op) { return std::string(op) + ": "; }
+using internal::F;
+using internal::Op;
+using internal::S;
+using internal::ValidateScale;
 
 constexpr double kPreActivationScale = 1.0 / 4096.0;  // Q3.12
 
-Status ValidateScale(const char* op, const std::string& field, float s) {
-  if (std::isfinite(s) && s > 0.0f) return Status::Ok();
-  return InvalidArgument(Op(op) + field + " must be positive and finite, got " + F(s));
-}
 
 Result<Requant> MakeRequant(const char* op, const std::string& what, double real_multiplier) {
   Result<Requant> r = QuantizeMultiplier(real_multiplier);

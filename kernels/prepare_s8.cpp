@@ -17,23 +17,16 @@
 #include "qualm/kernels/pool_s8.h"
 #include "qualm/kernels/quantize_s8.h"
 
+#include "internal/prepare_messages.h"
+
 namespace qualm::kernels {
 namespace {
 
-std::string S(long long v) { return std::to_string(v); }
+using internal::F;
+using internal::Op;
+using internal::S;
+using internal::ValidateScale;
 
-std::string F(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.9g", v);
-  return buf;
-}
-
-std::string Op(const char* op) { return std::string(op) + ": "; }
-
-Status ValidateScale(const char* op, const std::string& field, float s) {
-  if (std::isfinite(s) && s > 0.0f) return Status::Ok();
-  return InvalidArgument(Op(op) + field + " must be positive and finite, got " + F(s));
-}
 
 Status ValidateZeroPoint(const char* op, const std::string& field, std::int32_t zp) {
   if (zp >= kInt8Min && zp <= kInt8Max) return Status::Ok();

@@ -5,29 +5,19 @@
 
 #include "../node_exec.h"
 #include "../op_params.h"
+#include "../quant/constants.h"
 #include "qualm/kernels/hybrid.h"
 
 namespace qualm {
 namespace {
 
-std::string Where(const Node& n) { return "node '" + n.name + "' (" + OpName(n.op) + ")"; }
-
-Result<const Tensor*> Constant(const NodeBinding& b, const std::string& name, DType dtype, const Shape& shape) {
-  const Tensor* t = b.quant->Find(name);
-  if (!t) return InvalidArgument(Where(*b.node) + ": dynamic constant '" + name + "' is missing");
-  if (t->dtype() != dtype || !(t->shape() == shape))
-    return InvalidArgument(Where(*b.node) + ": dynamic constant '" + name + "' is " + DTypeName(t->dtype()) + " " +
-                           t->shape().ToString() + ", expects " + DTypeName(dtype) + " " + shape.ToString());
-  return t;
-}
+std::string Where(const Node& n) { return NodeWhere(n); }
 
 const Param* FindParam(const NodeBinding& b, const char* name) {
   for (const auto& p : *b.params)
     if (p.name == name) return &p;
   return nullptr;
 }
-
-std::vector<float> Floats(const Tensor& t) { return std::vector<float>(t.f32(), t.f32() + t.elements()); }
 
 std::size_t BytesToFloats(std::size_t bytes) { return (bytes + sizeof(float) - 1) / sizeof(float); }
 
@@ -79,9 +69,9 @@ class HybridExec final : public NodeExec {
       e->kind_ = kConv;
       kernels::Conv2dHybridParams p;
       p.shape = ToConvParams(*c, in, b.max_batch);
-      QUALM_ASSIGN_OR_RETURN(e->w_, Constant(b, "weight", DType::kI8, FindParam(b, "weight")->value.shape()));
-      QUALM_ASSIGN_OR_RETURN(const Tensor* s, Constant(b, "weight_scale", DType::kF32, Shape{c->out_channels}));
-      p.weight_scales = Floats(*s);
+      QUALM_ASSIGN_OR_RETURN(auto w, FindRowQuantizedWeights(*b.node, *b.quant, "weight", c->out_channels));
+      e->w_ = w.weights;
+      p.weight_scales = std::move(w.scales);
       auto prepared = kernels::PrepareConv2dHybrid(p, e->w_->data<std::int8_t>());
       if (!prepared.ok()) return prepared.status().WithContext(Where(*b.node));
       e->conv_ = std::move(prepared).value();
@@ -90,9 +80,9 @@ class HybridExec final : public NodeExec {
       e->kind_ = kDense;
       kernels::DenseHybridParams p;
       p.shape = {b.max_batch, static_cast<int>(in.elements()), d->out_features};
-      QUALM_ASSIGN_OR_RETURN(e->w_, Constant(b, "weight", DType::kI8, FindParam(b, "weight")->value.shape()));
-      QUALM_ASSIGN_OR_RETURN(const Tensor* s, Constant(b, "weight_scale", DType::kF32, Shape{d->out_features}));
-      p.weight_scales = Floats(*s);
+      QUALM_ASSIGN_OR_RETURN(auto w, FindRowQuantizedWeights(*b.node, *b.quant, "weight", d->out_features));
+      e->w_ = w.weights;
+      p.weight_scales = std::move(w.scales);
       auto prepared = kernels::PrepareDenseHybrid(p, e->w_->data<std::int8_t>());
       if (!prepared.ok()) return prepared.status().WithContext(Where(*b.node));
       e->dense_ = std::move(prepared).value();
@@ -105,12 +95,12 @@ class HybridExec final : public NodeExec {
       const std::int64_t rows = static_cast<std::int64_t>(lstm ? 4 : 3) * hidden;
       kernels::RnnHybridParams p;
       p.shape = {b.max_batch, static_cast<int>(in[0]), static_cast<int>(in[1]), hidden};
-      QUALM_ASSIGN_OR_RETURN(const Tensor* wx, Constant(b, "w_x", DType::kI8, FindParam(b, "w_x")->value.shape()));
-      QUALM_ASSIGN_OR_RETURN(const Tensor* wh, Constant(b, "w_h", DType::kI8, FindParam(b, "w_h")->value.shape()));
-      QUALM_ASSIGN_OR_RETURN(const Tensor* sx, Constant(b, "w_x_scale", DType::kF32, Shape{rows}));
-      QUALM_ASSIGN_OR_RETURN(const Tensor* sh, Constant(b, "w_h_scale", DType::kF32, Shape{rows}));
-      p.w_x_scales = Floats(*sx);
-      p.w_h_scales = Floats(*sh);
+      QUALM_ASSIGN_OR_RETURN(auto qx, FindRowQuantizedWeights(*b.node, *b.quant, "w_x", rows));
+      QUALM_ASSIGN_OR_RETURN(auto qh, FindRowQuantizedWeights(*b.node, *b.quant, "w_h", rows));
+      const Tensor* wx = qx.weights;
+      const Tensor* wh = qh.weights;
+      p.w_x_scales = std::move(qx.scales);
+      p.w_h_scales = std::move(qh.scales);
       Result<kernels::PreparedRnnHybrid> prepared = InvalidArgument("unreachable");
       if (lstm) {
         e->lstm_w_ = {wx->data<std::int8_t>(), wh->data<std::int8_t>(), FindParam(b, "bias")->value.f32()};

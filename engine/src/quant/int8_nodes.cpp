@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "../op_params.h"
+#include "constants.h"
 #include "qualm/kernels/int8_ops.h"
 
 namespace qualm {
@@ -13,26 +14,11 @@ namespace {
 
 using kernels::QuantParams;
 
-std::string Where(const Node& n) { return "node '" + n.name + "' (" + OpName(n.op) + ")"; }
+std::string Where(const Node& n) { return NodeWhere(n); }
 
-// The constant `name`, checked against the dtype and shape it must have.
 Result<const Tensor*> Constant(const Int8Binding& b, const std::string& name, DType dtype, const Shape& shape) {
-  const Tensor* t = b.quant->Find(name);
-  if (!t) return InvalidArgument(Where(*b.node) + ": int8 constant '" + name + "' is missing");
-  if (t->dtype() != dtype || !(t->shape() == shape))
-    return InvalidArgument(Where(*b.node) + ": int8 constant '" + name + "' is " + DTypeName(t->dtype()) + " " +
-                           t->shape().ToString() + ", expects " + DTypeName(dtype) + " " + shape.ToString());
-  return t;
+  return FindConstant(*b.node, *b.quant, name, dtype, shape);
 }
-
-const Shape& FloatShape(const Node& n, const std::string& param) {
-  static const Shape kNone;
-  for (const auto& p : n.params)
-    if (p.name == param) return p.value.shape();
-  return kNone;
-}
-
-std::vector<float> Floats(const Tensor& t) { return std::vector<float>(t.f32(), t.f32() + t.elements()); }
 
 const QuantParams& In(const Int8Binding& b, int k = 0) { return b.input_quant[static_cast<std::size_t>(k)]->output; }
 
@@ -66,9 +52,9 @@ class Conv2dS8 : public Int8NodeExec {
     p.input = In(b);
     p.output = b.quant->output;
     p.mode = b.mode;
-    QUALM_ASSIGN_OR_RETURN(e->w_, Constant(b, "weight", DType::kI8, FloatShape(*b.node, "weight")));
-    QUALM_ASSIGN_OR_RETURN(const Tensor* s, Constant(b, "weight_scale", DType::kF32, Shape{op.out_channels}));
-    p.weight_scales = Floats(*s);
+    QUALM_ASSIGN_OR_RETURN(auto w, FindRowQuantizedWeights(*b.node, *b.quant, "weight", op.out_channels));
+    e->w_ = w.weights;
+    p.weight_scales = std::move(w.scales);
     if (op.has_bias) {
       QUALM_ASSIGN_OR_RETURN(e->bias_, Constant(b, "bias", DType::kI32, Shape{op.out_channels}));
     }
@@ -104,9 +90,9 @@ class DenseS8 : public Int8NodeExec {
     p.input = In(b);
     p.output = b.quant->output;
     p.mode = b.mode;
-    QUALM_ASSIGN_OR_RETURN(e->w_, Constant(b, "weight", DType::kI8, FloatShape(*b.node, "weight")));
-    QUALM_ASSIGN_OR_RETURN(const Tensor* s, Constant(b, "weight_scale", DType::kF32, Shape{op.out_features}));
-    p.weight_scales = Floats(*s);
+    QUALM_ASSIGN_OR_RETURN(auto w, FindRowQuantizedWeights(*b.node, *b.quant, "weight", op.out_features));
+    e->w_ = w.weights;
+    p.weight_scales = std::move(w.scales);
     if (op.has_bias) {
       QUALM_ASSIGN_OR_RETURN(e->bias_, Constant(b, "bias", DType::kI32, Shape{op.out_features}));
     }
@@ -300,13 +286,13 @@ class LstmS8 : public Int8NodeExec {
     p.mode = b.mode;
     p.cell_scale = std::ldexp(1.0f, b.quant->cell_exponent);
     const std::int64_t rows = 4LL * op.hidden;
-    QUALM_ASSIGN_OR_RETURN(const Tensor* wx, Constant(b, "w_x", DType::kI8, FloatShape(*b.node, "w_x")));
-    QUALM_ASSIGN_OR_RETURN(const Tensor* wh, Constant(b, "w_h", DType::kI8, FloatShape(*b.node, "w_h")));
-    QUALM_ASSIGN_OR_RETURN(const Tensor* sx, Constant(b, "w_x_scale", DType::kF32, Shape{rows}));
-    QUALM_ASSIGN_OR_RETURN(const Tensor* sh, Constant(b, "w_h_scale", DType::kF32, Shape{rows}));
+    QUALM_ASSIGN_OR_RETURN(auto qx, FindRowQuantizedWeights(*b.node, *b.quant, "w_x", rows));
+    QUALM_ASSIGN_OR_RETURN(auto qh, FindRowQuantizedWeights(*b.node, *b.quant, "w_h", rows));
+    const Tensor* wx = qx.weights;
+    const Tensor* wh = qh.weights;
     QUALM_ASSIGN_OR_RETURN(const Tensor* bias, Constant(b, "bias", DType::kI32, Shape{rows}));
-    p.w_x_scales = Floats(*sx);
-    p.w_h_scales = Floats(*sh);
+    p.w_x_scales = std::move(qx.scales);
+    p.w_h_scales = std::move(qh.scales);
     e->w_ = {wx->data<std::int8_t>(), wh->data<std::int8_t>(), bias->data<std::int32_t>()};
     auto prepared = kernels::PrepareLstmS8(p, e->w_);
     if (!prepared.ok()) return prepared.status().WithContext(Where(*b.node));
@@ -342,14 +328,14 @@ class GruS8 : public Int8NodeExec {
     p.hidden = b.quant->output;
     p.mode = b.mode;
     const std::int64_t rows = 3LL * op.hidden;
-    QUALM_ASSIGN_OR_RETURN(const Tensor* wx, Constant(b, "w_x", DType::kI8, FloatShape(*b.node, "w_x")));
-    QUALM_ASSIGN_OR_RETURN(const Tensor* wh, Constant(b, "w_h", DType::kI8, FloatShape(*b.node, "w_h")));
-    QUALM_ASSIGN_OR_RETURN(const Tensor* sx, Constant(b, "w_x_scale", DType::kF32, Shape{rows}));
-    QUALM_ASSIGN_OR_RETURN(const Tensor* sh, Constant(b, "w_h_scale", DType::kF32, Shape{rows}));
+    QUALM_ASSIGN_OR_RETURN(auto qx, FindRowQuantizedWeights(*b.node, *b.quant, "w_x", rows));
+    QUALM_ASSIGN_OR_RETURN(auto qh, FindRowQuantizedWeights(*b.node, *b.quant, "w_h", rows));
+    const Tensor* wx = qx.weights;
+    const Tensor* wh = qh.weights;
     QUALM_ASSIGN_OR_RETURN(const Tensor* bx, Constant(b, "b_x", DType::kI32, Shape{rows}));
     QUALM_ASSIGN_OR_RETURN(const Tensor* bh, Constant(b, "b_h", DType::kI32, Shape{rows}));
-    p.w_x_scales = Floats(*sx);
-    p.w_h_scales = Floats(*sh);
+    p.w_x_scales = std::move(qx.scales);
+    p.w_h_scales = std::move(qh.scales);
     e->w_ = {wx->data<std::int8_t>(), wh->data<std::int8_t>(), bx->data<std::int32_t>(), bh->data<std::int32_t>()};
     auto prepared = kernels::PrepareGruS8(p, e->w_);
     if (!prepared.ok()) return prepared.status().WithContext(Where(*b.node));
