@@ -42,61 +42,50 @@ class InputQuantize : public Int8NodeExec {
   std::int64_t per_sample_ = 0;
 };
 
-class Conv2dS8 : public Int8NodeExec {
- public:
-  static Result<std::unique_ptr<Int8NodeExec>> Make(const Int8Binding& b) {
-    const auto& op = std::get<Conv2dOp>(b.node->op);
-    auto e = std::make_unique<Conv2dS8>();
-    kernels::Conv2dS8Params p;
+// conv2d_s8 and dense_s8 differ only in their shape and kernel entry points.
+struct ConvTraits {
+  using Op = Conv2dOp;
+  using Params = kernels::Conv2dS8Params;
+  using Prepared = kernels::PreparedConv2dS8;
+  static int Rows(const Op& op) { return op.out_channels; }
+  static void SetShape(Params& p, const Op& op, const Int8Binding& b) {
     p.shape = ToConvParams(op, b.input_shapes[0], b.max_batch);
-    p.input = In(b);
-    p.output = b.quant->output;
-    p.mode = b.mode;
-    QUALM_ASSIGN_OR_RETURN(auto w, FindRowQuantizedWeights(*b.node, *b.quant, "weight", op.out_channels));
-    e->w_ = w.weights;
-    p.weight_scales = std::move(w.scales);
-    if (op.has_bias) {
-      QUALM_ASSIGN_OR_RETURN(e->bias_, Constant(b, "bias", DType::kI32, Shape{op.out_channels}));
-    }
-    auto prepared = kernels::PrepareConv2dS8(p, e->w_->data<std::int8_t>(), e->bias_ ? e->bias_->data<std::int32_t>() : nullptr);
-    if (!prepared.ok()) return prepared.status().WithContext(Where(*b.node));
-    e->p_ = std::move(prepared).value();
-    e->x_ = b.inputs[0]->data<std::int8_t>();
-    e->y_ = b.output->data<std::int8_t>();
-    return std::unique_ptr<Int8NodeExec>(std::move(e));
   }
-  void Run(int n) override {
-    p_.shape.batch = n;
-    kernels::ref::conv2d_s8(p_, x_, w_->data<std::int8_t>(), bias_ ? bias_->data<std::int32_t>() : nullptr, y_);
-  }
-
- private:
-  kernels::PreparedConv2dS8 p_;
-  const Tensor* w_ = nullptr;
-  const Tensor* bias_ = nullptr;
-  const std::int8_t* x_ = nullptr;
-  std::int8_t* y_ = nullptr;
+  static constexpr auto kPrepare = kernels::PrepareConv2dS8;
+  static constexpr auto kRun = kernels::ref::conv2d_s8;
 };
 
-class DenseS8 : public Int8NodeExec {
+struct DenseTraits {
+  using Op = DenseOp;
+  using Params = kernels::DenseS8Params;
+  using Prepared = kernels::PreparedDenseS8;
+  static int Rows(const Op& op) { return op.out_features; }
+  static void SetShape(Params& p, const Op& op, const Int8Binding& b) {
+    p.shape = {b.max_batch, static_cast<int>(Elems(b.input_shapes[0])), op.out_features};
+  }
+  static constexpr auto kPrepare = kernels::PrepareDenseS8;
+  static constexpr auto kRun = kernels::ref::dense_s8;
+};
+
+template <typename T>
+class LinearS8 : public Int8NodeExec {
  public:
   static Result<std::unique_ptr<Int8NodeExec>> Make(const Int8Binding& b) {
-    const auto& op = std::get<DenseOp>(b.node->op);
-    auto e = std::make_unique<DenseS8>();
-    kernels::DenseS8Params p;
-    p.shape.batch = b.max_batch;
-    p.shape.in_features = static_cast<int>(Elems(b.input_shapes[0]));
-    p.shape.out_features = op.out_features;
+    const auto& op = std::get<typename T::Op>(b.node->op);
+    auto e = std::make_unique<LinearS8>();
+    typename T::Params p;
+    T::SetShape(p, op, b);
     p.input = In(b);
     p.output = b.quant->output;
     p.mode = b.mode;
-    QUALM_ASSIGN_OR_RETURN(auto w, FindRowQuantizedWeights(*b.node, *b.quant, "weight", op.out_features));
-    e->w_ = w.weights;
+    QUALM_ASSIGN_OR_RETURN(auto w, FindRowQuantizedWeights(*b.node, *b.quant, "weight", T::Rows(op)));
+    e->w_ = w.weights->template data<std::int8_t>();
     p.weight_scales = std::move(w.scales);
     if (op.has_bias) {
-      QUALM_ASSIGN_OR_RETURN(e->bias_, Constant(b, "bias", DType::kI32, Shape{op.out_features}));
+      QUALM_ASSIGN_OR_RETURN(const Tensor* bias, Constant(b, "bias", DType::kI32, Shape{T::Rows(op)}));
+      e->bias_ = bias->data<std::int32_t>();
     }
-    auto prepared = kernels::PrepareDenseS8(p, e->w_->data<std::int8_t>(), e->bias_ ? e->bias_->data<std::int32_t>() : nullptr);
+    auto prepared = T::kPrepare(p, e->w_, e->bias_);
     if (!prepared.ok()) return prepared.status().WithContext(Where(*b.node));
     e->p_ = std::move(prepared).value();
     e->x_ = b.inputs[0]->data<std::int8_t>();
@@ -105,13 +94,13 @@ class DenseS8 : public Int8NodeExec {
   }
   void Run(int n) override {
     p_.shape.batch = n;
-    kernels::ref::dense_s8(p_, x_, w_->data<std::int8_t>(), bias_ ? bias_->data<std::int32_t>() : nullptr, y_);
+    T::kRun(p_, x_, w_, bias_, y_);
   }
 
  private:
-  kernels::PreparedDenseS8 p_;
-  const Tensor* w_ = nullptr;
-  const Tensor* bias_ = nullptr;
+  typename T::Prepared p_;
+  const std::int8_t* w_ = nullptr;
+  const std::int32_t* bias_ = nullptr;
   const std::int8_t* x_ = nullptr;
   std::int8_t* y_ = nullptr;
 };
@@ -369,8 +358,8 @@ Result<std::unique_ptr<Int8NodeExec>> MakeInt8Exec(const Int8Binding& b) {
   if (auto s = kernels::ValidateQuantParamsS8(OpName(b.node->op), "output", b.quant->output); !s.ok())
     return s.WithContext(Where(*b.node));
   const OpParams& op = b.node->op;
-  if (std::holds_alternative<Conv2dOp>(op)) return Conv2dS8::Make(b);
-  if (std::holds_alternative<DenseOp>(op)) return DenseS8::Make(b);
+  if (std::holds_alternative<Conv2dOp>(op)) return LinearS8<ConvTraits>::Make(b);
+  if (std::holds_alternative<DenseOp>(op)) return LinearS8<DenseTraits>::Make(b);
   if (std::holds_alternative<MaxPoolOp>(op) || std::holds_alternative<AvgPoolOp>(op) ||
       std::holds_alternative<GlobalAvgPoolOp>(op))
     return PoolS8::Make(b);
