@@ -18,6 +18,7 @@ struct QuantizeArgs {
   // (Core ML 8-bit linear) leaves layers with fewer weights in float.
   std::int64_t skip_smaller_than = 2048;
   bool json = false;
+  std::string weights = "per-channel";
   frontends::DataSpecOptions data_args;
 };
 
@@ -41,6 +42,9 @@ int RunQuantize(QuantizeArgs& a) {
   o.calibration.backend = *backend;
   o.calibration.threads = a.threads > 0 ? a.threads : DefaultThreads();
   o.skip_smaller_than = a.skip_smaller_than;
+  if (a.weights != "per-channel" && a.weights != "per-tensor")
+    return Fail(cmd, InvalidArgument("--weights must be per-channel or per-tensor, got '" + a.weights + "'"));
+  o.per_tensor_weights = a.weights == "per-tensor";
 
   Result<Dataset> calib = InvalidArgument("unused");
   if (o.scheme == QuantScheme::kInt8) {
@@ -88,6 +92,7 @@ Runner RegisterQuantize(CLI::App& app) {
                  "Calibration data set (default: the training split of the model's data, e.g. fashion-mnist:train)");
   app.add_option("--skip-smaller-than", a->skip_smaller_than,
                  "weight-only-int8: keep layers with fewer weights than this in float")->capture_default_str();
+  app.add_option("--weights", a->weights, "Weight scale granularity: per-channel or per-tensor")->capture_default_str();
   app.add_option("--backend", a->backend, "Float kernels for calibration: reference or fast")->capture_default_str();
   app.add_option("--threads", a->threads, "Worker threads (default: all hardware threads)");
   app.add_option("--spam-dir", a->data_args.spam_dir, "SpamAssassin data folder");

@@ -32,6 +32,10 @@ for s in int8 dynamic weight-only-int8 fp16-weights bf16-weights; do
   check "$s: quantized accuracy $acc is sane" awk -v a="$acc" 'BEGIN { exit !(a > 0.5) }'
   check "$s: one index per disagreement" test "$n" = "$idx"
 done
+"$Q" quantize "$T/f.qm" --scheme int8 --weights per-tensor --samples 50 -o "$T/pt.qm" >/dev/null
+check "per-tensor weights are recorded" contains "$("$Q" info "$T/pt.qm")" "weights: per-tensor"
+out="$("$Q" quantize "$T/f.qm" --weights per-row -o "$T/x.qm" 2>&1)"; rc=$?
+check "bad --weights: exit 1" test $rc -eq 1
 j="$("$Q" compare "$T/f.qm" "$T/f.qm" --limit 500 --json)"
 check "a model agrees with itself" test "$(field "['disagreements']" <<<"$j")" = 0
 check "eval runs an int8 model on the int8 path" contains "$("$Q" eval "$T/int8.qm" --limit 300 -q)" "int8 reference"

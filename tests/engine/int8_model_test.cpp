@@ -2,6 +2,7 @@
 // executor checked layer by layer against float math on the same int8 inputs.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -246,6 +247,27 @@ TEST_CASE("engine: int8 logits track float logits for every zoo model") {
     CHECK(max_diff <= 0.08f * (hi - lo));
     CHECK(max_diff > 0.0f);  // it really is a different computation
   }
+}
+
+TEST_CASE("engine: per-tensor weights share one scale and still pass the layer oracle") {
+  Model m = Zoo("lenet5", {28, 28, 1});
+  const Dataset calib = RandomData(m, 8, 11);
+  PtqOptions o;
+  o.per_tensor_weights = true;
+  o.calibration.samples = 8;
+  auto q = QuantizeModel(m, &calib, o);
+  REQUIRE_MESSAGE(q.ok(), q.status().ToString());
+  CHECK(q->quant.info.at("weights") == "per-tensor");
+  const Model pc = QuantizeInt8(m, calib);
+  for (std::size_t i = 0; i < q->nodes.size(); ++i) {
+    const Tensor* s = q->quant.nodes[i].Find("weight_scale");
+    if (!s) continue;
+    for (std::int64_t k = 1; k < s->elements(); ++k) CHECK(s->f32()[k] == s->f32()[0]);
+    // One scale for the tensor is the largest per-channel scale.
+    const Tensor* s_pc = pc.quant.nodes[i].Find("weight_scale");
+    CHECK(s->f32()[0] == *std::max_element(s_pc->f32(), s_pc->f32() + s_pc->elements()));
+  }
+  CheckLayers(*q, RandomData(m, 3, 12));
 }
 
 TEST_CASE("engine: int8 results do not depend on the batch") {

@@ -3,6 +3,7 @@
 
 #include <Eigen/Core>
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "qualm/engine/int8_executor.h"
@@ -25,11 +26,25 @@ std::string Where(const Node& n) { return "node '" + n.name + "' (" + OpName(n.o
 
 // Per-row symmetric int8 weights of `p` (rows = first dimension), with an
 // optional float bias quantized at input_scale * s_w[row].
-Result<kernels::QuantizedWeightsS8> QuantizeRows(const Node& node, const Param& p, const Param* bias, float input_scale) {
+// Per tensor: the whole tensor as one "channel", then its scale repeated per
+// row (the kernels take per-row scales) and the bias quantized at that scale.
+Result<kernels::QuantizedWeightsS8> QuantizeRows(const Node& node, const Param& p, const Param* bias, float input_scale,
+                                                 bool per_tensor = false) {
   const std::int64_t rows = p.value.shape()[0];
-  auto q = kernels::QuantizeWeightsS8(static_cast<int>(rows), p.value.elements() / rows, p.value.f32(),
-                                      bias ? bias->value.f32() : nullptr, input_scale);
+  const float* b = bias ? bias->value.f32() : nullptr;
+  auto q = per_tensor ? kernels::QuantizeWeightsS8(1, p.value.elements(), p.value.f32(), nullptr, input_scale)
+                      : kernels::QuantizeWeightsS8(static_cast<int>(rows), p.value.elements() / rows, p.value.f32(), b,
+                                                   input_scale);
   if (!q.ok()) return q.status().WithContext(Where(node) + " " + p.name);
+  if (per_tensor) {
+    q->scales.assign(static_cast<std::size_t>(rows), q->scales[0]);
+    if (b) {
+      for (std::int64_t r = 0; r < rows; ++r) {
+        if (!std::isfinite(b[r])) return InvalidArgument(Where(node) + " " + bias->name + ": non-finite bias");
+        q->bias.push_back(kernels::QuantizeBiasS8(b[r], input_scale, q->scales[0]));
+      }
+    }
+  }
   return q;
 }
 
@@ -59,7 +74,7 @@ std::vector<std::string> WeightNames(const OpParams& op) {
   return {"weight"};
 }
 
-Status QuantizeWeightsOnly(Model& m, QuantScheme scheme, std::int64_t skip_smaller_than) {
+Status QuantizeWeightsOnly(Model& m, QuantScheme scheme, std::int64_t skip_smaller_than, bool per_tensor) {
   for (std::size_t i = 0; i < m.nodes.size(); ++i) {
     Node& node = m.nodes[i];
     if (!HasWeights(node.op)) continue;
@@ -69,7 +84,7 @@ Status QuantizeWeightsOnly(Model& m, QuantScheme scheme, std::int64_t skip_small
     NodeQuant& nq = m.quant.nodes[i];
     for (const auto& name : WeightNames(node.op)) {
       Param& p = const_cast<Param&>(P(node, name.c_str()));
-      QUALM_ASSIGN_OR_RETURN(auto q, QuantizeRows(node, p, nullptr, 1.0f));
+      QUALM_ASSIGN_OR_RETURN(auto q, QuantizeRows(node, p, nullptr, 1.0f, per_tensor));
       AddWeights(nq, name, p, q);
       if (scheme == QuantScheme::kWeightOnlyInt8) {
         // The float compute path runs exactly the dequantized weights.
@@ -106,7 +121,8 @@ QuantParams HiddenStateParams() { return kernels::ChooseQuantParams(-1.0f, 1.0f,
 }  // namespace
 
 Result<QuantSpec> BuildInt8Spec(const Model& m, const std::vector<QuantParams>& value_params,
-                                kernels::RequantMode mode, int lstm_cell_exponent) {
+                                const Int8SpecOptions& options) {
+  const bool pt = options.per_tensor_weights;
   if (value_params.size() != m.nodes.size())
     return InvalidArgument("int8 conversion: " + std::to_string(value_params.size()) + " value ranges for " +
                            std::to_string(m.nodes.size()) + " nodes");
@@ -118,7 +134,7 @@ Result<QuantSpec> BuildInt8Spec(const Model& m, const std::vector<QuantParams>& 
 
   QuantSpec spec;
   spec.scheme = QuantScheme::kInt8;
-  spec.mode = mode;
+  spec.mode = options.mode;
   spec.nodes.resize(m.nodes.size());
   for (std::size_t i = 0; i < m.nodes.size(); ++i) {
     const Node& node = m.nodes[i];
@@ -135,7 +151,7 @@ Result<QuantSpec> BuildInt8Spec(const Model& m, const std::vector<QuantParams>& 
       if (c >= 0 && std::holds_alternative<ReluOp>(m.nodes[static_cast<std::size_t>(c)].op))
         nq.output = value_params[static_cast<std::size_t>(c)];
       const Param* bias = node.params.size() > 1 ? &node.params[1] : nullptr;
-      QUALM_ASSIGN_OR_RETURN(auto q, QuantizeRows(node, node.params[0], bias, in->output.scale));
+      QUALM_ASSIGN_OR_RETURN(auto q, QuantizeRows(node, node.params[0], bias, in->output.scale, pt));
       AddWeights(nq, "weight", node.params[0], q);
       if (bias) AddBias(nq, "bias", q);
     } else if (std::holds_alternative<MaxPoolOp>(op) || std::holds_alternative<AvgPoolOp>(op) ||
@@ -152,16 +168,16 @@ Result<QuantSpec> BuildInt8Spec(const Model& m, const std::vector<QuantParams>& 
       nq.constants.push_back({"table", std::move(table)});
     } else if (std::holds_alternative<LstmOp>(op)) {
       nq.output = HiddenStateParams();
-      nq.cell_exponent = lstm_cell_exponent;
-      QUALM_ASSIGN_OR_RETURN(auto qx, QuantizeRows(node, P(node, "w_x"), &P(node, "bias"), in->output.scale));
-      QUALM_ASSIGN_OR_RETURN(auto qh, QuantizeRows(node, P(node, "w_h"), nullptr, nq.output.scale));
+      nq.cell_exponent = options.lstm_cell_exponent;
+      QUALM_ASSIGN_OR_RETURN(auto qx, QuantizeRows(node, P(node, "w_x"), &P(node, "bias"), in->output.scale, pt));
+      QUALM_ASSIGN_OR_RETURN(auto qh, QuantizeRows(node, P(node, "w_h"), nullptr, nq.output.scale, pt));
       AddWeights(nq, "w_x", P(node, "w_x"), qx);
       AddWeights(nq, "w_h", P(node, "w_h"), qh);
       AddBias(nq, "bias", qx);
     } else if (std::holds_alternative<GruOp>(op)) {
       nq.output = HiddenStateParams();
-      QUALM_ASSIGN_OR_RETURN(auto qx, QuantizeRows(node, P(node, "w_x"), &P(node, "b_x"), in->output.scale));
-      QUALM_ASSIGN_OR_RETURN(auto qh, QuantizeRows(node, P(node, "w_h"), &P(node, "b_h"), nq.output.scale));
+      QUALM_ASSIGN_OR_RETURN(auto qx, QuantizeRows(node, P(node, "w_x"), &P(node, "b_x"), in->output.scale, pt));
+      QUALM_ASSIGN_OR_RETURN(auto qh, QuantizeRows(node, P(node, "w_h"), &P(node, "b_h"), nq.output.scale, pt));
       AddWeights(nq, "w_x", P(node, "w_x"), qx);
       AddWeights(nq, "w_h", P(node, "w_h"), qh);
       AddBias(nq, "b_x", qx);
@@ -187,7 +203,7 @@ Result<Model> QuantizeModel(const Model& float_model, const Dataset* calibration
       QUALM_ASSIGN_OR_RETURN(CalibrationResult cal, Calibrate(m, *calibration_data, o.calibration));
       std::vector<QuantParams> params;
       for (const auto& v : cal.values) params.push_back(v.params);
-      QUALM_ASSIGN_OR_RETURN(m.quant, BuildInt8Spec(m, params, o.mode, o.lstm_cell_exponent));
+      QUALM_ASSIGN_OR_RETURN(m.quant, BuildInt8Spec(m, params, {o.mode, o.lstm_cell_exponent, o.per_tensor_weights}));
       m.quant.info["observer"] = cal.observer;
       m.quant.info["calibration.samples"] = std::to_string(cal.samples);
       m.quant.info["calibration.data"] = calibration_data->name;
@@ -199,7 +215,7 @@ Result<Model> QuantizeModel(const Model& float_model, const Dataset* calibration
     case QuantScheme::kWeightOnlyInt8:
       m = float_model;
       m.quant.nodes.assign(m.nodes.size(), NodeQuant{});
-      QUALM_RETURN_IF_ERROR(QuantizeWeightsOnly(m, o.scheme, o.skip_smaller_than));
+      QUALM_RETURN_IF_ERROR(QuantizeWeightsOnly(m, o.scheme, o.skip_smaller_than, o.per_tensor_weights));
       if (o.scheme == QuantScheme::kWeightOnlyInt8)
         m.quant.info["skip_smaller_than"] = std::to_string(o.skip_smaller_than);
       break;
@@ -213,6 +229,8 @@ Result<Model> QuantizeModel(const Model& float_model, const Dataset* calibration
   }
   m.quant.scheme = o.scheme;
   m.quant.mode = o.mode;
+  if (o.scheme == QuantScheme::kInt8 || o.scheme == QuantScheme::kDynamic || o.scheme == QuantScheme::kWeightOnlyInt8)
+    m.quant.info["weights"] = o.per_tensor_weights ? "per-tensor" : "per-channel";
   return m;
 }
 

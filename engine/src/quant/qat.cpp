@@ -34,7 +34,7 @@ Result<QuantSpec> Qat::CurrentSpec() const {
     QUALM_ASSIGN_OR_RETURN(auto p, observers_[i]->Compute(QuantTarget::ActivationS8()));
     params[i] = p[0];
   }
-  QUALM_ASSIGN_OR_RETURN(QuantSpec spec, BuildInt8Spec(*model_, params, options_.mode, options_.lstm_cell_exponent));
+  QUALM_ASSIGN_OR_RETURN(QuantSpec spec, BuildInt8Spec(*model_, params, {options_.mode, options_.lstm_cell_exponent, false}));
   spec.info["qat"] = ObserverName(options_.observer);
   return spec;
 }

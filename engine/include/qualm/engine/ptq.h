@@ -30,7 +30,7 @@
 //     (default 2^-11, cells in [-16, 16)).
 //   * everything else (relu, add, logits): value_params[i].
 //   * weights: QuantizeWeightsS8 (symmetric per output channel / per gate row,
-//     [-127, 127]); biases int32 at s_in * s_w[c] (LSTM: s_x * s_wx; GRU b_h:
+//     [-127, 127]; or one scale for the whole tensor with per_tensor_weights); biases int32 at s_in * s_w[c] (LSTM: s_x * s_wx; GRU b_h:
 //     s_h * s_wh).
 // The result is checked by preparing an Int8Executor, so a model that would
 // not run (e.g. a multiplier out of range) is an error here, not later.
@@ -46,12 +46,22 @@
 
 namespace qualm {
 
+// How BuildInt8Spec quantizes (shared by PTQ and QAT).
+struct Int8SpecOptions {
+  kernels::RequantMode mode = kernels::RequantMode::kGemmlowp;
+  int lstm_cell_exponent = -11;
+  // false: one scale per output channel / gate row (TFLite); true: one scale
+  // per weight tensor (stored per row, all equal), the coarser variant.
+  bool per_tensor_weights = false;
+};
+
 struct PtqOptions {
   QuantScheme scheme = QuantScheme::kInt8;
   kernels::RequantMode mode = kernels::RequantMode::kGemmlowp;
   CalibrationOptions calibration;      // int8 only
   std::int64_t skip_smaller_than = 0;  // weight-only-int8
   int lstm_cell_exponent = -11;
+  bool per_tensor_weights = false;     // int8, dynamic, weight-only-int8
 };
 
 // `calibration_data` is required for int8 and ignored otherwise.
@@ -59,6 +69,6 @@ Result<Model> QuantizeModel(const Model& float_model, const Dataset* calibration
 
 // `lowered` must be LowerForInt8's output; one QuantParams per value.
 Result<QuantSpec> BuildInt8Spec(const Model& lowered, const std::vector<kernels::QuantParams>& value_params,
-                                kernels::RequantMode mode, int lstm_cell_exponent = -11);
+                                const Int8SpecOptions& options);
 
 }  // namespace qualm
