@@ -148,7 +148,7 @@ Runner RegisterTrain(CLI::App& app) {
   app.add_option("--init-from", a->run.init_from,
                  "Fine-tune this float model file instead of training from scratch (default recipe: 2 epochs at lr/10)");
   app.add_flag("--qat", a->run.qat, "Quantization-aware training; writes the int8 model and checks it against the "
-                                    "QAT forward pass (not resumable)");
+                                    "QAT forward pass (resumable with the minmax and moving-average observers)");
   app.add_option("--qat-observer", a->qat_observer, "QAT activation observer")->capture_default_str();
   app.add_option("--qat-mode", a->qat_mode, "QAT requantization rounding: gemmlowp, single, fp32")->capture_default_str();
   app.add_option("--qat-check-data", a->run.qat_check_data, "Data for the QAT agreement check (default: the test set)");

@@ -32,19 +32,27 @@ Result<TrainRunResult> RunTraining(const TrainRunOptions& options, const TrainRu
   QUALM_ASSIGN_OR_RETURN(frontends::TrainingData data, frontends::LoadTrainingData(data_spec, options.data_options));
   const Dataset* validation = (data.validation && options.validate) ? &*data.validation : nullptr;
 
+  // A checkpoint resumes only the run that made it: QAT and the starting
+  // model are part of the identity.
   const std::string cfg_json = TrainConfigJson(cfg);
+  std::string identity = cfg_json;
+  if (options.qat) identity += "\nqat " + ObserverName(options.qat_options.observer) + " " +
+                               kernels::RequantModeName(options.qat_options.mode);
+  if (!options.init_from.empty()) identity += "\ninit_from " + options.init_from;
   Model model;
   Trainer::State state;
   TrainRunResult result;
   bool resumed = false;
-  const bool checkpoints = !options.qat;
-  if (options.qat && options.max_epochs_this_run > 0)
-    return InvalidArgument("QAT runs cannot stop early and resume (the observers' state is not checkpointed)");
+  const bool histogram_qat = options.qat && !std::holds_alternative<MinMaxOptions>(options.qat_options.observer) &&
+                            !std::holds_alternative<MovingAverageOptions>(options.qat_options.observer);
+  const bool checkpoints = !histogram_qat;
+  if (histogram_qat && options.max_epochs_this_run > 0)
+    return InvalidArgument("QAT with a histogram observer cannot stop early and resume (its state is not checkpointed)");
   if (checkpoints && options.resume && FileExists(checkpoint)) {
     auto ck = frontends::LoadCheckpoint(checkpoint);
     if (!ck.ok())
       return ck.status().WithContext("cannot resume (delete the checkpoint or start afresh)");
-    if (ck->config_json != cfg_json || ck->model.arch != options.arch)
+    if (ck->config_json != identity || ck->model.arch != options.arch)
       return InvalidArgument(checkpoint + ": checkpoint was made with a different configuration or architecture; "
                              "delete it or start afresh");
     model = std::move(ck->model);
@@ -74,7 +82,12 @@ Result<TrainRunResult> RunTraining(const TrainRunOptions& options, const TrainRu
   if (options.qat) {
     QatOptions qo = options.qat_options;
     qo.max_batch = std::max(qo.max_batch, cfg.batch_size);
-    QUALM_ASSIGN_OR_RETURN(qat, Qat::Create(&model, qo));
+    QUALM_ASSIGN_OR_RETURN(qat, Qat::Create(&model, qo));  // a resumed model is already lowered: a no-op
+    if (resumed) {
+      auto it = model.metadata.find("qat.state");
+      if (it == model.metadata.end()) return InvalidArgument(checkpoint + ": a QAT checkpoint without observer state");
+      QUALM_RETURN_IF_ERROR(qat->RestoreState(it->second).WithContext(checkpoint));
+    }
     say("QAT: training the lowered graph (" + std::to_string(model.nodes.size()) +
         " nodes) through the int8 kernels, observer " + ObserverName(qo.observer));
   }
@@ -114,8 +127,10 @@ Result<TrainRunResult> RunTraining(const TrainRunOptions& options, const TrainRu
                        {"seconds", report.seconds}});
     model.metadata["train.history"] = history.dump();
     if (cb.epoch) cb.epoch(report);
-    if (checkpoints && report.epoch < cfg.epochs)
-      QUALM_RETURN_IF_ERROR(frontends::SaveCheckpoint(model, trainer->state(), cfg_json, checkpoint));
+    if (checkpoints && report.epoch < cfg.epochs) {
+      if (qat) model.metadata["qat.state"] = qat->StateString();
+      QUALM_RETURN_IF_ERROR(frontends::SaveCheckpoint(model, trainer->state(), identity, checkpoint));
+    }
   }
 
   model.metadata["qualm.version"] = QUALM_VERSION_STRING;
@@ -128,6 +143,7 @@ Result<TrainRunResult> RunTraining(const TrainRunOptions& options, const TrainRu
   model.metadata["train.seconds"] = std::to_string(result.seconds);
   if (!options.init_from.empty()) model.metadata["train.init_from"] = options.init_from;
   if (qat) {
+    model.metadata.erase("qat.state");
     QUALM_ASSIGN_OR_RETURN(Model int8, qat->Convert());
     int8.metadata = model.metadata;
     int8.metadata["train.qat"] = ObserverName(options.qat_options.observer);

@@ -98,5 +98,53 @@ TEST_CASE("train run: interrupted and resumed equals uninterrupted, bit for bit"
   }
 }
 
+TEST_CASE("train run: QAT interrupted and resumed equals uninterrupted - int8 model bit for bit") {
+  TempDir tmp;
+  const std::string spec = WriteToyIdx(tmp.path);
+  const std::string a = (tmp.path / "qa.qm").string(), b = (tmp.path / "qb.qm").string();
+  auto options = [&](const std::string& out) {
+    TrainRunOptions o = Options(spec, out, OptimizerKind::kSgd);
+    o.qat = true;
+    o.qat_options.max_batch = 16;
+    o.qat_check_data = spec;
+    return o;
+  };
+  auto ra = RunTraining(options(a));
+  REQUIRE_MESSAGE(ra.ok(), ra.status().ToString());
+  REQUIRE(ra->qat_check.has_value());
+  CHECK(ra->qat_check->disagreements.empty());
+  CHECK(ra->qat_check->max_units() == 0);
+
+  TrainRunOptions ob = options(b);
+  ob.max_epochs_this_run = 1;
+  auto rb1 = RunTraining(ob);
+  REQUIRE_MESSAGE(rb1.ok(), rb1.status().ToString());
+  CHECK(std::filesystem::exists(b + ".ckpt"));
+  // A different QAT observer must not resume this checkpoint.
+  TrainRunOptions other = options(b);
+  other.qat_options.observer = MinMaxOptions{};
+  CHECK_FALSE(RunTraining(other).ok());
+  ob.max_epochs_this_run = 0;
+  auto rb2 = RunTraining(ob);
+  REQUIRE_MESSAGE(rb2.ok(), rb2.status().ToString());
+  CHECK(rb2->resumed_from_epoch == 1);
+
+  auto ma = frontends::LoadModel(a), mb = frontends::LoadModel(b);
+  REQUIRE(ma.ok());
+  REQUIRE(mb.ok());
+  CHECK(ma->quant.scheme == QuantScheme::kInt8);
+  CHECK(ma->metadata.count("qat.state") == 0);
+  for (std::size_t i = 0; i < ma->nodes.size(); ++i) {
+    INFO(ma->nodes[i].name);
+    const NodeQuant& qa = ma->quant.nodes[i];
+    const NodeQuant& qb = mb->quant.nodes[i];
+    CHECK(qa.output.scale == qb.output.scale);
+    CHECK(qa.output.zero_point == qb.output.zero_point);
+    REQUIRE(qa.constants.size() == qb.constants.size());
+    for (std::size_t k = 0; k < qa.constants.size(); ++k)
+      CHECK(std::memcmp(qa.constants[k].value.raw(), qb.constants[k].value.raw(), qa.constants[k].value.bytes()) == 0);
+  }
+}
+
 }  // namespace
 }  // namespace qualm

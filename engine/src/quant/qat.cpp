@@ -2,7 +2,11 @@
 #include "qualm/engine/qat.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <sstream>
 
 #include "qualm/engine/lower.h"
 #include "qualm/engine/ptq.h"
@@ -95,6 +99,56 @@ Result<Model> Qat::Convert() const {
   Model m = *model_;
   QUALM_ASSIGN_OR_RETURN(m.quant, CurrentSpec());
   return m;
+}
+
+bool Qat::resumable() const {
+  return std::holds_alternative<MinMaxOptions>(options_.observer) ||
+         std::holds_alternative<MovingAverageOptions>(options_.observer);
+}
+
+// "seeded;lo:hi;-;lo:hi;..." with lo and hi as float bit patterns in hex and
+// "-" for a value without an observer (or one that has seen nothing).
+std::string Qat::StateString() const {
+  std::ostringstream out;
+  out << (seeded_ ? 1 : 0);
+  for (const auto& ob : observers_) {
+    out << ';';
+    auto r = ob && ob->finite_count() > 0 ? ob->ClipRanges(QuantTarget::ActivationS8())
+                                          : Result<std::vector<Range>>(InvalidArgument("none"));
+    if (!r.ok()) {
+      out << '-';
+      continue;
+    }
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%08x:%08x", std::bit_cast<std::uint32_t>((*r)[0].min),
+                  std::bit_cast<std::uint32_t>((*r)[0].max));
+    out << buf;
+  }
+  return out.str();
+}
+
+Status Qat::RestoreState(const std::string& state) {
+  if (!resumable()) return InvalidArgument("QAT with observer " + ObserverName(options_.observer) + " cannot resume");
+  std::vector<std::string> parts;
+  std::stringstream in(state);
+  for (std::string item; std::getline(in, item, ';');) parts.push_back(item);
+  if (parts.size() != observers_.size() + 1 || (parts[0] != "0" && parts[0] != "1"))
+    return InvalidArgument("QAT checkpoint state does not match the model (" + std::to_string(parts.size()) +
+                           " fields for " + std::to_string(observers_.size()) + " values)");
+  seeded_ = parts[0] == "1";
+  for (std::size_t i = 0; i < observers_.size(); ++i) {
+    const std::string& p = parts[i + 1];
+    if (!observers_[i]) continue;
+    observers_[i]->Reset();
+    if (p == "-") continue;
+    unsigned lo = 0, hi = 0;
+    if (std::sscanf(p.c_str(), "%8x:%8x", &lo, &hi) != 2)
+      return InvalidArgument("QAT checkpoint state: bad range '" + p + "'");
+    const float range[2] = {std::bit_cast<float>(static_cast<std::uint32_t>(lo)),
+                            std::bit_cast<float>(static_cast<std::uint32_t>(hi))};
+    QUALM_RETURN_IF_ERROR(observers_[i]->Observe(range, 2));
+  }
+  return Status::Ok();
 }
 
 int QatAgreement::max_units() const {

@@ -60,6 +60,15 @@ class Qat : public TrainingHook {
   // through a float executor built by the caller on model().
   Status BeginInference(int n);
   bool seeded() const { return seeded_; }
+
+  // Checkpointing (resumable QAT runs). The state of the min/max and
+  // moving-average observers is exactly their current range, so it is saved
+  // as that range (float bit patterns) and restored by feeding it back as one
+  // two-value batch, which sets both observers to exactly that state.
+  // Histogram observers keep more state: not resumable (resumable() false).
+  bool resumable() const;
+  std::string StateString() const;
+  Status RestoreState(const std::string& json);
   Model& model() { return *model_; }
 
  private:

@@ -34,8 +34,9 @@ struct TrainRunOptions {
   // (fine-tuning); its architecture must be `arch`.
   std::string init_from;
   // Quantization-aware training (engine/qat.h): the output is the converted
-  // int8 model. QAT runs keep no checkpoint (the observers' state is not
-  // saved yet), so they are not resumable.
+  // int8 model. Resumable like float training with the min/max and
+  // moving-average observers (their state is saved in the checkpoint); with a
+  // histogram observer no checkpoint is kept.
   bool qat = false;
   QatOptions qat_options;
   // QAT: after saving, reload the int8 model and compare it with the QAT
