@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job: install what is missing, build, train and evaluate the default
-# model set, and print the summary report. Resumable: run it again after an
+# model set, quantize every model into every scheme and count its disagreements
+# with the float original, and print the summary report. Resumable: run it again after an
 # interruption and finished models are kept, an unfinished one resumes from its
 # last epoch.
 #   scripts/main.sh [extra `qualm zoo` options, e.g. --archs lenet5,lstm]

@@ -4,14 +4,16 @@
 
 #include "commands.h"
 #include "progress.h"
+#include "qualm/frontends/atomic_file.h"
 #include "qualm/study/model_set.h"
+#include "qualm/study/variants.h"
 
 namespace qualm::cli {
 namespace {
 
 struct ZooArgs {
   ModelSetOptions options;
-  std::string archs, backend = "fast";
+  std::string archs, backend = "fast", schemes = "int8,dynamic,weight-only-int8,fp16-weights,bf16-weights";
   bool quiet = false;
 };
 
@@ -46,8 +48,32 @@ int RunZoo(ZooArgs& a) {
   };
   auto rows = RunModelSet(a.options, cb);
   if (!rows.ok()) return Fail(cmd, rows.status());
-  std::printf("%s", ModelSetMarkdown(*rows).c_str());
-  std::fprintf(stderr, "qualm zoo: summary in %s/summary.md and summary.json\n", a.options.out_dir.c_str());
+  std::string report = "# qualm default study\n\n## Float models\n\n" + ModelSetMarkdown(*rows);
+
+  // Second stage: every model in every quantization scheme against its float original.
+  VariantOptions vo;
+  vo.out_dir = a.options.out_dir;
+  vo.threads = a.options.threads;
+  vo.backend = a.options.backend;
+  vo.data_options = a.options.data_options;
+  vo.schemes.clear();
+  std::stringstream sch(a.schemes);
+  for (std::string s; std::getline(sch, s, ',');)
+    if (!s.empty()) vo.schemes.push_back(s);
+  if (!vo.schemes.empty()) {
+    auto variants = RunVariants(*rows, vo, cb.message);
+    if (!variants.ok()) return Fail(cmd, variants.status());
+    report += "\n## Quantized variants against their float originals\n\n"
+              "Disagreement: the top-1 predictions of the two models differ (labels not involved). int8: min/max "
+              "calibration on the first 100 training samples; weight-only-int8 keeps layers under 2048 weights in "
+              "float. Per-input indices are in variants.json.\n\n" +
+              VariantsMarkdown(*variants);
+  }
+  Status st = frontends::WriteFileAtomically(a.options.out_dir + "/summary.md", report);
+  if (!st.ok()) return Fail(cmd, st);
+  std::printf("%s", report.c_str());
+  std::fprintf(stderr, "qualm zoo: report in %s/summary.md (float models: summary.json, variants: variants.json)\n",
+               a.options.out_dir.c_str());
   return 0;
 }
 
@@ -64,6 +90,7 @@ Runner RegisterZoo(CLI::App& app) {
   app.add_option("--limit", a->options.data_options.limit, "Use only the first N samples of each set");
   app.add_option("--spam-dir", a->options.data_options.spam_dir, "SpamAssassin data folder");
   app.add_option("--fashion-dir", a->options.data_options.fashion_dir, "Fashion-MNIST folder");
+  app.add_option("--schemes", a->schemes, "Quantization schemes to compare (empty: none)")->capture_default_str();
   app.add_flag("-q,--quiet", a->quiet, "No per-batch progress");
   return [a] { return RunZoo(*a); };
 }
