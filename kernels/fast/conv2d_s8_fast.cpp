@@ -1,0 +1,183 @@
+// Fast int8 conv2d (int8_fast.h): im2col into int16 + the dispatched int8 GEMM,
+// or the dispatched depthwise kernel; bit-exact to ref::conv2d_s8.
+//
+// With NHWC input and OHWI weights, the output pixels of one group form the GEMM
+//     Y_g[M][ocg] = OutputStage(Col_g[M][K] * W_g[ocg][K]^T + bias)
+// where a row of Col_g is the receptive field of one output pixel, in (ky, kx,
+// ci) order like a row of W_g, holding x - zp_in as int16 and 0 at padding
+// taps (what the reference's skipped taps contribute). Rows are cut into tiles
+// (fast/int8_rows.h); each thread builds its tiles' Col_g in its own slice of
+// ctx.scratch, group by group, and hands them to the GEMM, which writes
+// disjoint rows and columns of y.
+//
+// Pure depthwise convs (in_c == out_c == groups; the BN-folded 1x1 depthwise
+// layers of the lowered ResNet are such) would be GEMMs of one column each, so
+// they run a kernel vectorized across channels instead, with no scratch.
+#include <algorithm>
+#include <cstdint>
+
+#include "fast/int8_rows.h"
+#include "qualm/kernels/detail/int8_gemm_variants.h"
+#include "qualm/kernels/int8_fast.h"
+
+namespace qualm::kernels::fast {
+namespace {
+
+using internal_s8::Index;
+
+bool IsDepthwise(const Conv2dParams& p) { return p.in_c == p.groups && p.out_c == p.groups; }
+
+struct ConvGeometry {
+  Index oh, ow, P, M;  // P pixels per image, M = batch * P GEMM rows
+  Index icg, ocg, K, k_padded;
+};
+
+ConvGeometry MakeGeometry(const Conv2dParams& p) {
+  ConvGeometry g;
+  g.oh = p.out_h();
+  g.ow = p.out_w();
+  g.P = g.oh * g.ow;
+  g.M = g.P * p.batch;
+  g.icg = p.in_c / p.groups;
+  g.ocg = p.out_c / p.groups;
+  g.K = Index{p.kernel_h} * p.kernel_w * g.icg;
+  g.k_padded = g.K + (g.K & 1);
+  return g;
+}
+
+// d[i] = s[i] - zp as int16 (|.| <= 255).
+void Widen(const std::int8_t* s, Index n, std::int16_t zp, std::int16_t* d) {
+  for (Index i = 0; i < n; ++i) d[i] = static_cast<std::int16_t>(s[i] - zp);
+}
+
+// Rows [row0, row0 + rows) of Col_g (group grp) into col ([rows][k_padded]).
+// Undilated taps of one kernel row inside the image are one contiguous run of
+// kernel_w * in_c int8 when the conv has one group: widened at once.
+void Im2Col(const Conv2dParams& p, const ConvGeometry& g, const std::int8_t* x, std::int16_t zp, int grp,
+            Index row0, Index rows, std::int16_t* col) {
+  const Index c0 = grp * g.icg;
+  const bool runs = p.dilation_w == 1 && p.groups == 1;
+  const Index run = p.kernel_w * g.icg;
+  // The pixel (n, oy, ox) of row0, then advanced row by row (divisions per
+  // row would cost more than the copy itself when K is small).
+  Index n = row0 / g.P, oy = row0 % g.P / g.ow, ox = row0 % g.ow;
+  for (Index r = 0; r < rows; ++r, ++ox) {
+    if (ox == g.ow) {
+      ox = 0;
+      if (++oy == g.oh) oy = 0, ++n;
+    }
+    const Index ix0 = ox * p.stride_w - p.pad_left;
+    std::int16_t* dst = col + r * g.k_padded;
+    if (g.k_padded > g.K) dst[g.K] = 0;  // the odd pair's second half
+    for (Index ky = 0; ky < p.kernel_h; ++ky, dst += run) {
+      const Index iy = oy * p.stride_h - p.pad_top + ky * p.dilation_h;
+      if (iy < 0 || iy >= p.in_h) {
+        std::fill(dst, dst + run, std::int16_t{0});
+        continue;
+      }
+      const std::int8_t* xrow = x + (n * p.in_h + iy) * p.in_w * p.in_c + c0;
+      if (runs && ix0 >= 0 && ix0 + p.kernel_w <= p.in_w) {
+        Widen(xrow + ix0 * p.in_c, run, zp, dst);
+        continue;
+      }
+      for (Index kx = 0; kx < p.kernel_w; ++kx) {
+        const Index ix = ix0 + kx * p.dilation_w;
+        std::int16_t* d = dst + kx * g.icg;
+        if (ix < 0 || ix >= p.in_w) std::fill(d, d + g.icg, std::int16_t{0});
+        else Widen(xrow + ix * p.in_c, g.icg, zp, d);
+      }
+    }
+  }
+}
+
+detail::S8OutputStage OutputStage(const PreparedConv2dS8& pp, const std::int32_t* bias) {
+  detail::S8OutputStage o;
+  o.requant = pp.requant.data();
+  o.bias = bias;
+  o.mode = pp.mode;
+  o.zp_out = pp.output_zero_point;
+  o.act_min = pp.act_min;
+  o.act_max = pp.act_max;
+  return o;
+}
+
+// Output pixels per thread below which a depthwise split is not worth a fork.
+constexpr Index kMinDepthwisePixelsPerThread = 64;
+
+void Depthwise(const KernelContextS8& ctx, const PreparedConv2dS8& pp, const PackedS8Weights& w,
+               const std::int8_t* x, const std::int32_t* bias, std::int8_t* y, const detail::Int8GemmVariant& v) {
+  const Conv2dParams& p = pp.shape;
+  const Index M = Index{p.batch} * p.out_h() * p.out_w();
+  detail::S8DepthwiseTile t;
+  t.shape = &p;
+  t.zp_in = pp.input_zero_point;
+  t.w = w.data.data();
+  t.channels_padded = w.channels_padded;
+  t.x = x;
+  t.out = OutputStage(pp, bias);
+  t.y = y;
+  const int nt = static_cast<int>(
+      std::max<Index>(1, std::min<Index>(std::max(ctx.threads, 1), M / kMinDepthwisePixelsPerThread)));
+  if (nt == 1) {
+    t.pix0 = 0, t.pix1 = M;
+    v.depthwise(t);
+    return;
+  }
+#pragma omp parallel for num_threads(nt) schedule(static, 1)
+  for (int tid = 0; tid < nt; ++tid) {
+    detail::S8DepthwiseTile mine = t;
+    mine.pix0 = M * tid / nt;
+    mine.pix1 = M * (tid + 1) / nt;
+    v.depthwise(mine);
+  }
+}
+
+}  // namespace
+
+std::size_t conv2d_s8_scratch_int16(const PreparedConv2dS8& pp, int threads) {
+  if (IsDepthwise(pp.shape)) return 0;
+  const ConvGeometry g = MakeGeometry(pp.shape);
+  return internal_s8::ScratchInt16(g.M, g.k_padded, threads);
+}
+
+void conv2d_s8(const KernelContextS8& ctx, const PreparedConv2dS8& pp, const PackedS8Weights& w,
+               const std::int8_t* x, const std::int32_t* bias, std::int8_t* y) {
+  const Conv2dParams& p = pp.shape;
+  QUALM_DCHECK(pp.requant.size() == static_cast<std::size_t>(p.out_c));
+  const detail::Int8GemmVariant& v = detail::ActiveInt8GemmVariant();
+  if (w.layout == PackedS8Weights::Layout::kDepthwise) {
+    QUALM_DCHECK(IsDepthwise(p) && w.k == p.kernel_h * p.kernel_w && w.channels_padded >= p.out_c);
+    Depthwise(ctx, pp, w, x, bias, y, v);
+    return;
+  }
+  const ConvGeometry g = MakeGeometry(p);
+  QUALM_DCHECK(w.groups == p.groups && w.n == g.ocg && w.k == g.K && w.k_padded == g.k_padded);
+  QUALM_DCHECK(ctx.scratch_int16 >= conv2d_s8_scratch_int16(pp, ctx.threads) && ctx.scratch != nullptr);
+  const Index tile = internal_s8::TileRows(g.M, g.k_padded, ctx.threads);
+  const std::size_t stride = internal_s8::ThreadStride(g.M, g.k_padded, ctx.threads);
+  const std::size_t panel_size = static_cast<std::size_t>(w.panels) * static_cast<std::size_t>(g.k_padded) *
+                                 detail::kS8PanelCols;
+  const detail::S8OutputStage out = OutputStage(pp, bias);
+  const auto zp = static_cast<std::int16_t>(pp.input_zero_point);
+  internal_s8::ForRowTiles(g.M, tile, ctx.threads, [&](int tid, Index row0, Index rows) {
+    std::int16_t* col = ctx.scratch + static_cast<std::size_t>(tid) * stride;
+    for (int grp = 0; grp < p.groups; ++grp) {
+      Im2Col(p, g, x, zp, grp, row0, rows, col);
+      detail::S8GemmTile t;
+      t.a = col;
+      t.lda = g.k_padded;
+      t.m = static_cast<int>(rows);
+      t.b = w.data.data() + static_cast<std::size_t>(grp) * panel_size;
+      t.n = static_cast<int>(g.ocg);
+      t.k_padded = static_cast<int>(g.k_padded);
+      t.out = out;
+      t.out.requant += grp * g.ocg;
+      if (bias) t.out.bias += grp * g.ocg;
+      t.y = y + row0 * p.out_c + grp * g.ocg;
+      t.ldy = p.out_c;
+      v.gemm(t);
+    }
+  });
+}
+
+}  // namespace qualm::kernels::fast

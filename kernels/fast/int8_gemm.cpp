@@ -1,0 +1,150 @@
+// The fast int8 path's dispatch and weight packing (int8_fast.h).
+//
+// Dispatch mirrors gemm.cpp: a best-first table of per-ISA variants, resolved
+// once (function-local static) against ActiveIsa(), plus a test-only override
+// read with one relaxed atomic load per kernel call.
+//
+// Packing runs once per layer at prepare time, so it is plain scalar code.
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "qualm/kernels/detail/int8_gemm_variants.h"
+#include "qualm/kernels/int8_fast.h"
+
+namespace qualm::kernels {
+namespace detail {
+namespace {
+
+std::atomic<const Int8GemmVariant*> g_override{nullptr};
+
+const Int8GemmVariant& Chosen() {
+  static const Int8GemmVariant* chosen = [] {
+    for (const Int8GemmVariant& v : Int8GemmVariants())
+      if (IsaAvailable(v.isa)) return &v;
+    return &Int8GemmVariants().back();  // the baseline always runs
+  }();
+  return *chosen;
+}
+
+}  // namespace
+
+const std::vector<Int8GemmVariant>& Int8GemmVariants() {
+  static const std::vector<Int8GemmVariant> variants = {
+      {Isa::kAvx2, "s8s16_gemm_4x16c2__avx2", &s8s16_gemm_avx2, &s8s16_depthwise_avx2},
+      {Isa::kScalar, "s8s16_gemm_4x16c2__generic", &s8s16_gemm_generic, &s8s16_depthwise_generic},
+  };
+  return variants;
+}
+
+std::vector<Int8GemmVariant> RunnableInt8GemmVariants() {
+  std::vector<Int8GemmVariant> out;
+  for (const Int8GemmVariant& v : Int8GemmVariants())
+    if (IsaAvailable(v.isa)) out.push_back(v);
+  return out;
+}
+
+const Int8GemmVariant& ActiveInt8GemmVariant() {
+  const Int8GemmVariant* o = g_override.load(std::memory_order_relaxed);
+  return o ? *o : Chosen();
+}
+
+std::string DescribeInt8GemmDispatch() {
+  std::string s;
+  bool chosen = false;
+  for (const Int8GemmVariant& v : Int8GemmVariants()) {
+    if (!s.empty()) s += "; ";
+    s += v.name;
+    if (chosen) {
+      s += ": not needed";
+    } else if (IsaAvailable(v.isa)) {
+      s += ": chosen";
+      chosen = true;
+    } else {
+      s += std::string(": rejected, needs ") + IsaName(v.isa) + " (" + DescribeCpu() + ")";
+    }
+  }
+  if (const Int8GemmVariant* o = g_override.load(std::memory_order_relaxed))
+    s += std::string("; test override active: ") + o->name;
+  return s;
+}
+
+ScopedInt8GemmIsaForTesting::ScopedInt8GemmIsaForTesting(Isa isa) {
+  previous_ = g_override.load();
+  for (const Int8GemmVariant& v : Int8GemmVariants()) {
+    if (v.isa == isa && IsaAvailable(isa)) {
+      g_override.store(&v);
+      ok_ = true;
+      return;
+    }
+  }
+}
+
+ScopedInt8GemmIsaForTesting::~ScopedInt8GemmIsaForTesting() {
+  if (ok_) g_override.store(previous_);
+}
+
+}  // namespace detail
+
+const char* Int8GemmPathName() { return detail::ActiveInt8GemmVariant().name; }
+const char* Int8GemmPathIsa() { return IsaName(detail::ActiveInt8GemmVariant().isa); }
+
+namespace {
+
+using detail::kS8PanelCols;
+
+// groups x [n][k] row-major weights (row = output channel, as OHWI and dense
+// store them) into kPanels.
+PackedS8Weights PackPanels(int groups, int n, int k, const std::int8_t* w) {
+  PackedS8Weights p;
+  p.layout = PackedS8Weights::Layout::kPanels;
+  p.groups = groups;
+  p.n = n;
+  p.k = k;
+  p.k_padded = k + (k & 1);
+  p.panels = (n + kS8PanelCols - 1) / kS8PanelCols;
+  const std::size_t pairs = static_cast<std::size_t>(p.k_padded / 2);
+  const std::size_t panel_size = pairs * kS8PanelCols * 2;
+  p.data.assign(static_cast<std::size_t>(groups) * p.panels * panel_size, 0);
+  for (int g = 0; g < groups; ++g) {
+    for (int col = 0; col < n; ++col) {
+      const std::int8_t* row = w + (static_cast<std::size_t>(g) * n + col) * k;
+      std::int16_t* panel = p.data.data() + (static_cast<std::size_t>(g) * p.panels + col / kS8PanelCols) * panel_size;
+      const int j = col % kS8PanelCols;
+      for (int kk = 0; kk < k; ++kk)
+        panel[(static_cast<std::size_t>(kk / 2) * kS8PanelCols + j) * 2 + kk % 2] = row[kk];
+    }
+  }
+  return p;
+}
+
+}  // namespace
+
+PackedS8Weights PackConv2dS8Weights(const PreparedConv2dS8& pp, const std::int8_t* w) {
+  const Conv2dParams& s = pp.shape;
+  const int icg = s.in_c / s.groups, ocg = s.out_c / s.groups, taps = s.kernel_h * s.kernel_w;
+  if (icg == 1 && ocg == 1) {
+    // Depthwise: one channel per group, vectorized across channels instead.
+    PackedS8Weights p;
+    p.layout = PackedS8Weights::Layout::kDepthwise;
+    p.groups = s.groups;
+    p.n = 1;
+    p.k = taps;
+    p.k_padded = taps;
+    p.channels_padded = (s.out_c + kS8PanelCols - 1) / kS8PanelCols * kS8PanelCols;
+    p.data.assign(static_cast<std::size_t>(taps) * p.channels_padded, 0);
+    for (int c = 0; c < s.out_c; ++c)
+      for (int t = 0; t < taps; ++t)
+        p.data[static_cast<std::size_t>(t) * p.channels_padded + c] = w[static_cast<std::size_t>(c) * taps + t];
+    return p;
+  }
+  return PackPanels(s.groups, ocg, taps * icg, w);
+}
+
+PackedS8Weights PackDenseS8Weights(const PreparedDenseS8& pp, const std::int8_t* w) {
+  return PackPanels(1, pp.shape.out_features, pp.shape.in_features, w);
+}
+
+}  // namespace qualm::kernels

@@ -1,0 +1,59 @@
+// fast/int8_rows.h (private): how the fast int8 conv2d and dense cut the rows
+// of their GEMM (output pixels, or batch rows) into tiles and threads, and how
+// big each thread's int16 operand buffer is. Shared so that the scratch size
+// functions and the kernels can never disagree.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+
+#include "qualm/kernels/detail/int8_gemm_variants.h"
+
+namespace qualm::kernels::fast::internal_s8 {
+
+using Index = std::int64_t;
+
+// About 128 KB of int16 operands per tile: with one 16-column weight panel
+// (k_padded * 64 bytes, in L1 for the study's K) the tile stays in L2.
+constexpr Index kTileInt16 = 64 * 1024;
+
+// Rows per tile for m rows on `threads` threads: at most the cache cap, and
+// small enough that every thread gets a tile. Monotone in m, so the scratch
+// sized for the largest batch covers every smaller one.
+inline Index TileRows(Index m, Index k_padded, int threads) {
+  const Index r = detail::kS8TileRows;
+  const Index cap = std::max(r, kTileInt16 / std::max<Index>(k_padded, 1) / r * r);
+  const Index per_thread = (m + std::max(threads, 1) - 1) / std::max(threads, 1);
+  return std::max<Index>(1, std::min(cap, (per_thread + r - 1) / r * r));
+}
+
+// One thread's buffer, rounded to 64 bytes so threads never share a line.
+inline std::size_t ThreadStride(Index m, Index k_padded, int threads) {
+  const Index n = TileRows(m, k_padded, threads) * k_padded;
+  return static_cast<std::size_t>((n + 31) / 32 * 32);
+}
+
+inline std::size_t ScratchInt16(Index m, Index k_padded, int threads) {
+  return ThreadStride(m, k_padded, threads) * static_cast<std::size_t>(std::max(threads, 1));
+}
+
+// body(tid, row0, rows) over tiles of `tile` rows covering [0, m); thread tid
+// (< threads) takes a contiguous run of tiles. Any split gives the same bits:
+// every output is one exact integer sum and one output stage.
+template <typename Body>
+void ForRowTiles(Index m, Index tile, int threads, const Body& body) {
+  const Index count = (m + tile - 1) / tile;
+  const int nt = static_cast<int>(std::min<Index>(std::max(threads, 1), count));
+  auto run = [&](int tid, Index first, Index end) {
+    for (Index i = first; i < end; ++i) body(tid, i * tile, std::min(tile, m - i * tile));
+  };
+  if (nt <= 1) {
+    run(0, 0, count);
+    return;
+  }
+#pragma omp parallel for num_threads(nt) schedule(static, 1)
+  for (int tid = 0; tid < nt; ++tid) run(tid, count * tid / nt, count * (tid + 1) / nt);
+}
+
+}  // namespace qualm::kernels::fast::internal_s8
