@@ -34,7 +34,7 @@ const Int8GemmVariant& Chosen() {
 const std::vector<Int8GemmVariant>& Int8GemmVariants() {
   static const std::vector<Int8GemmVariant> variants = {
       {Isa::kAvx2, "s8s16_gemm_4x16c2__avx2", &s8s16_gemm_avx2, &s8s16_depthwise_avx2},
-      {Isa::kScalar, "s8s16_gemm_4x16c2__generic", &s8s16_gemm_generic, &s8s16_depthwise_generic},
+      {Isa::kScalar, "s8s16_gemm_1x16c2__generic", &s8s16_gemm_generic, &s8s16_depthwise_generic},
   };
   return variants;
 }

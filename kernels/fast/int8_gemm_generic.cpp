@@ -1,9 +1,21 @@
-// The int8 micro-kernels for the x86-64 baseline (QUALM_ISA=scalar or no AVX2):
-// plain C++ on the packed layouts, which the compiler vectorizes with SSE2
-// (pmaddwd is SSE2). The output stage is requant.h's RequantizeToRange itself,
-// called per output. Contract: detail/int8_gemm_variants.h.
+// The int8 micro-kernels for the x86-64 baseline (QUALM_ISA=scalar or no
+// AVX2). The products use SSE2 (part of every x86-64 CPU, so of the baseline
+// flags): pmaddwd of a broadcast activation pair and 4 columns x 2 int16
+// weights, exact as on AVX2. The output stage is requant.h's
+// RequantizeToRange itself, called per output. Contract:
+// detail/int8_gemm_variants.h.
+//
+// Why intrinsics here: left to itself, GCC 12.2 -O3 turned the plain C++ loop
+// nest into shuffle-heavy code slower than the reference kernel, and with 2
+// to 4 rows per tile it even produced loads past the last activation row (a
+// crash at the end of an allocation; reproduced standalone, and the
+// guard-page test in tests/kernels/int8_fast_test.cpp checks every variant
+// for it). One row at a time with explicit SSE2 is both fast and safe.
+#include <emmintrin.h>
+
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 
 #include "qualm/kernels/detail/int8_gemm_variants.h"
 
@@ -15,30 +27,33 @@ std::int8_t Output(std::int32_t acc, const S8OutputStage& o, int c) {
   return static_cast<std::int8_t>(RequantizeToRange(acc, o.requant[c], o.mode, o.zp_out, o.act_min, o.act_max));
 }
 
+// One row of one 16-column panel: 4 registers of 4 int32 accumulators.
+void Row(const S8GemmTile& t, int r, const std::int16_t* panel, int c0, int nc) {
+  __m128i acc[4] = {_mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128()};
+  const std::int16_t* a = t.a + r * t.lda;
+  const int pairs = t.k_padded / 2;
+  for (int q = 0; q < pairs; ++q) {
+    std::int32_t pair;
+    std::memcpy(&pair, a + 2 * q, sizeof pair);
+    const __m128i av = _mm_set1_epi32(pair);
+    const std::int16_t* bq = panel + static_cast<std::int64_t>(q) * kS8PanelCols * 2;
+    for (int v = 0; v < 4; ++v)
+      acc[v] = _mm_add_epi32(acc[v], _mm_madd_epi16(av, _mm_loadu_si128(reinterpret_cast<const __m128i*>(bq + 8 * v))));
+  }
+  alignas(16) std::int32_t sums[kS8PanelCols];
+  for (int v = 0; v < 4; ++v) _mm_store_si128(reinterpret_cast<__m128i*>(sums + 4 * v), acc[v]);
+  std::int8_t* y = t.y + r * t.ldy + c0;
+  for (int j = 0; j < nc; ++j) y[j] = Output(sums[j], t.out, c0 + j);
+}
+
 }  // namespace
 
 void s8s16_gemm_generic(const S8GemmTile& t) {
-  const int pairs = t.k_padded / 2;
-  const std::int64_t panel_size = std::int64_t{pairs} * kS8PanelCols * 2;
+  const std::int64_t panel_size = std::int64_t{t.k_padded} * kS8PanelCols;
   for (int c0 = 0; c0 < t.n; c0 += kS8PanelCols) {
     const std::int16_t* panel = t.b + (c0 / kS8PanelCols) * panel_size;
     const int nc = std::min(kS8PanelCols, t.n - c0);
-    for (int r0 = 0; r0 < t.m; r0 += kS8TileRows) {
-      const int rows = std::min(kS8TileRows, t.m - r0);
-      std::int32_t acc[kS8TileRows][kS8PanelCols] = {};
-      for (int q = 0; q < pairs; ++q) {
-        const std::int16_t* bq = panel + static_cast<std::int64_t>(q) * kS8PanelCols * 2;
-        for (int i = 0; i < rows; ++i) {
-          const std::int16_t* a = t.a + (r0 + i) * t.lda + 2 * q;
-          const std::int32_t a0 = a[0], a1 = a[1];
-          for (int j = 0; j < kS8PanelCols; ++j) acc[i][j] += a0 * bq[2 * j] + a1 * bq[2 * j + 1];
-        }
-      }
-      for (int i = 0; i < rows; ++i) {
-        std::int8_t* y = t.y + (r0 + i) * t.ldy + c0;
-        for (int j = 0; j < nc; ++j) y[j] = Output(acc[i][j], t.out, c0 + j);
-      }
-    }
+    for (int r = 0; r < t.m; ++r) Row(t, r, panel, c0, nc);
   }
 }
 

@@ -64,7 +64,7 @@ struct S8DepthwiseTile {
 using S8GemmFn = void (*)(const S8GemmTile& t);
 using S8DepthwiseFn = void (*)(const S8DepthwiseTile& t);
 
-void s8s16_gemm_generic(const S8GemmTile& t);          // x86-64 baseline, scalar RequantizeToRange
+void s8s16_gemm_generic(const S8GemmTile& t);          // x86-64 baseline (SSE2), scalar RequantizeToRange
 void s8s16_depthwise_generic(const S8DepthwiseTile& t);
 void s8s16_gemm_avx2(const S8GemmTile& t);             // AVX2: vpmaddwd, vectorized output stage
 void s8s16_depthwise_avx2(const S8DepthwiseTile& t);
@@ -82,7 +82,7 @@ const std::vector<Int8GemmVariant>& Int8GemmVariants();
 std::vector<Int8GemmVariant> RunnableInt8GemmVariants();
 // The variant the fast kernels call now (the dispatcher's choice, or the test override).
 const Int8GemmVariant& ActiveInt8GemmVariant();
-// "s8s16_gemm_4x16c2__avx2: chosen; s8s16_gemm_4x16c2__generic: not needed" and the like.
+// "s8s16_gemm_4x16c2__avx2: chosen; s8s16_gemm_1x16c2__generic: not needed" and the like.
 std::string DescribeInt8GemmDispatch();
 
 // Test-only hook: while alive, the fast int8 kernels run the variant for `isa`
