@@ -320,7 +320,12 @@ Result<EvalResult> Evaluate(Model& model, const Dataset& data, const EvalOptions
                             const std::function<void(std::size_t, std::size_t)>& progress) {
   QUALM_RETURN_IF_ERROR(CheckDataset(model, data));
   if (model.quant.scheme == QuantScheme::kInt8) {
-    QUALM_ASSIGN_OR_RETURN(auto ex, Int8Executor::Create(&model, options.batch_size));
+    // The fast backend runs conv2d / dense on the fast int8 kernels, which are
+    // bit-identical to the reference ones: only the speed depends on it.
+    Int8ExecutorOptions io;
+    io.backend = options.backend;
+    io.threads = options.threads;
+    QUALM_ASSIGN_OR_RETURN(auto ex, Int8Executor::Create(&model, options.batch_size, io));
     return EvaluateWith(*ex, model, data, options, progress);
   }
   ExecutorOptions eo;

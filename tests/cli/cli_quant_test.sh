@@ -38,7 +38,13 @@ out="$("$Q" quantize "$T/f.qm" --weights per-row -o "$T/x.qm" 2>&1)"; rc=$?
 check "bad --weights: exit 1" test $rc -eq 1
 j="$("$Q" compare "$T/f.qm" "$T/f.qm" --limit 500 --json)"
 check "a model agrees with itself" test "$(field "['disagreements']" <<<"$j")" = 0
-check "eval runs an int8 model on the int8 path" contains "$("$Q" eval "$T/int8.qm" --limit 300 -q)" "int8 reference"
+check "eval runs an int8 model on the fast int8 path" contains "$("$Q" eval "$T/int8.qm" --limit 300 -q)" "int8 fast"
+check "eval --backend reference runs the int8 reference" \
+  contains "$("$Q" eval "$T/int8.qm" --limit 300 -q --backend reference)" "int8 reference"
+a="$("$Q" eval "$T/int8.qm" --limit 300 --json)"
+b="$("$Q" eval "$T/int8.qm" --limit 300 --json --backend reference)"
+check "fast and reference int8 paths give the same accuracy" \
+  test "$(field "['accuracy']" <<<"$a")" = "$(field "['accuracy']" <<<"$b")"
 
 # QAT fine-tuning of the float model: the saved int8 model must agree with
 # the QAT forward pass on every input and every layer.

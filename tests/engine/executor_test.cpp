@@ -181,14 +181,20 @@ TEST_CASE("engine: int8 and dynamic models execute without allocating") {
     PtqOptions o;
     auto q = QuantizeModel(m, &d, o);
     REQUIRE_MESSAGE(q.ok(), q.status().ToString());
-    auto ix = Int8Executor::Create(&*q, 4);
-    REQUIRE(ix.ok());
-    (*ix)->Forward(input, 4);
-    g_allocations = 0;
-    g_counting = true;
-    (*ix)->Forward(input, 3);
-    g_counting = false;
-    CHECK(g_allocations.load() == 0);
+    for (const Backend backend : {Backend::kReference, Backend::kFast}) {
+      INFO(BackendName(backend));
+      Int8ExecutorOptions io;
+      io.backend = backend;
+      io.threads = 2;
+      auto ix = Int8Executor::Create(&*q, 4, io);
+      REQUIRE(ix.ok());
+      (*ix)->Forward(input, 4);
+      g_allocations = 0;
+      g_counting = true;
+      (*ix)->Forward(input, 3);
+      g_counting = false;
+      CHECK(g_allocations.load() == 0);
+    }
 
     o.scheme = QuantScheme::kDynamic;
     auto dq = QuantizeModel(m, nullptr, o);

@@ -4,18 +4,23 @@
 #include <cstring>
 
 #include "int8_nodes.h"
+#include "qualm/kernels/cpu.h"
+#include "qualm/kernels/int8_fast.h"
 #include "qualm/kernels/quantize_s8.h"
 
 namespace qualm {
 
 Int8Executor::~Int8Executor() = default;
 
-Result<std::unique_ptr<Int8Executor>> Int8Executor::Create(const Model* model, int max_batch) {
-  return Create(model, &model->quant, max_batch);
+Result<std::unique_ptr<Int8Executor>> Int8Executor::Create(const Model* model, int max_batch,
+                                                           const Int8ExecutorOptions& options) {
+  return Create(model, &model->quant, max_batch, options);
 }
 
-Result<std::unique_ptr<Int8Executor>> Int8Executor::Create(const Model* model, const QuantSpec* spec, int max_batch) {
+Result<std::unique_ptr<Int8Executor>> Int8Executor::Create(const Model* model, const QuantSpec* spec, int max_batch,
+                                                           const Int8ExecutorOptions& options) {
   if (max_batch <= 0) return InvalidArgument("max_batch must be positive, got " + std::to_string(max_batch));
+  if (options.threads <= 0) return InvalidArgument("threads must be positive, got " + std::to_string(options.threads));
   const QuantSpec& q = *spec;
   if (q.scheme != QuantScheme::kInt8)
     return InvalidArgument(std::string("the int8 executor runs int8 models, this one is '") + QuantSchemeName(q.scheme) + "'");
@@ -26,6 +31,7 @@ Result<std::unique_ptr<Int8Executor>> Int8Executor::Create(const Model* model, c
   std::unique_ptr<Int8Executor> ex(new Int8Executor());
   ex->model_ = model;
   ex->spec_ = spec;
+  ex->options_ = options;
   ex->max_batch_ = max_batch;
   ex->shapes_ = shapes;
   const std::size_t n = model->nodes.size();
@@ -46,6 +52,8 @@ Result<std::unique_ptr<Int8Executor>> Int8Executor::Create(const Model* model, c
     b.output_shape = shapes[i];
     b.max_batch = max_batch;
     b.mode = q.mode;
+    b.backend = options.backend;
+    b.threads = options.threads;
     for (int k : model->nodes[i].inputs) {
       b.input_quant.push_back(&q.nodes[static_cast<std::size_t>(k)]);
       b.inputs.push_back(&ex->values_[static_cast<std::size_t>(k)]);
@@ -96,7 +104,10 @@ void Int8Executor::Forward(const void* input, int n) {
 }
 
 std::string Int8Executor::PathDescription() const {
-  return std::string("int8 reference (requant ") + kernels::RequantModeName(spec_->mode) + ")";
+  const std::string requant = std::string("requant ") + kernels::RequantModeName(spec_->mode);
+  if (options_.backend == Backend::kReference) return "int8 reference (" + requant + ")";
+  return std::string("int8 fast (") + kernels::Int8GemmPathIsa() + ": " + kernels::Int8GemmPathName() + ", " +
+         std::to_string(options_.threads) + (options_.threads == 1 ? " thread, " : " threads, ") + requant + ")";
 }
 
 }  // namespace qualm

@@ -7,6 +7,7 @@
 
 #include "../op_params.h"
 #include "constants.h"
+#include "qualm/kernels/int8_fast.h"
 #include "qualm/kernels/int8_ops.h"
 
 namespace qualm {
@@ -53,6 +54,9 @@ struct ConvTraits {
   }
   static constexpr auto kPrepare = kernels::PrepareConv2dS8;
   static constexpr auto kRun = kernels::ref::conv2d_s8;
+  static constexpr auto kPack = kernels::PackConv2dS8Weights;
+  static constexpr auto kFastScratch = kernels::fast::conv2d_s8_scratch_int16;
+  static constexpr auto kRunFast = kernels::fast::conv2d_s8;
 };
 
 struct DenseTraits {
@@ -65,6 +69,9 @@ struct DenseTraits {
   }
   static constexpr auto kPrepare = kernels::PrepareDenseS8;
   static constexpr auto kRun = kernels::ref::dense_s8;
+  static constexpr auto kPack = kernels::PackDenseS8Weights;
+  static constexpr auto kFastScratch = kernels::fast::dense_s8_scratch_int16;
+  static constexpr auto kRunFast = kernels::fast::dense_s8;
 };
 
 template <typename T>
@@ -90,15 +97,32 @@ class LinearS8 : public Int8NodeExec {
     e->p_ = std::move(prepared).value();
     e->x_ = b.inputs[0]->data<std::int8_t>();
     e->y_ = b.output->data<std::int8_t>();
+    if (b.backend == Backend::kFast) {
+      // Packed once here; the scratch (sized for max_batch, which covers any
+      // smaller n) is the executor's shared int16 buffer.
+      e->fast_ = true;
+      e->packed_ = T::kPack(e->p_, e->w_);
+      e->ctx_.threads = b.threads;
+      e->ctx_.scratch_int16 = T::kFastScratch(e->p_, b.threads);
+    }
     return std::unique_ptr<Int8NodeExec>(std::move(e));
   }
+  std::size_t ScratchInt16() const override { return fast_ ? ctx_.scratch_int16 : 0; }
   void Run(int n) override {
     p_.shape.batch = n;
-    T::kRun(p_, x_, w_, bias_, y_);
+    if (fast_) {
+      ctx_.scratch = scratch_;
+      T::kRunFast(ctx_, p_, packed_, x_, bias_, y_);
+    } else {
+      T::kRun(p_, x_, w_, bias_, y_);
+    }
   }
 
  private:
   typename T::Prepared p_;
+  bool fast_ = false;
+  kernels::PackedS8Weights packed_;
+  kernels::KernelContextS8 ctx_;
   const std::int8_t* w_ = nullptr;
   const std::int32_t* bias_ = nullptr;
   const std::int8_t* x_ = nullptr;

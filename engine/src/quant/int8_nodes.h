@@ -5,6 +5,7 @@
 #include <memory>
 #include <vector>
 
+#include "qualm/engine/executor.h"
 #include "qualm/engine/model.h"
 #include "qualm/status.h"
 
@@ -20,13 +21,15 @@ struct Int8Binding {
   Shape output_shape;
   int max_batch = 0;
   kernels::RequantMode mode = kernels::RequantMode::kGemmlowp;
+  Backend backend = Backend::kReference;  // kFast: conv2d / dense on kernels/int8_fast.h
+  int threads = 1;
 };
 
 class Int8NodeExec {
  public:
   virtual ~Int8NodeExec() = default;
   virtual void Run(int n) = 0;
-  // int16 elements of shared scratch Run needs (recurrent nodes).
+  // int16 elements of shared scratch Run needs (recurrent nodes, fast conv2d / dense).
   virtual std::size_t ScratchInt16() const { return 0; }
   void set_scratch(std::int16_t* s) { scratch_ = s; }
 

@@ -2,7 +2,11 @@
 //
 // Every graph value is an int8 tensor with the per-tensor QuantParams of its
 // node (Model::quant.nodes[i].output); every op runs its frozen integer
-// reference kernel (kernels/*_s8.h) on the model's quantized constants. The
+// reference kernel (kernels/*_s8.h) on the model's quantized constants, except
+// that with Int8ExecutorOptions::backend == kFast the conv2d and dense nodes
+// run the optimized kernels of kernels/int8_fast.h (weights packed once in
+// Create), which are bit-identical to the reference: both backends give the
+// same int8 values at every layer and the same logits. The
 // only float steps are quantizing a float input (quantize_s8, ties away from
 // zero, as TFLite) and dequantizing the final logits. Token-id inputs go
 // straight to the int8 embedding gather.
@@ -18,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "qualm/engine/executor.h"
 #include "qualm/engine/model.h"
 #include "qualm/engine/tensor.h"
 #include "qualm/status.h"
@@ -26,12 +31,21 @@ namespace qualm {
 
 class Int8NodeExec;  // engine/src/quant/int8_nodes.h
 
+struct Int8ExecutorOptions {
+  // kReference: every op on its frozen reference kernel. kFast: conv2d and
+  // dense on the fast int8 kernels (bit-identical), the rest on the reference.
+  Backend backend = Backend::kReference;
+  int threads = 1;  // OpenMP threads of the fast kernels
+};
+
 class Int8Executor {
  public:
-  static Result<std::unique_ptr<Int8Executor>> Create(const Model* model, int max_batch);
+  static Result<std::unique_ptr<Int8Executor>> Create(const Model* model, int max_batch,
+                                                      const Int8ExecutorOptions& options = {});
   // Runs `model`'s graph with `spec` instead of model->quant (QAT builds a
   // spec from the weights of every training step). Both must outlive the executor.
-  static Result<std::unique_ptr<Int8Executor>> Create(const Model* model, const QuantSpec* spec, int max_batch);
+  static Result<std::unique_ptr<Int8Executor>> Create(const Model* model, const QuantSpec* spec, int max_batch,
+                                                      const Int8ExecutorOptions& options = {});
   ~Int8Executor();
   Int8Executor(const Int8Executor&) = delete;
   Int8Executor& operator=(const Int8Executor&) = delete;
@@ -40,7 +54,10 @@ class Int8Executor {
   void Forward(const void* input, int n);
   const float* logits() const { return logits_.f32(); }  // [n][num_classes]
   int num_classes() const { return model_->num_classes; }
+  // "int8 reference (requant gemmlowp)" or
+  // "int8 fast (avx2: s8s16_gemm_4x16c2__avx2, 2 threads, requant gemmlowp)".
   std::string PathDescription() const;
+  const Int8ExecutorOptions& options() const { return options_; }
 
   // Value i as computed by the last Forward: int8 [max_batch][sample...]
   // (value 0 of a text model is int32 ids).
@@ -58,13 +75,14 @@ class Int8Executor {
   Int8Executor() = default;
   const Model* model_ = nullptr;
   const QuantSpec* spec_ = nullptr;
+  Int8ExecutorOptions options_;
   int max_batch_ = 0;
   std::vector<Shape> shapes_;
   std::vector<Tensor> values_;
   std::vector<std::unique_ptr<Int8NodeExec>> execs_;
   Tensor logits_;
   const float* input_f32_ = nullptr;  // the float input of the running Forward
-  Tensor scratch_;  // int16 RNN scratch, shared by nodes (run one at a time)
+  Tensor scratch_;  // int16 scratch (RNN state, fast im2col tiles), shared by nodes (run one at a time)
 };
 
 }  // namespace qualm
