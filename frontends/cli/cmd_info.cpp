@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "qualm/engine/model.h"
 #include "qualm/frontends/model_file.h"
+#include "qualm/kernels/int8_fast.h"
 #include "qualm/kernels/cpu.h"
 #include "qualm/kernels/gemm.h"
 #include "qualm/kernels/requant.h"
@@ -155,7 +156,8 @@ Runner RegisterInfo(CLI::App& app) {
 
 Runner RegisterCpu(CLI::App& app) {
   return [] {
-    std::printf("%s\nfloat gemm path: %s\n", kernels::DescribeCpu().c_str(), kernels::GemmPathName());
+    std::printf("%s\nfloat gemm path: %s\nint8 gemm path: %s\n", kernels::DescribeCpu().c_str(), kernels::GemmPathName(),
+                kernels::Int8GemmPathName());
     return 0;
   };
 }
