@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "internal/isa_dispatch.h"
 #include "qualm/kernels/detail/gemm_variants.h"
 
 namespace qualm::kernels {
@@ -33,41 +34,17 @@ const std::vector<GemmVariant>& GemmVariants() {
   return variants;
 }
 
-std::vector<GemmVariant> RunnableGemmVariants() {
-  std::vector<GemmVariant> out;
-  for (const GemmVariant& v : GemmVariants())
-    if (IsaAvailable(v.isa)) out.push_back(v);
-  return out;
-}
+std::vector<GemmVariant> RunnableGemmVariants() { return internal::RunnableVariants(GemmVariants()); }
 
 std::string DescribeGemmDispatch() {
-  std::string s;
-  bool chosen = false;
-  for (const GemmVariant& v : GemmVariants()) {
-    if (!s.empty()) s += "; ";
-    s += v.name;
-    if (chosen) {
-      s += ": not needed";
-    } else if (IsaAvailable(v.isa)) {
-      s += ": chosen";
-      chosen = true;
-    } else {
-      s += std::string(": rejected, needs ") + IsaName(v.isa) + " (" + DescribeCpu() + ")";
-    }
-  }
-  if (const GemmVariant* o = g_override.load(std::memory_order_relaxed))
-    s += std::string("; test override active: ") + o->name;
-  return s;
+  return internal::DescribeDispatch(GemmVariants(), g_override.load(std::memory_order_relaxed));
 }
 
 ScopedGemmIsaForTesting::ScopedGemmIsaForTesting(Isa isa) {
   previous_ = g_override.load();
-  for (const GemmVariant& v : GemmVariants()) {
-    if (v.isa == isa && IsaAvailable(isa)) {
-      g_override.store(&v);
-      ok_ = true;
-      return;
-    }
+  if (const GemmVariant* v = internal::RunnableVariantFor(GemmVariants(), isa)) {
+    g_override.store(v);
+    ok_ = true;
   }
 }
 

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "internal/isa_dispatch.h"
 #include "qualm/kernels/detail/int8_gemm_variants.h"
 #include "qualm/kernels/int8_fast.h"
 
@@ -39,12 +40,7 @@ const std::vector<Int8GemmVariant>& Int8GemmVariants() {
   return variants;
 }
 
-std::vector<Int8GemmVariant> RunnableInt8GemmVariants() {
-  std::vector<Int8GemmVariant> out;
-  for (const Int8GemmVariant& v : Int8GemmVariants())
-    if (IsaAvailable(v.isa)) out.push_back(v);
-  return out;
-}
+std::vector<Int8GemmVariant> RunnableInt8GemmVariants() { return internal::RunnableVariants(Int8GemmVariants()); }
 
 const Int8GemmVariant& ActiveInt8GemmVariant() {
   const Int8GemmVariant* o = g_override.load(std::memory_order_relaxed);
@@ -52,33 +48,14 @@ const Int8GemmVariant& ActiveInt8GemmVariant() {
 }
 
 std::string DescribeInt8GemmDispatch() {
-  std::string s;
-  bool chosen = false;
-  for (const Int8GemmVariant& v : Int8GemmVariants()) {
-    if (!s.empty()) s += "; ";
-    s += v.name;
-    if (chosen) {
-      s += ": not needed";
-    } else if (IsaAvailable(v.isa)) {
-      s += ": chosen";
-      chosen = true;
-    } else {
-      s += std::string(": rejected, needs ") + IsaName(v.isa) + " (" + DescribeCpu() + ")";
-    }
-  }
-  if (const Int8GemmVariant* o = g_override.load(std::memory_order_relaxed))
-    s += std::string("; test override active: ") + o->name;
-  return s;
+  return internal::DescribeDispatch(Int8GemmVariants(), g_override.load(std::memory_order_relaxed));
 }
 
 ScopedInt8GemmIsaForTesting::ScopedInt8GemmIsaForTesting(Isa isa) {
   previous_ = g_override.load();
-  for (const Int8GemmVariant& v : Int8GemmVariants()) {
-    if (v.isa == isa && IsaAvailable(isa)) {
-      g_override.store(&v);
-      ok_ = true;
-      return;
-    }
+  if (const Int8GemmVariant* v = internal::RunnableVariantFor(Int8GemmVariants(), isa)) {
+    g_override.store(v);
+    ok_ = true;
   }
 }
 
