@@ -362,12 +362,13 @@ void BM_GruHybrid(benchmark::State& state) {
 
 constexpr int kMaxBatch = 64, kCalibrationSamples = 32, kVocab = 20000;
 
-enum class Engine { kFloatReference, kFloatFast, kInt8, kDynamic };
+enum class Engine { kFloatReference, kFloatFast, kInt8, kInt8Fast, kDynamic };
 const char* EngineName(Engine e) {
   switch (e) {
     case Engine::kFloatReference: return "float_ref";
     case Engine::kFloatFast: return "float_fast";
     case Engine::kInt8: return "int8";
+    case Engine::kInt8Fast: return "int8_fast";
     case Engine::kDynamic: return "dynamic";
   }
   return "?";
@@ -480,8 +481,10 @@ void BM_Model(benchmark::State& state, const ZooCase* z, Engine engine) {
   const int batch = static_cast<int>(state.range(0));
   const void* input = m.inputs.sample_type == qualm::SampleType::kInt32 ? static_cast<const void*>(m.inputs.i32.data())
                                                                         : static_cast<const void*>(m.inputs.f32.data());
-  if (engine == Engine::kInt8) {
-    auto ex = qualm::Int8Executor::Create(&m.int8_model, batch);
+  if (engine == Engine::kInt8 || engine == Engine::kInt8Fast) {
+    qualm::Int8ExecutorOptions io;  // one thread, like every benchmark here
+    io.backend = engine == Engine::kInt8Fast ? qualm::Backend::kFast : qualm::Backend::kReference;
+    auto ex = qualm::Int8Executor::Create(&m.int8_model, batch, io);
     if (!Prepared(state, ex)) return;
     state.SetLabel((*ex)->PathDescription());
     for (auto _ : state) {
@@ -528,7 +531,7 @@ void RegisterAll() {
   Register("gru/s8_ref/t200_i128_h75", benchmark::kMillisecond, BM_GruS8);
   Register("gru/hybrid_ref/t200_i128_h75", benchmark::kMillisecond, BM_GruHybrid);
   for (const ZooCase& z : kZooCases)
-    for (Engine e : {Engine::kFloatReference, Engine::kFloatFast, Engine::kInt8, Engine::kDynamic})
+    for (Engine e : {Engine::kFloatReference, Engine::kFloatFast, Engine::kInt8, Engine::kInt8Fast, Engine::kDynamic})
       Register(std::string("model/") + z.arch + "/" + EngineName(e), benchmark::kMillisecond, BM_Model, &z, e);
 }
 
