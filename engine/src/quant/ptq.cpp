@@ -57,8 +57,9 @@ void AddBias(NodeQuant& nq, const std::string& name, const kernels::QuantizedWei
   nq.constants.push_back({name, MakeTensor(DType::kI32, Shape{static_cast<std::int64_t>(q.bias.size())}, q.bias)});
 }
 
-const Param& P(const Node& n, const char* name) {
-  for (const auto& p : n.params)
+template <typename N>  // Node or const Node
+auto& P(N& n, const char* name) {
+  for (auto& p : n.params)
     if (p.name == name) return p;
   return n.params.front();  // unreachable for a model that passed InferShapes
 }
@@ -83,7 +84,7 @@ Status QuantizeWeightsOnly(Model& m, QuantScheme scheme, std::int64_t skip_small
     if (scheme == QuantScheme::kWeightOnlyInt8 && count < skip_smaller_than) continue;
     NodeQuant& nq = m.quant.nodes[i];
     for (const auto& name : WeightNames(node.op)) {
-      Param& p = const_cast<Param&>(P(node, name.c_str()));
+      Param& p = P(node, name.c_str());
       QUALM_ASSIGN_OR_RETURN(auto q, QuantizeRows(node, p, nullptr, 1.0f, per_tensor));
       AddWeights(nq, name, p, q);
       if (scheme == QuantScheme::kWeightOnlyInt8) {

@@ -69,7 +69,6 @@ class Int8Executor {
   void SetInput(const void* input, int n);
   void RunNode(int i, int n);
   const QuantSpec& spec() const { return *spec_; }
-  Tensor& mutable_value(int i) { return values_[static_cast<std::size_t>(i)]; }
 
  private:
   Int8Executor() = default;

@@ -59,7 +59,6 @@ class Qat : public TrainingHook {
   // Runs the QAT forward pass (inference: observers untouched) on `input`
   // through a float executor built by the caller on model().
   Status BeginInference(int n);
-  bool seeded() const { return seeded_; }
 
   // Checkpointing (resumable QAT runs). The state of the min/max and
   // moving-average observers is exactly their current range, so it is saved
@@ -97,7 +96,7 @@ struct QatAgreement {
   std::vector<LayerDiff> layers;           // one per node with int8 output
   int max_units() const;
 };
-// `qat_model` must be Qat::model() of `qat`, `int8` a model with the same graph.
+// Runs the QAT forward pass on qat.model(); `int8` must have the same graph.
 Result<QatAgreement> CompareWithInt8(Qat& qat, const Model& int8, const Dataset& data, int batch_size = 256);
 
 }  // namespace qualm
