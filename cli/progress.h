@@ -1,4 +1,4 @@
-// frontends/cli/progress.h: a progress line for long work.
+// cli/progress.h: a progress line for long work.
 //
 // On a terminal the line is redrawn in place ("\r"); in a log (CI, a pipe) a
 // line is printed at each quarter so logs stay short and readable.

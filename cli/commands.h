@@ -1,4 +1,4 @@
-// frontends/cli/commands.h: the `qualm` subcommands. Each registers its
+// cli/commands.h: the `qualm` subcommands. Each registers its
 // options on the CLI11 app and returns a process exit code when run: 0 on
 // success, 1 on an error (printed as "qualm <cmd>: <message>"), 2 on bad usage.
 #pragma once
