@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "options.h"
+#include "progress.h"
 #include "qualm/frontends/atomic_file.h"
 #include "qualm/frontends/data_spec.h"
 #include "qualm/frontends/model_file.h"
@@ -13,7 +15,8 @@ namespace qualm::cli {
 namespace {
 
 struct CompareArgs {
-  std::string a_path, b_path, data, backend = "fast", out;
+  std::string a_path, b_path, data, out;
+  Backend backend = Backend::kFast;
   int threads = 0, batch = 256;
   bool json = false;
   frontends::DataSpecOptions data_args;
@@ -21,22 +24,21 @@ struct CompareArgs {
 
 int RunCompare(CompareArgs& a) {
   const char* cmd = "compare";
+  if (Status st = CheckOutputIsNotInput(a.out, {a.a_path, a.b_path}); !st.ok()) return Fail(cmd, st);
   auto ma = frontends::LoadModel(a.a_path);
   if (!ma.ok()) return Fail(cmd, ma.status());
   auto mb = frontends::LoadModel(a.b_path);
   if (!mb.ok()) return Fail(cmd, mb.status());
+  if (Status st = study::CheckComparable(*ma, *mb); !st.ok()) return Fail(cmd, st);
   if (a.data.empty()) a.data = frontends::DefaultTestData(*ma);
-  // Text data is encoded with the first model's vocabulary; both models of a
-  // comparison come from one training run, so they share it.
+  // Text data is encoded with the first model's vocabulary, which
+  // CheckComparable has found to be the second one's too.
   auto data = frontends::LoadEvalData(a.data, *ma, a.data_args);
   if (!data.ok()) return Fail(cmd, data.status());
-  if (ma->metadata.count("text.vocabulary") && ma->metadata["text.vocabulary"] != mb->metadata["text.vocabulary"])
-    return Fail(cmd, InvalidArgument("the two text models use different vocabularies"));
-  auto backend = ParseBackend(a.backend);
-  if (!backend.ok()) return Fail(cmd, backend.status());
+  PrintLoadNotes(cmd, *data);
   EvalOptions eo;
-  eo.backend = *backend;
-  eo.threads = a.threads > 0 ? a.threads : DefaultThreads();
+  eo.backend = a.backend;
+  eo.threads = ResolveThreads(a.threads);
   eo.batch_size = a.batch;
   eo.keep_probabilities = false;
   auto c = study::CompareModels(*ma, *mb, *data, eo);
@@ -59,7 +61,8 @@ int RunCompare(CompareArgs& a) {
     std::printf("%s: %zu samples\n", a.data.c_str(), data->size());
     std::printf("  A %-40s %-16s accuracy %6.2f%%\n", a.a_path.c_str(), QuantSchemeName(ma->quant.scheme), c->a.accuracy * 100);
     std::printf("  B %-40s %-16s accuracy %6.2f%%\n", a.b_path.c_str(), QuantSchemeName(mb->quant.scheme), c->b.accuracy * 100);
-    std::printf("  disagreements: %zu (%.2f%%)\n", c->disagreements.size(), c->disagreement_rate() * 100);
+    std::printf("  %s of %zu inputs (%.2f%%)\n", Plural(c->disagreements.size(), "disagreement").c_str(), data->size(),
+                c->disagreement_rate() * 100);
   }
   return 0;
 }
@@ -70,15 +73,15 @@ Runner RegisterCompare(CLI::App& app) {
   auto a = std::make_shared<CompareArgs>();
   app.add_option("a", a->a_path, "First model file (e.g. the float original)")->required();
   app.add_option("b", a->b_path, "Second model file (e.g. its quantized version)")->required();
-  app.add_option("--data", a->data, "Data set (default: the test set of the first model's training data)");
-  app.add_option("--backend", a->backend, "Float kernels: fast or reference")->capture_default_str();
-  app.add_option("--threads", a->threads, "Worker threads (default: all hardware threads)");
-  app.add_option("--batch", a->batch, "Evaluation batch size")->capture_default_str();
-  app.add_option("--limit", a->data_args.limit, "Use only the first N samples");
-  app.add_option("--spam-dir", a->data_args.spam_dir, "SpamAssassin data folder");
-  app.add_option("--fashion-dir", a->data_args.fashion_dir, "Fashion-MNIST folder");
-  app.add_option("-o,--out", a->out, "Also write the JSON result to this file (atomically)");
-  app.add_flag("--json", a->json, "Machine-readable output");
+  app.add_option("--data", a->data,
+                 DataSpecHelp("Data set (default: the test set of the first model's training data)"));
+  AddBackendOption(app, a->backend);
+  AddThreadsOption(app, a->threads);
+  app.add_option("--batch", a->batch, "Evaluation batch size")->capture_default_str()->check(AtLeastOne());
+  AddLimitOption(app, a->data_args.limit);
+  AddDataDirOptions(app, a->data_args);
+  app.add_option("-o,--output", a->out, "Also write the JSON result to this file (atomically; docs/cli-json.md)");
+  app.add_flag("--json", a->json, "Machine-readable output (docs/cli-json.md)");
   return [a] { return RunCompare(*a); };
 }
 

@@ -3,9 +3,10 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "options.h"
+#include "progress.h"
 #include "qualm/frontends/atomic_file.h"
 #include "qualm/frontends/data_spec.h"
-#include "progress.h"
 #include "qualm/engine/train.h"
 #include "qualm/frontends/model_file.h"
 
@@ -13,7 +14,8 @@ namespace qualm::cli {
 namespace {
 
 struct EvalArgs {
-  std::string model_path, data, backend = "fast", predictions;
+  std::string model_path, data, predictions;
+  Backend backend = Backend::kFast;
   int threads = 0, batch = 256;
   bool json = false, quiet = false;
   frontends::DataSpecOptions data_args;
@@ -21,16 +23,16 @@ struct EvalArgs {
 
 int RunEval(EvalArgs& a) {
   const char* cmd = "eval";
+  if (Status st = CheckOutputIsNotInput(a.predictions, {a.model_path}); !st.ok()) return Fail(cmd, st);
   auto model = frontends::LoadModel(a.model_path);
   if (!model.ok()) return Fail(cmd, model.status());
   if (a.data.empty()) a.data = frontends::DefaultTestData(*model);
   auto data = frontends::LoadEvalData(a.data, *model, a.data_args);
   if (!data.ok()) return Fail(cmd, data.status());
-  auto backend = ParseBackend(a.backend);
-  if (!backend.ok()) return Fail(cmd, backend.status());
+  PrintLoadNotes(cmd, *data);
   EvalOptions eo;
-  eo.backend = *backend;
-  eo.threads = a.threads > 0 ? a.threads : DefaultThreads();
+  eo.backend = a.backend;
+  eo.threads = ResolveThreads(a.threads);
   eo.batch_size = a.batch;
   eo.keep_probabilities = !a.predictions.empty();
   ProgressLine progress(!a.quiet && !a.json);
@@ -57,7 +59,13 @@ int RunEval(EvalArgs& a) {
     nlohmann::json preds = {{"model", a.model_path}, {"data", a.data}, {"path", r->path}};
     preds["labels"] = data->labels;
     preds["predictions"] = r->predictions;
-    preds["probabilities"] = r->probabilities;
+    // One row of class probabilities per input, in data set order.
+    nlohmann::json rows = nlohmann::json::array();
+    const auto k = static_cast<std::size_t>(classes);
+    for (std::size_t i = 0; i < data->size(); ++i)
+      rows.push_back(std::vector<float>(r->probabilities.begin() + static_cast<std::ptrdiff_t>(i * k),
+                                        r->probabilities.begin() + static_cast<std::ptrdiff_t>((i + 1) * k)));
+    preds["probabilities"] = std::move(rows);
     Status st = frontends::WriteFileAtomically(a.predictions, preds.dump());
     if (!st.ok()) return Fail(cmd, st);
   }
@@ -75,9 +83,11 @@ int RunEval(EvalArgs& a) {
     progress.Finish("");
     std::printf("%s on %s: accuracy %.2f%% (%zu samples), loss %.4f, path %s\n", a.model_path.c_str(),
                 a.data.c_str(), r->accuracy * 100.0, data->size(), r->loss, r->path.c_str());
-    for (const auto& pc : per_class)
-      std::printf("  %-14s %6.2f%%  (%d)\n", pc["name"].get<std::string>().c_str(),
-                  pc["accuracy"].get<double>() * 100.0, pc["count"].get<int>());
+    for (const auto& pc : per_class) {
+      const std::string name = pc["name"].get<std::string>();
+      std::printf("  %s %6.2f%%  (%d)\n", PadRight(name, 14).c_str(), pc["accuracy"].get<double>() * 100.0,
+                  pc["count"].get<int>());
+    }
   }
   return 0;
 }
@@ -87,16 +97,16 @@ int RunEval(EvalArgs& a) {
 Runner RegisterEval(CLI::App& app) {
   auto a = std::make_shared<EvalArgs>();
   app.add_option("model", a->model_path, "Model file")->required();
-  app.add_option("--data", a->data, "Data set, e.g. fashion-mnist:test, spam:test, spam:hard-ham, spam:later, "
-                                   "images:DIR (default: the test set of the model's training data)");
-  app.add_option("--backend", a->backend, "Float kernels: fast or reference")->capture_default_str();
-  app.add_option("--threads", a->threads, "Worker threads (default: all hardware threads)");
-  app.add_option("--batch", a->batch, "Evaluation batch size")->capture_default_str();
-  app.add_option("--limit", a->data_args.limit, "Use only the first N samples");
-  app.add_option("--spam-dir", a->data_args.spam_dir, "SpamAssassin data folder");
-  app.add_option("--fashion-dir", a->data_args.fashion_dir, "Fashion-MNIST folder");
-  app.add_option("--predictions", a->predictions, "Write labels, predictions and softmax vectors as JSON");
-  app.add_flag("--json", a->json, "Machine-readable output");
+  app.add_option("--data", a->data, DataSpecHelp("Data set (default: the test set of the model's training data)"));
+  AddBackendOption(app, a->backend);
+  AddThreadsOption(app, a->threads);
+  app.add_option("--batch", a->batch, "Evaluation batch size")->capture_default_str()->check(AtLeastOne());
+  AddLimitOption(app, a->data_args.limit);
+  AddDataDirOptions(app, a->data_args);
+  app.add_option("--predictions", a->predictions,
+                 "Write labels, predictions and one row of softmax probabilities per input as JSON "
+                 "(docs/cli-json.md)");
+  app.add_flag("--json", a->json, "Machine-readable output (docs/cli-json.md)");
   app.add_flag("-q,--quiet", a->quiet, "No progress output");
   return [a] { return RunEval(*a); };
 }

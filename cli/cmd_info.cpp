@@ -45,14 +45,15 @@ nlohmann::json QuantJson(const Model& m) {
     nodes.push_back(std::move(n));
   }
   return {{"scheme", QuantSchemeName(m.quant.scheme)},
-          {"mode", kernels::RequantModeName(m.quant.mode)},
+          {"mode", m.quant.uses_requant_mode() ? nlohmann::json(kernels::RequantModeName(m.quant.mode))
+                                               : nlohmann::json(nullptr)},
           {"info", info},
           {"nodes", nodes}};
 }
 
 void PrintQuant(const nlohmann::json& q) {
   std::printf("\nquantization: %s", q["scheme"].get<std::string>().c_str());
-  if (q["scheme"] != "float") std::printf(", requantization %s", q["mode"].get<std::string>().c_str());
+  if (!q["mode"].is_null()) std::printf(", requantization %s", q["mode"].get<std::string>().c_str());
   std::printf("\n");
   for (auto it = q["info"].begin(); it != q["info"].end(); ++it)
     std::printf("  %s: %s\n", it.key().c_str(), it.value().get<std::string>().c_str());
@@ -97,11 +98,19 @@ int RunInfo(const InfoArgs& a) {
                      {"fields", OpFields(n.op)},
                      {"params", params}});
   }
-  nlohmann::json meta = nlohmann::json::object();
+  // Metadata values are strings in the file. In JSON output, values that hold
+  // JSON objects or arrays (train.config, train.history) are embedded as
+  // structure, and the vocabulary is summarized: its size, not its tokens.
+  // The text output prints the strings, long ones summarized.
+  nlohmann::json meta = nlohmann::json::object(), meta_json = nlohmann::json::object();
   for (const auto& [k, v] : model->metadata) {
-    // Large blobs (a vocabulary) are summarized, not dumped.
-    if (v.size() > 2000) meta[k] = "<" + std::to_string(v.size()) + " bytes>";
-    else meta[k] = v;
+    meta[k] = v.size() > 2000 ? "<" + std::to_string(v.size()) + " bytes>" : v;
+    const nlohmann::json parsed = nlohmann::json::parse(v, nullptr, false);
+    const bool structured = !parsed.is_discarded() && (parsed.is_object() || parsed.is_array());
+    if (k == "text.vocabulary")
+      meta_json[k] = {{"tokens", structured ? parsed.size() : 0}, {"bytes", v.size()}};
+    else
+      meta_json[k] = structured ? parsed : nlohmann::json(v);
   }
   const nlohmann::json quant = QuantJson(*model);
   if (a.json) {
@@ -116,7 +125,7 @@ int RunInfo(const InfoArgs& a) {
                           {"parameters", model->ParameterCount()},
                           {"nodes", nodes},
                           {"quant", quant},
-                          {"metadata", meta}};
+                          {"metadata", meta_json}};
     // Names and metadata need not be UTF-8: replace invalid bytes rather than throw.
     std::printf("%s\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return 0;
@@ -150,7 +159,7 @@ int RunInfo(const InfoArgs& a) {
 Runner RegisterInfo(CLI::App& app) {
   auto a = std::make_shared<InfoArgs>();
   app.add_option("model", a->model_path, "Model file")->required();
-  app.add_flag("--json", a->json, "Machine-readable output");
+  app.add_flag("--json", a->json, "Machine-readable output (docs/cli-json.md)");
   return [a] { return RunInfo(*a); };
 }
 

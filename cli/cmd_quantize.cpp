@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "options.h"
+#include "progress.h"
 #include "qualm/engine/ptq.h"
 #include "qualm/frontends/data_spec.h"
 #include "qualm/frontends/model_file.h"
@@ -12,20 +14,22 @@ namespace qualm::cli {
 namespace {
 
 struct QuantizeArgs {
-  std::string model_path, out, scheme = "int8", mode = "gemmlowp", observer = "minmax", calibration_data, backend = "reference";
+  std::string model_path, out, scheme = "int8", mode = "gemmlowp", observer = "minmax", calibration_data;
+  // Calibration runs the float model on the frozen reference kernels by
+  // default, so a quantized model does not depend on the machine it was made on.
+  Backend calibration_backend = Backend::kReference;
   int samples = 100, threads = 0;
   // coremltools' weight_threshold: the study protocol's weight-only variant
   // (Core ML 8-bit linear) leaves layers with fewer weights in float.
   std::int64_t skip_smaller_than = 2048;
-  bool json = false;
+  bool json = false, quiet = false;
   std::string weights = "per-channel";
   frontends::DataSpecOptions data_args;
 };
 
 int RunQuantize(QuantizeArgs& a) {
   const char* cmd = "quantize";
-  auto model = frontends::LoadModel(a.model_path);
-  if (!model.ok()) return Fail(cmd, model.status());
+  if (Status st = CheckOutputIsNotInput(a.out, {a.model_path}); !st.ok()) return Fail(cmd, st);
   PtqOptions o;
   auto scheme = ParseQuantScheme(a.scheme);
   if (!scheme.ok()) return Fail(cmd, scheme.status());
@@ -37,39 +41,70 @@ int RunQuantize(QuantizeArgs& a) {
   if (!observer.ok()) return Fail(cmd, observer.status());
   o.calibration.observer = *observer;
   o.calibration.samples = a.samples;
-  auto backend = ParseBackend(a.backend);
-  if (!backend.ok()) return Fail(cmd, backend.status());
-  o.calibration.backend = *backend;
-  o.calibration.threads = a.threads > 0 ? a.threads : DefaultThreads();
-  o.skip_smaller_than = a.skip_smaller_than;
-  if (a.weights != "per-channel" && a.weights != "per-tensor")
-    return Fail(cmd, InvalidArgument("--weights must be per-channel or per-tensor, got '" + a.weights + "'"));
+  o.calibration.backend = a.calibration_backend;
+  o.calibration.threads = ResolveThreads(a.threads);
+  o.skip_smaller_than = o.scheme == QuantScheme::kWeightOnlyInt8 ? a.skip_smaller_than : 0;
   o.per_tensor_weights = a.weights == "per-tensor";
 
+  auto model = frontends::LoadModel(a.model_path);
+  if (!model.ok()) return Fail(cmd, model.status());
+  if (model->quant.quantized())
+    return Fail(cmd, InvalidArgument(a.model_path + " is already quantized (" + QuantSchemeName(model->quant.scheme) +
+                                     "): quantize its float original"));
+
   Result<Dataset> calib = InvalidArgument("unused");
+  ProgressLine progress(!a.quiet && !a.json);
   if (o.scheme == QuantScheme::kInt8) {
-    // The study protocol: the first `samples` inputs of the training split.
-    if (a.calibration_data.empty()) a.calibration_data = frontends::DefaultTrainingData(model->arch) + ":train";
+    // The study protocol: the first `samples` inputs of the training split of
+    // the data the model was trained on (recorded in the model file).
     frontends::DataSpecOptions d = a.data_args;
-    d.limit = static_cast<std::size_t>(std::max(a.samples, 1));
-    calib = frontends::LoadEvalData(a.calibration_data, *model, d);
-    if (!calib.ok()) return Fail(cmd, calib.status().WithContext("calibration data"));
+    d.limit = static_cast<std::size_t>(a.samples);
+    calib = a.calibration_data.empty() ? frontends::LoadModelTrainingSplit(*model, d)
+                                       : frontends::LoadEvalData(a.calibration_data, *model, d);
+    if (!calib.ok()) {
+      Status st = calib.status().WithContext("calibration data");
+      if (a.calibration_data.empty()) st = st.WithContext("pass --calibration-data");
+      return Fail(cmd, st);
+    }
+    PrintLoadNotes(cmd, *calib);
+    if (!a.quiet && !a.json)
+      std::fprintf(stderr, "qualm quantize: calibrating on %zu samples of %s (%s observer, %s kernels)\n", calib->size(),
+                   calib->name.c_str(), ObserverName(o.calibration.observer).c_str(),
+                   BackendName(o.calibration.backend));
+    o.calibration.progress = [&](int done, int total) {
+      progress.Update(static_cast<double>(done) / total,
+                      "calibrating " + std::to_string(done) + "/" + std::to_string(total) + " samples");
+    };
   }
   auto q = QuantizeModel(*model, calib.ok() ? &*calib : nullptr, o);
+  if (o.scheme == QuantScheme::kInt8) progress.Finish("calibrated; ranges chosen");
   if (!q.ok()) return Fail(cmd, q.status());
   q->metadata["quantized.from"] = a.model_path;
   q->metadata["quantized.by"] = std::string("qualm ") + Version();
   Status st = frontends::SaveModel(*q, a.out);
   if (!st.ok()) return Fail(cmd, st);
+
+  const int quantized_layers = QuantizedLayerCount(q->quant);
+  std::string nothing;
+  if (quantized_layers == 0)
+    nothing = "no layer was quantized: every weighted layer has fewer than " + std::to_string(a.skip_smaller_than) +
+              " weights (--skip-smaller-than), so the output computes exactly what the float model computes";
   if (a.json) {
-    nlohmann::json out = {{"model", a.model_path}, {"out", a.out}, {"scheme", QuantSchemeName(q->quant.scheme)},
-                          {"mode", kernels::RequantModeName(q->quant.mode)}, {"info", q->quant.info}};
+    nlohmann::json out = {{"model", a.model_path},
+                          {"output", a.out},
+                          {"scheme", QuantSchemeName(q->quant.scheme)},
+                          {"mode", q->quant.uses_requant_mode() ? nlohmann::json(kernels::RequantModeName(q->quant.mode))
+                                                                : nlohmann::json(nullptr)},
+                          {"quantized_layers", quantized_layers < 0 ? nlohmann::json("all") : nlohmann::json(quantized_layers)},
+                          {"info", q->quant.info}};
+    if (!nothing.empty()) out["warning"] = nothing;
     std::printf("%s\n", out.dump(2).c_str());
   } else {
-    std::printf("%s -> %s: scheme %s, requant %s", a.model_path.c_str(), a.out.c_str(), QuantSchemeName(q->quant.scheme),
-                kernels::RequantModeName(q->quant.mode));
+    std::printf("%s -> %s: scheme %s", a.model_path.c_str(), a.out.c_str(), QuantSchemeName(q->quant.scheme));
+    if (q->quant.uses_requant_mode()) std::printf(", requant %s", kernels::RequantModeName(q->quant.mode));
     for (const auto& [k, v] : q->quant.info) std::printf(", %s %s", k.c_str(), v.c_str());
     std::printf("\n");
+    if (!nothing.empty()) std::fprintf(stderr, "qualm quantize: warning: %s\n", nothing.c_str());
   }
   return 0;
 }
@@ -78,26 +113,52 @@ int RunQuantize(QuantizeArgs& a) {
 
 Runner RegisterQuantize(CLI::App& app) {
   auto a = std::make_shared<QuantizeArgs>();
-  std::string schemes;
+  std::vector<std::string> schemes;
   for (const auto& s : QuantSchemeNames())
-    if (s != "float") schemes += (schemes.empty() ? "" : ", ") + s;
+    if (s != "float") schemes.push_back(s);
+  std::string scheme_list;
+  for (const auto& s : schemes) scheme_list += (scheme_list.empty() ? "" : ", ") + s;
   app.add_option("model", a->model_path, "Float model file")->required();
-  app.add_option("-o,--out", a->out, "Output model file")->required();
-  app.add_option("--scheme", a->scheme, "Quantization scheme: " + schemes)->capture_default_str();
-  app.add_option("--mode", a->mode, "Requantization rounding: gemmlowp (TFLite), single, fp32")->capture_default_str();
-  app.add_option("--observer", a->observer, "int8 calibration observer: minmax, moving-average, percentile, mse, entropy")
-      ->capture_default_str();
-  app.add_option("--samples", a->samples, "int8 calibration samples (first N of the calibration data)")->capture_default_str();
+  AddOutputOption(app, a->out, "Quantized model file to write (never the input)");
+  app.add_option("--scheme", a->scheme, "Quantization scheme: " + scheme_list)
+      ->capture_default_str()
+      ->check(CLI::IsMember(schemes));
+  app.add_option("--mode", a->mode, "int8 requantization rounding: gemmlowp (TFLite), single, fp32")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"gemmlowp", "single", "fp32"}));
+  app.add_option("--observer", a->observer,
+                 "int8 calibration observer: minmax, moving-average, percentile, mse, entropy (parameters as in "
+                 "engine/observers.h, e.g. percentile:99.99)")
+      ->capture_default_str()
+      ->check(CLI::Validator(
+          [](std::string& v) -> std::string {
+            auto ob = ParseObserver(v);
+            return ob.ok() ? std::string() : ob.status().message();
+          },
+          "OBSERVER"));
+  app.add_option("--samples", a->samples, "int8 calibration samples (the first N of the calibration data)")
+      ->capture_default_str()
+      ->check(AtLeastOne());
   app.add_option("--calibration-data", a->calibration_data,
-                 "Calibration data set (default: the training split of the model's data, e.g. fashion-mnist:train)");
+                 DataSpecHelp("Calibration data set (default: the training split of the data the model was trained "
+                              "on, as its file records)"));
   app.add_option("--skip-smaller-than", a->skip_smaller_than,
-                 "weight-only-int8: keep layers with fewer weights than this in float")->capture_default_str();
-  app.add_option("--weights", a->weights, "Weight scale granularity: per-channel or per-tensor")->capture_default_str();
-  app.add_option("--backend", a->backend, "Float kernels for calibration: reference or fast")->capture_default_str();
-  app.add_option("--threads", a->threads, "Worker threads (default: all hardware threads)");
-  app.add_option("--spam-dir", a->data_args.spam_dir, "SpamAssassin data folder");
-  app.add_option("--fashion-dir", a->data_args.fashion_dir, "Fashion-MNIST folder");
-  app.add_flag("--json", a->json, "Machine-readable output");
+                 "weight-only-int8: keep layers with fewer weights than this in float")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--weights", a->weights, "Weight scale granularity: per-channel or per-tensor")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"per-channel", "per-tensor"}));
+  const std::map<std::string, Backend> backends = {{"fast", Backend::kFast}, {"reference", Backend::kReference}};
+  app.add_option("--calibration-backend", a->calibration_backend,
+                 "Kernels that run the float model during calibration: reference (default: the frozen scalar "
+                 "kernels, so the quantized model is the same on every machine) or fast")
+      ->transform(CLI::CheckedTransformer(backends))
+      ->default_str("reference");
+  AddThreadsOption(app, a->threads);
+  AddDataDirOptions(app, a->data_args);
+  app.add_flag("--json", a->json, "Machine-readable output (docs/cli-json.md)");
+  app.add_flag("-q,--quiet", a->quiet, "No progress output");
   return [a] { return RunQuantize(*a); };
 }
 

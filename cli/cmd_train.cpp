@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "options.h"
 #include "progress.h"
 #include "qualm/engine/zoo.h"
 #include "qualm/study/train_run.h"
@@ -15,7 +16,8 @@ struct TrainArgs {
   int epochs = 0, batch = 0, threads = 0;
   std::uint64_t seed = 1;
   float lr = 0, weight_decay = -1;
-  std::string optimizer, schedule, backend = "fast";
+  std::string optimizer, schedule;
+  Backend backend = Backend::kFast;
   bool no_resume = false, json = false, quiet = false, no_validation = false;
   std::string qat_observer = "moving-average", qat_mode = "gemmlowp";
 };
@@ -52,11 +54,13 @@ int RunTrain(TrainArgs& a) {
     if (!s.ok()) return Fail(cmd, s.status());
     cfg.schedule = *s;
   }
-  auto backend = ParseBackend(a.backend);
-  if (!backend.ok()) return Fail(cmd, backend.status());
-  cfg.backend = *backend;
+  cfg.backend = a.backend;
   cfg.seed = a.seed;
-  cfg.threads = a.threads > 0 ? a.threads : DefaultThreads();
+  cfg.threads = ResolveThreads(a.threads);
+  if (Status st = CheckOutputIsNotInput(run.output, {run.init_from}); !st.ok()) return Fail(cmd, st);
+  const std::string checkpoint = run.checkpoint.empty() ? run.output + ".ckpt" : run.checkpoint;
+  SetInterruptMessage("qualm train: interrupted; run the same command again to resume from the last completed "
+                      "epoch (checkpoint " + checkpoint + ")");
   run.resume = !a.no_resume;
   run.validate = !a.no_validation;
 
@@ -88,31 +92,35 @@ int RunTrain(TrainArgs& a) {
     std::printf("qualm train: stopped early; run the same command again to resume\n");
     return 0;
   }
-  std::string qat_json = "null";
+  nlohmann::json qat_json = nullptr;
   if (result->qat_check) {
     const QatAgreement& q = *result->qat_check;
     nlohmann::json layers = nlohmann::json::array();
     for (const auto& l : q.layers) layers.push_back({{"node", l.node}, {"max_units", l.max_units}, {"differing", l.differing}});
-    qat_json = nlohmann::json{{"data", result->qat_check_data},
-                              {"samples", q.samples},
-                              {"disagreements", q.disagreements.size()},
-                              {"indices", q.disagreements},
-                              {"max_layer_units", q.max_units()},
-                              {"layers", layers}}
-                   .dump();
+    qat_json = {{"data", result->qat_check_data},
+                {"samples", q.samples},
+                {"disagreements", q.disagreements.size()},
+                {"indices", q.disagreements},
+                {"max_layer_units", q.max_units()},
+                {"layers", layers}};
     if (!a.json)
-      std::printf("qualm train: QAT forward vs saved int8 model on %s: %zu of %zu inputs disagree, largest per-layer "
+      std::printf("qualm train: QAT forward vs saved int8 model on %s: %s of %zu inputs, largest per-layer "
                   "difference %d quantized units over %zu layers\n",
-                  result->qat_check_data.c_str(), q.disagreements.size(), q.samples, q.max_units(), q.layers.size());
+                  result->qat_check_data.c_str(), Plural(q.disagreements.size(), "disagreement").c_str(), q.samples,
+                  q.max_units(), q.layers.size());
   }
   if (a.json) {
-    std::printf("{\"model\": \"%s\", \"arch\": \"%s\", \"seconds\": %.3f, \"path\": \"%s\", \"config\": %s, "
-                "\"history\": %s, \"qat_check\": %s}\n",
-                run.output.c_str(), run.arch.c_str(), result->seconds, result->path.c_str(),
-                TrainConfigJson(cfg).c_str(), result->history_json.c_str(), qat_json.c_str());
+    const nlohmann::json out = {{"model", run.output},
+                                {"arch", run.arch},
+                                {"seconds", result->seconds},
+                                {"path", result->path},
+                                {"config", nlohmann::json::parse(TrainConfigJson(cfg))},
+                                {"history", nlohmann::json::parse(result->history_json)},
+                                {"qat_check", qat_json}};
+    std::printf("%s\n", out.dump(2).c_str());
   } else {
-    std::printf("qualm train: wrote %s (%s, %d epochs, %s)\n", run.output.c_str(), run.arch.c_str(), cfg.epochs,
-                FormatSeconds(result->seconds).c_str());
+    std::printf("qualm train: wrote %s (%s, %s, %s)\n", run.output.c_str(), run.arch.c_str(),
+                Plural(static_cast<std::size_t>(cfg.epochs), "epoch").c_str(), FormatSeconds(result->seconds).c_str());
   }
   return 0;
 }
@@ -123,28 +131,30 @@ Runner RegisterTrain(CLI::App& app) {
   auto a = std::make_shared<TrainArgs>();
   std::string archs;
   for (const auto& s : ZooArchitectures()) archs += (archs.empty() ? "" : ", ") + s;
-  app.add_option("--arch", a->run.arch, "Architecture: " + archs)->required();
-  app.add_option("--data", a->run.data, "Training data: fashion-mnist, spam, images:DIR, idx:IMAGES,LABELS "
-                                       "(default: fashion-mnist for images, spam for text)");
-  app.add_option("-o,--output", a->run.output, "Model file to write")->required();
-  app.add_option("--epochs", a->epochs, "Epochs (default: the architecture's documented recipe)");
+  app.add_option("--arch", a->run.arch, "Architecture: " + archs)->required()->check(CLI::IsMember(ZooArchitectures()));
+  app.add_option("--data", a->run.data,
+                 "Training data: fashion-mnist, spam, images:DIR, idx:IMAGES,LABELS or text:DIR (default: fashion-mnist "
+                 "for image architectures, spam for text ones; images:, idx: and text: hold out a seeded 10 % for "
+                 "validation)");
+  AddOutputOption(app, a->run.output, "Model file to write");
+  app.add_option("--epochs", a->epochs, "Epochs (default: the architecture's documented recipe)")->check(AtLeastOne());
   app.add_option("--seed", a->seed, "Seed for initialization, shuffling, augmentation and dropout")
       ->capture_default_str();
-  app.add_option("--batch", a->batch, "Mini-batch size");
-  app.add_option("--lr", a->lr, "Peak learning rate");
-  app.add_option("--weight-decay", a->weight_decay, "L2 weight decay");
-  app.add_option("--optimizer", a->optimizer, "sgd or adam");
-  app.add_option("--schedule", a->schedule, "constant, cosine or step");
-  app.add_option("--threads", a->threads, "Worker threads (default: all hardware threads)");
-  app.add_option("--backend", a->backend, "Float kernels: fast or reference")->capture_default_str();
+  app.add_option("--batch", a->batch, "Mini-batch size")->check(AtLeastOne());
+  app.add_option("--lr", a->lr, "Peak learning rate")->check(CLI::PositiveNumber);
+  app.add_option("--weight-decay", a->weight_decay, "L2 weight decay")->check(CLI::NonNegativeNumber);
+  app.add_option("--optimizer", a->optimizer, "sgd or adam")->check(CLI::IsMember({"sgd", "adam"}));
+  app.add_option("--schedule", a->schedule, "constant, cosine or step")->check(CLI::IsMember({"constant", "cosine", "step"}));
+  AddThreadsOption(app, a->threads);
+  AddBackendOption(app, a->backend);
   app.add_option("--checkpoint", a->run.checkpoint, "Checkpoint file (default: OUTPUT.ckpt)");
   app.add_option("--stop-after", a->run.max_epochs_this_run,
-                 "Train at most N epochs now and keep the checkpoint to resume from later");
+                 "Train at most N epochs now and keep the checkpoint to resume from later")
+      ->check(AtLeastOne());
   app.add_flag("--no-resume", a->no_resume, "Start afresh even if a checkpoint exists");
   app.add_flag("--no-validation", a->no_validation, "Skip the per-epoch validation pass");
-  app.add_option("--limit", a->run.data_options.limit, "Use only the first N samples of each set (quick runs)");
-  app.add_option("--spam-dir", a->run.data_options.spam_dir, "SpamAssassin data folder");
-  app.add_option("--fashion-dir", a->run.data_options.fashion_dir, "Fashion-MNIST folder");
+  AddLimitOption(app, a->run.data_options.limit, "Use only the first N samples of each set (quick runs)");
+  AddDataDirOptions(app, a->run.data_options);
   app.add_option("--init-from", a->run.init_from,
                  "Fine-tune this float model file instead of training from scratch (default recipe: 2 epochs at lr/10)");
   app.add_flag("--qat", a->run.qat, "Quantization-aware training; writes the int8 model and checks it against the "

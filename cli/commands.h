@@ -25,7 +25,9 @@ Runner RegisterCompare(CLI::App& app);
 int Fail(const std::string& command, const Status& status);
 // The version string recorded in every result.
 const char* Version();
-// Default thread count: the machine's hardware threads.
-int DefaultThreads();
+// From now on, SIGINT or SIGTERM print this line to stderr and end the process
+// with 128 + the signal number. For resumable commands: the line says how to
+// resume. (Results are written atomically, so a stop never leaves half a file.)
+void SetInterruptMessage(const std::string& line);
 
 }  // namespace qualm::cli

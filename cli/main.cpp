@@ -6,20 +6,44 @@
 //   qualm zoo --out runs/default
 //   qualm cpu
 #include <CLI/CLI.hpp>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
-#include <thread>
 
 #include "commands.h"
 
 namespace qualm::cli {
 
-const char* Version() { return "0.1.0"; }
+const char* Version() { return QUALM_VERSION_STRING; }
 
-int DefaultThreads() {
-  const unsigned n = std::thread::hardware_concurrency();
-  return n == 0 ? 1 : static_cast<int>(n);
+namespace {
+// Written before the handler is installed, read only by it.
+char g_interrupt_line[1024];
+std::size_t g_interrupt_length = 0;
+
+extern "C" void OnInterrupt(int sig) {
+  // Only async-signal-safe calls here.
+  if (write(STDERR_FILENO, "\n", 1) < 0 || write(STDERR_FILENO, g_interrupt_line, g_interrupt_length) < 0) {
+    // Nothing more can be done about a failed write to stderr.
+  }
+  _exit(128 + sig);
+}
+}  // namespace
+
+void SetInterruptMessage(const std::string& line) {
+  const std::string text = line + "\n";
+  g_interrupt_length = std::min(text.size(), sizeof g_interrupt_line);
+  std::memcpy(g_interrupt_line, text.data(), g_interrupt_length);
+  struct sigaction sa {};
+  sa.sa_handler = OnInterrupt;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
 }
 
 int Fail(const std::string& command, const Status& status) {
@@ -55,7 +79,9 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version exit 0; every usage error exits 2 (commands.h).
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
   }
   try {
     for (auto& [sub, run] : commands)

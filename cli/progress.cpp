@@ -45,4 +45,19 @@ std::string FormatSeconds(double s) {
   return buf;
 }
 
+std::string Plural(std::size_t n, const std::string& noun) {
+  return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
+}
+
+void PrintLoadNotes(const char* command, const Dataset& data) {
+  for (const std::string& note : data.load_notes) std::fprintf(stderr, "qualm %s: %s: %s\n", command, data.name.c_str(), note.c_str());
+}
+
+std::string PadRight(const std::string& text, int width) {
+  int columns = 0;
+  for (const char c : text)
+    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++columns;  // not a UTF-8 continuation byte
+  return columns >= width ? text : text + std::string(static_cast<std::size_t>(width - columns), ' ');
+}
+
 }  // namespace qualm::cli

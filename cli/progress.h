@@ -1,4 +1,5 @@
-// cli/progress.h: a progress line for long work.
+// cli/progress.h: a progress line for long work, and the text formatting
+// helpers of the command line's human-readable output.
 //
 // On a terminal the line is redrawn in place ("\r"); in a log (CI, a pipe) a
 // line is printed at each quarter so logs stay short and readable.
@@ -7,6 +8,8 @@
 #include <chrono>
 #include <cstdio>
 #include <string>
+
+#include "qualm/engine/dataset.h"
 
 namespace qualm::cli {
 
@@ -26,5 +29,15 @@ class ProgressLine {
 };
 
 std::string FormatSeconds(double s);  // "8m12s", "3.4s", "1h02m"
+
+// Number-agreeing nouns: Plural(1, "disagreement") = "1 disagreement".
+std::string Plural(std::size_t n, const std::string& noun);
+
+// Prints a data set's load notes (files a loader ignored or skipped) to stderr.
+void PrintLoadNotes(const char* command, const Dataset& data);
+
+// Pads UTF-8 text with spaces to `width` columns, counting code points rather
+// than bytes, so "Sandale" and "Sandalé" line up.
+std::string PadRight(const std::string& text, int width);
 
 }  // namespace qualm::cli

@@ -15,6 +15,11 @@ PACKAGES=(
   libeigen3-dev libdnnl-dev libbenchmark-dev doctest-dev libstb-dev zlib1g-dev
   libcli11-dev nlohmann-json3-dev libonnx-dev libprotobuf-dev protobuf-compiler
   libgemmlowp-dev dataset-fashion-mnist libonnx-testdata
+  # oneDNN's CMake package config calls find_package(OpenCL) unconditionally, but
+  # libdnnl-dev only *recommends* these and we install --no-install-recommends.
+  ocl-icd-opencl-dev opencl-c-headers
+  # The command-line tests read JSON output with python3's json module.
+  python3
 )
 
 SUDO=""

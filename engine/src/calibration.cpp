@@ -75,6 +75,7 @@ Result<CalibrationResult> Calibrate(Model& model, const Dataset& data, const Cal
       QUALM_RETURN_IF_ERROR(observers[i]->Observe(v.value.f32(), count).WithContext(model.nodes[i].name));
     }
     ++result.batches;
+    if (options.progress) options.progress(start + n, samples);
   }
   result.samples = samples;
 

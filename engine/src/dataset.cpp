@@ -29,6 +29,7 @@ Dataset Subset(const Dataset& src, const std::vector<std::size_t>& indices, cons
   out.sample_shape = src.sample_shape;
   out.num_classes = src.num_classes;
   out.class_names = src.class_names;
+  out.load_notes = src.load_notes;
   const std::size_t ss = src.sample_size();
   out.labels.reserve(indices.size());
   if (src.sample_type == SampleType::kFloat32) out.f32.reserve(indices.size() * ss);

@@ -1,5 +1,8 @@
 #include "qualm/engine/quant_spec.h"
 
+#include <exception>
+#include <string>
+
 namespace qualm {
 namespace {
 constexpr struct {
@@ -25,6 +28,16 @@ std::vector<std::string> QuantSchemeNames() {
   std::vector<std::string> names;
   for (const auto& e : kSchemes) names.push_back(e.name);
   return names;
+}
+
+int QuantizedLayerCount(const QuantSpec& spec) {
+  auto it = spec.info.find(kInfoQuantizedLayers);
+  if (it == spec.info.end()) return -1;
+  try {
+    return std::stoi(it->second);
+  } catch (const std::exception&) {
+    return -1;
+  }
 }
 
 Result<QuantScheme> ParseQuantScheme(const std::string& name) {

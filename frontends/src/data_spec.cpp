@@ -26,6 +26,25 @@ DataOptions ToDataOptions(const DataSpecOptions& o) {
 
 bool StartsWith(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
 
+bool IsUserData(const std::string& spec) {
+  return StartsWith(spec, "images:") || StartsWith(spec, "idx:") || StartsWith(spec, "text:");
+}
+
+// User data (images:, idx:, text:) is split once, the same way for training and
+// for everything that later needs "the training split" (calibration): a seeded
+// 10 % validation hold-out of the whole set; `limit` keeps a prefix of the
+// training part.
+Result<Split> SplitUserData(Dataset full, const std::string& spec, std::size_t limit) {
+  if (full.size() < 10) return InvalidArgument(spec + ": too few samples to train (" + std::to_string(full.size()) + ")");
+  Split split = SplitDataset(full, kUserValidationFraction, kUserValidationSeed, spec + ":train", spec + ":validation");
+  if (limit > 0 && split.first.size() > limit) {
+    std::vector<std::size_t> head(limit);
+    for (std::size_t i = 0; i < limit; ++i) head[i] = i;
+    split.first = Subset(split.first, head, split.first.name);
+  }
+  return split;
+}
+
 void RecordVocabulary(const Vocabulary& v, int seq_len, TrainingData& out) {
   out.model_metadata["text.vocabulary"] = nlohmann::json(v.tokens()).dump();
   out.model_metadata["text.vocab_size"] = std::to_string(v.size());
@@ -65,7 +84,7 @@ Result<TrainingData> LoadTrainingData(const std::string& spec, const DataSpecOpt
     RecordVocabulary(vocab, d.seq_len, out);
     return out;
   }
-  if (StartsWith(spec, "images:") || StartsWith(spec, "idx:") || StartsWith(spec, "text:")) {
+  if (IsUserData(spec)) {
     // User data: hold out a seeded 10 % for validation.
     DataOptions all = d;
     all.limit = 0;
@@ -75,19 +94,29 @@ Result<TrainingData> LoadTrainingData(const std::string& spec, const DataSpecOpt
       RecordVocabulary(vocab, d.seq_len, out);
     }
     QUALM_ASSIGN_OR_RETURN(Dataset full, LoadNamedDataset(spec, all));
-    if (full.size() < 10) return InvalidArgument(spec + ": too few samples to train (" + std::to_string(full.size()) + ")");
-    Split split = SplitDataset(full, kUserValidationFraction, kUserValidationSeed, spec + ":train", spec + ":validation");
-    if (options.limit > 0 && split.first.size() > options.limit) {
-      std::vector<std::size_t> head(options.limit);
-      for (std::size_t i = 0; i < options.limit; ++i) head[i] = i;
-      split.first = Subset(split.first, head, split.first.name);
-    }
+    QUALM_ASSIGN_OR_RETURN(Split split, SplitUserData(std::move(full), spec, options.limit));
     out.train = std::move(split.first);
     out.validation = std::move(split.second);
     return out;
   }
   return InvalidArgument("unknown training data '" + spec +
                          "' (expected fashion-mnist, spam, images:DIR, idx:IMAGES,LABELS or text:DIR)");
+}
+
+Result<Dataset> LoadModelTrainingSplit(const Model& model, const DataSpecOptions& options) {
+  auto it = model.metadata.find("train.data");
+  if (it == model.metadata.end() || it->second.empty())
+    return InvalidArgument("the model records no training data (metadata train.data); name the data explicitly");
+  const std::string& spec = it->second;
+  if (spec == "fashion-mnist" || spec == "spam") return LoadEvalData(spec + ":train", model, options);
+  if (IsUserData(spec)) {
+    DataSpecOptions all = options;
+    all.limit = 0;
+    QUALM_ASSIGN_OR_RETURN(Dataset full, LoadEvalData(spec, model, all));
+    QUALM_ASSIGN_OR_RETURN(Split split, SplitUserData(std::move(full), spec, options.limit));
+    return std::move(split.first);
+  }
+  return InvalidArgument("the model's recorded training data '" + spec + "' is not a known data spec");
 }
 
 Result<Dataset> LoadEvalData(const std::string& spec, const Model& model, const DataSpecOptions& options) {

@@ -54,7 +54,9 @@ Result<std::vector<ModelSetRow>> RunModelSet(const ModelSetOptions& options, con
   if (ec) return IoError(options.out_dir + ": cannot create the output folder: " + ec.message());
   const std::vector<std::string> archs = options.archs.empty() ? ZooArchitectures() : options.archs;
   std::vector<ModelSetRow> rows;
-  for (const std::string& arch : archs) {
+  for (std::size_t index = 0; index < archs.size(); ++index) {
+    const std::string& arch = archs[index];
+    if (cb.model_started) cb.model_started(static_cast<int>(index) + 1, static_cast<int>(archs.size()), arch);
     ModelSetRow row;
     row.arch = arch;
     row.model_path = options.out_dir + "/" + arch + ".qm";

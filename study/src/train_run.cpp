@@ -2,7 +2,9 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "qualm/engine/zoo.h"
@@ -27,10 +29,37 @@ Result<TrainRunResult> RunTraining(const TrainRunOptions& options, const TrainRu
   const std::string data_spec = options.data.empty() ? frontends::DefaultTrainingData(options.arch) : options.data;
   const std::string checkpoint = options.checkpoint.empty() ? options.output + ".ckpt" : options.checkpoint;
   if (options.output.empty()) return InvalidArgument("no output model file given");
+  // Everything that can be checked without the data is checked before loading
+  // it: a typo must not cost the seconds a data set takes to read.
+  {
+    const auto& archs = ZooArchitectures();
+    if (std::find(archs.begin(), archs.end(), options.arch) == archs.end()) {
+      std::string known;
+      for (const auto& a : archs) known += (known.empty() ? "" : ", ") + a;
+      return InvalidArgument("unknown architecture '" + options.arch + "' (known: " + known + ")");
+    }
+  }
+  if (cfg.epochs < 1) return InvalidArgument("epochs must be at least 1, got " + std::to_string(cfg.epochs));
+  if (cfg.batch_size < 1) return InvalidArgument("batch size must be at least 1, got " + std::to_string(cfg.batch_size));
+  if (cfg.threads < 1) return InvalidArgument("threads must be at least 1, got " + std::to_string(cfg.threads));
+  const bool histogram_qat = options.qat && !std::holds_alternative<MinMaxOptions>(options.qat_options.observer) &&
+                            !std::holds_alternative<MovingAverageOptions>(options.qat_options.observer);
+  const bool checkpoints = !histogram_qat;
+  if (histogram_qat && options.max_epochs_this_run > 0)
+    return InvalidArgument("QAT with a histogram observer cannot stop early and resume (its state is not checkpointed)");
+  std::optional<Model> init;
+  if (!options.init_from.empty()) {
+    QUALM_ASSIGN_OR_RETURN(init, frontends::LoadModel(options.init_from));
+    if (init->arch != options.arch)
+      return InvalidArgument(options.init_from + " is a " + init->arch + " model, not " + options.arch);
+    if (init->quant.quantized())
+      return InvalidArgument(options.init_from + " is already quantized; start from its float original");
+  }
 
   say("loading " + data_spec);
   QUALM_ASSIGN_OR_RETURN(frontends::TrainingData data, frontends::LoadTrainingData(data_spec, options.data_options));
   const Dataset* validation = (data.validation && options.validate) ? &*data.validation : nullptr;
+  for (const std::string& note : data.train.load_notes) say(note);
 
   // A checkpoint resumes only the run that made it: QAT and the starting
   // model are part of the identity.
@@ -43,11 +72,6 @@ Result<TrainRunResult> RunTraining(const TrainRunOptions& options, const TrainRu
   Trainer::State state;
   TrainRunResult result;
   bool resumed = false;
-  const bool histogram_qat = options.qat && !std::holds_alternative<MinMaxOptions>(options.qat_options.observer) &&
-                            !std::holds_alternative<MovingAverageOptions>(options.qat_options.observer);
-  const bool checkpoints = !histogram_qat;
-  if (histogram_qat && options.max_epochs_this_run > 0)
-    return InvalidArgument("QAT with a histogram observer cannot stop early and resume (its state is not checkpointed)");
   if (checkpoints && options.resume && FileExists(checkpoint)) {
     auto ck = frontends::LoadCheckpoint(checkpoint);
     if (!ck.ok())
@@ -58,11 +82,8 @@ Result<TrainRunResult> RunTraining(const TrainRunOptions& options, const TrainRu
     model = std::move(ck->model);
     state = std::move(ck->state);
     resumed = true;
-  } else if (!options.init_from.empty()) {
-    QUALM_ASSIGN_OR_RETURN(model, frontends::LoadModel(options.init_from));
-    if (model.arch != options.arch)
-      return InvalidArgument(options.init_from + " is a " + model.arch + " model, not " + options.arch);
-    if (model.quant.quantized()) return InvalidArgument(options.init_from + " is already quantized; start from its float original");
+  } else if (init) {
+    model = std::move(*init);
     auto vocab = data.model_metadata.find("text.vocabulary");
     if (vocab != data.model_metadata.end() && model.metadata["text.vocabulary"] != vocab->second)
       return InvalidArgument(options.init_from + " was trained with another vocabulary than " + data_spec + " gives");

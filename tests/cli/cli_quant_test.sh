@@ -35,7 +35,7 @@ done
 "$Q" quantize "$T/f.qm" --scheme int8 --weights per-tensor --samples 50 -o "$T/pt.qm" >/dev/null
 check "per-tensor weights are recorded" contains "$("$Q" info "$T/pt.qm")" "weights: per-tensor"
 out="$("$Q" quantize "$T/f.qm" --weights per-row -o "$T/x.qm" 2>&1)"; rc=$?
-check "bad --weights: exit 1" test $rc -eq 1
+check "bad --weights: usage error (exit 2)" test $rc -eq 2
 j="$("$Q" compare "$T/f.qm" "$T/f.qm" --limit 500 --json)"
 check "a model agrees with itself" test "$(field "['disagreements']" <<<"$j")" = 0
 check "eval runs an int8 model on the fast int8 path" contains "$("$Q" eval "$T/int8.qm" --limit 300 -q)" "int8 fast"
@@ -57,7 +57,7 @@ check "QAT: checked 1000 inputs" test "$(field "['qat_check']['samples']" <<<"$j
 
 # Errors.
 out="$("$Q" quantize "$T/f.qm" --scheme int4 -o "$T/x.qm" 2>&1)"; rc=$?
-check "unknown scheme: exit 1 and lists the schemes" bash -c "[ $rc -eq 1 ] && grep -q 'weight-only-int8' <<<'$out'"
+check "unknown scheme: usage error (exit 2) and lists the schemes" bash -c "[ $rc -eq 2 ] && grep -q 'weight-only-int8' <<<'$out'"
 out="$("$Q" quantize "$T/int8.qm" --scheme int8 -o "$T/x.qm" 2>&1)"; rc=$?
 check "re-quantizing a quantized model is refused" bash -c "[ $rc -eq 1 ] && grep -q 'already quantized' <<<'$out'"
 check "nothing written on error" test ! -e "$T/x.qm"

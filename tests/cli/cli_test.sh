@@ -61,7 +61,7 @@ check "truncated model: exit 1 and says truncated" bash -c "[ $rc -eq 1 ] && gre
 out="$("$Q" eval "$T/missing.qm" 2>&1)"; rc=$?
 check "missing model: exit 1" test $rc -eq 1
 out="$("$Q" train --arch vgg -o "$T/x.qm" 2>&1)"; rc=$?
-check "unknown architecture: clear error" bash -c "[ $rc -eq 1 ] && grep -q 'unknown architecture' <<<'$out'"
+check "unknown architecture: usage error (exit 2) naming --arch" bash -c "[ $rc -eq 2 ] && grep -q -- '--arch: vgg not in' <<<'$out'"
 out="$("$Q" eval "$T/a.qm" --data spam:test 2>&1)"; rc=$?
 check "image model on text data: clear error" bash -c "[ $rc -eq 1 ] && grep -q 'token ids' <<<'$out'"
 

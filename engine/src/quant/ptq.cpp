@@ -76,12 +76,15 @@ std::vector<std::string> WeightNames(const OpParams& op) {
 }
 
 Status QuantizeWeightsOnly(Model& m, QuantScheme scheme, std::int64_t skip_smaller_than, bool per_tensor) {
+  int weighted = 0, quantized = 0;
   for (std::size_t i = 0; i < m.nodes.size(); ++i) {
     Node& node = m.nodes[i];
     if (!HasWeights(node.op)) continue;
+    ++weighted;
     std::int64_t count = 0;
     for (const auto& name : WeightNames(node.op)) count += P(node, name.c_str()).value.elements();
     if (scheme == QuantScheme::kWeightOnlyInt8 && count < skip_smaller_than) continue;
+    ++quantized;
     NodeQuant& nq = m.quant.nodes[i];
     for (const auto& name : WeightNames(node.op)) {
       Param& p = P(node, name.c_str());
@@ -97,6 +100,9 @@ Status QuantizeWeightsOnly(Model& m, QuantScheme scheme, std::int64_t skip_small
       }
     }
   }
+  // A variant that quantizes nothing must be visible as such (quant_spec.h).
+  m.quant.info[kInfoWeightedLayers] = std::to_string(weighted);
+  m.quant.info[kInfoQuantizedLayers] = std::to_string(quantized);
   return Status::Ok();
 }
 

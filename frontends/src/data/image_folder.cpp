@@ -170,6 +170,12 @@ Result<Dataset> LoadImageFolder(const std::string& dir, const ImageFolderOptions
   }
   ds.sample_shape = {out_h, out_w, channels};
   rep.loaded = ds.size();
+  if (rep.ignored > 0)
+    ds.load_notes.push_back(std::to_string(rep.ignored) + " file" + (rep.ignored == 1 ? "" : "s") + " in " + dir +
+                            " not named as images (.png, .jpg, .jpeg, .bmp) and ignored");
+  if (!rep.skipped.empty())
+    ds.load_notes.push_back(std::to_string(rep.skipped.size()) + " unreadable image" +
+                            (rep.skipped.size() == 1 ? "" : "s") + " skipped, the first: " + rep.skipped.front());
   return ds;
 }
 

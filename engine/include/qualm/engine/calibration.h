@@ -24,6 +24,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,8 @@ struct CalibrationOptions {
   int batch_size = 32;
   Backend backend = Backend::kReference;
   int threads = 1;
+  // Called after every batch with the samples run so far and the total.
+  std::function<void(int done, int total)> progress;
 };
 
 struct ValueCalibration {

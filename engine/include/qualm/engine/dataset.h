@@ -24,6 +24,9 @@ struct Dataset {
   std::vector<std::int32_t> labels;      // count, each in [0, num_classes)
   int num_classes = 0;
   std::vector<std::string> class_names;  // num_classes entries (may be empty)
+  // What the loader left out and a user should hear about, one line each
+  // (e.g. "3 files in images:photos are not images (.png, .jpg, .jpeg, .bmp) and were ignored").
+  std::vector<std::string> load_notes;
 
   std::size_t size() const { return labels.size(); }
   std::size_t sample_size() const {

@@ -90,6 +90,20 @@ struct QuantSpec {
   std::map<std::string, std::string> info;
 
   bool quantized() const { return scheme != QuantScheme::kFloat; }
+  // Whether the requantization mode means anything: only int8 models
+  // requantize (the other schemes keep float activations).
+  bool uses_requant_mode() const { return scheme == QuantScheme::kInt8; }
 };
+
+// info keys written by the weight-only schemes (dynamic, weight-only-int8):
+// how many layers carry weights, and how many of them were quantized.
+// weight-only-int8 skips small layers, and may quantize none at all; such a
+// model computes exactly what its float original computes, and reports must
+// say so instead of showing "0 disagreements" as if it were a result.
+inline constexpr const char* kInfoWeightedLayers = "layers.weighted";
+inline constexpr const char* kInfoQuantizedLayers = "layers.quantized";
+// The number of quantized layers recorded in info, or -1 when not recorded
+// (int8, fp16 and bf16 quantize every layer).
+int QuantizedLayerCount(const QuantSpec& spec);
 
 }  // namespace qualm

@@ -26,7 +26,10 @@ struct Comparison {
   }
 };
 
-// The models must take the same inputs and have the same number of classes.
+// The models must read the same inputs (type, shape, and for text the same
+// vocabulary) and have the same number of classes; the error says how they differ.
+Status CheckComparable(const Model& a, const Model& b);
+// Checks CheckComparable first.
 Result<Comparison> CompareModels(Model& a, Model& b, const Dataset& data, const EvalOptions& options);
 
 }  // namespace qualm::study

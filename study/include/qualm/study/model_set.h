@@ -41,6 +41,8 @@ struct ModelSetRow {
 };
 
 struct ModelSetCallbacks {
+  // Before each model: its 1-based position in the set, the set's size, its name.
+  std::function<void(int index, int count, const std::string& arch)> model_started;
   TrainRunCallbacks train;
   std::function<void(const std::string&)> message;
 };

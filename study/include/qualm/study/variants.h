@@ -38,6 +38,9 @@ struct VariantRow {
   double float_accuracy = 0, quantized_accuracy = 0;
   std::vector<std::size_t> disagreements;  // indices into the data set
   std::string identity;                    // what the result depends on (for reuse)
+  // Layers the scheme quantized (weight-only schemes), -1 for "all"; 0 means
+  // the quantized model is the float model and the row is no result.
+  int quantized_layers = -1;
 };
 
 Result<std::vector<VariantRow>> RunVariants(const std::vector<ModelSetRow>& models, const VariantOptions& options,

@@ -1,0 +1,105 @@
+#include "options.h"
+
+#include <sched.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
+
+#include "qualm/frontends/datasets.h"
+
+namespace qualm::cli {
+
+int HardwareThreads() {
+  // The affinity mask, not the machine's core count: under taskset or a
+  // container's cpuset, more threads than CPUs only slow every kernel down.
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0) {
+    const int n = CPU_COUNT(&set);
+    if (n > 0) return n;
+  }
+  const unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : static_cast<int>(n);
+}
+
+CLI::Validator AtLeastOne() {
+  return CLI::Validator(
+      [](std::string& v) -> std::string {
+        long long n = 0;
+        if (!CLI::detail::lexical_cast(v, n)) return "'" + v + "' is not an integer";
+        if (n < 1) return "must be at least 1, got " + v;
+        return {};
+      },
+      "N>=1");
+}
+
+CLI::Option* AddOutputOption(CLI::App& app, std::string& path, const std::string& help) {
+  return app.add_option("-o,--output", path, help)->required();
+}
+
+CLI::Option* AddThreadsOption(CLI::App& app, int& threads) {
+  const int hw = HardwareThreads();
+  CLI::Validator in_range(
+      [hw](std::string& v) -> std::string {
+        int n = 0;
+        if (!CLI::detail::lexical_cast(v, n)) return "'" + v + "' is not an integer";
+        if (n < 1) return "must be at least 1, got " + v;
+        if (n > hw)
+          return "this process may run on " + std::to_string(hw) +
+                 " hardware threads, got " + v + " (more threads than that only slow every kernel down)";
+        return {};
+      },
+      "1.." + std::to_string(hw));
+  return app.add_option("--threads", threads,
+                        "Worker threads, 1.." + std::to_string(hw) + " (default: all " + std::to_string(hw) + ")")
+      ->check(in_range);
+}
+
+int ResolveThreads(int threads) { return threads > 0 ? threads : HardwareThreads(); }
+
+CLI::Option* AddBackendOption(CLI::App& app, Backend& backend) {
+  const std::map<std::string, Backend> names = {{"fast", Backend::kFast}, {"reference", Backend::kReference}};
+  return app
+      .add_option("--backend", backend,
+                  "Kernel path for running models, float and int8 alike: fast (SIMD, chosen at run time; "
+                  "int8 bit-identical to the reference) or reference (the frozen scalar kernels)")
+      ->transform(CLI::CheckedTransformer(names))
+      ->default_str(BackendName(backend));
+}
+
+CLI::Option* AddLimitOption(CLI::App& app, std::size_t& limit, const std::string& help) {
+  return app.add_option("--limit", limit, help.empty() ? "Use only the first N samples of each data set" : help)
+      ->check(AtLeastOne());
+}
+
+void AddDataDirOptions(CLI::App& app, frontends::DataSpecOptions& options) {
+  // The environment gives the defaults; a flag on the command line wins.
+  if (const char* d = std::getenv("QUALM_FASHION_MNIST_DIR"); d && *d) options.fashion_dir = d;
+  if (const char* d = std::getenv("QUALM_DATA_DIR"); d && *d)
+    options.spam_dir = (std::filesystem::path(d) / "spam-assassin/package/data").string();
+  app.add_option("--fashion-dir", options.fashion_dir,
+                 "Fashion-MNIST folder (default: $QUALM_FASHION_MNIST_DIR, else " +
+                     std::string(frontends::kDefaultFashionMnistDir) + ")");
+  app.add_option("--spam-dir", options.spam_dir,
+                 "SpamAssassin data folder (default: $QUALM_DATA_DIR/spam-assassin/package/data, else the "
+                 "repository's data/ folder, where scripts/setup.sh puts it)");
+}
+
+std::string DataSpecHelp(const std::string& what) { return what + "; one of:\n" + frontends::NamedDatasetHelp(); }
+
+Status CheckOutputIsNotInput(const std::string& output, const std::vector<std::string>& inputs) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  for (const std::string& in : inputs) {
+    if (in.empty()) continue;
+    bool same = fs::weakly_canonical(output, ec) == fs::weakly_canonical(in, ec);
+    if (!same && fs::exists(output, ec) && fs::exists(in, ec)) same = fs::equivalent(output, in, ec);
+    if (same)
+      return InvalidArgument("the output '" + output + "' is the input '" + in +
+                             "'; write to another file (the input is left as it is)");
+  }
+  return Status::Ok();
+}
+
+}  // namespace qualm::cli
