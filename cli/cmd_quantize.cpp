@@ -14,7 +14,10 @@ namespace qualm::cli {
 namespace {
 
 struct QuantizeArgs {
-  std::string model_path, out, scheme = "int8", mode = "gemmlowp", observer = "minmax", calibration_data;
+  std::string model_path, out, calibration_data;
+  QuantScheme scheme = QuantScheme::kInt8;
+  kernels::RequantMode mode = kernels::RequantMode::kGemmlowp;
+  ObserverOptions observer = MinMaxOptions{};
   // Calibration runs the float model on the frozen reference kernels by
   // default, so a quantized model does not depend on the machine it was made on.
   Backend calibration_backend = Backend::kReference;
@@ -31,15 +34,9 @@ int RunQuantize(QuantizeArgs& a) {
   const char* cmd = "quantize";
   if (Status st = CheckOutputIsNotInput(a.out, {a.model_path}); !st.ok()) return Fail(cmd, st);
   PtqOptions o;
-  auto scheme = ParseQuantScheme(a.scheme);
-  if (!scheme.ok()) return Fail(cmd, scheme.status());
-  o.scheme = *scheme;
-  auto mode = kernels::ParseRequantMode(a.mode.c_str());
-  if (!mode.ok()) return Fail(cmd, mode.status());
-  o.mode = *mode;
-  auto observer = ParseObserver(a.observer);
-  if (!observer.ok()) return Fail(cmd, observer.status());
-  o.calibration.observer = *observer;
+  o.scheme = a.scheme;
+  o.mode = a.mode;
+  o.calibration.observer = a.observer;
   o.calibration.samples = a.samples;
   o.calibration.backend = a.calibration_backend;
   o.calibration.threads = ResolveThreads(a.threads);
@@ -113,29 +110,12 @@ int RunQuantize(QuantizeArgs& a) {
 
 Runner RegisterQuantize(CLI::App& app) {
   auto a = std::make_shared<QuantizeArgs>();
-  std::vector<std::string> schemes;
-  for (const auto& s : QuantSchemeNames())
-    if (s != "float") schemes.push_back(s);
-  std::string scheme_list;
-  for (const auto& s : schemes) scheme_list += (scheme_list.empty() ? "" : ", ") + s;
   app.add_option("model", a->model_path, "Float model file")->required();
   AddOutputOption(app, a->out, "Quantized model file to write (never the input)");
-  app.add_option("--scheme", a->scheme, "Quantization scheme: " + scheme_list)
-      ->capture_default_str()
-      ->check(CLI::IsMember(schemes));
-  app.add_option("--mode", a->mode, "int8 requantization rounding: gemmlowp (TFLite), single, fp32")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"gemmlowp", "single", "fp32"}));
-  app.add_option("--observer", a->observer,
-                 "int8 calibration observer: minmax, moving-average, percentile, mse, entropy (parameters as in "
-                 "engine/observers.h, e.g. percentile:99.99)")
-      ->capture_default_str()
-      ->check(CLI::Validator(
-          [](std::string& v) -> std::string {
-            auto ob = ParseObserver(v);
-            return ob.ok() ? std::string() : ob.status().message();
-          },
-          "OBSERVER"));
+  AddChoiceOption(app, "--scheme", a->scheme, kQuantSchemes, QuantSchemeName, "Quantization scheme");
+  AddChoiceOption(app, "--mode", a->mode, kRequantModes, kernels::RequantModeName,
+                  "int8 requantization rounding (gemmlowp: TFLite's)");
+  AddObserverOption(app, "--observer", a->observer, "int8 calibration observer");
   app.add_option("--samples", a->samples, "int8 calibration samples (the first N of the calibration data)")
       ->capture_default_str()
       ->check(AtLeastOne());
@@ -149,12 +129,10 @@ Runner RegisterQuantize(CLI::App& app) {
   app.add_option("--weights", a->weights, "Weight scale granularity: per-channel or per-tensor")
       ->capture_default_str()
       ->check(CLI::IsMember({"per-channel", "per-tensor"}));
-  const std::map<std::string, Backend> backends = {{"fast", Backend::kFast}, {"reference", Backend::kReference}};
-  app.add_option("--calibration-backend", a->calibration_backend,
-                 "Kernels that run the float model during calibration: reference (default: the frozen scalar "
-                 "kernels, so the quantized model is the same on every machine) or fast")
-      ->transform(CLI::CheckedTransformer(backends))
-      ->default_str("reference");
+  AddChoiceOption(app, "--calibration-backend", a->calibration_backend, {Backend::kReference, Backend::kFast},
+                  BackendName,
+                  "Kernels that run the float model during calibration (default reference: the frozen scalar "
+                  "kernels, so the quantized model is the same on every machine)");
   AddThreadsOption(app, a->threads);
   AddDataDirOptions(app, a->data_args);
   app.add_flag("--json", a->json, "Machine-readable output (docs/cli-json.md)");

@@ -6,54 +6,36 @@
 #include "options.h"
 #include "progress.h"
 #include "qualm/engine/zoo.h"
+#include "qualm/study/recipes.h"
 #include "qualm/study/train_run.h"
 
 namespace qualm::cli {
 namespace {
 
 struct TrainArgs {
-  TrainRunOptions run;
+  study::TrainRunOptions run;
   int epochs = 0, batch = 0, threads = 0;
   std::uint64_t seed = 1;
   float lr = 0, weight_decay = -1;
-  std::string optimizer, schedule;
+  // Given only when their option's count() is nonzero; the recipe's otherwise.
+  OptimizerKind optimizer = OptimizerKind::kSgd;
+  LrSchedule schedule = LrSchedule::kCosine;
+  CLI::Option *optimizer_option = nullptr, *schedule_option = nullptr;
   Backend backend = Backend::kFast;
   bool no_resume = false, json = false, quiet = false, no_validation = false;
-  std::string qat_observer = "moving-average", qat_mode = "gemmlowp";
 };
 
 int RunTrain(TrainArgs& a) {
   const char* cmd = "train";
-  TrainRunOptions& run = a.run;
+  study::TrainRunOptions& run = a.run;
   TrainConfig& cfg = run.config;
-  cfg = DefaultTrainConfig(run.arch);
-  if (!run.init_from.empty()) {
-    // Fine-tuning recipe: a short run at a tenth of the training learning rate.
-    cfg.epochs = 2;
-    cfg.lr *= 0.1f;
-  }
-  if (run.qat) {
-    auto ob = ParseObserver(a.qat_observer);
-    if (!ob.ok()) return Fail(cmd, ob.status());
-    run.qat_options.observer = *ob;
-    auto mode = kernels::ParseRequantMode(a.qat_mode.c_str());
-    if (!mode.ok()) return Fail(cmd, mode.status());
-    run.qat_options.mode = *mode;
-  }
+  cfg = run.init_from.empty() ? study::DefaultRecipe(run.arch) : study::FineTuneRecipe(run.arch);
   if (a.epochs > 0) cfg.epochs = a.epochs;
   if (a.batch > 0) cfg.batch_size = a.batch;
   if (a.lr > 0) cfg.lr = a.lr;
   if (a.weight_decay >= 0) cfg.weight_decay = a.weight_decay;
-  if (!a.optimizer.empty()) {
-    auto o = ParseOptimizer(a.optimizer);
-    if (!o.ok()) return Fail(cmd, o.status());
-    cfg.optimizer = *o;
-  }
-  if (!a.schedule.empty()) {
-    auto s = ParseSchedule(a.schedule);
-    if (!s.ok()) return Fail(cmd, s.status());
-    cfg.schedule = *s;
-  }
+  if (a.optimizer_option->count() > 0) cfg.optimizer = a.optimizer;
+  if (a.schedule_option->count() > 0) cfg.schedule = a.schedule;
   cfg.backend = a.backend;
   cfg.seed = a.seed;
   cfg.threads = ResolveThreads(a.threads);
@@ -65,7 +47,7 @@ int RunTrain(TrainArgs& a) {
   run.validate = !a.no_validation;
 
   ProgressLine progress(!a.quiet);
-  TrainRunCallbacks cb;
+  study::TrainRunCallbacks cb;
   cb.message = [&](const std::string& m) {
     if (!a.quiet) std::fprintf(stderr, "qualm train: %s\n", m.c_str());
   };
@@ -86,7 +68,7 @@ int RunTrain(TrainArgs& a) {
                   FormatSeconds(r.seconds).c_str(), FormatSeconds(r.seconds * (cfg.epochs - r.epoch)).c_str());
     progress.Finish(line);
   };
-  auto result = RunTraining(run, cb);
+  auto result = study::RunTraining(run, cb);
   if (!result.ok()) return Fail(cmd, result.status());
   if (!result->finished) {
     std::printf("qualm train: stopped early; run the same command again to resume\n");
@@ -114,7 +96,7 @@ int RunTrain(TrainArgs& a) {
                                 {"arch", run.arch},
                                 {"seconds", result->seconds},
                                 {"path", result->path},
-                                {"config", nlohmann::json::parse(TrainConfigJson(cfg))},
+                                {"config", nlohmann::json::parse(study::TrainConfigJson(cfg))},
                                 {"history", nlohmann::json::parse(result->history_json)},
                                 {"qat_check", qat_json}};
     std::printf("%s\n", out.dump(2).c_str());
@@ -143,8 +125,13 @@ Runner RegisterTrain(CLI::App& app) {
   app.add_option("--batch", a->batch, "Mini-batch size")->check(AtLeastOne());
   app.add_option("--lr", a->lr, "Peak learning rate")->check(CLI::PositiveNumber);
   app.add_option("--weight-decay", a->weight_decay, "L2 weight decay")->check(CLI::NonNegativeNumber);
-  app.add_option("--optimizer", a->optimizer, "sgd or adam")->check(CLI::IsMember({"sgd", "adam"}));
-  app.add_option("--schedule", a->schedule, "constant, cosine or step")->check(CLI::IsMember({"constant", "cosine", "step"}));
+  a->optimizer_option = AddChoiceOption(app, "--optimizer", a->optimizer, {OptimizerKind::kSgd, OptimizerKind::kAdam},
+                                        OptimizerName, "Optimizer (default: the recipe's)");
+  a->optimizer_option->default_str("");
+  a->schedule_option =
+      AddChoiceOption(app, "--schedule", a->schedule, {LrSchedule::kConstant, LrSchedule::kCosine, LrSchedule::kStep},
+                      ScheduleName, "Learning-rate schedule (default: the recipe's)");
+  a->schedule_option->default_str("");
   AddThreadsOption(app, a->threads);
   AddBackendOption(app, a->backend);
   app.add_option("--checkpoint", a->run.checkpoint, "Checkpoint file (default: OUTPUT.ckpt)");
@@ -159,8 +146,10 @@ Runner RegisterTrain(CLI::App& app) {
                  "Fine-tune this float model file instead of training from scratch (default recipe: 2 epochs at lr/10)");
   app.add_flag("--qat", a->run.qat, "Quantization-aware training; writes the int8 model and checks it against the "
                                     "QAT forward pass (resumable with the minmax and moving-average observers)");
-  app.add_option("--qat-observer", a->qat_observer, "QAT activation observer")->capture_default_str();
-  app.add_option("--qat-mode", a->qat_mode, "QAT requantization rounding: gemmlowp, single, fp32")->capture_default_str();
+  a->run.qat_options.observer = MovingAverageOptions{};
+  AddObserverOption(app, "--qat-observer", a->run.qat_options.observer, "QAT activation observer");
+  AddChoiceOption(app, "--qat-mode", a->run.qat_options.mode, kRequantModes, kernels::RequantModeName,
+                  "QAT requantization rounding");
   app.add_option("--qat-check-data", a->run.qat_check_data, "Data for the QAT agreement check (default: the test set)");
   app.add_flag("--json", a->json, "Print the training report as JSON");
   app.add_flag("-q,--quiet", a->quiet, "No progress output");

@@ -15,7 +15,7 @@ namespace qualm::cli {
 namespace {
 
 struct ZooArgs {
-  ModelSetOptions options;
+  study::ModelSetOptions options;
   std::string archs, schemes = "int8,dynamic,weight-only-int8,fp16-weights,bf16-weights";
   bool quiet = false;
 };
@@ -31,20 +31,13 @@ int RunZoo(ZooArgs& a) {
       return Fail(cmd, InvalidArgument("--archs: unknown architecture '" + s + "'"));
     a.options.archs.push_back(s);
   }
-  std::vector<std::string> schemes;
-  std::stringstream sch(a.schemes);
-  for (std::string s; std::getline(sch, s, ',');) {
-    if (s.empty()) continue;
-    auto scheme = ParseQuantScheme(s);
-    if (!scheme.ok()) return Fail(cmd, scheme.status().WithContext("--schemes"));
-    if (*scheme == QuantScheme::kFloat) return Fail(cmd, InvalidArgument("--schemes: 'float' is not a quantization"));
-    schemes.push_back(s);
-  }
+  auto schemes = ParseSchemeList(a.schemes);
+  if (!schemes.ok()) return Fail(cmd, schemes.status().WithContext("--schemes"));
   SetInterruptMessage("qualm zoo: interrupted; finished models and results are kept in " + a.options.out_dir +
                       "; run the same command again to resume");
   ProgressLine progress(!a.quiet);
   std::string model_tag;  // "[k/N lenet5] " while a model trains
-  ModelSetCallbacks cb;
+  study::ModelSetCallbacks cb;
   cb.model_started = [&](int index, int count, const std::string& arch) {
     model_tag = "[model " + std::to_string(index) + "/" + std::to_string(count) + " " + arch + "] ";
     std::fprintf(stderr, "qualm zoo: model %d of %d: %s\n", index, count, arch.c_str());
@@ -71,19 +64,20 @@ int RunZoo(ZooArgs& a) {
                   FormatSeconds(r.seconds).c_str());
     progress.Finish(buf);
   };
-  auto rows = RunModelSet(a.options, cb);
+  auto rows = study::RunModelSet(a.options, cb);
   if (!rows.ok()) return Fail(cmd, rows.status());
-  std::string report = "# qualm default study\n\n## Float models\n\n" + ModelSetMarkdown(*rows);
+  std::string report = "# qualm default study\n\n## Float models\n\n" + study::ModelSetMarkdown(*rows);
 
   // Second stage: every model in every quantization scheme against its float original.
-  VariantOptions vo;
+  study::VariantOptions vo;
   vo.out_dir = a.options.out_dir;
   vo.threads = a.options.threads;
   vo.backend = a.options.backend;
   vo.data_options = a.options.data_options;
-  vo.schemes = schemes;
+  vo.schemes.clear();
+  for (QuantScheme s : *schemes) vo.schemes.push_back(QuantSchemeName(s));
   if (!vo.schemes.empty()) {
-    auto variants = RunVariants(*rows, vo, cb.message);
+    auto variants = study::RunVariants(*rows, vo, cb.message);
     if (!variants.ok()) return Fail(cmd, variants.status());
     report += "\n## Quantized variants against their float originals\n\n"
               "Disagreement: the top-1 predictions of the two models differ (labels not involved). Accuracies and "
@@ -91,7 +85,7 @@ int RunZoo(ZooArgs& a) {
               "the model's training split; weight-only-int8 keeps layers under 2048 weights in float (a model "
               "with no layer that large is marked \"no layer quantized\": it is its float original). Per-input "
               "indices are in variants.json.\n\n" +
-              VariantsMarkdown(*variants);
+              study::VariantsMarkdown(*variants);
   }
   Status st = frontends::WriteFileAtomically(a.options.out_dir + "/summary.md", report);
   if (!st.ok()) return Fail(cmd, st);

@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <sstream>
 #include <thread>
 
 #include "qualm/frontends/datasets.h"
@@ -59,13 +60,45 @@ CLI::Option* AddThreadsOption(CLI::App& app, int& threads) {
 int ResolveThreads(int threads) { return threads > 0 ? threads : HardwareThreads(); }
 
 CLI::Option* AddBackendOption(CLI::App& app, Backend& backend) {
-  const std::map<std::string, Backend> names = {{"fast", Backend::kFast}, {"reference", Backend::kReference}};
+  return AddChoiceOption(app, "--backend", backend, {Backend::kFast, Backend::kReference}, BackendName,
+                         "Kernel path for running models, float and int8 alike: fast (SIMD, chosen at run time; "
+                         "int8 bit-identical to the reference) or reference (the frozen scalar kernels)");
+}
+
+Result<std::vector<QuantScheme>> ParseSchemeList(const std::string& list) {
+  std::vector<QuantScheme> out;
+  std::stringstream ss(list);
+  for (std::string s; std::getline(ss, s, ',');) {
+    if (s.empty()) continue;
+    bool found = false;
+    std::string known;
+    for (QuantScheme q : kQuantSchemes) {
+      known += (known.empty() ? "" : ", ") + std::string(QuantSchemeName(q));
+      if (s == QuantSchemeName(q)) {
+        out.push_back(q);
+        found = true;
+      }
+    }
+    if (!found) return InvalidArgument("unknown quantization scheme '" + s + "' (known: " + known + ")");
+  }
+  return out;
+}
+
+CLI::Option* AddObserverOption(CLI::App& app, const std::string& flags, ObserverOptions& value,
+                               const std::string& help) {
+  std::string names;
+  for (const auto& n : ObserverNames()) names += (names.empty() ? "" : ", ") + n;
   return app
-      .add_option("--backend", backend,
-                  "Kernel path for running models, float and int8 alike: fast (SIMD, chosen at run time; "
-                  "int8 bit-identical to the reference) or reference (the frozen scalar kernels)")
-      ->transform(CLI::CheckedTransformer(names))
-      ->default_str(BackendName(backend));
+      .add_option_function<std::string>(
+          flags, [&value](const std::string& spec) { value = ParseObserver(spec).value(); },
+          help + ": " + names + " (parameters as in engine/observers.h, e.g. percentile:99.99)")
+      ->check(CLI::Validator(
+          [](std::string& v) -> std::string {
+            auto ob = ParseObserver(v);
+            return ob.ok() ? std::string() : ob.status().message();
+          },
+          "OBSERVER"))
+      ->default_str(ObserverName(value));
 }
 
 CLI::Option* AddLimitOption(CLI::App& app, std::size_t& limit, const std::string& help) {

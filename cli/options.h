@@ -7,6 +7,9 @@
 //   --limit N          only the first N samples of each data set (N >= 1)
 //   --fashion-dir D, --spam-dir D   data folders; defaults from the environment
 //                      (QUALM_FASHION_MNIST_DIR, QUALM_DATA_DIR) or the built-in ones
+// and the one place where option strings become enums (AddChoiceOption: the
+// names are the ones each enum's own layer prints, e.g. BackendName), so the
+// command files never parse a string themselves.
 // Every check runs while the command line is parsed, before any work starts.
 #pragma once
 
@@ -15,7 +18,11 @@
 #include <vector>
 
 #include "qualm/engine/executor.h"
+#include "qualm/engine/observers.h"
+#include "qualm/engine/quant_spec.h"
+#include "qualm/engine/train.h"
 #include "qualm/frontends/data_spec.h"
+#include "qualm/kernels/requant.h"
 #include "qualm/status.h"
 
 namespace qualm::cli {
@@ -28,6 +35,34 @@ CLI::Option* AddOutputOption(CLI::App& app, std::string& path, const std::string
 CLI::Option* AddThreadsOption(CLI::App& app, int& threads);
 int ResolveThreads(int threads);
 CLI::Option* AddBackendOption(CLI::App& app, Backend& backend);
+
+// An option whose value is one of `values`, spelled as `name_of` prints it;
+// the help lists the choices. option->count() says whether it was given.
+template <typename E>
+CLI::Option* AddChoiceOption(CLI::App& app, const std::string& flags, E& value, std::initializer_list<E> values,
+                             const char* (*name_of)(E), const std::string& help) {
+  std::map<std::string, E> names;
+  std::string list;
+  for (E v : values) {
+    names[name_of(v)] = v;
+    list += (list.empty() ? "" : ", ") + std::string(name_of(v));
+  }
+  return app.add_option(flags, value, help + ": " + list)
+      ->transform(CLI::CheckedTransformer(names))
+      ->default_str(name_of(value));
+}
+// The choices above for the enums the command line sets.
+inline constexpr std::initializer_list<kernels::RequantMode> kRequantModes = {
+    kernels::RequantMode::kGemmlowp, kernels::RequantMode::kSingle, kernels::RequantMode::kFloat};
+// Quantization schemes (float is no quantization).
+inline constexpr std::initializer_list<QuantScheme> kQuantSchemes = {
+    QuantScheme::kInt8, QuantScheme::kDynamic, QuantScheme::kWeightOnlyInt8, QuantScheme::kFp16Weights,
+    QuantScheme::kBf16Weights};
+// A comma-separated list of kQuantSchemes names.
+Result<std::vector<QuantScheme>> ParseSchemeList(const std::string& list);
+// An observer spec (engine/observers.h: "minmax", "percentile:99.99", ...),
+// parsed into `value` while the command line is parsed.
+CLI::Option* AddObserverOption(CLI::App& app, const std::string& flags, ObserverOptions& value, const std::string& help);
 CLI::Option* AddLimitOption(CLI::App& app, std::size_t& limit, const std::string& help = "");
 // --fashion-dir and --spam-dir, plus the environment defaults (applied at parse time).
 void AddDataDirOptions(CLI::App& app, frontends::DataSpecOptions& options);

@@ -153,30 +153,6 @@ std::vector<std::string> ZooArchitectures() { return {"lenet1", "lenet5", "resne
 
 bool IsTextArchitecture(const std::string& arch) { return arch == "lstm" || arch == "gru"; }
 
-TrainConfig DefaultTrainConfig(const std::string& arch) {
-  TrainConfig c;
-  if (arch == "lenet1" || arch == "lenet5") {
-    c.lr = 0.05f;
-    c.batch_size = 64;
-    c.epochs = 15;
-  } else if (arch == "resnet20" || arch == "nin") {
-    c.lr = 0.1f;
-    c.batch_size = 128;
-    c.epochs = 12;
-    c.augment_flip = true;
-    c.augment_shift = 2;
-  } else if (IsTextArchitecture(arch)) {
-    c.optimizer = OptimizerKind::kAdam;
-    c.lr = 2e-3f;
-    c.schedule = LrSchedule::kConstant;
-    c.weight_decay = 0.0f;
-    c.batch_size = 32;
-    c.clip_grad_norm = 5.0f;
-    c.epochs = 8;
-  }
-  return c;
-}
-
 Result<Model> BuildZooModel(const std::string& arch, const ZooOptions& o) {
   const bool text = IsTextArchitecture(arch);
   if (o.num_classes < 2) return InvalidArgument("a classifier needs at least 2 classes");

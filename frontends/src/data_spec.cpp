@@ -53,10 +53,6 @@ void RecordVocabulary(const Vocabulary& v, int seq_len, TrainingData& out) {
 
 }  // namespace
 
-std::string DefaultTrainingData(const std::string& arch) {
-  return (arch == "lstm" || arch == "gru") ? "spam" : "fashion-mnist";
-}
-
 std::string DefaultTestData(const Model& model) {
   auto it = model.metadata.find("train.data");
   if (it == model.metadata.end()) return "";

@@ -2,7 +2,7 @@
 
 #include "qualm/study/train_run.h"
 
-namespace qualm {
+namespace qualm::study {
 
 std::string TrainConfigJson(const TrainConfig& c) {
   const nlohmann::json j = {{"epochs", c.epochs},
@@ -58,4 +58,4 @@ Result<TrainConfig> ParseTrainConfigJson(const std::string& text) {
   return c;
 }
 
-}  // namespace qualm
+}  // namespace qualm::study

@@ -7,10 +7,11 @@
 #include <nlohmann/json.hpp>
 
 #include "qualm/engine/zoo.h"
+#include "qualm/study/recipes.h"
 #include "qualm/frontends/atomic_file.h"
 #include "qualm/frontends/model_file.h"
 
-namespace qualm {
+namespace qualm::study {
 
 namespace {
 
@@ -63,7 +64,7 @@ Result<std::vector<ModelSetRow>> RunModelSet(const ModelSetOptions& options, con
     TrainRunOptions run;
     run.arch = arch;
     run.output = row.model_path;
-    run.config = DefaultTrainConfig(arch);
+    run.config = DefaultRecipe(arch);
     if (options.epochs > 0) run.config.epochs = options.epochs;
     run.config.seed = options.seed;
     run.config.threads = options.threads;
@@ -120,4 +121,4 @@ Result<std::vector<ModelSetRow>> RunModelSet(const ModelSetOptions& options, con
   return rows;
 }
 
-}  // namespace qualm
+}  // namespace qualm::study

@@ -8,10 +8,11 @@
 #include <nlohmann/json.hpp>
 
 #include "qualm/engine/zoo.h"
+#include "qualm/study/recipes.h"
 #include "qualm/frontends/model_file.h"
 #include "qualm/kernels/cpu.h"
 
-namespace qualm {
+namespace qualm::study {
 namespace {
 
 bool FileExists(const std::string& p) {
@@ -26,7 +27,7 @@ Result<TrainRunResult> RunTraining(const TrainRunOptions& options, const TrainRu
     if (cb.message) cb.message(m);
   };
   const TrainConfig& cfg = options.config;
-  const std::string data_spec = options.data.empty() ? frontends::DefaultTrainingData(options.arch) : options.data;
+  const std::string data_spec = options.data.empty() ? DefaultTrainingData(options.arch) : options.data;
   const std::string checkpoint = options.checkpoint.empty() ? options.output + ".ckpt" : options.checkpoint;
   if (options.output.empty()) return InvalidArgument("no output model file given");
   // Everything that can be checked without the data is checked before loading
@@ -183,4 +184,4 @@ Result<TrainRunResult> RunTraining(const TrainRunOptions& options, const TrainRu
   return result;
 }
 
-}  // namespace qualm
+}  // namespace qualm::study

@@ -10,7 +10,7 @@
 #include "qualm/frontends/model_file.h"
 #include "qualm/study/compare.h"
 
-namespace qualm {
+namespace qualm::study {
 namespace {
 
 nlohmann::json RowJson(const VariantRow& r) {
@@ -193,4 +193,4 @@ Result<std::vector<VariantRow>> RunVariants(const std::vector<ModelSetRow>& mode
   return rows;
 }
 
-}  // namespace qualm
+}  // namespace qualm::study

@@ -73,7 +73,18 @@ QatRun TrainQat(const std::string& arch, std::vector<std::int64_t> shape, const 
   auto qat = Qat::Create(&r.model, qo);
   REQUIRE_MESSAGE(qat.ok(), qat.status().ToString());
   r.qat = std::move(qat).value();
-  TrainConfig c = DefaultTrainConfig(arch);
+  // The study's recipe (study/recipes.h) where it matters here, written out:
+  // an engine test cannot include the study layer.
+  TrainConfig c;
+  if (IsTextArchitecture(arch)) {
+    c.optimizer = OptimizerKind::kAdam;
+    c.schedule = LrSchedule::kConstant;
+    c.weight_decay = 0.0f;
+    c.clip_grad_norm = 5.0f;
+  } else if (arch == "resnet20" || arch == "nin") {
+    c.augment_flip = true;
+    c.augment_shift = 2;
+  }
   c.batch_size = 16;
   c.epochs = epochs;
   c.threads = 1;

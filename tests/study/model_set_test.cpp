@@ -10,7 +10,7 @@
 #include "qualm/study/model_set.h"
 #include "qualm/study/variants.h"
 
-namespace qualm {
+namespace qualm::study {
 namespace {
 
 bool FashionMnistInstalled() {
@@ -123,4 +123,4 @@ TEST_CASE("model set: quantized variants are compared and kept on a rerun") {
 }
 
 }  // namespace
-}  // namespace qualm
+}  // namespace qualm::study

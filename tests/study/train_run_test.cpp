@@ -11,7 +11,7 @@
 #include "qualm/frontends/model_file.h"
 #include "qualm/study/train_run.h"
 
-namespace qualm {
+namespace qualm::study {
 namespace {
 
 // Three classes of 20x20 images told apart by which third is bright; saved as IDX.
@@ -147,4 +147,4 @@ TEST_CASE("train run: QAT interrupted and resumed equals uninterrupted - int8 mo
 }
 
 }  // namespace
-}  // namespace qualm
+}  // namespace qualm::study

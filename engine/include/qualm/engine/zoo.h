@@ -17,7 +17,6 @@
 #include <vector>
 
 #include "qualm/engine/model.h"
-#include "qualm/engine/train.h"
 #include "qualm/status.h"
 
 namespace qualm {
@@ -34,12 +33,6 @@ Result<Model> BuildZooModel(const std::string& arch, const ZooOptions& options);
 // Names accepted by BuildZooModel.
 std::vector<std::string> ZooArchitectures();
 bool IsTextArchitecture(const std::string& arch);
-
-// The documented default training recipe of each architecture (what `qualm
-// train` uses unless told otherwise, and what the acceptance numbers use):
-//   lenet1, lenet5  SGD+Nesterov 0.9, lr 0.05, cosine, wd 5e-4, batch 64, 15 epochs
-//   resnet20, nin   SGD+Nesterov 0.9, lr 0.1, cosine, wd 5e-4, batch 128, flip + 2-pixel shift, 12 epochs
-//   lstm, gru       Adam lr 2e-3, constant, wd 0, batch 32, clip 5, 8 epochs
-TrainConfig DefaultTrainConfig(const std::string& arch);
+// How the study trains each architecture: study/recipes.h.
 
 }  // namespace qualm

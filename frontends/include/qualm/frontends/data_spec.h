@@ -39,8 +39,6 @@ Result<Dataset> LoadEvalData(const std::string& spec, const Model& model, const 
 // train.data), exactly as training saw it, encoded for that model: e.g. the
 // calibration data of post-training quantization. options.limit keeps a prefix.
 Result<Dataset> LoadModelTrainingSplit(const Model& model, const DataSpecOptions& options);
-// "fashion-mnist" for image architectures, "spam" for text ones.
-std::string DefaultTrainingData(const std::string& arch);
 // The test set of the family a model was trained on ("fashion-mnist:test").
 std::string DefaultTestData(const Model& model);
 

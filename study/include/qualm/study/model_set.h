@@ -14,7 +14,7 @@
 
 #include "qualm/study/train_run.h"
 
-namespace qualm {
+namespace qualm::study {
 
 struct ModelSetOptions {
   std::string out_dir = "runs/default";
@@ -51,4 +51,4 @@ Result<std::vector<ModelSetRow>> RunModelSet(const ModelSetOptions& options, con
 // The Markdown table written to summary.md.
 std::string ModelSetMarkdown(const std::vector<ModelSetRow>& rows);
 
-}  // namespace qualm
+}  // namespace qualm::study

@@ -16,14 +16,14 @@
 #include "qualm/frontends/data_spec.h"
 #include "qualm/status.h"
 
-namespace qualm {
+namespace qualm::study {
 
 struct TrainRunOptions {
   std::string arch;
-  std::string data;        // training spec; empty = DefaultTrainingData(arch)
+  std::string data;        // training spec; empty = study::DefaultTrainingData(arch)
   std::string output;      // model file
   std::string checkpoint;  // empty = output + ".ckpt"
-  TrainConfig config;      // start from DefaultTrainConfig(arch) and override
+  TrainConfig config;      // start from study::DefaultRecipe(arch) and override
   bool resume = true;      // continue from the checkpoint if one exists
   bool validate = true;    // evaluate the validation split after each epoch
   // > 0: stop after this many epochs in this call, leaving the checkpoint to
@@ -67,4 +67,4 @@ Result<TrainRunResult> RunTraining(const TrainRunOptions& options, const TrainRu
 std::string TrainConfigJson(const TrainConfig& config);
 Result<TrainConfig> ParseTrainConfigJson(const std::string& json);
 
-}  // namespace qualm
+}  // namespace qualm::study

@@ -19,7 +19,7 @@
 
 #include "qualm/study/model_set.h"
 
-namespace qualm {
+namespace qualm::study {
 
 struct VariantOptions {
   std::string out_dir = "runs/default";
@@ -48,4 +48,4 @@ Result<std::vector<VariantRow>> RunVariants(const std::vector<ModelSetRow>& mode
 // Markdown: accuracy change and disagreements per model, scheme and data set.
 std::string VariantsMarkdown(const std::vector<VariantRow>& rows);
 
-}  // namespace qualm
+}  // namespace qualm::study

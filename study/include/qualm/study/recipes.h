@@ -1,0 +1,28 @@
+// qualm/study/recipes.h: the study's default training recipes.
+//
+// The architectures themselves are the engine's (engine/zoo.h); how the study
+// trains each of them, and on which data, is decided here. These recipes are
+// what `qualm train` and `qualm zoo` use unless told otherwise, and what the
+// acceptance numbers in study/results/ were produced with:
+//   lenet1, lenet5  SGD+Nesterov 0.9, lr 0.05, cosine, wd 5e-4, batch 64, 15 epochs      on fashion-mnist
+//   resnet20, nin   SGD+Nesterov 0.9, lr 0.1, cosine, wd 5e-4, batch 128,
+//                   flip + 2-pixel shift, 12 epochs                                    on fashion-mnist
+//   lstm, gru       Adam lr 2e-3, constant, wd 0, batch 32, clip 5, 8 epochs            on spam
+// Fine-tuning (`--init-from`, QAT from a trained float model) starts from the
+// same recipe with 2 epochs at a tenth of its learning rate.
+#pragma once
+
+#include <string>
+
+#include "qualm/engine/train.h"
+
+namespace qualm::study {
+
+TrainConfig DefaultRecipe(const std::string& arch);
+// The recipe for fine-tuning an already trained model of `arch`.
+TrainConfig FineTuneRecipe(const std::string& arch);
+// The training data family of the default recipe: "fashion-mnist" for the
+// image architectures, "spam" for the text ones.
+std::string DefaultTrainingData(const std::string& arch);
+
+}  // namespace qualm::study
