@@ -497,7 +497,7 @@ void BM_Model(benchmark::State& state, const ZooCase* z, Engine engine) {
     eo.max_batch = batch;
     eo.threads = 1;
     eo.backend = engine == Engine::kFloatReference ? qualm::Backend::kReference : qualm::Backend::kFast;
-    auto ex = qualm::Executor::Create(engine == Engine::kDynamic ? &m.dynamic_model : &m.float_model, eo);
+    auto ex = qualm::Executor::Create(engine == Engine::kDynamic ? m.dynamic_model : m.float_model, eo);
     if (!Prepared(state, ex)) return;
     state.SetLabel((*ex)->PathDescription());
     for (auto _ : state) {

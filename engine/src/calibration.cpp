@@ -38,7 +38,7 @@ Status CheckInputs(const Model& model, const Dataset& data, const CalibrationOpt
 
 }  // namespace
 
-Result<CalibrationResult> Calibrate(Model& model, const Dataset& data, const CalibrationOptions& options) {
+Result<CalibrationResult> Calibrate(const Model& model, const Dataset& data, const CalibrationOptions& options) {
   QUALM_RETURN_IF_ERROR(CheckInputs(model, data, options));
   const int samples = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(options.samples), data.size()));
   const int batch = std::min(options.batch_size, samples);
@@ -48,7 +48,7 @@ Result<CalibrationResult> Calibrate(Model& model, const Dataset& data, const Cal
   eo.training = false;
   eo.backend = options.backend;
   eo.threads = options.threads;
-  QUALM_ASSIGN_OR_RETURN(std::unique_ptr<Executor> ex, Executor::Create(&model, eo));
+  QUALM_ASSIGN_OR_RETURN(std::unique_ptr<Executor> ex, Executor::Create(model, eo));
 
   const std::size_t nvalues = model.nodes.size();
   const bool int_input = model.input_type == SampleType::kInt32;

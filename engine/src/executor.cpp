@@ -8,14 +8,6 @@
 
 namespace qualm {
 
-const char* BackendName(Backend b) { return b == Backend::kReference ? "reference" : "fast"; }
-
-Result<Backend> ParseBackend(const std::string& name) {
-  if (name == "reference" || name == "ref") return Backend::kReference;
-  if (name == "fast") return Backend::kFast;
-  return InvalidArgument("unknown backend '" + name + "' (expected reference or fast)");
-}
-
 namespace {
 
 Result<std::unique_ptr<NodeExec>> MakeExec(const NodeBinding& b) {
@@ -43,7 +35,22 @@ Result<std::unique_ptr<NodeExec>> MakeExec(const NodeBinding& b) {
 
 Executor::~Executor() = default;
 
-Result<std::unique_ptr<Executor>> Executor::Create(Model* model, const ExecutorOptions& options) {
+Result<std::unique_ptr<Executor>> Executor::Create(const Model& model, const ExecutorOptions& options) {
+  if (options.training)
+    return InvalidArgument("a training executor changes its model: create it with Executor::CreateForTraining");
+  return Make(model, nullptr, options);
+}
+
+Result<std::unique_ptr<Executor>> Executor::CreateForTraining(Model* model, ExecutorOptions options) {
+  options.training = true;
+  // Parameters missing from a freshly built graph are created here.
+  QUALM_RETURN_IF_ERROR(InferShapes(*model).status());
+  return Make(*model, model, options);
+}
+
+Result<std::unique_ptr<Executor>> Executor::Make(const Model& model_ref, Model* mutable_model,
+                                                 const ExecutorOptions& options) {
+  const Model* model = &model_ref;
   if (options.max_batch <= 0) return InvalidArgument("max_batch must be positive");
   if (options.threads <= 0) return InvalidArgument("threads must be positive");
   QUALM_ASSIGN_OR_RETURN(std::vector<Shape> shapes, InferShapes(*model));
@@ -85,6 +92,7 @@ Result<std::unique_ptr<Executor>> Executor::Create(Model* model, const ExecutorO
     for (int k : model->nodes[i].inputs) b.inputs.push_back(&ex->values_[static_cast<std::size_t>(k)]);
     b.output = &ex->values_[i];
     b.params = &model->nodes[i].params;
+    if (mutable_model) b.mutable_params = &mutable_model->nodes[i].params;
     b.grads = &ex->param_grads_[i];
     b.max_batch = options.max_batch;
     b.training = options.training;

@@ -25,7 +25,10 @@ struct NodeBinding {
   const Node* node = nullptr;
   std::vector<ValueBuffers*> inputs;
   ValueBuffers* output = nullptr;
-  std::vector<Param>* params = nullptr;
+  const std::vector<Param>* params = nullptr;
+  // Training executors only: the same parameters, writable (batch-norm
+  // running statistics are updated in the training forward pass).
+  std::vector<Param>* mutable_params = nullptr;
   std::vector<Tensor>* grads = nullptr;  // parallel to params; empty tensors when not trainable
   int max_batch = 0;
   bool training = false;

@@ -25,7 +25,7 @@ Status CheckComparable(const Model& a, const Model& b) {
   return Status::Ok();
 }
 
-Result<Comparison> CompareModels(Model& a, Model& b, const Dataset& data, const EvalOptions& options) {
+Result<Comparison> CompareModels(const Model& a, const Model& b, const Dataset& data, const EvalOptions& options) {
   QUALM_RETURN_IF_ERROR(CheckComparable(a, b));
   Comparison c;
   QUALM_ASSIGN_OR_RETURN(c.a, Evaluate(a, data, options));

@@ -125,7 +125,7 @@ TEST_CASE("reference and fast backends agree on whole zoo models") {
       o.max_batch = 8;
       o.backend = b;
       o.threads = 2;
-      auto ex = Executor::Create(&m, o);
+      auto ex = Executor::Create(m, o);
       REQUIRE_MESSAGE(ex.ok(), ex.status().ToString());
       (*ex)->Forward(input, n);
       out[k++].assign((*ex)->logits(), (*ex)->logits() + n * m.num_classes);
@@ -148,7 +148,7 @@ TEST_CASE("Forward and Backward do not allocate (reference backend)") {
     o.max_batch = 4;
     o.training = true;
     o.backend = Backend::kReference;
-    auto ex = Executor::Create(&m, o);
+    auto ex = Executor::CreateForTraining(&m, o);
     REQUIRE(ex.ok());
     std::vector<float> img = RandomImages(4, 1);
     std::vector<std::int32_t> tok = RandomTokens(4, 40, 300, 1);
@@ -201,7 +201,7 @@ TEST_CASE("engine: int8 and dynamic models execute without allocating") {
     REQUIRE(dq.ok());
     ExecutorOptions eo;
     eo.max_batch = 4;
-    auto dx = Executor::Create(&*dq, eo);
+    auto dx = Executor::Create(*dq, eo);
     REQUIRE(dx.ok());
     (*dx)->Forward(input, 4);
     g_allocations = 0;

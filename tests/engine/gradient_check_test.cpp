@@ -35,7 +35,7 @@ void CheckGradients(Model& model, const void* input, int n, std::uint64_t seed, 
   o.max_batch = n;
   o.training = true;
   o.backend = backend;
-  auto ex = Executor::Create(&model, o);
+  auto ex = Executor::CreateForTraining(&model, o);
   REQUIRE_MESSAGE(ex.ok(), ex.status().ToString());
   Rng rng(seed);
   std::vector<float> r(static_cast<std::size_t>(n * model.num_classes));

@@ -69,7 +69,7 @@ std::vector<float> FloatLogits(Model& m, const Dataset& d) {
   ExecutorOptions eo;
   eo.max_batch = static_cast<int>(d.size());
   eo.backend = Backend::kReference;
-  auto ex = Executor::Create(&m, eo);
+  auto ex = Executor::Create(m, eo);
   REQUIRE_MESSAGE(ex.ok(), ex.status().ToString());
   (*ex)->Forward(d.sample_type == SampleType::kInt32 ? static_cast<const void*>(d.i32.data()) : d.f32.data(),
                  static_cast<int>(d.size()));
@@ -417,7 +417,7 @@ TEST_CASE("engine: dynamic text models run the hybrid recurrent kernels") {
     Model bad = *q;
     bad.quant.nodes[2].Find("w_x_scale")->f32()[0] = 0.0f;
     ExecutorOptions eo;
-    auto ex = Executor::Create(&bad, eo);
+    auto ex = Executor::Create(bad, eo);
     CHECK(!ex.ok());
   }
 }

@@ -553,7 +553,7 @@ TEST_CASE("calibration: lenet1 on a synthetic data set") {
   // The logits: exactly what the executor computes on those 40 samples.
   {
     Model copy = LeNet1();
-    auto ex = Executor::Create(&copy, ExecutorOptions{40, false, Backend::kReference, 1, 0});
+    auto ex = Executor::Create(copy, ExecutorOptions{40, false, Backend::kReference, 1, 0});
     REQUIRE(ex.ok());
     (*ex)->Forward(data.f32.data(), 40);
     const float* logits = (*ex)->logits();

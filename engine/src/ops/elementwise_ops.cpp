@@ -63,11 +63,13 @@ class BatchNormExec final : public NodeExec {
   void Forward(const ExecState& s) override {
     kernels::BatchNormParams p = p_;
     p.rows = s.n * spatial_;
-    auto& prm = *b_.params;
+    const auto& prm = *b_.params;
     if (s.training) {
+      // Only a training executor (which has mutable_params) runs this branch.
+      auto& running = *b_.mutable_params;
       kernels::ref::batchnorm_training_f32(p, b_.inputs[0]->value.f32(), prm[0].value.f32(), prm[1].value.f32(),
                                            b_.output->value.f32(), saved_mean_.f32(), saved_invstd_.f32(),
-                                           prm[2].value.f32(), prm[3].value.f32());
+                                           running[2].value.f32(), running[3].value.f32());
     } else {
       kernels::ref::batchnorm_inference_f32(p, b_.inputs[0]->value.f32(), prm[0].value.f32(), prm[1].value.f32(),
                                             prm[2].value.f32(), prm[3].value.f32(), b_.output->value.f32());

@@ -164,7 +164,7 @@ Result<QatAgreement> CompareWithInt8(Qat& qat, const Model& int8, const Dataset&
   ExecutorOptions eo;
   eo.max_batch = batch_size;
   eo.backend = Backend::kReference;
-  QUALM_ASSIGN_OR_RETURN(auto fx, Executor::Create(&model, eo));
+  QUALM_ASSIGN_OR_RETURN(auto fx, Executor::Create(model, eo));
   QUALM_ASSIGN_OR_RETURN(auto ix, Int8Executor::Create(&int8, batch_size));
   QUALM_RETURN_IF_ERROR(qat.BeginInference(batch_size));
   QatAgreement r;

@@ -64,6 +64,6 @@ struct CalibrationResult {
   std::vector<ValueCalibration> values;  // one per graph value, in node order
 };
 
-Result<CalibrationResult> Calibrate(Model& model, const Dataset& data, const CalibrationOptions& options);
+Result<CalibrationResult> Calibrate(const Model& model, const Dataset& data, const CalibrationOptions& options);
 
 }  // namespace qualm

@@ -6,6 +6,11 @@
 // samples. Forward()/Backward() then never allocate and never validate; a
 // smaller batch just runs on the first n rows.
 //
+// Inference and training: Create(const Model&) runs a model it never changes
+// (it implements the Inference interface of inference.h, as the int8 executor
+// does); CreateForTraining(Model*) also keeps what backward needs, updates
+// batch-norm running statistics and lets the trainer change the weights.
+//
 // Backends: kReference runs the frozen scalar kernels (deterministic, the
 // study's float baseline); kFast runs the GEMM-based kernels (kernels/fast) where
 // they exist and the reference elsewhere. Both are deterministic for a fixed
@@ -17,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "qualm/engine/inference.h"
 #include "qualm/engine/model.h"
 #include "qualm/engine/random.h"
 #include "qualm/kernels/context.h"
@@ -24,13 +30,11 @@
 
 namespace qualm {
 
-enum class Backend { kReference, kFast };
-const char* BackendName(Backend b);
-Result<Backend> ParseBackend(const std::string& name);
-
 struct ExecutorOptions {
   int max_batch = 128;
-  bool training = false;  // keep what backward needs; batch norm uses batch stats; dropout active
+  // Set by CreateForTraining (and refused by Create): keep what backward
+  // needs; batch norm uses batch stats; dropout active.
+  bool training = false;
   Backend backend = Backend::kFast;
   int threads = 1;
   std::uint64_t seed = 0;  // dropout masks
@@ -55,19 +59,25 @@ struct ValueBuffers {
   Tensor grad;         // same shape, training only
 };
 
-class Executor {
+class Executor final : public Inference {
  public:
-  static Result<std::unique_ptr<Executor>> Create(Model* model, const ExecutorOptions& options);
-  ~Executor();
+  // Inference: `model` must outlive the executor and is never changed.
+  static Result<std::unique_ptr<Executor>> Create(const Model& model, const ExecutorOptions& options);
+  // Training: options.training is implied.
+  static Result<std::unique_ptr<Executor>> CreateForTraining(Model* model, ExecutorOptions options);
+  ~Executor() override;
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;
 
   // input: n samples, contiguous, float or int32 as model.input_type says.
   // Token ids must already be validated to lie in [0, vocab) (frontends do).
   void Forward(const void* input, int n, ForwardHook* hook = nullptr);
+  // Inference: Forward without a hook.
+  void Run(const void* input, int n) override { Forward(input, n); }
   // [n][num_classes] of the last Forward.
-  const float* logits() const;
-  int num_classes() const { return model_->num_classes; }
+  const float* logits() const override;
+  int num_classes() const override { return model_->num_classes; }
+  int max_batch() const override { return options_.max_batch; }
 
   // Training only. Zeroes activation gradients, seeds d(logits), and
   // accumulates parameter gradients into param_grad(); call ZeroParamGrads()
@@ -84,14 +94,15 @@ class Executor {
   // Hooks may rewrite a value's first n rows between nodes.
   ValueBuffers& mutable_value(int i) { return values_[static_cast<std::size_t>(i)]; }
   const ExecutorOptions& options() const { return options_; }
-  Model* model() { return model_; }
+  const Model& model() const { return *model_; }
   // "fast (gemm avx2, 2 threads)" or "reference".
-  std::string PathDescription() const;
+  std::string PathDescription() const override;
   std::size_t allocated_bytes() const;
 
  private:
   Executor() = default;
-  Model* model_ = nullptr;
+  static Result<std::unique_ptr<Executor>> Make(const Model& model, Model* mutable_model, const ExecutorOptions& options);
+  const Model* model_ = nullptr;
   ExecutorOptions options_;
   std::vector<ValueBuffers> values_;
   std::vector<std::vector<Tensor>> param_grads_;

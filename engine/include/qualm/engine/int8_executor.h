@@ -38,7 +38,7 @@ struct Int8ExecutorOptions {
   int threads = 1;  // OpenMP threads of the fast kernels
 };
 
-class Int8Executor {
+class Int8Executor final : public Inference {
  public:
   static Result<std::unique_ptr<Int8Executor>> Create(const Model* model, int max_batch,
                                                       const Int8ExecutorOptions& options = {});
@@ -46,17 +46,19 @@ class Int8Executor {
   // spec from the weights of every training step). Both must outlive the executor.
   static Result<std::unique_ptr<Int8Executor>> Create(const Model* model, const QuantSpec* spec, int max_batch,
                                                       const Int8ExecutorOptions& options = {});
-  ~Int8Executor();
+  ~Int8Executor() override;
   Int8Executor(const Int8Executor&) = delete;
   Int8Executor& operator=(const Int8Executor&) = delete;
 
   // n <= max_batch samples (float or int32 token ids, as model.input_type says).
   void Forward(const void* input, int n);
-  const float* logits() const { return logits_.f32(); }  // [n][num_classes]
-  int num_classes() const { return model_->num_classes; }
+  void Run(const void* input, int n) override { Forward(input, n); }
+  const float* logits() const override { return logits_.f32(); }  // [n][num_classes]
+  int num_classes() const override { return model_->num_classes; }
+  int max_batch() const override { return max_batch_; }
   // "int8 reference (requant gemmlowp)" or
   // "int8 fast (avx2: s8s16_gemm_4x16c2__avx2, 2 threads, requant gemmlowp)".
-  std::string PathDescription() const;
+  std::string PathDescription() const override;
   const Int8ExecutorOptions& options() const { return options_; }
 
   // Value i as computed by the last Forward: int8 [max_batch][sample...]

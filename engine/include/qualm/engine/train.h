@@ -1,4 +1,4 @@
-// qualm/engine/train.h: mini-batch training and evaluation.
+// qualm/engine/train.h: mini-batch training (evaluation: evaluate.h).
 //
 // Determinism: everything random (initialization, shuffling, augmentation,
 // dropout) is drawn from Rng streams derived from (seed, epoch), so a run is
@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "qualm/engine/dataset.h"
+#include "qualm/engine/evaluate.h"
 #include "qualm/engine/executor.h"
 #include "qualm/engine/model.h"
 #include "qualm/status.h"
@@ -67,10 +68,6 @@ struct EpochReport {
   double seconds = 0;
 };
 
-// Checks that a data set fits a model: sample type and shape, label range,
-// token ids in [0, vocab). The message names the data set and the problem.
-Status CheckDataset(const Model& model, const Dataset& data);
-
 // Lets a training technique wrap every step (QAT, qat.h): BeforeStep runs
 // before each training forward, AfterNode (ForwardHook) after each node of it,
 // and Validate replaces the float validation accuracy.
@@ -113,24 +110,5 @@ class Trainer {
   std::vector<float> batch_f32_, probs_, dlogits_;
   std::vector<std::int32_t> batch_i32_, batch_labels_;
 };
-
-struct EvalOptions {
-  int batch_size = 256;
-  Backend backend = Backend::kFast;
-  int threads = 1;
-  bool keep_probabilities = true;
-};
-
-struct EvalResult {
-  std::vector<std::int32_t> predictions;  // argmax, ties to the lowest index
-  std::vector<float> probabilities;       // [count][classes] softmax, when kept
-  double accuracy = 0;
-  double loss = 0;
-  int num_classes = 0;
-  std::string path;                       // executor path description
-};
-
-Result<EvalResult> Evaluate(Model& model, const Dataset& data, const EvalOptions& options,
-                            const std::function<void(std::size_t done, std::size_t total)>& progress = {});
 
 }  // namespace qualm

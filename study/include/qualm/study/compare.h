@@ -12,7 +12,7 @@
 
 #include "qualm/engine/dataset.h"
 #include "qualm/engine/model.h"
-#include "qualm/engine/train.h"
+#include "qualm/engine/evaluate.h"
 #include "qualm/status.h"
 
 namespace qualm::study {
@@ -30,6 +30,6 @@ struct Comparison {
 // vocabulary) and have the same number of classes; the error says how they differ.
 Status CheckComparable(const Model& a, const Model& b);
 // Checks CheckComparable first.
-Result<Comparison> CompareModels(Model& a, Model& b, const Dataset& data, const EvalOptions& options);
+Result<Comparison> CompareModels(const Model& a, const Model& b, const Dataset& data, const EvalOptions& options);
 
 }  // namespace qualm::study

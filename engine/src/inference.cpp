@@ -1,0 +1,32 @@
+#include "qualm/engine/inference.h"
+
+#include "qualm/engine/executor.h"
+#include "qualm/engine/int8_executor.h"
+
+namespace qualm {
+
+const char* BackendName(Backend b) { return b == Backend::kReference ? "reference" : "fast"; }
+
+Result<Backend> ParseBackend(const std::string& name) {
+  if (name == "reference") return Backend::kReference;
+  if (name == "fast") return Backend::kFast;
+  return InvalidArgument("unknown backend '" + name + "' (expected reference or fast)");
+}
+
+Result<std::unique_ptr<Inference>> Inference::Create(const Model& model, const InferenceOptions& options) {
+  if (model.quant.scheme == QuantScheme::kInt8) {
+    Int8ExecutorOptions io;
+    io.backend = options.backend;
+    io.threads = options.threads;
+    QUALM_ASSIGN_OR_RETURN(auto ex, Int8Executor::Create(&model, options.max_batch, io));
+    return std::unique_ptr<Inference>(std::move(ex));
+  }
+  ExecutorOptions eo;
+  eo.max_batch = options.max_batch;
+  eo.backend = options.backend;
+  eo.threads = options.threads;
+  QUALM_ASSIGN_OR_RETURN(auto ex, Executor::Create(model, eo));
+  return std::unique_ptr<Inference>(std::move(ex));
+}
+
+}  // namespace qualm
