@@ -196,8 +196,16 @@ class EntropyStream final : public ObserverStream {
       nq = (r0.min == 0.0f || r0.max == 0.0f) ? levels : levels / 2;
     }
     nq = std::max<std::int64_t>(nq, 1);
-    // |x| >= 0, so the window starts at bin 0.
-    const auto& hist = hist_.counts();
+    // |x| >= 0, so the window starts at bin 0. Exact zeros leave the
+    // distribution: 0.0 is a point of every candidate grid (quantized with no
+    // error whatever the threshold), and kept in bin 0 they dominate the KL:
+    // post-ReLU tensors are about half zeros, and merging bin 0 with its
+    // neighbours into one level costs about zeros * log(merged) nats, which
+    // drives the search to its narrowest candidates whatever the rest of the
+    // data looks like (NVIDIA's pytorch-quantization sets bins[0] = bins[1];
+    // ncnn skips zeros). See study/results/2026-12-02-entropy-observer.md.
+    std::vector<std::int64_t> hist = hist_.counts();
+    hist[0] -= zeros_;
     std::size_t n = hist.size();
     while (n > 0 && hist[n - 1] == 0) --n;
     if (static_cast<std::int64_t>(n) <= nq) return r0;
@@ -240,10 +248,14 @@ class EntropyStream final : public ObserverStream {
   }
 
  protected:
-  void OnBatch(const StridedValues& v, const BatchSummary& s) override { hist_.Add(v, s, true); }
+  void OnBatch(const StridedValues& v, const BatchSummary& s) override {
+    hist_.Add(v, s, true);
+    for (std::size_t k = 0; k < v.count; ++k) zeros_ += v.data[k * v.stride] == 0.0f ? 1 : 0;  // also -0.0
+  }
 
  private:
   PowerOfTwoHistogram hist_;
+  std::int64_t zeros_ = 0;  // exact zeros seen (all in bin 0 of hist_)
 };
 
 }  // namespace

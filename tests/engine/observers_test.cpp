@@ -232,6 +232,61 @@ TEST_CASE("observers: mse and entropy clip outliers that minmax keeps") {
   CHECK(OneRange(*mse).max > 3.0f);
 }
 
+// The entropy observer's KL search on a one-signed tensor (a ReLU output):
+// exact zeros sit on every candidate grid, so they must not move the threshold.
+// Kept in the histogram's bin 0 (about half of a post-ReLU tensor), they made
+// the search pick its narrowest candidate (ResNet-20 int8: 684 disagreements
+// instead of 163, study/results/2026-12-02-entropy-observer.md).
+TEST_CASE("observers: entropy threshold ignores exact zeros (post-ReLU tensors)") {
+  // A flat distribution on (0, 1]: merging flat bins into levels loses nothing,
+  // so the KL is smallest with nothing clipped: the threshold is the maximum.
+  constexpr int kN = 40000;
+  std::vector<float> flat, relu;
+  for (int k = 0; k < kN; ++k) {
+    const float x = (static_cast<float>(k) + 0.5f) / kN;
+    flat.push_back(x);
+    relu.push_back(x);
+    relu.push_back(k % 2 == 0 ? 0.0f : -0.0f);  // the clamped half of a ReLU
+  }
+  for (int extra = 0; extra < 3; ++extra)  // more zeros than values, as after a sparse ReLU
+    for (int k = 0; k < kN; ++k) relu.push_back(0.0f);
+  const std::vector<QuantTarget> targets = {QuantTarget::ActivationS8(), Symmetric8(),
+                                            {0, 255, QuantGrid::kAffine, QuantGranularity::kPerTensor}};
+  for (const QuantTarget& t : targets) {
+    CAPTURE(t.qmin);
+    auto a = Make("entropy");
+    auto b = Make("entropy");
+    REQUIRE(a->Observe(flat.data(), flat.size()).ok());
+    for (std::size_t i = 0; i < relu.size(); i += 7000)  // several batches
+      REQUIRE(b->Observe(relu.data() + i, std::min<std::size_t>(7000, relu.size() - i)).ok());
+    const Range ra = OneRange(*a, t), rb = OneRange(*b, t);
+    MESSAGE("entropy max: flat ", ra.max, ", flat + zeros ", rb.max);
+    CHECK(ra.min == 0.0f);
+    CHECK(ra.max == flat.back());  // the known optimum: no clipping
+    CHECK(rb.min == ra.min);       // zeros change nothing
+    CHECK(rb.max == ra.max);
+    CHECK(SameBits(One(*a, t), One(*b, t)));
+  }
+  // ReLU of a Gaussian: the same threshold as its positive half alone, and
+  // in the tail (the old search clipped at 2.0, its narrowest clean candidate).
+  Rng rng(11);
+  std::vector<float> half, g;
+  for (int k = 0; k < 200000; ++k) {
+    const float x = rng.Normal();
+    g.push_back(std::max(x, 0.0f));
+    if (x > 0.0f) half.push_back(x);
+  }
+  auto a = Make("entropy");
+  auto b = Make("entropy");
+  REQUIRE(a->Observe(half.data(), half.size()).ok());
+  REQUIRE(b->Observe(g.data(), g.size()).ok());
+  const Range ra = OneRange(*a), rb = OneRange(*b);
+  const float mx = *std::max_element(half.begin(), half.end());
+  MESSAGE("relu(gaussian): entropy max ", rb.max, " of ", mx);
+  CHECK(rb.max == ra.max);
+  CHECK(rb.max > 3.0f);
+}
+
 TEST_CASE("observers: 0.0 is exactly representable for every observer and data set") {
   const std::vector<std::vector<float>> sets = {
       {2.0f, 3.0f, 5.0f, 4.5f}, {-5.0f, -2.0f, -3.25f}, {-1.0f, 0.3f, 7.0f, 2.0f}, {3.0f, 3.0f},

@@ -27,17 +27,29 @@
 //                     number of bins across the larger side; a = 1 (the min/max
 //                     range) is a candidate, ties keep the wider range.
 //   "entropy"         TensorRT's KL-divergence calibration (as MXNet's
-//                     _get_optimal_threshold): a histogram of |x|; for every
+//                     _get_optimal_threshold): a histogram of |x| without the
+//                     exact zeros (0.0 lies on every candidate grid, so zeros
+//                     carry no quantization loss; left in bin 0, the half of a
+//                     post-ReLU tensor that is 0 decides the search by itself,
+//                     which NVIDIA's pytorch-quantization (bins[0] = bins[1])
+//                     and ncnn (zeros skipped) also avoid); for every
 //                     candidate threshold i (in bins, from nq to the last bin) the
 //                     reference P = hist[0, i) with the outliers folded into bin
-//                     i-1, Q = P merged into nq levels and expanded back over P's
+//                     i-1, Q = hist[0, i) (without the outliers, as MXNet)
+//                     merged into nq levels of floor(i / nq) bins (the last level
+//                     also takes the remainder) and expanded back over P's
 //                     non-zero bins; both smoothed (eps 1e-4) and normalized; the
 //                     i with the smallest KL(P || Q) wins (first on ties),
 //                     threshold T = i * bin width (capped at max|x|), range
 //                     [max(min, -T), min(max, T)]. nq = qmax + 1 for symmetric
 //                     targets (128 for int8, as TensorRT), qmax - qmin + 1 for
 //                     affine targets on one-signed data (256) and half of it for
-//                     affine targets on mixed-sign data.
+//                     affine targets on mixed-sign data. A property of the
+//                     method, not a defect: Q flattens any point mass inside a
+//                     level, so tensors with large non-zero spikes (e.g. the
+//                     per-channel constant a conv makes of an image's zero
+//                     background) get narrow thresholds and clip hard
+//                     (study/results/2026-12-02-entropy-observer.md).
 //
 // Histogram (percentile, mse, entropy): at most `bins` bins of width w = 2^e
 // anchored at 0 (bin k holds [k*w, (k+1)*w)), the window always holding bin 0.
