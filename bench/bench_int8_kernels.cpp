@@ -31,6 +31,8 @@
 // with a non-zero input zero point, weights uniform over [-127, 127] (narrow
 // range, as Prepare requires), per-channel weight scales, and an output scale
 // chosen so the outputs spread over the int8 range instead of saturating.
+// The context records the CPU and the float and int8 GEMM paths the
+// dispatchers chose (qualm_cpu, qualm_gemm_path, qualm_int8_gemm_path).
 #include <benchmark/benchmark.h>
 
 #include <cmath>
@@ -49,11 +51,14 @@
 #include "qualm/engine/model.h"
 #include "qualm/engine/ptq.h"
 #include "qualm/engine/zoo.h"
+#include "qualm/kernels/conv2d_hybrid.h"
 #include "qualm/kernels/conv2d_s8.h"
 #include "qualm/kernels/cpu.h"
+#include "qualm/kernels/dense_hybrid.h"
 #include "qualm/kernels/dense_s8.h"
 #include "qualm/kernels/gemm.h"
-#include "qualm/kernels/hybrid.h"
+#include "qualm/kernels/int8_gemm.h"
+#include "qualm/kernels/recurrent_hybrid.h"
 #include "qualm/kernels/recurrent_s8.h"
 
 namespace qk = qualm::kernels;
@@ -169,7 +174,7 @@ void BM_Conv2dS8(benchmark::State& state, ConvShape s) {
   const auto x = RandomActivations(InElements(shape), 1);
   std::vector<std::int8_t> y(OutElements(shape));
   qk::Conv2dS8Params p;
-  p.shape = shape, p.input = kInputQuant, p.output = OutputQuant(ConvK(shape));
+  p.shape = shape, p.input = kInputQuant, p.output.params = OutputQuant(ConvK(shape));
   p.weight_scales = ChannelScales(s.oc, kWeightScale);
   const auto prepared = qk::PrepareConv2dS8(p, w.data(), bias.data());
   if (!Prepared(state, prepared)) return;
@@ -216,7 +221,7 @@ void BM_DenseS8(benchmark::State& state, DenseShape s) {
   const auto x = RandomActivations(std::size_t(shape.batch) * s.in, 1);
   std::vector<std::int8_t> y(std::size_t(shape.batch) * s.out);
   qk::DenseS8Params p;
-  p.shape = shape, p.input = kInputQuant, p.output = OutputQuant(s.in);
+  p.shape = shape, p.input = kInputQuant, p.output.params = OutputQuant(s.in);
   p.weight_scales = ChannelScales(s.out, kWeightScale);
   const auto prepared = qk::PrepareDenseS8(p, w.data(), bias.data());
   if (!Prepared(state, prepared)) return;
@@ -288,9 +293,9 @@ void BM_LstmS8(benchmark::State& state) {
   const auto prepared = qk::PrepareLstmS8(p, w);
   if (!Prepared(state, prepared)) return;
   std::vector<std::int8_t> y(std::size_t(o.shape.batch) * kSeqLen * kLstmHidden);
-  std::vector<std::int16_t> scratch(qk::ref::lstm_s8_scratch_size(o.shape));
+  std::vector<std::int16_t> scratch(qk::ref::lstm_s8_scratch_int16(o.shape));
   for (auto _ : state) {
-    qk::ref::lstm_s8(*prepared, w, o.x.data(), nullptr, nullptr, y.data(), nullptr, nullptr, scratch.data());
+    qk::ref::lstm_s8(*prepared, w, {.x = o.x.data(), .y = y.data()}, scratch.data());
     benchmark::DoNotOptimize(y.data());
     benchmark::ClobberMemory();
   }
@@ -307,9 +312,9 @@ void BM_GruS8(benchmark::State& state) {
   const auto prepared = qk::PrepareGruS8(p, w);
   if (!Prepared(state, prepared)) return;
   std::vector<std::int8_t> y(std::size_t(o.shape.batch) * kSeqLen * kGruHidden);
-  std::vector<std::int16_t> scratch(qk::ref::gru_s8_scratch_size(o.shape));
+  std::vector<std::int16_t> scratch(qk::ref::gru_s8_scratch_int16(o.shape));
   for (auto _ : state) {
-    qk::ref::gru_s8(*prepared, w, o.x.data(), nullptr, y.data(), nullptr, nullptr, scratch.data());
+    qk::ref::gru_s8(*prepared, w, {.x = o.x.data(), .y = y.data()}, scratch.data());
     benchmark::DoNotOptimize(y.data());
     benchmark::ClobberMemory();
   }
@@ -328,7 +333,7 @@ void BM_LstmHybrid(benchmark::State& state) {
   std::vector<float> y(std::size_t(o.shape.batch) * kSeqLen * kLstmHidden);
   FloatScratch scratch(qk::ref::lstm_hybrid_scratch_bytes(o.shape));
   for (auto _ : state) {
-    qk::ref::lstm_hybrid(*prepared, w, x.data(), nullptr, nullptr, y.data(), nullptr, nullptr, scratch.get());
+    qk::ref::lstm_hybrid(*prepared, w, {.x = x.data(), .y = y.data()}, scratch.get());
     benchmark::DoNotOptimize(y.data());
     benchmark::ClobberMemory();
   }
@@ -346,7 +351,7 @@ void BM_GruHybrid(benchmark::State& state) {
   std::vector<float> y(std::size_t(o.shape.batch) * kSeqLen * kGruHidden);
   FloatScratch scratch(qk::ref::gru_hybrid_scratch_bytes(o.shape));
   for (auto _ : state) {
-    qk::ref::gru_hybrid(*prepared, w, x.data(), nullptr, y.data(), nullptr, scratch.get());
+    qk::ref::gru_hybrid(*prepared, w, {.x = x.data(), .y = y.data()}, scratch.get());
     benchmark::DoNotOptimize(y.data());
     benchmark::ClobberMemory();
   }
@@ -541,6 +546,7 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   benchmark::AddCustomContext("qualm_cpu", qk::DescribeCpu());
   benchmark::AddCustomContext("qualm_gemm_path", qk::GemmPathName());
+  benchmark::AddCustomContext("qualm_int8_gemm_path", qk::Int8GemmPathName());
   RegisterAll();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

@@ -7,9 +7,9 @@
 #include "commands.h"
 #include "qualm/engine/model.h"
 #include "qualm/frontends/model_file.h"
-#include "qualm/kernels/int8_fast.h"
 #include "qualm/kernels/cpu.h"
 #include "qualm/kernels/gemm.h"
+#include "qualm/kernels/int8_gemm.h"
 #include "qualm/kernels/requant.h"
 
 namespace qualm::cli {

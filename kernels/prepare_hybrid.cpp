@@ -1,10 +1,10 @@
-// Prepare step of the hybrid (dynamic-quantization) ops (hybrid.h): validation
+// Prepare step of the hybrid (dynamic-quantization) ops (hybrid_quant.h): validation
 // with messages that name the op, the field and the value, and the weight
 // scales expanded to one per output channel / gate row. Shared by the
 // reference kernels and any future optimized path: an op is validated here
 // once, its kernels only DCHECK.
 //
-// What is checked (hybrid.h, "Calling convention"): the shape, the scale count
+// What is checked (hybrid_quant.h, "Calling convention"): the shape, the scale count
 // (per channel/row or exactly 1) and every scale > 0 and finite, weights
 // non-null and in [-127, 127], and the int32 accumulator bound
 // K * 255 * 127 < 2^31 (a dynamically quantized input has |q - zp| <= 255; no
@@ -15,7 +15,9 @@
 #include <string>
 #include <vector>
 
-#include "qualm/kernels/hybrid.h"
+#include "qualm/kernels/conv2d_hybrid.h"
+#include "qualm/kernels/dense_hybrid.h"
+#include "qualm/kernels/recurrent_hybrid.h"
 
 #include "internal/prepare_messages.h"
 

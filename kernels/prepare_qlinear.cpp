@@ -1,4 +1,4 @@
-// Prepare step of the asymmetric-weight int8 ops (qlinear.h): validation with
+// Prepare step of the asymmetric-weight int8 ops (qlinear_quant.h): validation with
 // messages "<op>: <field> ... got <value>", the exact int32 accumulator bound,
 // and the per-channel zero points and Requant (through requant.h's
 // QuantizeMultiplier). The kernels in ref/qlinear_*.cpp only DCHECK.
@@ -13,7 +13,8 @@
 #include <utility>
 #include <vector>
 
-#include "qualm/kernels/qlinear.h"
+#include "qualm/kernels/qlinear_conv_s8.h"
+#include "qualm/kernels/qlinear_matmul_s8.h"
 
 #include "internal/prepare_messages.h"
 
@@ -47,10 +48,11 @@ struct WeightView {
 Result<PreparedQLinearQuant> PrepareQuant(const char* op, const QLinearQuant& q, int channels, const WeightView& wv,
                                           const std::int32_t* bias, const char* channel_name) {
   QUALM_RETURN_IF_ERROR(ValidateQuantParamsS8(op, "input", q.input));
-  QUALM_RETURN_IF_ERROR(ValidateQuantParamsS8(op, "output", q.output));
-  QUALM_RETURN_IF_ERROR(ValidateActivationRangeS8(op, q.act_min, q.act_max));
-  if (q.mode != RequantMode::kGemmlowp && q.mode != RequantMode::kSingle && q.mode != RequantMode::kFloat)
-    return InvalidArgument(Op(op) + "unknown requant mode " + S(static_cast<int>(q.mode)));
+  QUALM_RETURN_IF_ERROR(ValidateQuantParamsS8(op, "output", q.output.params));
+  QUALM_RETURN_IF_ERROR(ValidateActivationRangeS8(op, q.output.act_min, q.output.act_max));
+  const RequantMode mode = q.output.mode;
+  if (mode != RequantMode::kGemmlowp && mode != RequantMode::kSingle && mode != RequantMode::kFloat)
+    return InvalidArgument(Op(op) + "unknown requant mode " + S(static_cast<int>(mode)));
 
   QUALM_RETURN_IF_ERROR(CheckPerChannelCount(op, "weight_scales", q.weight_scales, channels, channel_name));
   for (std::size_t c = 0; c < q.weight_scales.size(); ++c) {
@@ -71,14 +73,14 @@ Result<PreparedQLinearQuant> PrepareQuant(const char* op, const QLinearQuant& q,
 
   PreparedQLinearQuant out;
   out.input_zero_point = q.input.zero_point;
-  out.output_zero_point = q.output.zero_point;
-  out.act_min = q.act_min, out.act_max = q.act_max;
-  out.mode = q.mode;
+  out.output.zero_point = q.output.params.zero_point;
+  out.output.act_min = q.output.act_min, out.output.act_max = q.output.act_max;
+  out.output.mode = mode;
   out.weight_zero_points.resize(static_cast<std::size_t>(channels));
   for (int c = 0; c < channels; ++c)
     out.weight_zero_points[static_cast<std::size_t>(c)] = zps[zps.size() == 1 ? 0 : static_cast<std::size_t>(c)];
 
-  // The exact reachable accumulator range (qlinear.h): x - zp_x spans
+  // The exact reachable accumulator range (qlinear_quant.h): x - zp_x spans
   // [-x_neg, x_pos]; a term d * (x - zp_x) spans [-d x_neg, d x_pos] for d > 0 and
   // [-|d| x_pos, |d| x_neg] for d < 0. Each range contains 0, so every partial sum
   // lies within [lo, hi] too. pos, neg <= K * 255 < 2^39 (the shape checks bound
@@ -104,8 +106,8 @@ Result<PreparedQLinearQuant> PrepareQuant(const char* op, const QLinearQuant& q,
     }
   }
 
-  out.requant.resize(static_cast<std::size_t>(channels));
-  const double s_in = q.input.scale, s_out = q.output.scale;
+  out.output.requant.resize(static_cast<std::size_t>(channels));
+  const double s_in = q.input.scale, s_out = q.output.params.scale;
   for (int c = 0; c < channels; ++c) {
     const double s_w = q.weight_scales[q.weight_scales.size() == 1 ? 0 : static_cast<std::size_t>(c)];
     const double m = s_in * s_w / s_out;
@@ -114,7 +116,7 @@ Result<PreparedQLinearQuant> PrepareQuant(const char* op, const QLinearQuant& q,
       return InvalidArgument(Op(op) + channel_name + " " + S(c) + " multiplier s_in * s_w / s_out = " + F(m) +
                              " is not representable as a requantization multiplier (" + r.status().message() + ")");
     }
-    out.requant[static_cast<std::size_t>(c)] = *r;
+    out.output.requant[static_cast<std::size_t>(c)] = *r;
   }
   return out;
 }

@@ -48,18 +48,17 @@ struct GemmLikeQuant {
   std::int64_t k;  // reduction length
   const QuantParams* input;
   const std::vector<float>* weight_scales;
-  const QuantParams* output;
-  std::int32_t act_min, act_max;
+  const OutputQuantS8* output;
   const std::int8_t* w;
   std::int64_t w_count;
   const std::int32_t* bias;
 };
 
-Result<std::vector<Requant>> PrepareGemmLike(const GemmLikeQuant& q) {
+Result<PreparedOutputQuantS8> PrepareGemmLike(const GemmLikeQuant& q) {
   const char* op = q.op;
   QUALM_RETURN_IF_ERROR(ValidateQuantParamsS8(op, "input", *q.input));
-  QUALM_RETURN_IF_ERROR(ValidateQuantParamsS8(op, "output", *q.output));
-  QUALM_RETURN_IF_ERROR(ValidateActivationRangeS8(op, q.act_min, q.act_max));
+  QUALM_RETURN_IF_ERROR(ValidateQuantParamsS8(op, "output", q.output->params));
+  QUALM_RETURN_IF_ERROR(ValidateActivationRangeS8(op, q.output->act_min, q.output->act_max));
   const std::size_t ns = q.weight_scales->size();
   if (ns != static_cast<std::size_t>(q.out_c) && ns != 1) {
     return InvalidArgument(Op(op) + "weight_scales has " + S(static_cast<long long>(ns)) +
@@ -87,14 +86,18 @@ Result<std::vector<Requant>> PrepareGemmLike(const GemmLikeQuant& q) {
                            "]) = " + S(bound) + " >= 2^31");
   }
 
-  std::vector<Requant> requant(static_cast<std::size_t>(q.out_c));
-  const double s_in = q.input->scale, s_out = q.output->scale;
+  PreparedOutputQuantS8 out;
+  out.requant.resize(static_cast<std::size_t>(q.out_c));
+  const double s_in = q.input->scale, s_out = q.output->params.scale;
   for (int c = 0; c < q.out_c; ++c) {
     const double s_w = (*q.weight_scales)[ns == 1 ? 0 : static_cast<std::size_t>(c)];
-    QUALM_ASSIGN_OR_RETURN(requant[static_cast<std::size_t>(c)],
+    QUALM_ASSIGN_OR_RETURN(out.requant[static_cast<std::size_t>(c)],
                            MakeRequant(op, "channel " + S(c) + " multiplier s_in * s_w / s_out", s_in * s_w / s_out));
   }
-  return requant;
+  out.zero_point = q.output->params.zero_point;
+  out.act_min = q.output->act_min, out.act_max = q.output->act_max;
+  out.mode = q.output->mode;
+  return out;
 }
 
 Status ValidatePoolQuant(const char* op, const QuantParams& in, const QuantParams& out, std::int32_t act_min,
@@ -171,15 +174,11 @@ Result<PreparedConv2dS8> PrepareConv2dS8(const Conv2dS8Params& p, const std::int
   }
   const Conv2dParams& c = p.shape;
   const std::int64_t k = std::int64_t{c.kernel_h} * c.kernel_w * (c.in_c / c.groups);
-  GemmLikeQuant q{op, c.out_c, k, &p.input, &p.weight_scales, &p.output, p.act_min, p.act_max,
-                  w, k * c.out_c, bias};
+  GemmLikeQuant q{op, c.out_c, k, &p.input, &p.weight_scales, &p.output, w, k * c.out_c, bias};
   PreparedConv2dS8 out;
-  QUALM_ASSIGN_OR_RETURN(out.requant, PrepareGemmLike(q));
+  QUALM_ASSIGN_OR_RETURN(out.output, PrepareGemmLike(q));
   out.shape = c;
   out.input_zero_point = p.input.zero_point;
-  out.output_zero_point = p.output.zero_point;
-  out.act_min = p.act_min, out.act_max = p.act_max;
-  out.mode = p.mode;
   return out;
 }
 
@@ -190,15 +189,12 @@ Result<PreparedDenseS8> PrepareDenseS8(const DenseS8Params& p, const std::int8_t
     if (!s.ok()) return InvalidArgument(Op(op) + s.message());
   }
   const DenseParams& d = p.shape;
-  GemmLikeQuant q{op, d.out_features, d.in_features, &p.input, &p.weight_scales, &p.output, p.act_min, p.act_max,
+  GemmLikeQuant q{op, d.out_features, d.in_features, &p.input, &p.weight_scales, &p.output,
                   w, std::int64_t{d.in_features} * d.out_features, bias};
   PreparedDenseS8 out;
-  QUALM_ASSIGN_OR_RETURN(out.requant, PrepareGemmLike(q));
+  QUALM_ASSIGN_OR_RETURN(out.output, PrepareGemmLike(q));
   out.shape = d;
   out.input_zero_point = p.input.zero_point;
-  out.output_zero_point = p.output.zero_point;
-  out.act_min = p.act_min, out.act_max = p.act_max;
-  out.mode = p.mode;
   return out;
 }
 

@@ -28,8 +28,8 @@ const GemmVariant& Chosen() {
 
 const std::vector<GemmVariant>& GemmVariants() {
   static const std::vector<GemmVariant> variants = {
-      {Isa::kAvx2, "gemm_f32_eigen__avx2", &gemm_f32_avx2},
-      {Isa::kScalar, "gemm_f32_eigen__generic", &gemm_f32_generic},
+      {Isa::kAvx2, "gemm_f32_eigen__avx2", &gemm_f32_eigen__avx2},
+      {Isa::kScalar, "gemm_f32_eigen__generic", &gemm_f32_eigen__generic},
   };
   return variants;
 }

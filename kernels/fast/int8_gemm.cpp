@@ -1,4 +1,4 @@
-// The fast int8 path's dispatch and weight packing (int8_fast.h).
+// The fast int8 path's dispatch and weight packing (int8_gemm.h; the packing functions are declared in conv2d_s8.h / dense_s8.h).
 //
 // Dispatch mirrors gemm.cpp: a best-first table of per-ISA variants, resolved
 // once (function-local static) against ActiveIsa(), plus a test-only override
@@ -13,7 +13,9 @@
 
 #include "internal/isa_dispatch.h"
 #include "qualm/kernels/detail/int8_gemm_variants.h"
-#include "qualm/kernels/int8_fast.h"
+#include "qualm/kernels/conv2d_s8.h"
+#include "qualm/kernels/dense_s8.h"
+#include "qualm/kernels/int8_gemm.h"
 
 namespace qualm::kernels {
 namespace detail {
@@ -34,8 +36,8 @@ const Int8GemmVariant& Chosen() {
 
 const std::vector<Int8GemmVariant>& Int8GemmVariants() {
   static const std::vector<Int8GemmVariant> variants = {
-      {Isa::kAvx2, "s8s16_gemm_4x16c2__avx2", &s8s16_gemm_avx2, &s8s16_depthwise_avx2},
-      {Isa::kScalar, "s8s16_gemm_1x16c2__generic", &s8s16_gemm_generic, &s8s16_depthwise_generic},
+      {Isa::kAvx2, "s8s16_gemm_4x16c2__avx2", &s8s16_gemm_4x16c2__avx2, &s8s16_depthwise_16c__avx2},
+      {Isa::kScalar, "s8s16_gemm_1x16c2__generic", &s8s16_gemm_1x16c2__generic, &s8s16_depthwise_1c__generic},
   };
   return variants;
 }

@@ -4,7 +4,7 @@
 // Products: vpmaddwd of a broadcast pair of int16 activations (x - zp_in) and
 // 8 columns x 2 int16 weights gives 8 exact int32 sums a0 w0 + a1 w1 (at most
 // 64770 in magnitude); vpaddd accumulates them. Exact, so the order does not
-// matter (int8_fast.h). The tile is 4 rows x 16 columns: 8 accumulators, two
+// matter (int8_gemm.h). The tile is 4 rows x 16 columns: 8 accumulators, two
 // weight registers, one broadcast.
 //
 // Output stage: RequantizeToRange (requant.h) transcribed lane by lane, one
@@ -246,7 +246,7 @@ void Depthwise(const S8DepthwiseTile& t) {
 
 }  // namespace
 
-void s8s16_gemm_avx2(const S8GemmTile& t) {
+void s8s16_gemm_4x16c2__avx2(const S8GemmTile& t) {
   switch (t.out.mode) {
     case RequantMode::kGemmlowp: return Gemm<RequantMode::kGemmlowp>(t);
     case RequantMode::kSingle: return Gemm<RequantMode::kSingle>(t);
@@ -254,7 +254,7 @@ void s8s16_gemm_avx2(const S8GemmTile& t) {
   }
 }
 
-void s8s16_depthwise_avx2(const S8DepthwiseTile& t) {
+void s8s16_depthwise_16c__avx2(const S8DepthwiseTile& t) {
   switch (t.out.mode) {
     case RequantMode::kGemmlowp: return Depthwise<RequantMode::kGemmlowp>(t);
     case RequantMode::kSingle: return Depthwise<RequantMode::kSingle>(t);

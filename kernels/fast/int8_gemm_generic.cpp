@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "internal/conv_taps.h"
 #include "qualm/kernels/detail/int8_gemm_variants.h"
 
 namespace qualm::kernels::detail {
@@ -48,7 +49,7 @@ void Row(const S8GemmTile& t, int r, const std::int16_t* panel, int c0, int nc) 
 
 }  // namespace
 
-void s8s16_gemm_generic(const S8GemmTile& t) {
+void s8s16_gemm_1x16c2__generic(const S8GemmTile& t) {
   const std::int64_t panel_size = std::int64_t{t.k_padded} * kS8PanelCols;
   for (int c0 = 0; c0 < t.n; c0 += kS8PanelCols) {
     const std::int16_t* panel = t.b + (c0 / kS8PanelCols) * panel_size;
@@ -57,24 +58,19 @@ void s8s16_gemm_generic(const S8GemmTile& t) {
   }
 }
 
-void s8s16_depthwise_generic(const S8DepthwiseTile& t) {
+void s8s16_depthwise_1c__generic(const S8DepthwiseTile& t) {
   const Conv2dParams& p = *t.shape;
   const std::int64_t oh = p.out_h(), ow = p.out_w(), C = p.out_c;
   for (std::int64_t pix = t.pix0; pix < t.pix1; ++pix) {
     const std::int64_t n = pix / (oh * ow), oy = pix / ow % oh, ox = pix % ow;
+    const std::int8_t* xn = t.x + n * p.in_h * p.in_w * C;
     std::int8_t* y = t.y + pix * C;
     for (std::int64_t c = 0; c < C; ++c) {
       std::int32_t acc = 0;
-      for (int ky = 0; ky < p.kernel_h; ++ky) {
-        const std::int64_t iy = oy * p.stride_h - p.pad_top + ky * p.dilation_h;
-        if (iy < 0 || iy >= p.in_h) continue;
-        for (int kx = 0; kx < p.kernel_w; ++kx) {
-          const std::int64_t ix = ox * p.stride_w - p.pad_left + kx * p.dilation_w;
-          if (ix < 0 || ix >= p.in_w) continue;
-          const std::int32_t xv = t.x[((n * p.in_h + iy) * p.in_w + ix) * C + c];
-          acc += t.w[static_cast<std::int64_t>(ky * p.kernel_w + kx) * t.channels_padded + c] * (xv - t.zp_in);
-        }
-      }
+      internal::ForEachConvTap(p, oy, ox, [&](std::int64_t tap, std::int64_t pixel) {
+        const std::int32_t xv = xn[pixel * C + c];
+        acc += t.w[tap * t.channels_padded + c] * (xv - t.zp_in);
+      });
       y[c] = Output(acc, t.out, static_cast<int>(c));
     }
   }

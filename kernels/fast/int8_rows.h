@@ -1,7 +1,8 @@
-// fast/int8_rows.h (private): how the fast int8 conv2d and dense cut the rows
-// of their GEMM (output pixels, or batch rows) into tiles and threads, and how
-// big each thread's int16 operand buffer is. Shared so that the scratch size
-// functions and the kernels can never disagree.
+// fast/int8_rows.h (private): what the fast int8 conv2d and dense share: how
+// they cut the rows of their GEMM (output pixels, or batch rows) into tiles and
+// threads, how big each thread's int16 operand buffer is (shared so that the
+// scratch size functions and the kernels can never disagree), and the
+// micro-kernels' view of the prepared output stage.
 #pragma once
 
 #include <algorithm>
@@ -9,10 +10,23 @@
 #include <cstdint>
 
 #include "qualm/kernels/detail/int8_gemm_variants.h"
+#include "qualm/kernels/quantize_s8.h"
 
 namespace qualm::kernels::fast::internal_s8 {
 
 using Index = std::int64_t;
+
+// The micro-kernels' view of a prepared output stage (all channels).
+inline detail::S8OutputStage MakeOutputStage(const PreparedOutputQuantS8& o, const std::int32_t* bias) {
+  detail::S8OutputStage s;
+  s.requant = o.requant.data();
+  s.bias = bias;
+  s.mode = o.mode;
+  s.zp_out = o.zero_point;
+  s.act_min = o.act_min;
+  s.act_max = o.act_max;
+  return s;
+}
 
 // About 128 KB of int16 operands per tile: with one 16-column weight panel
 // (k_padded * 64 bytes, in L1 for the study's K) the tile stays in L2.

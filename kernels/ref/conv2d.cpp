@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "internal/conv_taps.h"
 #include "qualm/kernels/conv2d.h"
 
 namespace qualm::kernels::ref {
@@ -32,24 +33,20 @@ Dims MakeDims(const Conv2dParams& p) { return {p.out_h(), p.out_w(), p.in_c / p.
 void conv2d_f32(const Conv2dParams& p, const float* x, const float* w, const float* bias, float* y) {
   QUALM_DCHECK(Validate(p).ok());
   const Dims d = MakeDims(p);
+  const Index taps = Index{p.kernel_h} * p.kernel_w, image = Index{p.in_h} * p.in_w * p.in_c;
   for (Index n = 0; n < p.batch; ++n) {
+    const float* xn = x + n * image;
     for (Index oy = 0; oy < d.oh; ++oy) {
       for (Index ox = 0; ox < d.ow; ++ox) {
         float* yrow = y + ((n * d.oh + oy) * d.ow + ox) * p.out_c;
         for (Index oc = 0; oc < p.out_c; ++oc) {
           const Index c0 = (oc / d.ocg) * d.icg;  // first input channel of this group
           float acc = 0.0f;
-          for (Index ky = 0; ky < p.kernel_h; ++ky) {
-            const Index iy = oy * p.stride_h - p.pad_top + ky * p.dilation_h;
-            if (iy < 0 || iy >= p.in_h) continue;
-            for (Index kx = 0; kx < p.kernel_w; ++kx) {
-              const Index ix = ox * p.stride_w - p.pad_left + kx * p.dilation_w;
-              if (ix < 0 || ix >= p.in_w) continue;
-              const float* xp = x + ((n * p.in_h + iy) * p.in_w + ix) * p.in_c + c0;
-              const float* wp = w + ((oc * p.kernel_h + ky) * p.kernel_w + kx) * d.icg;
-              for (Index ci = 0; ci < d.icg; ++ci) acc += xp[ci] * wp[ci];
-            }
-          }
+          internal::ForEachConvTap(p, oy, ox, [&](Index tap, Index pixel) {
+            const float* xp = xn + pixel * p.in_c + c0;
+            const float* wp = w + (oc * taps + tap) * d.icg;
+            for (Index ci = 0; ci < d.icg; ++ci) acc += xp[ci] * wp[ci];
+          });
           yrow[oc] = bias ? acc + bias[oc] : acc;
         }
       }

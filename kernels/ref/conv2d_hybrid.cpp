@@ -1,4 +1,4 @@
-// Frozen scalar reference for the hybrid 2-D convolution (hybrid.h).
+// Frozen scalar reference for the hybrid 2-D convolution (conv2d_hybrid.h).
 //
 // Per image n (the sample): QuantizeSampleDynamic(x[n], in_h * in_w * in_c)
 // into scratch (the whole image, every channel and group, so that one scale
@@ -14,7 +14,8 @@
 #include <cstdint>
 #include <limits>
 
-#include "qualm/kernels/hybrid.h"
+#include "internal/conv_taps.h"
+#include "qualm/kernels/conv2d_hybrid.h"
 
 namespace qualm::kernels::ref {
 
@@ -30,6 +31,7 @@ void conv2d_hybrid(const PreparedConv2dHybrid& pp, const float* x, const std::in
   QUALM_DCHECK(scratch != nullptr);
   const Index oh = p.out_h(), ow = p.out_w(), icg = p.in_c / p.groups, ocg = p.out_c / p.groups;
   const Index image = Index{p.in_h} * p.in_w * p.in_c, out_image = oh * ow * p.out_c;
+  const Index taps = Index{p.kernel_h} * p.kernel_w;
   std::int8_t* q = static_cast<std::int8_t*>(scratch);
   for (Index n = 0; n < p.batch; ++n) {
     float* yn = y + n * out_image;
@@ -45,18 +47,12 @@ void conv2d_hybrid(const PreparedConv2dHybrid& pp, const float* x, const std::in
         for (Index oc = 0; oc < p.out_c; ++oc) {
           const Index c0 = (oc / ocg) * icg;  // first input channel of this group
           std::int32_t acc = 0;
-          for (Index ky = 0; ky < p.kernel_h; ++ky) {
-            const Index iy = oy * p.stride_h - p.pad_top + ky * p.dilation_h;
-            if (iy < 0 || iy >= p.in_h) continue;
-            for (Index kx = 0; kx < p.kernel_w; ++kx) {
-              const Index ix = ox * p.stride_w - p.pad_left + kx * p.dilation_w;
-              if (ix < 0 || ix >= p.in_w) continue;
-              const std::int8_t* qp = q + (iy * p.in_w + ix) * p.in_c + c0;
-              const std::int8_t* wp = w + ((oc * p.kernel_h + ky) * p.kernel_w + kx) * icg;
-              for (Index ci = 0; ci < icg; ++ci)
-                acc += static_cast<std::int32_t>(wp[ci]) * (static_cast<std::int32_t>(qp[ci]) - zp);
-            }
-          }
+          internal::ForEachConvTap(p, oy, ox, [&](Index tap, Index pixel) {
+            const std::int8_t* qp = q + pixel * p.in_c + c0;
+            const std::int8_t* wp = w + (oc * taps + tap) * icg;
+            for (Index ci = 0; ci < icg; ++ci)
+              acc += static_cast<std::int32_t>(wp[ci]) * (static_cast<std::int32_t>(qp[ci]) - zp);
+          });
           const float v = HybridProduct(acc, d.params.scale, pp.weight_scales[static_cast<std::size_t>(oc)]);
           yrow[oc] = bias ? v + bias[oc] : v;
         }

@@ -6,12 +6,13 @@
 //   (padding taps are skipped: they read zp_in, contributing 0);
 //   acc += bias[oc] (if bias);
 //   y = RequantizeToRange(acc, requant[oc], mode, zp_out, act_min, act_max)  (requant.h:
-//       the one and only rounding, per the prepared RequantMode).
+//       the one and only rounding, per the prepared RequantMode; RequantizeOutputS8).
 // Integer sums are exact (Prepare bounds |acc| < 2^31), so the loop order does
 // not affect the result. No intrinsics, no threads, no scratch, no validation.
 #include <cstddef>
 #include <cstdint>
 
+#include "internal/conv_taps.h"
 #include "qualm/kernels/conv2d_s8.h"
 
 namespace qualm::kernels::ref {
@@ -20,31 +21,26 @@ void conv2d_s8(const PreparedConv2dS8& pp, const std::int8_t* x, const std::int8
                std::int8_t* y) {
   using Index = std::int64_t;
   const Conv2dParams& p = pp.shape;
-  QUALM_DCHECK(pp.requant.size() == static_cast<std::size_t>(p.out_c));
+  QUALM_DCHECK(pp.output.requant.size() == static_cast<std::size_t>(p.out_c));
   const Index oh = p.out_h(), ow = p.out_w(), icg = p.in_c / p.groups, ocg = p.out_c / p.groups;
+  const Index taps = Index{p.kernel_h} * p.kernel_w, image = Index{p.in_h} * p.in_w * p.in_c;
   const std::int32_t zp_in = pp.input_zero_point;
   for (Index n = 0; n < p.batch; ++n) {
+    const std::int8_t* xn = x + n * image;
     for (Index oy = 0; oy < oh; ++oy) {
       for (Index ox = 0; ox < ow; ++ox) {
         std::int8_t* yrow = y + ((n * oh + oy) * ow + ox) * p.out_c;
         for (Index oc = 0; oc < p.out_c; ++oc) {
           const Index c0 = (oc / ocg) * icg;  // first input channel of this group
           std::int32_t acc = 0;
-          for (Index ky = 0; ky < p.kernel_h; ++ky) {
-            const Index iy = oy * p.stride_h - p.pad_top + ky * p.dilation_h;
-            if (iy < 0 || iy >= p.in_h) continue;
-            for (Index kx = 0; kx < p.kernel_w; ++kx) {
-              const Index ix = ox * p.stride_w - p.pad_left + kx * p.dilation_w;
-              if (ix < 0 || ix >= p.in_w) continue;
-              const std::int8_t* xp = x + ((n * p.in_h + iy) * p.in_w + ix) * p.in_c + c0;
-              const std::int8_t* wp = w + ((oc * p.kernel_h + ky) * p.kernel_w + kx) * icg;
-              for (Index ci = 0; ci < icg; ++ci)
-                acc += static_cast<std::int32_t>(wp[ci]) * (static_cast<std::int32_t>(xp[ci]) - zp_in);
-            }
-          }
+          internal::ForEachConvTap(p, oy, ox, [&](Index tap, Index pixel) {
+            const std::int8_t* xp = xn + pixel * p.in_c + c0;
+            const std::int8_t* wp = w + (oc * taps + tap) * icg;
+            for (Index ci = 0; ci < icg; ++ci)
+              acc += static_cast<std::int32_t>(wp[ci]) * (static_cast<std::int32_t>(xp[ci]) - zp_in);
+          });
           if (bias) acc += bias[oc];
-          yrow[oc] = static_cast<std::int8_t>(RequantizeToRange(acc, pp.requant[static_cast<std::size_t>(oc)], pp.mode,
-                                                                pp.output_zero_point, pp.act_min, pp.act_max));
+          yrow[oc] = RequantizeOutputS8(acc, pp.output, static_cast<std::size_t>(oc));
         }
       }
     }

@@ -1,4 +1,4 @@
-// Frozen scalar reference for the hybrid dense layer (hybrid.h).
+// Frozen scalar reference for the hybrid dense layer (dense_hybrid.h).
 //
 // Per batch row b (the sample): QuantizeSampleDynamic(x[b], in) into scratch,
 // then per output o ascending:
@@ -11,7 +11,7 @@
 #include <cstdint>
 #include <limits>
 
-#include "qualm/kernels/hybrid.h"
+#include "qualm/kernels/dense_hybrid.h"
 
 namespace qualm::kernels::ref {
 

@@ -17,7 +17,7 @@ void dense_s8(const PreparedDenseS8& pp, const std::int8_t* x, const std::int8_t
               std::int8_t* y) {
   using Index = std::int64_t;
   const DenseParams& p = pp.shape;
-  QUALM_DCHECK(pp.requant.size() == static_cast<std::size_t>(p.out_features));
+  QUALM_DCHECK(pp.output.requant.size() == static_cast<std::size_t>(p.out_features));
   const Index in = p.in_features, out = p.out_features;
   const std::int32_t zp_in = pp.input_zero_point;
   for (Index b = 0; b < p.batch; ++b) {
@@ -27,8 +27,7 @@ void dense_s8(const PreparedDenseS8& pp, const std::int8_t* x, const std::int8_t
       std::int32_t acc = 0;
       for (Index i = 0; i < in; ++i) acc += static_cast<std::int32_t>(wo[i]) * (static_cast<std::int32_t>(xb[i]) - zp_in);
       if (bias) acc += bias[o];
-      y[b * out + o] = static_cast<std::int8_t>(RequantizeToRange(acc, pp.requant[static_cast<std::size_t>(o)], pp.mode,
-                                                                  pp.output_zero_point, pp.act_min, pp.act_max));
+      y[b * out + o] = RequantizeOutputS8(acc, pp.output, static_cast<std::size_t>(o));
     }
   }
 }

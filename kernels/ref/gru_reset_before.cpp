@@ -1,5 +1,5 @@
 // Frozen scalar reference for the "reset before" GRU (recurrent.h,
-// gru_f32_reset_before; ONNX GRU with linear_before_reset = 0). Forward only.
+// gru_reset_before_f32; ONNX GRU with linear_before_reset = 0). Forward only.
 //
 // Order (as ref/gru.cpp, so the two share their rounding wherever they share math):
 //  * gx[j] = (sum over i of W_x[j][i] x_t[i], from 0.0f) + b_x[j] for all 3H rows;
@@ -8,8 +8,10 @@
 //  * rh[k] = r[k] * h_{t-1}[k]; hn[j] = (sum over k of U_n[j][k] rh[k], from 0.0f) + b_hn[j];
 //    n = tanh(gx_n + hn); h_t = (1 - z) * n + z * h_{t-1}.
 // A null initial state means zeros (then every recurrent product is exactly 0).
-// Like the other recurrent references, this allocates its temporaries.
+// Temporaries (gx 3H, hh 2H, rh H, zr 2H floats) live in the caller's scratch,
+// or in an allocation when it gives none (as the other recurrent references).
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -18,12 +20,22 @@
 
 namespace qualm::kernels::ref {
 
-void gru_f32_reset_before(const RnnParams& p, const GruWeights& w, const float* x, const float* h0, float* y,
-                          float* h_n) {
+std::size_t gru_reset_before_scratch_floats(const RnnParams& p) { return std::size_t{8} * p.hidden_size; }
+
+void gru_reset_before_f32(const RnnParams& p, const GruWeights& w, const float* x, const float* h0, float* y,
+                          float* h_n, float* scratch) {
   QUALM_DCHECK(Validate(p).ok());
   using Index = std::int64_t;
   const Index B = p.batch, T = p.seq_len, I = p.input_size, H = p.hidden_size, G = 3 * H;
-  std::vector<float> gx(G), hh(2 * H), rh(H), zr(2 * H);
+  std::vector<float> owned;
+  if (!scratch) {
+    owned.resize(gru_reset_before_scratch_floats(p));
+    scratch = owned.data();
+  }
+  float* gx = scratch;     // [3H]
+  float* hh = gx + G;      // [2H]
+  float* rh = hh + 2 * H;  // [H]
+  float* zr = rh + H;      // [2H]
   for (Index b = 0; b < B; ++b) {
     const float* h_prev = h0 ? h0 + b * H : nullptr;
     for (Index t = 0; t < T; ++t) {

@@ -17,14 +17,18 @@
 
 namespace qualm::kernels::ref {
 
-std::size_t gru_s8_scratch_size(const RnnParams& p) { return static_cast<std::size_t>(6) * p.hidden_size; }
+std::size_t gru_s8_scratch_int16(const RnnParams& p) { return static_cast<std::size_t>(6) * p.hidden_size; }
 
-void gru_s8(const PreparedGruS8& p, const GruS8Weights& w, const std::int8_t* x, const std::int16_t* s0,
-            std::int8_t* y, std::int8_t* h_n, std::int16_t* s_n, std::int16_t* scratch) {
+void gru_s8(const PreparedGruS8& p, const GruS8Weights& w, const GruS8Io& io, std::int16_t* scratch) {
   namespace fp = fixedpoint;
   using Index = std::int64_t;
   const Index B = p.shape.batch, T = p.shape.seq_len, I = p.shape.input_size, H = p.shape.hidden_size, G = 3 * H;
-  QUALM_DCHECK(scratch != nullptr);
+  QUALM_DCHECK(scratch != nullptr && io.x != nullptr);
+  const std::int8_t* x = io.x;
+  const std::int16_t* s0 = io.s0;
+  std::int8_t* y = io.y;
+  std::int8_t* h_n = io.h_n;
+  std::int16_t* s_n = io.s_n;
   QUALM_DCHECK(p.requant_x.size() == static_cast<std::size_t>(G) && p.bias_h.size() == static_cast<std::size_t>(G));
   std::int16_t* pre = scratch;
   std::int16_t* xn = scratch + 2 * H;

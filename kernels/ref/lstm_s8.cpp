@@ -16,14 +16,19 @@
 
 namespace qualm::kernels::ref {
 
-std::size_t lstm_s8_scratch_size(const RnnParams& p) { return static_cast<std::size_t>(6) * p.hidden_size; }
+std::size_t lstm_s8_scratch_int16(const RnnParams& p) { return static_cast<std::size_t>(6) * p.hidden_size; }
 
-void lstm_s8(const PreparedLstmS8& p, const LstmS8Weights& w, const std::int8_t* x, const std::int8_t* h0,
-             const std::int16_t* c0, std::int8_t* y, std::int8_t* h_n, std::int16_t* c_n, std::int16_t* scratch) {
+void lstm_s8(const PreparedLstmS8& p, const LstmS8Weights& w, const LstmS8Io& io, std::int16_t* scratch) {
   namespace fp = fixedpoint;
   using Index = std::int64_t;
   const Index B = p.shape.batch, T = p.shape.seq_len, I = p.shape.input_size, H = p.shape.hidden_size, G = 4 * H;
-  QUALM_DCHECK(scratch != nullptr && p.tanh_cell != nullptr);
+  QUALM_DCHECK(scratch != nullptr && p.tanh_cell != nullptr && io.x != nullptr);
+  const std::int8_t* x = io.x;
+  const std::int8_t* h0 = io.h0;
+  const std::int16_t* c0 = io.c0;
+  std::int8_t* y = io.y;
+  std::int8_t* h_n = io.h_n;
+  std::int16_t* c_n = io.c_n;
   QUALM_DCHECK(p.requant_x.size() == static_cast<std::size_t>(G) && p.bias_h.size() == static_cast<std::size_t>(G));
   std::int16_t* pre = scratch;
   std::int16_t* c = scratch + G;

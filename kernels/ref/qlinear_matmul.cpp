@@ -1,5 +1,5 @@
 // Frozen scalar reference for int8 matrix product with asymmetric B
-// (qlinear.h, ONNX QLinearMatMul): Y[bt] = A[bt] B[bt] (or the shared B).
+// (qlinear_matmul_s8.h, ONNX QLinearMatMul): Y[bt] = A[bt] B[bt] (or the shared B).
 //
 // Order of operations per output element (bt, i, j), loops nested bt, i, j, k:
 //   acc = sum over k ascending of (int32(b[k][j]) - zp_b[j]) * (int32(a[i][k]) - zp_a)
@@ -12,7 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "qualm/kernels/qlinear.h"
+#include "qualm/kernels/qlinear_matmul_s8.h"
 
 namespace qualm::kernels::ref {
 
@@ -21,7 +21,7 @@ void qlinear_matmul_s8(const PreparedQLinearMatMulS8& pp, const std::int8_t* a, 
   using Index = std::int64_t;
   const QLinearMatMulShape& s = pp.shape;
   const PreparedQLinearQuant& q = pp.quant;
-  QUALM_DCHECK(q.requant.size() == static_cast<std::size_t>(s.n));
+  QUALM_DCHECK(q.output.requant.size() == static_cast<std::size_t>(s.n));
   QUALM_DCHECK(q.weight_zero_points.size() == static_cast<std::size_t>(s.n));
   const Index m = s.m, k = s.k, n = s.n;
   const std::int32_t zp_a = q.input_zero_point;
@@ -37,8 +37,7 @@ void qlinear_matmul_s8(const PreparedQLinearMatMulS8& pp, const std::int8_t* a, 
         for (Index t = 0; t < k; ++t)
           acc += (static_cast<std::int32_t>(bb[t * n + j]) - zp_b) * (static_cast<std::int32_t>(ai[t]) - zp_a);
         if (bias) acc += bias[j];
-        yb[i * n + j] = static_cast<std::int8_t>(RequantizeToRange(acc, q.requant[static_cast<std::size_t>(j)],
-                                                                   q.mode, q.output_zero_point, q.act_min, q.act_max));
+        yb[i * n + j] = RequantizeOutputS8(acc, q.output, static_cast<std::size_t>(j));
       }
     }
   }

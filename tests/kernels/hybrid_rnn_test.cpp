@@ -1,4 +1,4 @@
-// Hybrid (dynamic-quantization) LSTM and GRU (hybrid.h).
+// Hybrid (dynamic-quantization) LSTM and GRU (recurrent_hybrid.h, hybrid_quant.h).
 //  1. bit-exact against the independent oracle (hybrid_test_util.h): its own
 //     quantization of x_t and h_{t-1} per row and step, int64 accumulators in
 //     descending order, the product expression typed out, and the float cell
@@ -37,7 +37,7 @@
 #include <vector>
 
 #include "kernels/hybrid_test_util.h"
-#include "qualm/kernels/hybrid.h"
+#include "qualm/kernels/recurrent_hybrid.h"
 #include "qualm/kernels/recurrent.h"
 
 using namespace hybrid_test;
@@ -114,14 +114,17 @@ RnnOut RunKernel(const RnnCase& c, bool want_y = true) {
     REQUIRE(prep.ok());
     Vec scratch = Scratch(qk::ref::lstm_hybrid_scratch_bytes(c.shape));
     o.c_n.assign(c.B() * c.H(), -7.0f);
-    qk::ref::lstm_hybrid(*prep, w, c.x.data(), RnnCase::P(c.h0), RnnCase::P(c.c0), y, o.h_n.data(), o.c_n.data(),
+    qk::ref::lstm_hybrid(*prep, w,
+                         {.x = c.x.data(), .h0 = RnnCase::P(c.h0), .c0 = RnnCase::P(c.c0), .y = y,
+                          .h_n = o.h_n.data(), .c_n = o.c_n.data()},
                          scratch.data());
   } else {
     const qk::GruHybridWeights w{c.wx.w.data(), c.wh.w.data(), RnnCase::P(c.b1), RnnCase::P(c.b2)};
     auto prep = qk::PrepareGruHybrid(hp, w);
     REQUIRE(prep.ok());
     Vec scratch = Scratch(qk::ref::gru_hybrid_scratch_bytes(c.shape));
-    qk::ref::gru_hybrid(*prep, w, c.x.data(), RnnCase::P(c.h0), y, o.h_n.data(), scratch.data());
+    qk::ref::gru_hybrid(*prep, w, {.x = c.x.data(), .h0 = RnnCase::P(c.h0), .y = y, .h_n = o.h_n.data()},
+                        scratch.data());
   }
   return o;
 }

@@ -1,4 +1,4 @@
-// Hybrid (dynamic-quantization) dense and conv2d (hybrid.h), the per-sample
+// Hybrid (dynamic-quantization) dense and conv2d (hybrid_quant.h), the per-sample
 // quantization they share, and the Prepare step of every hybrid op.
 //  1. bit-exact against the independent oracle of hybrid_test_util.h (own
 //     range search, int64 accumulators in another order or through im2col, the
@@ -26,8 +26,9 @@
 
 #include "kernels/hybrid_test_util.h"
 #include "qualm/kernels/conv2d.h"
+#include "qualm/kernels/conv2d_hybrid.h"
 #include "qualm/kernels/dense.h"
-#include "qualm/kernels/hybrid.h"
+#include "qualm/kernels/dense_hybrid.h"
 
 using namespace hybrid_test;
 
@@ -74,7 +75,7 @@ Vec RunDenseKernel(const DenseRun& r) {
   return y;
 }
 
-// The oracle; per_batch = one range over the whole batch (what hybrid.h does
+// The oracle; per_batch = one range over the whole batch (what hybrid_quant.h does
 // NOT do), to show that the batch-independence test can fail.
 Vec DenseOracle(const DenseRun& r, bool per_batch = false) {
   const std::size_t in = static_cast<std::size_t>(r.p.in_features), out = static_cast<std::size_t>(r.p.out_features);
@@ -264,7 +265,7 @@ qk::Conv2dParams Conv(int n, int h, int w, int c, int oc, int kh, int kw) {
 }  // namespace
 
 // ---------------------------------------------------------------------------
-TEST_CASE("hybrid sample quantization follows the rules of hybrid.h") {
+TEST_CASE("hybrid sample quantization follows the rules of hybrid_quant.h") {
   std::mt19937 rng(3);
   {
     // Ties, by hand: s = 1, zp = 0; ties go away from zero; +-127.5 clamp.

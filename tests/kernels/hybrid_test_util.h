@@ -2,7 +2,7 @@
 // hybrid_rnn_test.cpp): the independent oracle's pieces, data generators and
 // comparisons.
 //
-// THE ORACLE (hybrid.h's rules, written again here without the kernels' code):
+// THE ORACLE (hybrid_quant.h's rules, written again here without the kernels' code):
 //   * the sample range is found in double with its own loop, the zero/tiny
 //     range rule is re-derived from the real span, and only then the contract's
 //     ChooseQuantParams / QuantizeValue (requant.h, tested in requant_test.cpp
@@ -25,8 +25,10 @@
 #include <string>
 #include <vector>
 
-#include "qualm/kernels/hybrid.h"
+#include "qualm/kernels/conv2d_hybrid.h"
+#include "qualm/kernels/dense_hybrid.h"
 #include "qualm/kernels/quantize_s8.h"
+#include "qualm/kernels/recurrent_hybrid.h"
 #include "qualm/kernels/requant.h"
 
 namespace hybrid_test {

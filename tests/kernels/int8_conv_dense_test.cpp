@@ -215,10 +215,10 @@ class Conv2dS8Tester {
     qp.shape = p;
     qp.input = {c_.s_in, c_.zp_in};
     qp.weight_scales = s_w;
-    qp.output = {s_out, c_.zp_out};
-    const qk::ActivationRange ar = qk::FusedActivationRange(c_.act, qp.output);
-    qp.act_min = ar.min, qp.act_max = ar.max;
-    qp.mode = c_.mode;
+    qp.output.params = {s_out, c_.zp_out};
+    const qk::ActivationRange ar = qk::FusedActivationRange(c_.act, qp.output.params);
+    qp.output.act_min = ar.min, qp.output.act_max = ar.max;
+    qp.output.mode = c_.mode;
     auto prepared = qk::PrepareConv2dS8(qp, w.data(), bias_ptr);
     INFO(prepared.status().ToString());
     REQUIRE(prepared.ok());
@@ -226,7 +226,7 @@ class Conv2dS8Tester {
     S8 y(rows * p.out_c, 0x55);
     qk::ref::conv2d_s8(*prepared, x.data(), w.data(), bias_ptr, y.data());
     const OracleStats stats =
-        CheckOutputs(what, c_, acc, s_w, s_out, p.out_c, prepared->requant, ar.min, ar.max, y);
+        CheckOutputs(what, c_, acc, s_w, s_out, p.out_c, prepared->output.requant, ar.min, ar.max, y);
 
     // Float reference on the dequantized operands.
     std::vector<float> xf(x.size()), wf(w.size()), bf(static_cast<std::size_t>(p.out_c)), yf(y.size());
@@ -297,17 +297,17 @@ class DenseS8Tester {
     qp.shape = p;
     qp.input = {c_.s_in, c_.zp_in};
     qp.weight_scales = s_w;
-    qp.output = {s_out, c_.zp_out};
-    const qk::ActivationRange ar = qk::FusedActivationRange(c_.act, qp.output);
-    qp.act_min = ar.min, qp.act_max = ar.max;
-    qp.mode = c_.mode;
+    qp.output.params = {s_out, c_.zp_out};
+    const qk::ActivationRange ar = qk::FusedActivationRange(c_.act, qp.output.params);
+    qp.output.act_min = ar.min, qp.output.act_max = ar.max;
+    qp.output.mode = c_.mode;
     auto prepared = qk::PrepareDenseS8(qp, w.data(), bias_ptr);
     INFO(prepared.status().ToString());
     REQUIRE(prepared.ok());
 
     S8 y(acc.size(), 0x55);
     qk::ref::dense_s8(*prepared, x.data(), w.data(), bias_ptr, y.data());
-    const OracleStats stats = CheckOutputs(what, c_, acc, s_w, s_out, N, prepared->requant, ar.min, ar.max, y);
+    const OracleStats stats = CheckOutputs(what, c_, acc, s_w, s_out, N, prepared->output.requant, ar.min, ar.max, y);
 
     std::vector<float> xf(x.size()), wf(w.size()), bf(static_cast<std::size_t>(N)), yf(y.size());
     for (std::size_t i = 0; i < x.size(); ++i) xf[i] = qk::DequantizeValue(x[i], c_.s_in, c_.zp_in);
@@ -489,7 +489,7 @@ TEST_CASE("int8 dense accumulator at the overflow bound") {
   qp.shape = {1, K, 2};
   qp.input = {0.01f, -128};
   qp.weight_scales = {0.01f, 0.01f};
-  qp.output = {10000.0f, 0};
+  qp.output.params = {10000.0f, 0};
   S8 w(static_cast<std::size_t>(2) * K);
   for (int i = 0; i < K; ++i) w[i] = 127, w[static_cast<std::size_t>(K) + i] = -127;
   const std::vector<std::int32_t> bias = {b, -b};
@@ -517,13 +517,13 @@ TEST_CASE("int8 requant modes differ on ties and the kernel follows the mode") {
   qp.shape = {256, 1, 1};
   qp.input = {0.5f, 0};
   qp.weight_scales = {0.5f};
-  qp.output = {1.0f, 0};
+  qp.output.params = {1.0f, 0};
   const S8 w = {1};
   S8 x(256);
   for (int i = 0; i < 256; ++i) x[i] = static_cast<std::int8_t>(i - 128);
   S8 y[3];
   for (int mi = 0; mi < 3; ++mi) {
-    qp.mode = kModes[mi];
+    qp.output.mode = kModes[mi];
     auto prepared = qk::PrepareDenseS8(qp, w.data(), nullptr);
     REQUIRE(prepared.ok());
     y[mi].resize(256);
@@ -569,14 +569,14 @@ TEST_CASE("int8 requant modes differ on ties and the kernel follows the mode") {
   qp.shape = {256, 1, 64};
   qp.input = {0.0123f, 0};
   qp.weight_scales = {0.0117f};
-  qp.output = {0.0371f, 0};
+  qp.output.params = {0.0371f, 0};
   std::vector<std::int32_t> bias(64);
   for (int o = 0; o < 64; ++o) bias[o] = o * 257 - 8000;
   const std::vector<std::int8_t> w64(64, 1);
   S8 yg(256 * 64), ys(256 * 64);
-  qp.mode = RequantMode::kGemmlowp;
+  qp.output.mode = RequantMode::kGemmlowp;
   auto pg = qk::PrepareDenseS8(qp, w64.data(), bias.data());
-  qp.mode = RequantMode::kSingle;
+  qp.output.mode = RequantMode::kSingle;
   auto ps = qk::PrepareDenseS8(qp, w64.data(), bias.data());
   REQUIRE(pg.ok());
   REQUIRE(ps.ok());

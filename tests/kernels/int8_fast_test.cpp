@@ -1,5 +1,6 @@
-// The fast int8 path (int8_fast.h) against the frozen references: every
-// compiled variant this machine can run, bit for bit (==), never a tolerance.
+// The fast int8 path (fast::conv2d_s8, fast::dense_s8) against the frozen
+// references: every compiled variant this machine can run, bit for bit (==),
+// never a tolerance.
 //  1. The output stage alone, through each variant's GEMM and depthwise entry
 //     points with a zero activation tile, so that every output is
 //     RequantizeToRange(bias[c], requant[c], ...) of a chosen accumulator:
@@ -32,10 +33,11 @@
 #include <unistd.h>
 
 #include "kernels/int8_test_util.h"
+#include "qualm/kernels/context.h"
 #include "qualm/kernels/conv2d_s8.h"
 #include "qualm/kernels/dense_s8.h"
 #include "qualm/kernels/detail/int8_gemm_variants.h"
-#include "qualm/kernels/int8_fast.h"
+#include "qualm/kernels/int8_gemm.h"
 
 namespace qk = qualm::kernels;
 namespace qd = qualm::kernels::detail;
@@ -418,9 +420,9 @@ void CheckConv(const qk::Conv2dParams& p, const Quant& q, int run_batch = 0) {
   qp.shape = p;
   qp.input = o.input;
   qp.weight_scales = o.weight_scales;
-  qp.output = o.output;
-  qp.act_min = o.range.min, qp.act_max = o.range.max;
-  qp.mode = q.mode;
+  qp.output.params = o.output;
+  qp.output.act_min = o.range.min, qp.output.act_max = o.range.max;
+  qp.output.mode = q.mode;
   const std::int32_t* bias = q.has_bias ? o.bias.data() : nullptr;
   auto prepared = qk::PrepareConv2dS8(qp, o.w.data(), bias);
   INFO(prepared.status().ToString());
@@ -457,9 +459,9 @@ void CheckDense(const qk::DenseParams& p, const Quant& q, int run_batch = 0) {
   qp.shape = p;
   qp.input = o.input;
   qp.weight_scales = o.weight_scales;
-  qp.output = o.output;
-  qp.act_min = o.range.min, qp.act_max = o.range.max;
-  qp.mode = q.mode;
+  qp.output.params = o.output;
+  qp.output.act_min = o.range.min, qp.output.act_max = o.range.max;
+  qp.output.mode = q.mode;
   const std::int32_t* bias = q.has_bias ? o.bias.data() : nullptr;
   auto prepared = qk::PrepareDenseS8(qp, o.w.data(), bias);
   INFO(prepared.status().ToString());
@@ -639,8 +641,8 @@ TEST_CASE("int8 fast conv2d accumulator at the int32 bound") {
     qp.shape = p;
     qp.input = {0.01f, -128};
     qp.weight_scales = {0.01f, 0.01f, 0.01f};
-    qp.output = {10000.0f, 0};
-    qp.mode = m;
+    qp.output.params = {10000.0f, 0};
+    qp.output.mode = m;
     auto prepared = qk::PrepareConv2dS8(qp, w.data(), bias.data());
     REQUIRE(prepared.ok());
     const qk::PackedS8Weights packed = qk::PackConv2dS8Weights(*prepared, w.data());
@@ -729,8 +731,8 @@ TEST_CASE("int8 fast dense accumulator at the int32 bound") {
     qp.shape = {3, K, 2};
     qp.input = {0.01f, -128};
     qp.weight_scales = {0.01f, 0.01f};
-    qp.output = {10000.0f, 0};
-    qp.mode = m;
+    qp.output.params = {10000.0f, 0};
+    qp.output.mode = m;
     auto prepared = qk::PrepareDenseS8(qp, w.data(), bias.data());
     REQUIRE(prepared.ok());
     const qk::PackedS8Weights packed = qk::PackDenseS8Weights(*prepared, w.data());

@@ -36,7 +36,7 @@ struct ConvFixture {
     p.shape.pad_bottom = p.shape.pad_right = 1;
     p.input = {0.02f, -3};
     p.weight_scales = {0.01f, 0.02f, 0.03f, 0.04f};
-    p.output = {0.1f, 5};
+    p.output.params = {0.1f, 5};
     w.assign(4 * 3 * 3 * 4, 7);
     bias = {1, -2, 3, -4};
   }
@@ -49,22 +49,22 @@ TEST_CASE("int8 conv2d prepare accepts a valid op and precomputes the multiplier
   ConvFixture f;
   auto r = f.Prepare();
   REQUIRE(r.ok());
-  REQUIRE(r->requant.size() == 4);
+  REQUIRE(r->output.requant.size() == 4);
   for (int c = 0; c < 4; ++c) {
     const double m = 0.02 * (c + 1) * 0.01 / 0.1;
-    const qk::Requant& q = r->requant[static_cast<std::size_t>(c)];
+    const qk::Requant& q = r->output.requant[static_cast<std::size_t>(c)];
     CHECK(q.multiplier >= (1 << 30));
     CHECK(std::fabs(std::ldexp(static_cast<double>(q.multiplier), q.shift - 31) / m - 1.0) < 1e-6);
   }
   CHECK(r->input_zero_point == -3);
-  CHECK(r->output_zero_point == 5);
+  CHECK(r->output.zero_point == 5);
   // Per-tensor weight scale (one entry) broadcasts.
   f.p.weight_scales = {0.01f};
   auto t = f.Prepare();
   REQUIRE(t.ok());
-  CHECK(t->requant[0].multiplier == t->requant[3].multiplier);
+  CHECK(t->output.requant[0].multiplier == t->output.requant[3].multiplier);
   // Null bias is fine; zero points at the extremes are fine.
-  f.p.input.zero_point = -128, f.p.output.zero_point = 127;
+  f.p.input.zero_point = -128, f.p.output.params.zero_point = 127;
   CHECK(qk::PrepareConv2dS8(f.p, f.w.data(), nullptr).ok());
 }
 
@@ -76,12 +76,12 @@ TEST_CASE("int8 conv2d prepare rejects bad scales") {
   }
   {
     ConvFixture f;
-    f.p.output.scale = 0.0f;
+    f.p.output.params.scale = 0.0f;
     ExpectError(f.Prepare(), "conv2d_s8: output.scale must be positive and finite, got 0");
   }
   {
     ConvFixture f;
-    f.p.output.scale = kNaN;
+    f.p.output.params.scale = kNaN;
     ExpectError(f.Prepare(), "output.scale must be positive and finite, got nan");
   }
   {
@@ -107,7 +107,7 @@ TEST_CASE("int8 conv2d prepare rejects bad scales") {
   {
     // s_in * s_w / s_out = 1e10 does not fit (shift > 30).
     ConvFixture f;
-    f.p.input.scale = 1e5f, f.p.weight_scales = {1e4f}, f.p.output.scale = 0.1f;
+    f.p.input.scale = 1e5f, f.p.weight_scales = {1e4f}, f.p.output.params.scale = 0.1f;
     ExpectError(f.Prepare(), "conv2d_s8: channel 0 multiplier s_in * s_w / s_out = 9.99999985e+09 is not representable");
   }
 }
@@ -120,22 +120,22 @@ TEST_CASE("int8 conv2d prepare rejects zero points and activation ranges out of 
   }
   {
     ConvFixture f;
-    f.p.output.zero_point = 128;
+    f.p.output.params.zero_point = 128;
     ExpectError(f.Prepare(), "conv2d_s8: output.zero_point must be in [-128, 127], got 128");
   }
   {
     ConvFixture f;
-    f.p.act_min = 10, f.p.act_max = 5;
+    f.p.output.act_min = 10, f.p.output.act_max = 5;
     ExpectError(f.Prepare(), "conv2d_s8: act_min 10 must not exceed act_max 5");
   }
   {
     ConvFixture f;
-    f.p.act_max = 128;
+    f.p.output.act_max = 128;
     ExpectError(f.Prepare(), "conv2d_s8: act_max must be in [-128, 127], got 128");
   }
   {
     ConvFixture f;
-    f.p.act_min = -200;
+    f.p.output.act_min = -200;
     ExpectError(f.Prepare(), "conv2d_s8: act_min must be in [-128, 127], got -200");
   }
 }
@@ -186,7 +186,7 @@ TEST_CASE("int8 dense prepare rejects like conv") {
   p.shape = {2, 10, 3};
   p.input = {0.1f, 0};
   p.weight_scales = {0.1f, 0.2f, 0.3f};
-  p.output = {0.5f, 0};
+  p.output.params = {0.5f, 0};
   std::vector<std::int8_t> w(30, -127);
   CHECK(qk::PrepareDenseS8(p, w.data(), nullptr).ok());
   w[29] = -128;

@@ -113,8 +113,10 @@ Out RunLstm(const Case& c, const std::int8_t* h0 = nullptr, const std::int16_t* 
   const auto B = static_cast<std::size_t>(c.shape.batch), T = static_cast<std::size_t>(c.shape.seq_len),
              H = static_cast<std::size_t>(c.H());
   Out o{I8(B * T * H), I8(B * H), I16(B * H)};
-  I16 scratch(qk::ref::lstm_s8_scratch_size(c.shape));
-  qk::ref::lstm_s8(*prep, c.LstmW(), x ? x : c.x.data(), h0, c0, o.y.data(), o.h_n.data(), o.c_n.data(),
+  I16 scratch(qk::ref::lstm_s8_scratch_int16(c.shape));
+  qk::ref::lstm_s8(*prep, c.LstmW(),
+                   {.x = x ? x : c.x.data(), .h0 = h0, .c0 = c0, .y = o.y.data(), .h_n = o.h_n.data(),
+                    .c_n = o.c_n.data()},
                    scratch.data());
   return o;
 }
@@ -126,8 +128,10 @@ Out RunGru(const Case& c, const std::int16_t* s0 = nullptr, const std::int8_t* x
   const auto B = static_cast<std::size_t>(c.shape.batch), T = static_cast<std::size_t>(c.shape.seq_len),
              H = static_cast<std::size_t>(c.H());
   Out o{I8(B * T * H), I8(B * H), I16(B * H)};
-  I16 scratch(qk::ref::gru_s8_scratch_size(c.shape));
-  qk::ref::gru_s8(*prep, c.GruW(), x ? x : c.x.data(), s0, o.y.data(), o.h_n.data(), o.c_n.data(), scratch.data());
+  I16 scratch(qk::ref::gru_s8_scratch_int16(c.shape));
+  qk::ref::gru_s8(*prep, c.GruW(),
+                  {.x = x ? x : c.x.data(), .s0 = s0, .y = o.y.data(), .h_n = o.h_n.data(), .s_n = o.c_n.data()},
+                  scratch.data());
   return o;
 }
 

@@ -1,4 +1,4 @@
-// Reference int8 conv and matmul with asymmetric weights (qlinear.h), checked
+// Reference int8 conv and matmul with asymmetric weights (qlinear_quant.h), checked
 // four ways:
 //  1. bit-exact against a brute-force second implementation: the int64
 //     accumulator from the definition in another loop order (conv: an explicit
@@ -33,7 +33,8 @@
 #include "kernels/int8_test_util.h"
 #include "qualm/kernels/conv2d_s8.h"
 #include "qualm/kernels/dense_s8.h"
-#include "qualm/kernels/qlinear.h"
+#include "qualm/kernels/qlinear_conv_s8.h"
+#include "qualm/kernels/qlinear_matmul_s8.h"
 
 namespace qk = qualm::kernels;
 using namespace qualm_test;
@@ -91,14 +92,14 @@ qk::QLinearQuant DrawQuant(const QConfig& c, int channels, std::mt19937& rng) {
     for (int ch = 0; ch < channels; ++ch)
       q.weight_zero_points[static_cast<std::size_t>(ch)] = ch == 0 ? c.zp_w_lo : ch == 1 ? c.zp_w_hi : dz(rng);
   }
-  q.act_min = c.act_min, q.act_max = c.act_max;
-  q.mode = c.mode;
+  q.output.act_min = c.act_min, q.output.act_max = c.act_max;
+  q.output.mode = c.mode;
   return q;
 }
 
 double Multiplier(const qk::QLinearQuant& q, int ch) {
   const float sw = q.weight_scales[q.weight_scales.size() == 1 ? 0 : static_cast<std::size_t>(ch)];
-  return static_cast<double>(q.input.scale) * static_cast<double>(sw) / static_cast<double>(q.output.scale);
+  return static_cast<double>(q.input.scale) * static_cast<double>(sw) / static_cast<double>(q.output.params.scale);
 }
 
 // Biases that centre each channel's accumulators (as a model's folded bias
@@ -152,7 +153,7 @@ OracleStats CheckOutputs(const std::string& what, const QConfig& c, const std::v
     tol[i] = ExpectedRequantError(c.mode, m, static_cast<double>(acc[i]));
     if (acc[i] < INT32_MIN || acc[i] > INT32_MAX) FAIL("int64 accumulator outside int32: " << acc[i]);
     const std::int32_t want = qk::RequantizeToRange(static_cast<std::int32_t>(acc[i]),
-                                                    pq.requant[static_cast<std::size_t>(ch)], c.mode, c.zp_y,
+                                                    pq.output.requant[static_cast<std::size_t>(ch)], c.mode, c.zp_y,
                                                     c.act_min, c.act_max);
     if (want != got[i] && exact_bad++ == 0)
       first_exact = "index " + std::to_string(i) + ": kernel " + std::to_string(got[i]) +
@@ -256,7 +257,7 @@ class QLinearConvTester {
     const std::int32_t* bias_ptr = c_.has_bias ? bias.data() : nullptr;
     if (bias_ptr)
       for (std::size_t i = 0; i < acc.size(); ++i) acc[i] += bias[i % static_cast<std::size_t>(p.out_c)];
-    q.output = {OutputScale(c_, acc, q, p.out_c), c_.zp_y};
+    q.output.params = {OutputScale(c_, acc, q, p.out_c), c_.zp_y};
 
     qk::QLinearConvS8Params params{p, q};
     auto prepared = qk::PrepareQLinearConvS8(params, w.data(), bias_ptr);
@@ -273,7 +274,6 @@ class QLinearConvTester {
     if (symmetric) {
       qk::Conv2dS8Params sp;
       sp.shape = p, sp.input = q.input, sp.weight_scales = q.weight_scales, sp.output = q.output;
-      sp.act_min = q.act_min, sp.act_max = q.act_max, sp.mode = q.mode;
       auto sprep = qk::PrepareConv2dS8(sp, w.data(), bias_ptr);
       INFO(sprep.status().ToString());
       REQUIRE(sprep.ok());
@@ -331,7 +331,7 @@ class QLinearMatMulTester {
     const std::int32_t* bias_ptr = c_.has_bias ? bias.data() : nullptr;
     if (bias_ptr)
       for (std::size_t i = 0; i < acc.size(); ++i) acc[i] += bias[i % static_cast<std::size_t>(s.n)];
-    q.output = {OutputScale(c_, acc, q, s.n), c_.zp_y};
+    q.output.params = {OutputScale(c_, acc, q, s.n), c_.zp_y};
 
     qk::QLinearMatMulS8Params params{s, q};
     auto prepared = qk::PrepareQLinearMatMulS8(params, b.data(), bias_ptr);
@@ -348,7 +348,6 @@ class QLinearMatMulTester {
       qk::DenseS8Params dp;
       dp.shape = {s.m, s.k, s.n};
       dp.input = q.input, dp.weight_scales = q.weight_scales, dp.output = q.output;
-      dp.act_min = q.act_min, dp.act_max = q.act_max, dp.mode = q.mode;
       S8 ys(y.size(), 0x33);
       for (int bt = 0; bt < s.batch; ++bt) {
         const std::size_t boff = (s.shared_b ? 0 : static_cast<std::size_t>(bt)) * s.k * s.n;
@@ -528,7 +527,7 @@ struct ConvFixture {
     p.quant.input = {0.02f, 5};
     p.quant.weight_scales = {0.01f, 0.02f, 0.03f};
     p.quant.weight_zero_points = {-128, 0, 127};
-    p.quant.output = {0.1f, -7};
+    p.quant.output.params = {0.1f, -7};
     w.assign(3 * 3 * 3 * 2, -100);
   }
   qualm::Result<qk::PreparedQLinearConvS8> Prepare() const {
@@ -544,7 +543,7 @@ struct MatMulFixture {
     p.quant.input = {0.0066f, -15};
     p.quant.weight_scales = {0.00705f};
     p.quant.weight_zero_points = {-14};
-    p.quant.output = {0.0107f, -10};
+    p.quant.output.params = {0.0107f, -10};
     b.assign(2 * 4 * 5, 100);
   }
   qualm::Result<qk::PreparedQLinearMatMulS8> Prepare() const {
@@ -560,23 +559,23 @@ TEST_CASE("qlinear prepare accepts valid ops and expands per-tensor parameters")
   INFO(r.status().ToString());
   REQUIRE(r.ok());
   CHECK(r->quant.weight_zero_points == std::vector<std::int32_t>{-128, 0, 127});
-  REQUIRE(r->quant.requant.size() == 3);
-  CHECK(r->quant.requant[2].scale ==
+  REQUIRE(r->quant.output.requant.size() == 3);
+  CHECK(r->quant.output.requant[2].scale ==
         static_cast<float>(static_cast<double>(0.02f) * static_cast<double>(0.03f) / static_cast<double>(0.1f)));
   CHECK(r->quant.input_zero_point == 5);
-  CHECK(r->quant.output_zero_point == -7);
+  CHECK(r->quant.output.zero_point == -7);
   f.p.quant.weight_zero_points.clear();  // absent: 0 for every channel
   f.p.quant.weight_scales = {0.01f};
   auto t = f.Prepare();
   REQUIRE(t.ok());
   CHECK(t->quant.weight_zero_points == std::vector<std::int32_t>{0, 0, 0});
-  CHECK(t->quant.requant[0].multiplier == t->quant.requant[2].multiplier);
+  CHECK(t->quant.output.requant[0].multiplier == t->quant.output.requant[2].multiplier);
   MatMulFixture mf;
   auto mr = mf.Prepare();
   INFO(mr.status().ToString());
   REQUIRE(mr.ok());
   CHECK(mr->quant.weight_zero_points == std::vector<std::int32_t>(5, -14));
-  CHECK(mr->quant.requant.size() == 5);
+  CHECK(mr->quant.output.requant.size() == 5);
 }
 
 TEST_CASE("qlinear prepare rejects bad scales zero points and shapes") {
@@ -585,7 +584,7 @@ TEST_CASE("qlinear prepare rejects bad scales zero points and shapes") {
     f.p.quant.input.scale = 0.0f;
     ExpectError(f.Prepare(), "qlinear_conv_s8: input.scale must be positive and finite, got 0");
     f = ConvFixture();
-    f.p.quant.output.scale = std::nanf("");
+    f.p.quant.output.params.scale = std::nanf("");
     ExpectError(f.Prepare(), "qlinear_conv_s8: output.scale must be positive and finite, got nan");
     f = ConvFixture();
     f.p.quant.weight_scales[1] = 0.0f;
@@ -605,7 +604,7 @@ TEST_CASE("qlinear prepare rejects bad scales zero points and shapes") {
     f.p.quant.input.zero_point = 255;  // a uint8 zero point not shifted to int8
     ExpectError(f.Prepare(), "qlinear_conv_s8: input.zero_point must be in [-128, 127], got 255");
     f = ConvFixture();
-    f.p.quant.output.zero_point = -200;
+    f.p.quant.output.params.zero_point = -200;
     ExpectError(f.Prepare(), "qlinear_conv_s8: output.zero_point must be in [-128, 127], got -200");
   }
   {
@@ -620,10 +619,10 @@ TEST_CASE("qlinear prepare rejects bad scales zero points and shapes") {
     f.p.shape.groups = 2;  // in_c 2, out_c 3
     ExpectError(f.Prepare(), "qlinear_conv_s8: conv2d: groups 2 must divide in_c 2 and out_c 3");
     f = ConvFixture();
-    f.p.quant.act_min = 10, f.p.quant.act_max = 5;
+    f.p.quant.output.act_min = 10, f.p.quant.output.act_max = 5;
     ExpectError(f.Prepare(), "qlinear_conv_s8: act_min 10 must not exceed act_max 5");
     f = ConvFixture();
-    f.p.quant.output.scale = 1e-15f;  // m = 2e-4 / 1e-15 = 2e11 > 2^30: does not fit
+    f.p.quant.output.params.scale = 1e-15f;  // m = 2e-4 / 1e-15 = 2e11 > 2^30: does not fit
     ExpectError(f.Prepare(), "qlinear_conv_s8: output channel 0 multiplier s_in * s_w / s_out = ");
     f = ConvFixture();
     ExpectError(qk::PrepareQLinearConvS8(f.p, nullptr, nullptr), "qlinear_conv_s8: weights are required (got null)");
@@ -664,8 +663,8 @@ TEST_CASE("qlinear prepare accumulator bound is exact at both ends of int32") {
     p.quant.input = {1.0f, -128};
     p.quant.weight_scales = {1.0f};
     p.quant.weight_zero_points = {sign < 0 ? 127 : -128};
-    p.quant.output = {1.0f, 0};
-    p.quant.mode = RequantMode::kFloat;
+    p.quant.output.params = {1.0f, 0};
+    p.quant.output.mode = RequantMode::kFloat;
     std::vector<std::int8_t> b(static_cast<std::size_t>(kK) + 1, static_cast<std::int8_t>(sign < 0 ? -128 : 127));
     const std::int32_t fits = sign < 0 ? -33023 : 33022, breaks = sign < 0 ? -33024 : 33023;
     auto ok = qk::PrepareQLinearMatMulS8(p, b.data(), &fits);
@@ -688,7 +687,7 @@ TEST_CASE("qlinear prepare accumulator bound is exact at both ends of int32") {
     // With a scale that brings INT32_MIN / INT32_MAX into range the value is exact:
     // float(2^31 - 1) = 2^31, times 2^-24 = 128 -> clamped 127; -2^31 * 2^-24 = -128.
     auto p2 = p;
-    p2.quant.output.scale = 16777216.0f;  // m = 2^-24
+    p2.quant.output.params.scale = 16777216.0f;  // m = 2^-24
     auto ok2 = qk::PrepareQLinearMatMulS8(p2, b.data(), &fits);
     REQUIRE(ok2.ok());
     qk::ref::qlinear_matmul_s8(*ok2, a.data(), b.data(), &fits, y);

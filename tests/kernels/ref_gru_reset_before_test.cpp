@@ -1,4 +1,4 @@
-// ref::gru_f32_reset_before (ONNX's default GRU form) against a straightforward
+// ref::gru_reset_before_f32 (ONNX's default GRU form) against a straightforward
 // double-precision implementation, and against gru_f32 where the two forms
 // must agree (no recurrent state and b_hn = 0) and where they must not.
 #include <Eigen/Dense>
@@ -60,15 +60,19 @@ TEST_CASE("ref gru reset-before forward matches a double-precision implementatio
                 bh = Random(3 * H, rng, -0.5f, 0.5f), h0 = Random(p.batch * H, rng);
       const qk::GruWeights w{wx.data(), wh.data(), bx.data(), bh.data()};
       Vec y(p.batch * p.seq_len * H), hn(p.batch * H);
-      qk::ref::gru_f32_reset_before(p, w, x.data(), with_h0 ? h0.data() : nullptr, y.data(), hn.data());
+      qk::ref::gru_reset_before_f32(p, w, x.data(), with_h0 ? h0.data() : nullptr, y.data(), hn.data());
       const auto want = OracleResetBefore(p, x, wx, wh, bx, bh, with_h0 ? &h0 : nullptr);
       CheckNormalized("gru reset-before y", y, want, 1e-5);
       for (int b = 0; b < p.batch; ++b)
         for (int k = 0; k < H; ++k) CHECK(hn[b * H + k] == y[((b * p.seq_len) + p.seq_len - 1) * H + k]);
       // h_n may be null.
       Vec y2(y.size());
-      qk::ref::gru_f32_reset_before(p, w, x.data(), with_h0 ? h0.data() : nullptr, y2.data(), nullptr);
+      qk::ref::gru_reset_before_f32(p, w, x.data(), with_h0 ? h0.data() : nullptr, y2.data(), nullptr);
       CHECK(SameBits(y, y2));
+      // The caller's scratch (dirty) instead of an allocation: the same bits.
+      Vec scratch(qk::ref::gru_reset_before_scratch_floats(p), 1e30f), y3(y.size());
+      qk::ref::gru_reset_before_f32(p, w, x.data(), with_h0 ? h0.data() : nullptr, y3.data(), nullptr, scratch.data());
+      CHECK(SameBits(y, y3));
 
       // The two GRU forms: different whenever the recurrent state matters...
       Vec y_lbr(y.size());
@@ -84,7 +88,7 @@ TEST_CASE("ref gru reset-before forward matches a double-precision implementatio
         Vec x1(p.batch * I);
         for (int bb = 0; bb < p.batch; ++bb)
           for (int i = 0; i < I; ++i) x1[bb * I + i] = x[(bb * p.seq_len) * I + i];
-        qk::ref::gru_f32_reset_before(p1, w0, x1.data(), nullptr, a.data(), nullptr);
+        qk::ref::gru_reset_before_f32(p1, w0, x1.data(), nullptr, a.data(), nullptr);
         qk::ref::gru_f32(p1, w0, x1.data(), nullptr, b.data(), nullptr, nullptr, nullptr);
         CHECK(SameBits(a, b));
       }

@@ -1,12 +1,12 @@
 // ONNX node tests for the integer ops through qualm's int8 reference kernels
-// (int8_ops.h, qlinear.h). Every comparison is EXACT, element for element.
+// (int8_ops.h, qlinear_quant.h). Every comparison is EXACT, element for element.
 //
 // uint8 <-> int8: ONNX uses uint8 activations in most of these cases; qualm's
 // kernels are int8. The harness maps q_u8 -> q_u8 - 128 for data AND zero points
 // (so q - zp, the only thing the arithmetic sees, is unchanged) and results back
 // with + 128, the clamp range [0, 255] becoming [-128, 127]. This is exact: no
 // value changes, only the offset of the representation. Weights are mapped the
-// same way when they go to qlinear.h (any int8 value, with a zero point).
+// same way when they go to qlinear_quant.h (any int8 value, with a zero point).
 //
 // Rounding: QuantizeLinear rounds half to even (RoundingMode::kHalfToEven);
 // QLinearConv / QLinearMatMul requantize in float with round-half-even
@@ -14,7 +14,7 @@
 //
 // Weights: QLinearConv / QLinearMatMul have weight zero points (w_zero_point
 // 255 on uint8 weights, b_zero_point 114), so they run through the
-// asymmetric-weight family qlinear.h (qlinear_conv_s8, qlinear_matmul_s8:
+// asymmetric-weight family qlinear_quant.h (qlinear_conv_s8, qlinear_matmul_s8:
 // acc = sum (w - zp_w)(x - zp_x), each factor up to 255; zero point per tensor or
 // per output channel / column of B). conv2d_s8 / dense_s8 stay TFLite's
 // symmetric scheme (zp 0, [-127, 127]); ConvInteger / MatMulInteger go through
@@ -60,7 +60,8 @@
 
 #include "conformance.h"
 #include "qualm/kernels/int8_ops.h"
-#include "qualm/kernels/qlinear.h"
+#include "qualm/kernels/qlinear_conv_s8.h"
+#include "qualm/kernels/qlinear_matmul_s8.h"
 
 namespace qk = qualm::kernels;
 using namespace qualm_onnx;
@@ -257,8 +258,8 @@ Outcome RunConvInteger(const Case& c) {
     params.shape = g.p;
     params.input = {1.0f, ZeroPointS8(x_zp, 0, *x)};
     params.weight_scales = {1.0f};
-    params.output = {1.0f, 0};
-    params.mode = mode;
+    params.output.params = {1.0f, 0};
+    params.output.mode = mode;
     std::vector<std::int64_t> got;
     if (auto err = RunConvS8(c, params, xs, ws, nullptr, 0, &got); !err.empty()) {
       o.Check(err);
@@ -270,7 +271,7 @@ Outcome RunConvInteger(const Case& c) {
   return o;
 }
 
-// The asymmetric-weight quantization of a QLinear op (qlinear.h), kFloat as
+// The asymmetric-weight quantization of a QLinear op (qlinear_quant.h), kFloat as
 // ONNX specifies. Weight scales and zero points are per tensor or per output
 // channel (1-D); the zero points are shifted with the weights' offset.
 qk::QLinearQuant QLinearQuantFor(const Tensor& x, const Tensor& x_scale, const Tensor* x_zp, const Tensor& w,
@@ -281,8 +282,8 @@ qk::QLinearQuant QLinearQuantFor(const Tensor& x, const Tensor& x_scale, const T
   q.weight_scales = w_scale.f;
   const std::size_t nzp = w_zp ? w_zp->ints.size() : 1;
   for (std::size_t i = 0; i < nzp; ++i) q.weight_zero_points.push_back(ZeroPointS8(w_zp, i, w));
-  q.output = {y_scale.f.at(0), ZeroPointS8(y_zp, 0, y)};
-  q.mode = qk::RequantMode::kFloat;
+  q.output.params = {y_scale.f.at(0), ZeroPointS8(y_zp, 0, y)};
+  q.output.mode = qk::RequantMode::kFloat;
   return q;
 }
 
@@ -402,8 +403,8 @@ Outcome RunMatMulInteger(const Case& c) {
     qk::DenseS8Params params;
     params.input = {1.0f, ZeroPointS8(a_zp, 0, *a)};
     params.weight_scales = {1.0f};
-    params.output = {1.0f, 0};
-    params.mode = mode;
+    params.output.params = {1.0f, 0};
+    params.output.mode = mode;
     std::vector<std::int64_t> got;
     if (auto err = RunDenseS8(c, s, params, *a, *b, 0, &got); !err.empty()) {
       o.Check(err);

@@ -10,7 +10,7 @@
 //   GRU    W [1][3H][I], R [1][3H][H] in gate order z, r, h = qualm's z, r, n;
 //          B [1][6H] = [Wb | Rb] -> b_x, b_h.
 // ONNX's GRU default is linear_before_reset = 0 ("reset before"): it runs on
-// ref::gru_f32_reset_before (recurrent.h, reference only). linear_before_reset = 1
+// ref::gru_reset_before_f32 (recurrent.h, reference only). linear_before_reset = 1
 // would run ref::gru_f32 and fast::gru_f32; no case in this data set has it. The
 // LSTM runs on ref::lstm_f32 and on fast::lstm_f32 under every gemm variant, 1 and 2
 // threads. Tolerance: conformance.h (|got - want| <= 1e-5 + 1e-4 |want|).
@@ -165,7 +165,8 @@ Outcome RunGru(const Case& c) {
   const std::size_t BH = static_cast<std::size_t>(s.B) * s.H;
   std::vector<float> y(BH * s.T), h_n(BH);
   if (!linear_before_reset) {
-    qk::ref::gru_f32_reset_before(p, gw, xs.data(), h0p, y.data(), h_n.data());
+    std::vector<float> scratch(qk::ref::gru_reset_before_scratch_floats(p));
+    qk::ref::gru_reset_before_f32(p, gw, xs.data(), h0p, y.data(), h_n.data(), scratch.data());
     CheckOutputs(c, o, s, "ref reset-before", y, h_n, nullptr);
     return o;
   }

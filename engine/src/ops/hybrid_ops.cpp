@@ -1,12 +1,15 @@
 // Nodes of the `dynamic` scheme: conv2d, dense, LSTM and GRU on int8 weights
-// with per-sample dynamic activation quantization (kernels/hybrid.h). Every
-// other node of a dynamic model runs its float kernel. Inference only.
+// with per-sample dynamic activation quantization (kernels: conv2d_hybrid.h,
+// dense_hybrid.h, recurrent_hybrid.h). Every other node of a dynamic model runs
+// its float kernel. Inference only.
 #include <type_traits>
 
 #include "../node_exec.h"
 #include "../op_params.h"
 #include "../quant/constants.h"
-#include "qualm/kernels/hybrid.h"
+#include "qualm/kernels/conv2d_hybrid.h"
+#include "qualm/kernels/dense_hybrid.h"
+#include "qualm/kernels/recurrent_hybrid.h"
 
 namespace qualm {
 namespace {
@@ -49,12 +52,12 @@ class HybridExec final : public NodeExec {
         break;
       case kLstm:
         rnn_.shape.batch = s.n;
-        kernels::ref::lstm_hybrid(rnn_, lstm_w_, x, nullptr, nullptr, sequences_ ? y : nullptr, sequences_ ? nullptr : y,
-                                  nullptr, s.ctx->scratch);
+        kernels::ref::lstm_hybrid(rnn_, lstm_w_, {.x = x, .y = sequences_ ? y : nullptr, .h_n = sequences_ ? nullptr : y},
+                                  s.ctx->scratch);
         break;
       case kGru:
         rnn_.shape.batch = s.n;
-        kernels::ref::gru_hybrid(rnn_, gru_w_, x, nullptr, sequences_ ? y : nullptr, sequences_ ? nullptr : y,
+        kernels::ref::gru_hybrid(rnn_, gru_w_, {.x = x, .y = sequences_ ? y : nullptr, .h_n = sequences_ ? nullptr : y},
                                  s.ctx->scratch);
         break;
     }

@@ -83,8 +83,8 @@ class LinearS8 : public Int8NodeExec {
     typename T::Params p;
     T::SetShape(p, op, b);
     p.input = In(b);
-    p.output = b.quant->output;
-    p.mode = b.mode;
+    p.output.params = b.quant->output;
+    p.output.mode = b.mode;
     QUALM_ASSIGN_OR_RETURN(auto w, FindRowQuantizedWeights(*b.node, *b.quant, "weight", T::Rows(op)));
     e->w_ = w.weights->template data<std::int8_t>();
     p.weight_scales = std::move(w.scales);
@@ -315,10 +315,10 @@ class LstmS8 : public Int8NodeExec {
     e->y_ = b.output->data<std::int8_t>();
     return std::unique_ptr<Int8NodeExec>(std::move(e));
   }
-  std::size_t ScratchInt16() const override { return kernels::ref::lstm_s8_scratch_size(p_.shape); }
+  std::size_t ScratchInt16() const override { return kernels::ref::lstm_s8_scratch_int16(p_.shape); }
   void Run(int n) override {
     p_.shape.batch = n;
-    kernels::ref::lstm_s8(p_, w_, x_, nullptr, nullptr, sequences_ ? y_ : nullptr, sequences_ ? nullptr : y_, nullptr,
+    kernels::ref::lstm_s8(p_, w_, {.x = x_, .y = sequences_ ? y_ : nullptr, .h_n = sequences_ ? nullptr : y_},
                           scratch_);
   }
 
@@ -358,10 +358,10 @@ class GruS8 : public Int8NodeExec {
     e->y_ = b.output->data<std::int8_t>();
     return std::unique_ptr<Int8NodeExec>(std::move(e));
   }
-  std::size_t ScratchInt16() const override { return kernels::ref::gru_s8_scratch_size(p_.shape); }
+  std::size_t ScratchInt16() const override { return kernels::ref::gru_s8_scratch_int16(p_.shape); }
   void Run(int n) override {
     p_.shape.batch = n;
-    kernels::ref::gru_s8(p_, w_, x_, nullptr, sequences_ ? y_ : nullptr, sequences_ ? nullptr : y_, nullptr, scratch_);
+    kernels::ref::gru_s8(p_, w_, {.x = x_, .y = sequences_ ? y_ : nullptr, .h_n = sequences_ ? nullptr : y_}, scratch_);
   }
 
  private:

@@ -1,12 +1,14 @@
 // qualm/kernels/context.h: what a fast (non-reference) kernel may use.
 //
 // Kernels never allocate. The engine asks each fast op how much scratch it needs
-// (the *_scratch_floats functions), allocates one buffer at prepare time, and
-// hands it in through this context on every call. Reference kernels take no
-// context: they are single-threaded and need no scratch by design.
+// (the <op>_scratch_floats / <op>_scratch_int16 functions, kernels/NAMING.md),
+// allocates one buffer at prepare time, and hands it in through a context on
+// every call. Reference kernels take no context: they are single-threaded, and
+// the few that need scratch take it as an argument.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 namespace qualm::kernels {
 
@@ -14,6 +16,15 @@ struct KernelContext {
   int threads = 1;              // worker threads a kernel may use (>= 1)
   float* scratch = nullptr;     // 64-byte aligned, at least scratch_floats long
   std::size_t scratch_floats = 0;
+};
+
+// The fast int8 kernels' context (fast::conv2d_s8, fast::dense_s8): threads and
+// int16 scratch (the im2col tiles, 64-byte alignment recommended, at least
+// <op>_s8_scratch_int16 elements).
+struct KernelContextS8 {
+  int threads = 1;
+  std::int16_t* scratch = nullptr;
+  std::size_t scratch_int16 = 0;
 };
 
 }  // namespace qualm::kernels

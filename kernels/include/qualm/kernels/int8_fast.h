@@ -1,100 +1,11 @@
-// qualm/kernels/int8_fast.h: the optimized int8 conv2d and dense, BIT-EXACT to
-// the frozen references ref::conv2d_s8 / ref::dense_s8 on every ISA.
-//
-// Why bit-exact is possible: the reference's only rounding is the output stage
-// (RequantizeToRange, requant.h). Everything before it is an exact int32 sum
-//   acc = sum w * (x - zp_in) + bias,   |acc| <= K * 255 * 127 + |bias| < 2^31
-// (Prepare checks the bound), so ANY order of summation gives the same acc, and
-// every partial sum is bounded by the same total: no overflow, whatever the
-// blocking. The fast path keeps that exactness on purpose:
-//   * operands are widened to int16 (x - zp_in in [-255, 255], w in [-127, 127])
-//     and multiplied with exact int16 x int16 -> int32 pair sums (vpmaddwd on
-//     AVX2: |a0 b0 + a1 b1| <= 2 * 255 * 127 = 64770). The u8 x s8 -> saturating
-//     int16 trick (vpmaddubsw) that makes other engines' results depend on the
-//     CPU is never used;
-//   * padding taps of the im2col buffer hold x - zp_in = 0, exactly what the
-//     reference's skipped taps contribute;
-//   * the output stage is RequantizeToRange itself (generic variant), or an
-//     AVX2 version of it for all three RequantModes that tests/kernels/
-//     int8_fast_test.cpp proves identical output by output (edge and random
-//     accumulators over every shift, every mode, both zero-point ends).
-//
-// Use (prepare once, run many times; nothing here validates or allocates while
-// running):
-//   PreparedConv2dS8 p = *PrepareConv2dS8(params, w, bias);      // validates
-//   PackedS8Weights packed = PackConv2dS8Weights(p, w);          // once
-//   std::vector<int16_t> scratch(fast::conv2d_s8_scratch_int16(p, threads));
-//   fast::conv2d_s8({threads, scratch.data(), scratch.size()}, p, packed, x, bias, y);
-// p.shape.batch may be lowered between calls (the engine runs n <= max_batch
-// samples); the packed weights do not depend on it, and the scratch size for
-// the largest batch covers every smaller one.
-//
-// Dispatch: the variant (detail/int8_gemm_variants.h) is chosen once, at first
-// use, by CPU detection capped by QUALM_ISA (cpu.h), exactly like gemm_f32.
-// Int8GemmPathName() names it. Threads: rows of the output (pixels, or batch
-// rows for dense) are split into contiguous tiles shared among ctx.threads
-// OpenMP threads; integer results do not depend on the split.
+// qualm/kernels/int8_fast.h: umbrella for the fast int8 path, kept for the
+// files that include it. The declarations live with their ops (op-major layout,
+// kernels/NAMING.md): fast::conv2d_s8 in conv2d_s8.h, fast::dense_s8 in
+// dense_s8.h, the packed weights and Int8GemmPathName() in int8_gemm.h,
+// KernelContextS8 in context.h. New code includes those headers.
 #pragma once
 
-#include <cstddef>
-#include <cstdint>
-#include <vector>
-
+#include "qualm/kernels/context.h"
 #include "qualm/kernels/conv2d_s8.h"
 #include "qualm/kernels/dense_s8.h"
-
-namespace qualm::kernels {
-
-// Weights rearranged once for the fast kernels. Two layouts:
-//  kPanels (dense, and every conv that is not pure depthwise): per group, the
-//    group's n output channels in panels of kS8PanelCols = 16 columns; inside a
-//    panel, for each pair of reduction indices (k, k+1), 16 columns x 2 int16
-//    [col0: w[k], w[k+1]][col1: ...] (one AVX2 register per 8 columns, ready for
-//    vpmaddwd against a broadcast pair of activations). Columns past n and the
-//    odd k past K are zero.
-//  kDepthwise (conv with in_c == out_c == groups): [taps][channels rounded up to
-//    16] int16, channel-contiguous like NHWC, zero in the padded channels.
-struct PackedS8Weights {
-  enum class Layout : std::uint8_t { kPanels, kDepthwise };
-  Layout layout = Layout::kPanels;
-  int groups = 1;
-  int n = 0;         // output channels per group (GEMM columns)
-  int k = 0;         // reduction length per group (kh * kw * in_c / groups, or in_features)
-  int k_padded = 0;  // k rounded up to even (pairs)
-  int panels = 0;    // panels per group: ceil(n / 16)
-  int channels_padded = 0;  // kDepthwise: out_c rounded up to 16
-  std::vector<std::int16_t> data;
-};
-
-// `w` must be the weights given to Prepare (OHWI / [out][in]); p's batch is ignored.
-PackedS8Weights PackConv2dS8Weights(const PreparedConv2dS8& p, const std::int8_t* w);
-PackedS8Weights PackDenseS8Weights(const PreparedDenseS8& p, const std::int8_t* w);
-
-// What a fast int8 kernel may use: threads and int16 scratch (the im2col tiles,
-// 64-byte alignment recommended, at least *_scratch_int16 elements).
-struct KernelContextS8 {
-  int threads = 1;
-  std::int16_t* scratch = nullptr;
-  std::size_t scratch_int16 = 0;
-};
-
-// The variant the dispatcher chose, e.g. "s8s16_gemm_4x16c2__avx2".
-const char* Int8GemmPathName();
-// Its ISA ("avx2", "scalar").
-const char* Int8GemmPathIsa();
-
-namespace fast {
-
-// int16 elements of scratch for `threads` threads at p.shape.batch (0 for depthwise).
-std::size_t conv2d_s8_scratch_int16(const PreparedConv2dS8& p, int threads);
-std::size_t dense_s8_scratch_int16(const PreparedDenseS8& p, int threads);
-
-// Bit-identical to ref::conv2d_s8 / ref::dense_s8 with the same p, w (packed
-// from it), x, bias (may be null) and y. No validation, no allocation.
-void conv2d_s8(const KernelContextS8& ctx, const PreparedConv2dS8& p, const PackedS8Weights& w,
-               const std::int8_t* x, const std::int32_t* bias, std::int8_t* y);
-void dense_s8(const KernelContextS8& ctx, const PreparedDenseS8& p, const PackedS8Weights& w, const std::int8_t* x,
-              const std::int32_t* bias, std::int8_t* y);
-
-}  // namespace fast
-}  // namespace qualm::kernels
+#include "qualm/kernels/int8_gemm.h"

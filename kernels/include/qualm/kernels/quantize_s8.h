@@ -1,7 +1,7 @@
 // qualm/kernels/quantize_s8.h: the pieces every int8 op shares.
 //
 // Role: float <-> int8 conversion of whole tensors, fused-activation bounds,
-// validation of quantization parameters (scales, zero points, activation
+// the output stage of the requantizing GEMM-like ops (OutputQuantS8), validation of quantization parameters (scales, zero points, activation
 // ranges, weights, biases) and the post-training quantization helper that turns
 // float OHWI weights + float bias into int8 per-channel weights + int32 bias.
 // The arithmetic itself lives in requant.h (QuantizeValue, DequantizeValue,
@@ -15,6 +15,7 @@
 //   "conv2d_s8: output.scale must be positive and finite, got nan".
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -39,6 +40,31 @@ struct ActivationRange {
   std::int32_t min = kInt8Min, max = kInt8Max;
 };
 ActivationRange FusedActivationRange(FusedActivation act, const QuantParams& output);
+
+// ---------------------------------------------------------------------------
+// The output stage of every requantizing GEMM-like int8 op (conv2d_s8,
+// dense_s8, qlinear_conv_s8, qlinear_matmul_s8), per output channel c:
+//   y = RequantizeToRange(acc, requant[c], mode, zero_point, act_min, act_max)
+// (requant.h: the op's one and only rounding). OutputQuantS8 is what the caller
+// gives; the op's Prepare validates it (messages name the fields "output.scale",
+// "output.zero_point", "act_min", "act_max") and computes one Requant per channel
+// from its real multiplier, giving PreparedOutputQuantS8.
+struct OutputQuantS8 {
+  QuantParams params;                         // s_out, zp_out
+  std::int32_t act_min = kInt8Min;            // fused activation bounds (FusedActivationRange)
+  std::int32_t act_max = kInt8Max;
+  RequantMode mode = RequantMode::kGemmlowp;  // how RequantizeToRange rounds
+};
+struct PreparedOutputQuantS8 {
+  std::int32_t zero_point = 0;  // zp_out
+  std::int32_t act_min = kInt8Min, act_max = kInt8Max;
+  RequantMode mode = RequantMode::kGemmlowp;
+  std::vector<Requant> requant;  // [channels]
+};
+// The output stage of channel c applied to acc (bias already added).
+inline std::int8_t RequantizeOutputS8(std::int32_t acc, const PreparedOutputQuantS8& o, std::size_t c) {
+  return static_cast<std::int8_t>(RequantizeToRange(acc, o.requant[c], o.mode, o.zero_point, o.act_min, o.act_max));
+}
 
 // ---------------------------------------------------------------------------
 // Validation helpers (used by every Prepare*S8; public so that graph-level code

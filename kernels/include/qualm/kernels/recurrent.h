@@ -84,10 +84,13 @@ void gru_backward_f32(const RnnParams& p, const GruWeights& w, const float* x, c
 // Same layouts, gate order and weights as gru_f32 (which is "linear before
 // reset"); the two agree only when h_{t-1} = 0 and bhn = 0. Reference-only
 // forward, for running ONNX models and the ONNX conformance data: no fast path,
-// no backward, no workspace; allocates its O(hidden) temporaries. h0 and h_n
-// may be null (zeros / not wanted).
-void gru_f32_reset_before(const RnnParams& p, const GruWeights& w, const float* x, const float* h0, float* y,
-                          float* h_n);
+// no backward, no workspace. Its O(hidden) temporaries live in `scratch`
+// (gru_reset_before_scratch_floats(p) floats) or, when that is null, in an
+// allocation, as for the other references. h0 and h_n may be null (zeros /
+// not wanted).
+std::size_t gru_reset_before_scratch_floats(const RnnParams& p);
+void gru_reset_before_f32(const RnnParams& p, const GruWeights& w, const float* x, const float* h0, float* y,
+                          float* h_n, float* scratch = nullptr);
 }  // namespace ref
 
 namespace fast {

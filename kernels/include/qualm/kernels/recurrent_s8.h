@@ -84,7 +84,7 @@
 // reads the weights and biases (the model's constants, which must be the ones
 // later passed to the kernel) to check them and fold the zero points.
 // The kernels never validate and never allocate: the caller passes `scratch`
-// of lstm_s8_scratch_size / gru_s8_scratch_size int16 elements.
+// of lstm_s8_scratch_int16 / gru_s8_scratch_int16 int16 elements.
 // ---------------------------------------------------------------------------
 #pragma once
 
@@ -164,16 +164,32 @@ struct PreparedGruS8 {
 Result<PreparedLstmS8> PrepareLstmS8(const LstmS8Params& p, const LstmS8Weights& w);
 Result<PreparedGruS8> PrepareGruS8(const GruS8Params& p, const GruS8Weights& w);
 
+// The activations and states of one call. Only x is required: a null initial
+// state is the zero state, a null output is not written.
+struct LstmS8Io {
+  const std::int8_t* x = nullptr;    // [B][T][I]
+  const std::int8_t* h0 = nullptr;   // [B][H] or null (h = zp_h)
+  const std::int16_t* c0 = nullptr;  // [B][H] at 2^e, or null (c = 0)
+  std::int8_t* y = nullptr;          // [B][T][H] or null
+  std::int8_t* h_n = nullptr;        // [B][H] or null
+  std::int16_t* c_n = nullptr;       // [B][H] or null
+};
+struct GruS8Io {
+  const std::int8_t* x = nullptr;    // [B][T][I]
+  const std::int16_t* s0 = nullptr;  // [B][H] Q0.15, or null (s = 0; h0 = requantized s0)
+  std::int8_t* y = nullptr;          // [B][T][H] or null
+  std::int8_t* h_n = nullptr;        // [B][H] or null
+  std::int16_t* s_n = nullptr;       // [B][H] or null
+};
+
 namespace ref {
 // int16 elements of scratch the kernels need (6 * hidden_size each).
-std::size_t lstm_s8_scratch_size(const RnnParams& p);
-std::size_t gru_s8_scratch_size(const RnnParams& p);
+std::size_t lstm_s8_scratch_int16(const RnnParams& p);
+std::size_t gru_s8_scratch_int16(const RnnParams& p);
 
 // Reads w.w_x and w.w_h (the biases live, folded, in the prepared op).
-void lstm_s8(const PreparedLstmS8& p, const LstmS8Weights& w, const std::int8_t* x, const std::int8_t* h0,
-             const std::int16_t* c0, std::int8_t* y, std::int8_t* h_n, std::int16_t* c_n, std::int16_t* scratch);
-void gru_s8(const PreparedGruS8& p, const GruS8Weights& w, const std::int8_t* x, const std::int16_t* s0,
-            std::int8_t* y, std::int8_t* h_n, std::int16_t* s_n, std::int16_t* scratch);
+void lstm_s8(const PreparedLstmS8& p, const LstmS8Weights& w, const LstmS8Io& io, std::int16_t* scratch);
+void gru_s8(const PreparedGruS8& p, const GruS8Weights& w, const GruS8Io& io, std::int16_t* scratch);
 }  // namespace ref
 
 }  // namespace qualm::kernels

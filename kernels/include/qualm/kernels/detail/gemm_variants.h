@@ -15,8 +15,12 @@ namespace qualm::kernels::detail {
 
 using GemmFn = void (*)(const GemmParams& p, const float* a, const float* b, float* c, int threads);
 
-void gemm_f32_generic(const GemmParams& p, const float* a, const float* b, float* c, int threads);  // x86-64 baseline
-void gemm_f32_avx2(const GemmParams& p, const float* a, const float* b, float* c, int threads);     // AVX2 + FMA
+// Named <entry point>_<implementation>__<isa> (kernels/NAMING.md); the table's
+// names are these symbols.
+void gemm_f32_eigen__generic(const GemmParams& p, const float* a, const float* b, float* c,
+                             int threads);  // x86-64 baseline
+void gemm_f32_eigen__avx2(const GemmParams& p, const float* a, const float* b, float* c,
+                          int threads);  // AVX2 + FMA
 
 struct GemmVariant {
   Isa isa;

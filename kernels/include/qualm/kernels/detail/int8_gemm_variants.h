@@ -1,10 +1,12 @@
 // qualm/kernels/detail/int8_gemm_variants.h: the per-ISA micro-kernels behind
-// fast::conv2d_s8 / fast::dense_s8 (int8_fast.h), exposed for tests and
+// fast::conv2d_s8 / fast::dense_s8 (conv2d_s8.h, dense_s8.h, int8_gemm.h), exposed for tests and
 // benchmarks only. Engine code calls the fast:: kernels.
 //
-// Naming (XNNPACK-like): s8s16_gemm_4x16c2__avx2 = int8 data widened to int16
-// operands, a GEMM tile of 4 rows x 16 columns, c2 = two reduction indices per
-// 32-bit lane (one vpmaddwd), after "__" the ISA of the translation unit.
+// Naming (kernels/NAMING.md, XNNPACK-like): s8s16_gemm_4x16c2__avx2 = int8
+// data widened to int16 operands, a GEMM tile of 4 rows x 16 columns, c2 = two
+// reduction indices per 32-bit lane (one vpmaddwd), after "__" the ISA of the
+// translation unit; s8s16_depthwise_16c__avx2 = 16 channels per step. A
+// variant's name is its GEMM function's symbol.
 //
 // A variant is two functions on plain structs:
 //   gemm       one tile: y[m][n] = OutputStage(A[m][k_padded] * panels + bias),
@@ -64,10 +66,14 @@ struct S8DepthwiseTile {
 using S8GemmFn = void (*)(const S8GemmTile& t);
 using S8DepthwiseFn = void (*)(const S8DepthwiseTile& t);
 
-void s8s16_gemm_generic(const S8GemmTile& t);          // x86-64 baseline (SSE2), scalar RequantizeToRange
-void s8s16_depthwise_generic(const S8DepthwiseTile& t);
-void s8s16_gemm_avx2(const S8GemmTile& t);             // AVX2: vpmaddwd, vectorized output stage
-void s8s16_depthwise_avx2(const S8DepthwiseTile& t);
+// x86-64 baseline (SSE2): one row x 16 columns per step, scalar RequantizeToRange;
+// depthwise one channel at a time.
+void s8s16_gemm_1x16c2__generic(const S8GemmTile& t);
+void s8s16_depthwise_1c__generic(const S8DepthwiseTile& t);
+// AVX2: 4 rows x 16 columns (vpmaddwd), vectorized output stage; depthwise 16
+// channels at a time.
+void s8s16_gemm_4x16c2__avx2(const S8GemmTile& t);
+void s8s16_depthwise_16c__avx2(const S8DepthwiseTile& t);
 
 struct Int8GemmVariant {
   Isa isa;

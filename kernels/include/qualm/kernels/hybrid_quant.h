@@ -1,9 +1,10 @@
-// qualm/kernels/hybrid.h: "hybrid" (dynamic-quantization) reference kernels,
-// the compute of qualm's `dynamic` PTQ scheme (engine/quant_spec.h): int8
-// weights, activations quantized to int8 at run time, float outputs. The same
-// idea as TFLite's dynamic-range kernels and PyTorch's dynamic quantization,
-// with the rules below (not bit-compatible with either).
-//
+// qualm/kernels/hybrid_quant.h: the hybrid (dynamic-quantization) family's shared
+// contract and arithmetic. The ops are dense_hybrid.h, conv2d_hybrid.h and
+// recurrent_hybrid.h (each states its outputs); they are the compute of qualm's
+// `dynamic` PTQ scheme (engine/quant_spec.h): int8 weights, activations quantized
+// to int8 at run time, float outputs. The same idea as TFLite's dynamic-range
+// kernels and PyTorch's dynamic quantization, with the rules below (not
+// bit-compatible with either).
 // ---------------------------------------------------------------------------
 // Operands and layouts (identical to the float kernels: dense.h, conv2d.h,
 // recurrent.h)
@@ -64,24 +65,9 @@
 //     significands); the product with acc is rounded to double, then to float.
 //     A product beyond the float range becomes +-inf (IEEE rounding, written
 //     out: the C++ conversion would be undefined there), as in a float kernel.
-// Outputs:
+// Outputs (each op's header gives its formula):
 //   dense/conv  y = P(acc, s_x, s_w[c]) + bias[c]       (float add; no add if null)
-//   LSTM        pre[r] = (P(acc_x[r], s_x, s_wx[r]) + P(acc_h[r], s_h, s_wh[r])) + bias[r]
-//               (float, left to right; the float reference also sums the x then
-//               the h products and adds the bias last), then EXACTLY the float
-//               reference cell (kernels/internal/rnn_cell.h LstmCellForward):
-//               i = sigma(pre_i) f = sigma(pre_f) g = tanh(pre_g) o = sigma(pre_o),
-//               c = f * c_prev + i * g, h = o * tanh(c).
-//   GRU         gx[r] = P(acc_x[r], s_x, s_wx[r]) + b_x[r],
-//               hh[r] = P(acc_h[r], s_h, s_wh[r]) + b_h[r], then EXACTLY the float
-//               reference cell (GruCellForward):
-//               z = sigma(gx_z + hh_z) r = sigma(gx_r + hh_r)
-//               n = tanh(gx_n + r * hh_n)  (n = tanh(xn + b_xn + r * (hn + b_hn)))
-//               h = (1 - z) * n + z * h_prev.
-//   So given the same pre-activations, hybrid and float gate math give the same
-//   bits. A null h0 / c0 means zeros: h_{-1} = 0 quantizes as the degenerate
-//   range (s = 1, zp = 0, q = 0), its product is exactly 0.0f and is still added.
-//   The state carried between steps is the float h (and c), never its int8 copy.
+//   LSTM/GRU    the float reference cell on P(...) pre-activations (recurrent_hybrid.h).
 //
 // Calling convention (TFLite Micro's Prepare / Eval split, like the int8 ops):
 //   1. Prepare<Op>Hybrid(params, weights) validates once: the shape (Validate of
@@ -108,15 +94,10 @@
 #pragma once
 
 #include <cmath>
-#include <cstddef>
 #include <cstdint>
 #include <limits>
-#include <vector>
 
-#include "qualm/kernels/conv2d.h"
-#include "qualm/kernels/dense.h"
 #include "qualm/kernels/quantize_s8.h"
-#include "qualm/kernels/recurrent.h"
 #include "qualm/kernels/requant.h"
 #include "qualm/status.h"
 
@@ -173,81 +154,5 @@ inline float HybridProduct(std::int32_t acc, float s_x, float s_w) {
   if (!(std::fabs(v) < kFloatOverflow)) return v > 0 ? kInf : -kInf;
   return static_cast<float>(v);
 }
-
-// ---------------------------------------------------------------------------
-// Dense.
-struct DenseHybridParams {
-  DenseParams shape;
-  std::vector<float> weight_scales;  // [out_features] or [1]
-};
-struct PreparedDenseHybrid {
-  DenseParams shape;
-  std::vector<float> weight_scales;  // [out_features] (a single scale is broadcast here)
-};
-Result<PreparedDenseHybrid> PrepareDenseHybrid(const DenseHybridParams& p, const std::int8_t* w);
-
-// ---------------------------------------------------------------------------
-// Conv2d (groups, stride, dilation, padding exactly as Conv2dParams).
-struct Conv2dHybridParams {
-  Conv2dParams shape;
-  std::vector<float> weight_scales;  // [out_c] or [1]
-};
-struct PreparedConv2dHybrid {
-  Conv2dParams shape;
-  std::vector<float> weight_scales;  // [out_c]
-};
-Result<PreparedConv2dHybrid> PrepareConv2dHybrid(const Conv2dHybridParams& p, const std::int8_t* w);
-
-// ---------------------------------------------------------------------------
-// LSTM and GRU (one parameter struct for both; G = 4 for the LSTM, 3 for the GRU).
-struct RnnHybridParams {
-  RnnParams shape;
-  std::vector<float> w_x_scales;  // [G*H] (one per row) or [1]
-  std::vector<float> w_h_scales;  // [G*H] or [1]
-};
-struct PreparedRnnHybrid {
-  RnnParams shape;
-  int gates = 4;                  // 4 (LSTM) or 3 (GRU)
-  std::vector<float> w_x_scales;  // [G*H]
-  std::vector<float> w_h_scales;  // [G*H]
-};
-struct LstmHybridWeights {
-  const std::int8_t* w_x = nullptr;  // [4H][I]
-  const std::int8_t* w_h = nullptr;  // [4H][H]
-  const float* bias = nullptr;       // [4H] or null
-};
-struct GruHybridWeights {
-  const std::int8_t* w_x = nullptr;  // [3H][I]
-  const std::int8_t* w_h = nullptr;  // [3H][H]
-  const float* b_x = nullptr;        // [3H] or null
-  const float* b_h = nullptr;        // [3H] or null
-};
-Result<PreparedRnnHybrid> PrepareLstmHybrid(const RnnHybridParams& p, const LstmHybridWeights& w);
-Result<PreparedRnnHybrid> PrepareGruHybrid(const RnnHybridParams& p, const GruHybridWeights& w);
-
-namespace ref {
-// Scratch sizes in bytes (the buffer must be aligned for float):
-//   dense  in_features                      (one quantized row)
-//   conv   in_h * in_w * in_c               (one quantized image)
-//   lstm   4 * (6H) + I + H                 (gates 4H, c H, h H floats; q_x, q_h)
-//   gru    4 * (7H) + I + H                 (gx 3H, hh 3H, h H floats; q_x, q_h)
-std::size_t dense_hybrid_scratch_bytes(const DenseParams& p);
-std::size_t conv2d_hybrid_scratch_bytes(const Conv2dParams& p);
-std::size_t lstm_hybrid_scratch_bytes(const RnnParams& p);
-std::size_t gru_hybrid_scratch_bytes(const RnnParams& p);
-
-// x [batch][in], w [out][in], bias [out] or null, y [batch][out].
-void dense_hybrid(const PreparedDenseHybrid& p, const float* x, const std::int8_t* w, const float* bias, float* y,
-                  void* scratch);
-// x NHWC, w OHWI, bias [out_c] or null, y NHWC.
-void conv2d_hybrid(const PreparedConv2dHybrid& p, const float* x, const std::int8_t* w, const float* bias, float* y,
-                   void* scratch);
-// x [B][T][I]; h0, c0 [B][H] or null (zeros); y [B][T][H], h_n, c_n [B][H] or null.
-void lstm_hybrid(const PreparedRnnHybrid& p, const LstmHybridWeights& w, const float* x, const float* h0,
-                 const float* c0, float* y, float* h_n, float* c_n, void* scratch);
-// x [B][T][I]; h0 [B][H] or null (zeros); y [B][T][H], h_n [B][H] or null.
-void gru_hybrid(const PreparedRnnHybrid& p, const GruHybridWeights& w, const float* x, const float* h0, float* y,
-                float* h_n, void* scratch);
-}  // namespace ref
 
 }  // namespace qualm::kernels

@@ -1,5 +1,6 @@
-// qualm/kernels/qlinear.h: int8 convolution and matrix product with ASYMMETRIC
-// weights (ONNX QLinearConv / QLinearMatMul semantics). A reference family beside
+// qualm/kernels/qlinear_quant.h: the shared contract of the int8 ops with
+// ASYMMETRIC weights (ONNX QLinearConv / QLinearMatMul semantics):
+// qlinear_conv_s8.h and qlinear_matmul_s8.h. A reference family beside
 // conv2d_s8 / dense_s8, not a replacement for them.
 //
 // Why a second family. conv2d_s8 and dense_s8 implement TFLite's int8 scheme:
@@ -11,15 +12,7 @@
 // unchanged), such weights use the full range [-128, 127] with a zero point in
 // [-128, 127], and w - zp_w then reaches 255 in magnitude, like x - zp_x.
 //
-// Layouts (the same as conv2d_s8.h / dense_s8.h, except where noted):
-//   conv    x int8 NHWC [batch][in_h][in_w][in_c]
-//           w int8 OHWI [out_c][kernel_h][kernel_w][in_c / groups], ANY int8 value
-//           y int8 NHWC [batch][out_h][out_w][out_c]
-//           groups / stride / dilation / padding exactly as Conv2dParams.
-//   matmul  a int8 [batch][m][k]                  (the activations)
-//           b int8 [batch][k][n], or one [k][n] shared by every batch (shared_b):
-//             ONNX's layout, NOT dense_s8's transposed [out][in]
-//           y int8 [batch][m][n]
+// Layouts: each op's header; x and y as conv2d_s8.h / dense_s8.h, and
 //   bias    int32 [out_c] / [n] at scale s_x * s_w[c], zero point 0 (may be null;
 //           ONNX QLinearMatMul has none, QLinearConv's is optional)
 // "Output channel" c is oc for conv and the column j of B for matmul.
@@ -71,10 +64,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "qualm/kernels/conv2d.h"
 #include "qualm/kernels/quantize_s8.h"
 #include "qualm/kernels/requant.h"
-#include "qualm/status.h"
 
 namespace qualm::kernels {
 
@@ -83,56 +74,15 @@ struct QLinearQuant {
   QuantParams input;                             // s_x, zp_x (int8)
   std::vector<float> weight_scales;              // s_w[c]: out_c entries, or 1 (per tensor)
   std::vector<std::int32_t> weight_zero_points;  // zp_w[c]: out_c entries, or 1; empty = {0}
-  QuantParams output;                            // s_y, zp_y (int8)
-  std::int32_t act_min = kInt8Min;               // fused activation bounds
-  std::int32_t act_max = kInt8Max;
-  RequantMode mode = RequantMode::kGemmlowp;     // ONNX: kFloat (set it explicitly)
+  OutputQuantS8 output;                          // s_y, zp_y, act_min, act_max, mode
+                                                 // (quantize_s8.h); ONNX: mode kFloat (set it)
 };
 
 // What both kernels read: zero points and multipliers expanded per channel.
 struct PreparedQLinearQuant {
   std::int32_t input_zero_point = 0;
-  std::int32_t output_zero_point = 0;
-  std::int32_t act_min = kInt8Min, act_max = kInt8Max;
-  RequantMode mode = RequantMode::kGemmlowp;
   std::vector<std::int32_t> weight_zero_points;  // [channels]
-  std::vector<Requant> requant;                  // [channels]
+  PreparedOutputQuantS8 output;                  // requant [channels]
 };
-
-// ---------------------------------------------------------------------------
-struct QLinearConvS8Params {
-  Conv2dParams shape;
-  QLinearQuant quant;
-};
-struct PreparedQLinearConvS8 {
-  Conv2dParams shape;
-  PreparedQLinearQuant quant;
-};
-Result<PreparedQLinearConvS8> PrepareQLinearConvS8(const QLinearConvS8Params& p, const std::int8_t* w,
-                                                   const std::int32_t* bias);
-
-// ---------------------------------------------------------------------------
-struct QLinearMatMulShape {
-  int batch = 1;          // independent products
-  int m = 1, k = 1, n = 1;
-  bool shared_b = false;  // true: one B [k][n] for every batch (ONNX broadcast of a 2-D B)
-};
-struct QLinearMatMulS8Params {
-  QLinearMatMulShape shape;
-  QLinearQuant quant;  // weights = B, channels = its n columns
-};
-struct PreparedQLinearMatMulS8 {
-  QLinearMatMulShape shape;
-  PreparedQLinearQuant quant;
-};
-Result<PreparedQLinearMatMulS8> PrepareQLinearMatMulS8(const QLinearMatMulS8Params& p, const std::int8_t* b,
-                                                       const std::int32_t* bias);
-
-namespace ref {
-void qlinear_conv_s8(const PreparedQLinearConvS8& p, const std::int8_t* x, const std::int8_t* w,
-                     const std::int32_t* bias, std::int8_t* y);
-void qlinear_matmul_s8(const PreparedQLinearMatMulS8& p, const std::int8_t* a, const std::int8_t* b,
-                       const std::int32_t* bias, std::int8_t* y);
-}  // namespace ref
 
 }  // namespace qualm::kernels

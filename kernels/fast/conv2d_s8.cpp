@@ -1,4 +1,4 @@
-// Fast int8 conv2d (int8_fast.h): im2col into int16 + the dispatched int8 GEMM,
+// Fast int8 conv2d (conv2d_s8.h, int8_gemm.h): im2col into int16 + the dispatched int8 GEMM,
 // or the dispatched depthwise kernel; bit-exact to ref::conv2d_s8.
 //
 // With NHWC input and OHWI weights, the output pixels of one group form the GEMM
@@ -18,7 +18,7 @@
 
 #include "fast/int8_rows.h"
 #include "qualm/kernels/detail/int8_gemm_variants.h"
-#include "qualm/kernels/int8_fast.h"
+#include "qualm/kernels/conv2d_s8.h"
 
 namespace qualm::kernels::fast {
 namespace {
@@ -90,17 +90,6 @@ void Im2Col(const Conv2dParams& p, const ConvGeometry& g, const std::int8_t* x, 
   }
 }
 
-detail::S8OutputStage OutputStage(const PreparedConv2dS8& pp, const std::int32_t* bias) {
-  detail::S8OutputStage o;
-  o.requant = pp.requant.data();
-  o.bias = bias;
-  o.mode = pp.mode;
-  o.zp_out = pp.output_zero_point;
-  o.act_min = pp.act_min;
-  o.act_max = pp.act_max;
-  return o;
-}
-
 // Output pixels per thread below which a depthwise split is not worth a fork.
 constexpr Index kMinDepthwisePixelsPerThread = 64;
 
@@ -114,7 +103,7 @@ void Depthwise(const KernelContextS8& ctx, const PreparedConv2dS8& pp, const Pac
   t.w = w.data.data();
   t.channels_padded = w.channels_padded;
   t.x = x;
-  t.out = OutputStage(pp, bias);
+  t.out = internal_s8::MakeOutputStage(pp.output, bias);
   t.y = y;
   const int nt = static_cast<int>(
       std::max<Index>(1, std::min<Index>(std::max(ctx.threads, 1), M / kMinDepthwisePixelsPerThread)));
@@ -143,7 +132,7 @@ std::size_t conv2d_s8_scratch_int16(const PreparedConv2dS8& pp, int threads) {
 void conv2d_s8(const KernelContextS8& ctx, const PreparedConv2dS8& pp, const PackedS8Weights& w,
                const std::int8_t* x, const std::int32_t* bias, std::int8_t* y) {
   const Conv2dParams& p = pp.shape;
-  QUALM_DCHECK(pp.requant.size() == static_cast<std::size_t>(p.out_c));
+  QUALM_DCHECK(pp.output.requant.size() == static_cast<std::size_t>(p.out_c));
   const detail::Int8GemmVariant& v = detail::ActiveInt8GemmVariant();
   if (w.layout == PackedS8Weights::Layout::kDepthwise) {
     QUALM_DCHECK(IsDepthwise(p) && w.k == p.kernel_h * p.kernel_w && w.channels_padded >= p.out_c);
@@ -157,7 +146,7 @@ void conv2d_s8(const KernelContextS8& ctx, const PreparedConv2dS8& pp, const Pac
   const std::size_t stride = internal_s8::ThreadStride(g.M, g.k_padded, ctx.threads);
   const std::size_t panel_size = static_cast<std::size_t>(w.panels) * static_cast<std::size_t>(g.k_padded) *
                                  detail::kS8PanelCols;
-  const detail::S8OutputStage out = OutputStage(pp, bias);
+  const detail::S8OutputStage out = internal_s8::MakeOutputStage(pp.output, bias);
   const auto zp = static_cast<std::int16_t>(pp.input_zero_point);
   internal_s8::ForRowTiles(g.M, tile, ctx.threads, [&](int tid, Index row0, Index rows) {
     std::int16_t* col = ctx.scratch + static_cast<std::size_t>(tid) * stride;

@@ -1,4 +1,4 @@
-// Frozen scalar references for the hybrid LSTM and GRU (hybrid.h).
+// Frozen scalar references for the hybrid LSTM and GRU (recurrent_hybrid.h).
 //
 // Per batch row b (rows share nothing, so a row's result does not depend on
 // the batch), per step t:
@@ -16,7 +16,7 @@
 //      gate math is the float reference's bit for bit. The cell updates c and h
 //      in place: it reads c_prev[j] / h_prev[j] before writing element j, and
 //      h_{t-1} has already been quantized in step 1.
-// scratch (hybrid.h): floats first (LSTM: pre [4H], c [H], h [H]; GRU: gx [3H],
+// scratch (recurrent_hybrid.h): floats first (LSTM: pre [4H], c [H], h [H]; GRU: gx [3H],
 // hh [3H], h [H]), then int8 q_x [I], q_h [H].
 // No intrinsics, no threads, no allocation, no validation (DCHECKs only).
 #include <cstddef>
@@ -24,7 +24,7 @@
 #include <limits>
 
 #include "internal/rnn_cell.h"
-#include "qualm/kernels/hybrid.h"
+#include "qualm/kernels/recurrent_hybrid.h"
 
 namespace qualm::kernels::ref {
 namespace {
@@ -53,8 +53,13 @@ float RowProduct(const std::int8_t* w_row, const std::int8_t* q, Index k, const 
 std::size_t lstm_hybrid_scratch_bytes(const RnnParams& p) { return Bytes(p, 6); }
 std::size_t gru_hybrid_scratch_bytes(const RnnParams& p) { return Bytes(p, 7); }
 
-void lstm_hybrid(const PreparedRnnHybrid& p, const LstmHybridWeights& w, const float* x, const float* h0,
-                 const float* c0, float* y, float* h_n, float* c_n, void* scratch) {
+void lstm_hybrid(const PreparedRnnHybrid& p, const LstmHybridWeights& w, const LstmHybridIo& io, void* scratch) {
+  const float* x = io.x;
+  const float* h0 = io.h0;
+  const float* c0 = io.c0;
+  float* y = io.y;
+  float* h_n = io.h_n;
+  float* c_n = io.c_n;
   const Index B = p.shape.batch, T = p.shape.seq_len, I = p.shape.input_size, H = p.shape.hidden_size, G = 4 * H;
   QUALM_DCHECK(p.gates == 4);
   QUALM_DCHECK(p.w_x_scales.size() == static_cast<std::size_t>(G) && p.w_h_scales.size() == static_cast<std::size_t>(G));
@@ -91,8 +96,11 @@ void lstm_hybrid(const PreparedRnnHybrid& p, const LstmHybridWeights& w, const f
   }
 }
 
-void gru_hybrid(const PreparedRnnHybrid& p, const GruHybridWeights& w, const float* x, const float* h0, float* y,
-                float* h_n, void* scratch) {
+void gru_hybrid(const PreparedRnnHybrid& p, const GruHybridWeights& w, const GruHybridIo& io, void* scratch) {
+  const float* x = io.x;
+  const float* h0 = io.h0;
+  float* y = io.y;
+  float* h_n = io.h_n;
   const Index B = p.shape.batch, T = p.shape.seq_len, I = p.shape.input_size, H = p.shape.hidden_size, G = 3 * H;
   QUALM_DCHECK(p.gates == 3);
   QUALM_DCHECK(p.w_x_scales.size() == static_cast<std::size_t>(G) && p.w_h_scales.size() == static_cast<std::size_t>(G));

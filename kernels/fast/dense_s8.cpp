@@ -1,4 +1,4 @@
-// Fast int8 dense (int8_fast.h): the dispatched int8 GEMM
+// Fast int8 dense (dense_s8.h, int8_gemm.h): the dispatched int8 GEMM
 //     y[B][N] = OutputStage(X'[B][K] * W[N][K]^T + bias),   X' = x - zp_in (int16)
 // bit-exact to ref::dense_s8. The rows of X' are widened tile by tile into each
 // thread's slice of ctx.scratch (fast/int8_rows.h); threads split the batch.
@@ -7,7 +7,7 @@
 
 #include "fast/int8_rows.h"
 #include "qualm/kernels/detail/int8_gemm_variants.h"
-#include "qualm/kernels/int8_fast.h"
+#include "qualm/kernels/dense_s8.h"
 
 namespace qualm::kernels::fast {
 
@@ -22,7 +22,7 @@ void dense_s8(const KernelContextS8& ctx, const PreparedDenseS8& pp, const Packe
               const std::int32_t* bias, std::int8_t* y) {
   const DenseParams& p = pp.shape;
   const Index K = p.in_features, N = p.out_features, kp = w.k_padded;
-  QUALM_DCHECK(pp.requant.size() == static_cast<std::size_t>(N));
+  QUALM_DCHECK(pp.output.requant.size() == static_cast<std::size_t>(N));
   QUALM_DCHECK(w.layout == PackedS8Weights::Layout::kPanels && w.groups == 1 && w.n == N && w.k == K);
   QUALM_DCHECK(ctx.scratch_int16 >= dense_s8_scratch_int16(pp, ctx.threads) && ctx.scratch != nullptr);
   const detail::Int8GemmVariant& v = detail::ActiveInt8GemmVariant();
@@ -35,12 +35,7 @@ void dense_s8(const KernelContextS8& ctx, const PreparedDenseS8& pp, const Packe
   base.b = w.data.data();
   base.n = static_cast<int>(N);
   base.k_padded = static_cast<int>(kp);
-  base.out.requant = pp.requant.data();
-  base.out.bias = bias;
-  base.out.mode = pp.mode;
-  base.out.zp_out = pp.output_zero_point;
-  base.out.act_min = pp.act_min;
-  base.out.act_max = pp.act_max;
+  base.out = internal_s8::MakeOutputStage(pp.output, bias);
   base.ldy = N;
   internal_s8::ForRowTiles(p.batch, tile, ctx.threads, [&](int tid, Index row0, Index rows) {
     std::int16_t* a = ctx.scratch + static_cast<std::size_t>(tid) * stride;
