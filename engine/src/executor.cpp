@@ -1,37 +1,12 @@
 #include "qualm/engine/executor.h"
 
 #include <cstring>
-#include <type_traits>
 
 #include "node_exec.h"
+#include "op_table.h"
 #include "qualm/kernels/gemm.h"
 
 namespace qualm {
-
-namespace {
-
-Result<std::unique_ptr<NodeExec>> MakeExec(const NodeBinding& b) {
-  return std::visit(
-      [&](const auto& op) -> Result<std::unique_ptr<NodeExec>> {
-        using T = std::decay_t<decltype(op)>;
-        if constexpr (std::is_same_v<T, InputOp>) {
-          return Internal("the input node has no executor");
-        } else if constexpr (std::is_same_v<T, Conv2dOp> || std::is_same_v<T, DenseOp>) {
-          return MakeConvDenseExec(b);
-        } else if constexpr (std::is_same_v<T, MaxPoolOp> || std::is_same_v<T, AvgPoolOp> ||
-                             std::is_same_v<T, GlobalAvgPoolOp>) {
-          return MakePoolExec(b);
-        } else if constexpr (std::is_same_v<T, LstmOp> || std::is_same_v<T, GruOp> ||
-                             std::is_same_v<T, EmbeddingOp>) {
-          return MakeRecurrentExec(b);
-        } else {
-          return MakeElementwiseExec(b);
-        }
-      },
-      b.node->op);
-}
-
-}  // namespace
 
 Executor::~Executor() = default;
 
@@ -97,9 +72,15 @@ Result<std::unique_ptr<Executor>> Executor::Make(const Model& model_ref, Model* 
     b.max_batch = options.max_batch;
     b.training = options.training;
     b.threads = options.threads;
+    const OpEntry& entry = EntryOf(model->nodes[i].op);
+    // Dynamic scheme: a node with int8 weight constants runs its op's hybrid
+    // kernels, every other node its float ones.
     const bool hybrid = quant.scheme == QuantScheme::kDynamic && !quant.nodes[i].constants.empty();
+    if (hybrid && !entry.make_hybrid)
+      return InvalidArgument(NodeWhere(model->nodes[i]) + ": has int8 weight constants but no hybrid kernel");
     if (hybrid) b.quant = &quant.nodes[i];
-    auto made = hybrid ? MakeHybridExec(b) : MakeExec(b);
+    if (!entry.make_float) return Internal(NodeWhere(model->nodes[i]) + ": the op has no float executor");
+    auto made = hybrid ? entry.make_hybrid(b) : entry.make_float(b);
     if (!made.ok()) return made.status().WithContext("node '" + model->nodes[i].name + "'");
     ex->execs_[i] = std::move(made).value();
     scratch = std::max(scratch, ex->execs_[i]->ScratchFloats(options.backend));

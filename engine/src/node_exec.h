@@ -7,6 +7,7 @@
 #pragma once
 
 #include <memory>
+#include <string_view>
 #include <vector>
 
 #include "qualm/engine/executor.h"
@@ -46,13 +47,31 @@ class NodeExec {
   virtual std::size_t ScratchFloats(Backend backend) const { return 0; }
 };
 
-// Per op family (engine/src/ops/*.cpp).
-Result<std::unique_ptr<NodeExec>> MakeConvDenseExec(const NodeBinding& b);
-Result<std::unique_ptr<NodeExec>> MakePoolExec(const NodeBinding& b);
-Result<std::unique_ptr<NodeExec>> MakeElementwiseExec(const NodeBinding& b);
-Result<std::unique_ptr<NodeExec>> MakeRecurrentExec(const NodeBinding& b);
-// Dynamic scheme: conv2d / dense / LSTM / GRU with int8 constants (ops/hybrid_ops.cpp).
-Result<std::unique_ptr<NodeExec>> MakeHybridExec(const NodeBinding& b);
+// The per-op factories are declared in op_table.h, which the op table uses.
+
+// A bound node's parameters and their gradients, by the names its op gives
+// them (ops.h); null when the node has no such parameter (a conv without bias)
+// or, for gradients, when it is not trained.
+inline int ParamIndex(const NodeBinding& b, std::string_view name) {
+  for (std::size_t k = 0; k < b.params->size(); ++k)
+    if ((*b.params)[k].name == name) return static_cast<int>(k);
+  return -1;
+}
+inline const float* ParamData(const NodeBinding& b, std::string_view name) {
+  const int k = ParamIndex(b, name);
+  return k < 0 ? nullptr : (*b.params)[static_cast<std::size_t>(k)].value.f32();
+}
+// Training executors only (NodeBinding::mutable_params).
+inline float* MutableParamData(const NodeBinding& b, std::string_view name) {
+  const int k = ParamIndex(b, name);
+  return k < 0 || !b.mutable_params ? nullptr : (*b.mutable_params)[static_cast<std::size_t>(k)].value.f32();
+}
+inline float* GradData(const NodeBinding& b, std::string_view name) {
+  const int k = ParamIndex(b, name);
+  if (k < 0 || !b.grads || b.grads->size() <= static_cast<std::size_t>(k)) return nullptr;
+  Tensor& g = (*b.grads)[static_cast<std::size_t>(k)];
+  return g.empty() ? nullptr : g.f32();
+}
 
 // Helpers shared by the op files.
 inline float* GradOrNull(ValueBuffers* v) { return v->grad.empty() ? nullptr : v->grad.f32(); }

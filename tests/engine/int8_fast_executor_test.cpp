@@ -17,7 +17,9 @@
 #include "qualm/engine/train.h"
 #include "qualm/engine/zoo.h"
 #include "qualm/kernels/detail/int8_gemm_variants.h"
-#include "qualm/kernels/int8_fast.h"
+#include "qualm/kernels/conv2d_s8.h"
+#include "qualm/kernels/dense_s8.h"
+#include "qualm/kernels/int8_gemm.h"
 
 namespace qualm {
 namespace {

@@ -4,16 +4,12 @@
 
 #include "../node_exec.h"
 #include "../op_params.h"
+#include "../op_table.h"
 #include "qualm/kernels/conv2d.h"
 #include "qualm/kernels/dense.h"
 
 namespace qualm {
 namespace {
-
-float* ParamGrad(const NodeBinding& b, std::size_t k) {
-  if (!b.grads || b.grads->size() <= k || (*b.grads)[k].empty()) return nullptr;
-  return (*b.grads)[k].f32();
-}
 
 class Conv2dExec final : public NodeExec {
  public:
@@ -24,9 +20,9 @@ class Conv2dExec final : public NodeExec {
   void Forward(const ExecState& s) override {
     kernels::Conv2dParams p = p_;
     p.batch = s.n;
-    const float* bias = b_.params->size() > 1 ? (*b_.params)[1].value.f32() : nullptr;
+    const float* bias = ParamData(b_, "bias");
     const float* x = b_.inputs[0]->value.f32();
-    const float* w = (*b_.params)[0].value.f32();
+    const float* w = ParamData(b_, "weight");
     float* y = b_.output->value.f32();
     if (s.backend == Backend::kFast) kernels::fast::conv2d_f32(*s.ctx, p, x, w, bias, y);
     else kernels::ref::conv2d_f32(p, x, w, bias, y);
@@ -35,11 +31,11 @@ class Conv2dExec final : public NodeExec {
     kernels::Conv2dParams p = p_;
     p.batch = s.n;
     const float* x = b_.inputs[0]->value.f32();
-    const float* w = (*b_.params)[0].value.f32();
+    const float* w = ParamData(b_, "weight");
     const float* dy = b_.output->grad.f32();
     float* dx = GradOrNull(b_.inputs[0]);
-    float* dw = ParamGrad(b_, 0);
-    float* db = ParamGrad(b_, 1);
+    float* dw = GradData(b_, "weight");
+    float* db = GradData(b_, "bias");
     if (s.backend == Backend::kFast) kernels::fast::conv2d_backward_f32(*s.ctx, p, x, w, dy, dx, dw, db);
     else kernels::ref::conv2d_backward_f32(p, x, w, dy, dx, dw, db);
   }
@@ -58,9 +54,9 @@ class DenseExec final : public NodeExec {
   void Forward(const ExecState& s) override {
     kernels::DenseParams p = p_;
     p.batch = s.n;
-    const float* bias = b_.params->size() > 1 ? (*b_.params)[1].value.f32() : nullptr;
+    const float* bias = ParamData(b_, "bias");
     const float* x = b_.inputs[0]->value.f32();
-    const float* w = (*b_.params)[0].value.f32();
+    const float* w = ParamData(b_, "weight");
     float* y = b_.output->value.f32();
     if (s.backend == Backend::kFast) kernels::fast::dense_f32(*s.ctx, p, x, w, bias, y);
     else kernels::ref::dense_f32(p, x, w, bias, y);
@@ -69,13 +65,13 @@ class DenseExec final : public NodeExec {
     kernels::DenseParams p = p_;
     p.batch = s.n;
     const float* x = b_.inputs[0]->value.f32();
-    const float* w = (*b_.params)[0].value.f32();
+    const float* w = ParamData(b_, "weight");
     const float* dy = b_.output->grad.f32();
     float* dx = GradOrNull(b_.inputs[0]);
     if (s.backend == Backend::kFast)
-      kernels::fast::dense_backward_f32(*s.ctx, p, x, w, dy, dx, ParamGrad(b_, 0), ParamGrad(b_, 1));
+      kernels::fast::dense_backward_f32(*s.ctx, p, x, w, dy, dx, GradData(b_, "weight"), GradData(b_, "bias"));
     else
-      kernels::ref::dense_backward_f32(p, x, w, dy, dx, ParamGrad(b_, 0), ParamGrad(b_, 1));
+      kernels::ref::dense_backward_f32(p, x, w, dy, dx, GradData(b_, "weight"), GradData(b_, "bias"));
   }
 
  private:
@@ -85,14 +81,16 @@ class DenseExec final : public NodeExec {
 
 }  // namespace
 
-Result<std::unique_ptr<NodeExec>> MakeConvDenseExec(const NodeBinding& b) {
-  const Shape& in = b.inputs[0]->sample_shape;
-  if (const auto* op = std::get_if<Conv2dOp>(&b.node->op)) {
-    const kernels::Conv2dParams p = ToConvParams(*op, in, b.max_batch);
-    QUALM_RETURN_IF_ERROR(kernels::Validate(p));
-    return std::unique_ptr<NodeExec>(new Conv2dExec(b, p));
-  }
+Result<std::unique_ptr<NodeExec>> MakeConv2dExec(const NodeBinding& b) {
+  const auto& op = std::get<Conv2dOp>(b.node->op);
+  const kernels::Conv2dParams p = ToConvParams(op, b.inputs[0]->sample_shape, b.max_batch);
+  QUALM_RETURN_IF_ERROR(kernels::Validate(p));
+  return std::unique_ptr<NodeExec>(new Conv2dExec(b, p));
+}
+
+Result<std::unique_ptr<NodeExec>> MakeDenseExec(const NodeBinding& b) {
   const auto& op = std::get<DenseOp>(b.node->op);
+  const Shape& in = b.inputs[0]->sample_shape;
   kernels::DenseParams p;
   p.batch = b.max_batch;
   p.in_features = static_cast<int>(in.elements());

@@ -2,6 +2,7 @@
 #include <type_traits>
 
 #include "../node_exec.h"
+#include "../op_table.h"
 #include "qualm/kernels/batchnorm.h"
 #include "qualm/kernels/elementwise.h"
 
@@ -63,25 +64,25 @@ class BatchNormExec final : public NodeExec {
   void Forward(const ExecState& s) override {
     kernels::BatchNormParams p = p_;
     p.rows = s.n * spatial_;
-    const auto& prm = *b_.params;
+    const float* gamma = ParamData(b_, "gamma");
+    const float* beta = ParamData(b_, "beta");
     if (s.training) {
-      // Only a training executor (which has mutable_params) runs this branch.
-      auto& running = *b_.mutable_params;
-      kernels::ref::batchnorm_training_f32(p, b_.inputs[0]->value.f32(), prm[0].value.f32(), prm[1].value.f32(),
-                                           b_.output->value.f32(), saved_mean_.f32(), saved_invstd_.f32(),
-                                           running[2].value.f32(), running[3].value.f32());
+      // Only a training executor (which has mutable_params) runs this branch:
+      // it updates the running statistics.
+      kernels::ref::batchnorm_training_f32(p, b_.inputs[0]->value.f32(), gamma, beta, b_.output->value.f32(),
+                                           saved_mean_.f32(), saved_invstd_.f32(),
+                                           MutableParamData(b_, "running_mean"), MutableParamData(b_, "running_var"));
     } else {
-      kernels::ref::batchnorm_inference_f32(p, b_.inputs[0]->value.f32(), prm[0].value.f32(), prm[1].value.f32(),
-                                            prm[2].value.f32(), prm[3].value.f32(), b_.output->value.f32());
+      kernels::ref::batchnorm_inference_f32(p, b_.inputs[0]->value.f32(), gamma, beta, ParamData(b_, "running_mean"),
+                                            ParamData(b_, "running_var"), b_.output->value.f32());
     }
   }
   void Backward(const ExecState& s) override {
     kernels::BatchNormParams p = p_;
     p.rows = s.n * spatial_;
-    auto& g = *b_.grads;
-    kernels::ref::batchnorm_backward_f32(p, b_.inputs[0]->value.f32(), (*b_.params)[0].value.f32(),
-                                         saved_mean_.f32(), saved_invstd_.f32(), b_.output->grad.f32(),
-                                         GradOrNull(b_.inputs[0]), g[0].f32(), g[1].f32());
+    kernels::ref::batchnorm_backward_f32(p, b_.inputs[0]->value.f32(), ParamData(b_, "gamma"), saved_mean_.f32(),
+                                         saved_invstd_.f32(), b_.output->grad.f32(), GradOrNull(b_.inputs[0]),
+                                         GradData(b_, "gamma"), GradData(b_, "beta"));
   }
 
  private:
@@ -128,14 +129,18 @@ class DropoutExec final : public NodeExec {
 
 }  // namespace
 
-Result<std::unique_ptr<NodeExec>> MakeElementwiseExec(const NodeBinding& b) {
-  if (const auto* op = std::get_if<ReluOp>(&b.node->op)) return std::unique_ptr<NodeExec>(new ReluExec(b, op->relu6));
-  if (std::holds_alternative<AddOp>(b.node->op)) return std::unique_ptr<NodeExec>(new AddExec(b));
-  if (const auto* op = std::get_if<BatchNormOp>(&b.node->op))
-    return std::unique_ptr<NodeExec>(new BatchNormExec(b, *op));
-  if (const auto* op = std::get_if<DropoutOp>(&b.node->op))
-    return std::unique_ptr<NodeExec>(new DropoutExec(b, op->rate));
-  return Internal(std::string("no executor for op ") + OpName(b.node->op));
+Result<std::unique_ptr<NodeExec>> MakeReluExec(const NodeBinding& b) {
+  return std::unique_ptr<NodeExec>(new ReluExec(b, std::get<ReluOp>(b.node->op).relu6));
+}
+
+Result<std::unique_ptr<NodeExec>> MakeAddExec(const NodeBinding& b) { return std::unique_ptr<NodeExec>(new AddExec(b)); }
+
+Result<std::unique_ptr<NodeExec>> MakeBatchNormExec(const NodeBinding& b) {
+  return std::unique_ptr<NodeExec>(new BatchNormExec(b, std::get<BatchNormOp>(b.node->op)));
+}
+
+Result<std::unique_ptr<NodeExec>> MakeDropoutExec(const NodeBinding& b) {
+  return std::unique_ptr<NodeExec>(new DropoutExec(b, std::get<DropoutOp>(b.node->op).rate));
 }
 
 }  // namespace qualm

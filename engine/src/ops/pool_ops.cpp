@@ -4,6 +4,7 @@
 
 #include "../node_exec.h"
 #include "../op_params.h"
+#include "../op_table.h"
 #include "qualm/kernels/pool.h"
 
 namespace qualm {
@@ -56,19 +57,20 @@ class GlobalAvgPoolExec final : public NodeExec {
 
 }  // namespace
 
-Result<std::unique_ptr<NodeExec>> MakePoolExec(const NodeBinding& b) {
-  const Shape& in = b.inputs[0]->sample_shape;
-  if (const auto* op = std::get_if<MaxPoolOp>(&b.node->op)) {
-    auto p = ToPoolParams(*op, in, b.max_batch);
-    QUALM_RETURN_IF_ERROR(kernels::Validate(p));
-    return std::unique_ptr<NodeExec>(new Pool2dExec(b, p, true));
-  }
-  if (const auto* op = std::get_if<AvgPoolOp>(&b.node->op)) {
-    auto p = ToPoolParams(*op, in, b.max_batch);
-    QUALM_RETURN_IF_ERROR(kernels::Validate(p));
-    return std::unique_ptr<NodeExec>(new Pool2dExec(b, p, false));
-  }
-  return std::unique_ptr<NodeExec>(new GlobalAvgPoolExec(b, ToGlobalPoolParams(in, b.max_batch)));
+Result<std::unique_ptr<NodeExec>> MakeMaxPoolExec(const NodeBinding& b) {
+  auto p = ToPoolParams(std::get<MaxPoolOp>(b.node->op), b.inputs[0]->sample_shape, b.max_batch);
+  QUALM_RETURN_IF_ERROR(kernels::Validate(p));
+  return std::unique_ptr<NodeExec>(new Pool2dExec(b, p, true));
+}
+
+Result<std::unique_ptr<NodeExec>> MakeAvgPoolExec(const NodeBinding& b) {
+  auto p = ToPoolParams(std::get<AvgPoolOp>(b.node->op), b.inputs[0]->sample_shape, b.max_batch);
+  QUALM_RETURN_IF_ERROR(kernels::Validate(p));
+  return std::unique_ptr<NodeExec>(new Pool2dExec(b, p, false));
+}
+
+Result<std::unique_ptr<NodeExec>> MakeGlobalAvgPoolExec(const NodeBinding& b) {
+  return std::unique_ptr<NodeExec>(new GlobalAvgPoolExec(b, ToGlobalPoolParams(b.inputs[0]->sample_shape, b.max_batch)));
 }
 
 }  // namespace qualm

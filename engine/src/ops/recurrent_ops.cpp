@@ -4,6 +4,7 @@
 #include <type_traits>
 
 #include "../node_exec.h"
+#include "../op_table.h"
 #include "qualm/kernels/embedding.h"
 #include "qualm/kernels/recurrent.h"
 
@@ -20,14 +21,14 @@ class EmbeddingExec final : public NodeExec {
   void Forward(const ExecState& s) override {
     kernels::EmbeddingParams p = p_;
     p.count = s.n * seq_;
-    kernels::ref::embedding_f32(p, b_.inputs[0]->value.data<std::int32_t>(), (*b_.params)[0].value.f32(),
+    kernels::ref::embedding_f32(p, b_.inputs[0]->value.data<std::int32_t>(), ParamData(b_, "table"),
                                 b_.output->value.f32());
   }
   void Backward(const ExecState& s) override {
     kernels::EmbeddingParams p = p_;
     p.count = s.n * seq_;
     kernels::ref::embedding_backward_f32(p, b_.inputs[0]->value.data<std::int32_t>(), b_.output->grad.f32(),
-                                         (*b_.grads)[0].f32());
+                                         GradData(b_, "table"));
   }
 
  private:
@@ -85,10 +86,9 @@ class RecurrentExec final : public NodeExec {
     const float* dy = return_sequences_ ? b_.output->grad.f32() : nullptr;
     const float* dh_n = return_sequences_ ? nullptr : b_.output->grad.f32();
     float* dx = GradOrNull(b_.inputs[0]);
-    auto& g = *b_.grads;
     const bool fast = s.backend == Backend::kFast;
     if (lstm_) {
-      kernels::LstmGrads lg{g[0].f32(), g[1].f32(), g[2].f32()};
+      kernels::LstmGrads lg{GradData(b_, "w_x"), GradData(b_, "w_h"), GradData(b_, "bias")};
       const auto w = LstmW();
       if (fast)
         kernels::fast::lstm_backward_f32(*s.ctx, p, w, x, nullptr, nullptr, y, ws_gates_.f32(), ws_state_.f32(), dy,
@@ -97,7 +97,7 @@ class RecurrentExec final : public NodeExec {
         kernels::ref::lstm_backward_f32(p, w, x, nullptr, nullptr, y, ws_gates_.f32(), ws_state_.f32(), dy, dh_n,
                                         nullptr, dx, lg, nullptr, nullptr, s.ctx->scratch);
     } else {
-      kernels::GruGrads gg{g[0].f32(), g[1].f32(), g[2].f32(), g[3].f32()};
+      kernels::GruGrads gg{GradData(b_, "w_x"), GradData(b_, "w_h"), GradData(b_, "b_x"), GradData(b_, "b_h")};
       const auto w = GruW();
       if (fast)
         kernels::fast::gru_backward_f32(*s.ctx, p, w, x, nullptr, y, ws_gates_.f32(), ws_state_.f32(), dy, dh_n, dx,
@@ -110,12 +110,10 @@ class RecurrentExec final : public NodeExec {
 
  private:
   kernels::LstmWeights LstmW() const {
-    auto& prm = *b_.params;
-    return {prm[0].value.f32(), prm[1].value.f32(), prm[2].value.f32()};
+    return {ParamData(b_, "w_x"), ParamData(b_, "w_h"), ParamData(b_, "bias")};
   }
   kernels::GruWeights GruW() const {
-    auto& prm = *b_.params;
-    return {prm[0].value.f32(), prm[1].value.f32(), prm[2].value.f32(), prm[3].value.f32()};
+    return {ParamData(b_, "w_x"), ParamData(b_, "w_h"), ParamData(b_, "b_x"), ParamData(b_, "b_h")};
   }
 
   NodeBinding b_;
@@ -127,23 +125,33 @@ class RecurrentExec final : public NodeExec {
 
 }  // namespace
 
-Result<std::unique_ptr<NodeExec>> MakeRecurrentExec(const NodeBinding& b) {
-  if (const auto* op = std::get_if<EmbeddingOp>(&b.node->op))
-    return std::unique_ptr<NodeExec>(new EmbeddingExec(b, *op));
+Result<std::unique_ptr<NodeExec>> MakeEmbeddingExec(const NodeBinding& b) {
+  return std::unique_ptr<NodeExec>(new EmbeddingExec(b, std::get<EmbeddingOp>(b.node->op)));
+}
+
+namespace {
+
+Result<std::unique_ptr<NodeExec>> MakeRecurrent(const NodeBinding& b, bool lstm, int hidden, bool sequences) {
   const Shape& in = b.inputs[0]->sample_shape;
   kernels::RnnParams p;
   p.batch = b.max_batch;
   p.seq_len = static_cast<int>(in[0]);
   p.input_size = static_cast<int>(in[1]);
-  if (const auto* op = std::get_if<LstmOp>(&b.node->op)) {
-    p.hidden_size = op->hidden;
-    QUALM_RETURN_IF_ERROR(kernels::Validate(p));
-    return std::unique_ptr<NodeExec>(new RecurrentExec(b, true, op->hidden, op->return_sequences));
-  }
-  const auto& op = std::get<GruOp>(b.node->op);
-  p.hidden_size = op.hidden;
+  p.hidden_size = hidden;
   QUALM_RETURN_IF_ERROR(kernels::Validate(p));
-  return std::unique_ptr<NodeExec>(new RecurrentExec(b, false, op.hidden, op.return_sequences));
+  return std::unique_ptr<NodeExec>(new RecurrentExec(b, lstm, hidden, sequences));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<NodeExec>> MakeLstmExec(const NodeBinding& b) {
+  const auto& op = std::get<LstmOp>(b.node->op);
+  return MakeRecurrent(b, true, op.hidden, op.return_sequences);
+}
+
+Result<std::unique_ptr<NodeExec>> MakeGruExec(const NodeBinding& b) {
+  const auto& op = std::get<GruOp>(b.node->op);
+  return MakeRecurrent(b, false, op.hidden, op.return_sequences);
 }
 
 }  // namespace qualm

@@ -10,8 +10,6 @@
 
 namespace qualm {
 
-inline std::string NodeWhere(const Node& n) { return "node '" + n.name + "' (" + OpName(n.op) + ")"; }
-
 // The constant `name` of `q`, which must be `dtype` with `shape`.
 inline Result<const Tensor*> FindConstant(const Node& node, const NodeQuant& q, const std::string& name, DType dtype,
                                           const Shape& shape) {

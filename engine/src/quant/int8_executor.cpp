@@ -5,7 +5,9 @@
 
 #include "int8_nodes.h"
 #include "qualm/kernels/cpu.h"
-#include "qualm/kernels/int8_fast.h"
+#include "qualm/kernels/conv2d_s8.h"
+#include "qualm/kernels/dense_s8.h"
+#include "qualm/kernels/int8_gemm.h"
 #include "qualm/kernels/quantize_s8.h"
 
 namespace qualm {

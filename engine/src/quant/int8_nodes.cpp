@@ -6,8 +6,11 @@
 #include <cstring>
 
 #include "../op_params.h"
+#include "../op_table.h"
 #include "constants.h"
-#include "qualm/kernels/int8_fast.h"
+#include "qualm/kernels/conv2d_s8.h"
+#include "qualm/kernels/dense_s8.h"
+#include "qualm/kernels/int8_gemm.h"
 #include "qualm/kernels/int8_ops.h"
 
 namespace qualm {
@@ -381,20 +384,24 @@ Result<std::unique_ptr<Int8NodeExec>> MakeInt8Exec(const Int8Binding& b) {
       return InvalidArgument(Where(*b.node) + ": an input has no int8 parameters");
   if (auto s = kernels::ValidateQuantParamsS8(OpName(b.node->op), "output", b.quant->output); !s.ok())
     return s.WithContext(Where(*b.node));
-  const OpParams& op = b.node->op;
-  if (std::holds_alternative<Conv2dOp>(op)) return LinearS8<ConvTraits>::Make(b);
-  if (std::holds_alternative<DenseOp>(op)) return LinearS8<DenseTraits>::Make(b);
-  if (std::holds_alternative<MaxPoolOp>(op) || std::holds_alternative<AvgPoolOp>(op) ||
-      std::holds_alternative<GlobalAvgPoolOp>(op))
-    return PoolS8::Make(b);
-  if (std::holds_alternative<ReluOp>(op)) return ReluS8::Make(b);
-  if (std::holds_alternative<AddOp>(op)) return AddS8::Make(b);
-  if (std::holds_alternative<EmbeddingOp>(op)) return EmbeddingS8::Make(b);
-  if (std::holds_alternative<LstmOp>(op)) return LstmS8::Make(b);
-  if (std::holds_alternative<GruOp>(op)) return GruS8::Make(b);
-  return InvalidArgument(Where(*b.node) + ": has no int8 kernel (quantize the float model with `qualm quantize`, "
-                         "which folds batch norm and drops dropout)");
+  const auto make = EntryOf(b.node->op).make_int8;
+  if (!make)
+    return InvalidArgument(Where(*b.node) + ": has no int8 kernel (quantize the float model with `qualm quantize`, "
+                           "which folds batch norm and drops dropout)");
+  return make(b);
 }
+
+// The op table's int8 factories (op_table.h).
+Result<std::unique_ptr<Int8NodeExec>> MakeConv2dS8Exec(const Int8Binding& b) { return LinearS8<ConvTraits>::Make(b); }
+Result<std::unique_ptr<Int8NodeExec>> MakeDenseS8Exec(const Int8Binding& b) { return LinearS8<DenseTraits>::Make(b); }
+Result<std::unique_ptr<Int8NodeExec>> MakeMaxPoolS8Exec(const Int8Binding& b) { return PoolS8::Make(b); }
+Result<std::unique_ptr<Int8NodeExec>> MakeAvgPoolS8Exec(const Int8Binding& b) { return PoolS8::Make(b); }
+Result<std::unique_ptr<Int8NodeExec>> MakeGlobalAvgPoolS8Exec(const Int8Binding& b) { return PoolS8::Make(b); }
+Result<std::unique_ptr<Int8NodeExec>> MakeReluS8Exec(const Int8Binding& b) { return ReluS8::Make(b); }
+Result<std::unique_ptr<Int8NodeExec>> MakeAddS8Exec(const Int8Binding& b) { return AddS8::Make(b); }
+Result<std::unique_ptr<Int8NodeExec>> MakeEmbeddingS8Exec(const Int8Binding& b) { return EmbeddingS8::Make(b); }
+Result<std::unique_ptr<Int8NodeExec>> MakeLstmS8Exec(const Int8Binding& b) { return LstmS8::Make(b); }
+Result<std::unique_ptr<Int8NodeExec>> MakeGruS8Exec(const Int8Binding& b) { return GruS8::Make(b); }
 
 // Exposed for the executor: the input node quantizes a float input.
 std::unique_ptr<Int8NodeExec> MakeInt8InputQuantize(const float* const* src, const Int8Binding& b) {

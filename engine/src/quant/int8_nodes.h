@@ -21,7 +21,7 @@ struct Int8Binding {
   Shape output_shape;
   int max_batch = 0;
   kernels::RequantMode mode = kernels::RequantMode::kGemmlowp;
-  Backend backend = Backend::kReference;  // kFast: conv2d / dense on kernels/int8_fast.h
+  Backend backend = Backend::kReference;  // kFast: conv2d / dense on their fast int8 kernels
   int threads = 1;
 };
 

@@ -2,22 +2,21 @@
 #include "qualm/engine/lower.h"
 
 #include <cmath>
+#include <variant>
+
+#include "../op_table.h"
 
 namespace qualm {
 namespace {
 
-struct BnFactors {
-  std::vector<double> scale, shift;  // y = scale * x + shift, per channel
-};
-
-BnFactors BatchNormFactors(const Node& bn) {
+ChannelAffine BatchNormFactors(const Node& bn) {
   const auto& op = std::get<BatchNormOp>(bn.op);
-  const float* gamma = bn.params[0].value.f32();
-  const float* beta = bn.params[1].value.f32();
-  const float* mean = bn.params[2].value.f32();
-  const float* var = bn.params[3].value.f32();
-  const auto c = static_cast<std::size_t>(bn.params[0].value.elements());
-  BnFactors f;
+  const float* gamma = bn.param("gamma").value.f32();
+  const float* beta = bn.param("beta").value.f32();
+  const float* mean = bn.param("running_mean").value.f32();
+  const float* var = bn.param("running_var").value.f32();
+  const auto c = static_cast<std::size_t>(bn.param("gamma").value.elements());
+  ChannelAffine f;
   f.scale.resize(c);
   f.shift.resize(c);
   for (std::size_t i = 0; i < c; ++i) {
@@ -27,27 +26,7 @@ BnFactors BatchNormFactors(const Node& bn) {
   return f;
 }
 
-// Folds `f` into a conv2d / dense node whose output channels are the rows of
-// its weight (OHWI / [out][in]); adds a bias when there was none.
-void FoldInto(Node& producer, const BnFactors& f) {
-  Tensor& w = producer.params[0].value;
-  const std::int64_t out_c = w.shape()[0];
-  const std::int64_t per = w.elements() / out_c;
-  bool had_bias = false;
-  if (auto* c = std::get_if<Conv2dOp>(&producer.op)) { had_bias = c->has_bias; c->has_bias = true; }
-  if (auto* d = std::get_if<DenseOp>(&producer.op)) { had_bias = d->has_bias; d->has_bias = true; }
-  if (!had_bias) producer.params.push_back(Param{"bias", Tensor(DType::kF32, Shape{out_c}), true});
-  float* wp = w.f32();
-  float* bp = producer.params[1].value.f32();
-  for (std::int64_t o = 0; o < out_c; ++o) {
-    const auto k = static_cast<std::size_t>(o);
-    for (std::int64_t i = 0; i < per; ++i)
-      wp[o * per + i] = static_cast<float>(static_cast<double>(wp[o * per + i]) * f.scale[k]);
-    bp[o] = static_cast<float>(static_cast<double>(bp[o]) * f.scale[k] + f.shift[k]);
-  }
-}
-
-Node DepthwiseFromBatchNorm(const Node& bn, const BnFactors& f, int input) {
+Node DepthwiseFromBatchNorm(const Node& bn, const ChannelAffine& f, int input) {
   const auto c = static_cast<std::int64_t>(f.scale.size());
   Conv2dOp op;
   op.out_channels = static_cast<int>(c);
@@ -57,8 +36,8 @@ Node DepthwiseFromBatchNorm(const Node& bn, const BnFactors& f, int input) {
   n.params.push_back(Param{"weight", Tensor(DType::kF32, Shape{c, 1, 1, 1}), true});
   n.params.push_back(Param{"bias", Tensor(DType::kF32, Shape{c}), true});
   for (std::int64_t i = 0; i < c; ++i) {
-    n.params[0].value.f32()[i] = static_cast<float>(f.scale[static_cast<std::size_t>(i)]);
-    n.params[1].value.f32()[i] = static_cast<float>(f.shift[static_cast<std::size_t>(i)]);
+    n.param("weight").value.f32()[i] = static_cast<float>(f.scale[static_cast<std::size_t>(i)]);
+    n.param("bias").value.f32()[i] = static_cast<float>(f.shift[static_cast<std::size_t>(i)]);
   }
   return n;
 }
@@ -86,19 +65,20 @@ Result<Model> LowerForInt8(const Model& m) {
   std::vector<int> origin;
   for (std::size_t i = 0; i < m.nodes.size(); ++i) {
     const Node& n = m.nodes[i];
-    if (std::holds_alternative<DropoutOp>(n.op)) {
+    const LowerRule rule = EntryOf(n.op).lower;
+    if (rule == LowerRule::kIdentity) {
       map[i] = map[static_cast<std::size_t>(n.inputs[0])];
       continue;
     }
-    if (std::holds_alternative<BatchNormOp>(n.op)) {
+    if (rule == LowerRule::kBatchNorm) {
       const int in_old = n.inputs[0];
       const int in_new = map[static_cast<std::size_t>(in_old)];
       Node& producer = out.nodes[static_cast<std::size_t>(in_new)];
-      const BnFactors f = BatchNormFactors(n);
-      const bool foldable = (std::holds_alternative<Conv2dOp>(producer.op) || std::holds_alternative<DenseOp>(producer.op)) &&
-                            consumers[static_cast<std::size_t>(origin[static_cast<std::size_t>(in_new)])] == 1;
+      const ChannelAffine f = BatchNormFactors(n);
+      const auto absorb = EntryOf(producer.op).absorb_affine;
+      const bool foldable = absorb && consumers[static_cast<std::size_t>(origin[static_cast<std::size_t>(in_new)])] == 1;
       if (foldable) {
-        FoldInto(producer, f);
+        absorb(producer, f);
         map[i] = in_new;
         continue;
       }

@@ -4,7 +4,7 @@
 // node (Model::quant.nodes[i].output); every op runs its frozen integer
 // reference kernel (kernels/*_s8.h) on the model's quantized constants, except
 // that with Int8ExecutorOptions::backend == kFast the conv2d and dense nodes
-// run the optimized kernels of kernels/int8_fast.h (weights packed once in
+// run the optimized kernels of kernels/conv2d_s8.h / dense_s8.h (weights packed once in
 // Create), which are bit-identical to the reference: both backends give the
 // same int8 values at every layer and the same logits. The
 // only float steps are quantizing a float input (quantize_s8, ties away from

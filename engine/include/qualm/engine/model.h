@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "qualm/engine/dataset.h"
@@ -28,8 +29,19 @@ struct Node {
   std::string name;           // unique, e.g. "stage2.block1.conv1"
   OpParams op;
   std::vector<int> inputs;    // indices of earlier nodes
-  std::vector<Param> params;
+  std::vector<Param> params;  // in the op's order, with the op's names (ops.h)
+
+  // The parameter called `name`, or null.
+  const Param* FindParam(std::string_view name) const;
+  Param* FindParam(std::string_view name);
+  // The parameter called `name` of a node that passed InferShapes, which
+  // guarantees every parameter its op names (asserted in debug builds).
+  const Param& param(std::string_view name) const;
+  Param& param(std::string_view name);
 };
+
+// "node 'conv1' (conv2d)", for error messages.
+std::string NodeWhere(const Node& n);
 
 struct Model {
   std::string arch;                       // "lenet5", "resnet20", ...

@@ -1,9 +1,15 @@
-// qualm/engine/ops.h: the model graph's operators as plain data.
+// qualm/engine/ops.h: the model graph's operators as plain data, and the op list.
 //
 // One small named struct per op holding only its hyper-parameters; shapes are
-// inferred at prepare time and parameters (weights) live in the Node. Each struct
-// lists its fields once in VisitFields, from which the model file, `qualm info`
-// and equality are derived, so adding a field means editing one line.
+// inferred at prepare time and parameters (weights) live in the Node, named as
+// the comment above each struct says. Each struct lists its fields once in
+// VisitFields, from which the model file, `qualm info` and equality are
+// derived, so adding a field means editing one line.
+//
+// QUALM_OP_LIST at the end is the list of ops; OpParams is generated from it,
+// and so is the engine's op table (engine/src/op_table.h), whose row for an op
+// lives in engine/src/ops/<op>.cpp. Adding an op: its struct here, one line in
+// QUALM_OP_LIST, and its ops/<op>.cpp (README, "Adding an op").
 #pragma once
 
 #include <string>
@@ -118,8 +124,41 @@ struct GruOp {
   template <class F> void VisitFields(F&& f) { f("hidden", hidden); f("return_sequences", return_sequences); }
 };
 
-using OpParams = std::variant<InputOp, Conv2dOp, DenseOp, MaxPoolOp, AvgPoolOp, GlobalAvgPoolOp, ReluOp,
-                              BatchNormOp, AddOp, DropoutOp, EmbeddingOp, LstmOp, GruOp>;
+// The op list (model files store ops by name, so the order is free).
+#define QUALM_OP_LIST(X) \
+  X(InputOp)             \
+  X(Conv2dOp)            \
+  X(DenseOp)             \
+  X(MaxPoolOp)           \
+  X(AvgPoolOp)           \
+  X(GlobalAvgPoolOp)     \
+  X(ReluOp)              \
+  X(BatchNormOp)         \
+  X(AddOp)               \
+  X(DropoutOp)           \
+  X(EmbeddingOp)         \
+  X(LstmOp)              \
+  X(GruOp)
+
+namespace detail {
+// std::variant<Ops...> from "Op1, Op2, ..., OpN, OpListEnd" (the macro
+// expansion below leaves a trailing separator, which OpListEnd absorbs).
+struct OpListEnd {};
+template <typename Done, typename... Rest>
+struct VariantOfOps;
+template <typename... Done>
+struct VariantOfOps<std::variant<Done...>, OpListEnd> {
+  using type = std::variant<Done...>;
+};
+template <typename... Done, typename Next, typename... Rest>
+struct VariantOfOps<std::variant<Done...>, Next, Rest...> {
+  using type = typename VariantOfOps<std::variant<Done..., Next>, Rest...>::type;
+};
+}  // namespace detail
+
+#define QUALM_OP_TYPE_AND_COMMA(Op) Op,
+using OpParams = detail::VariantOfOps<std::variant<>, QUALM_OP_LIST(QUALM_OP_TYPE_AND_COMMA) detail::OpListEnd>::type;
+#undef QUALM_OP_TYPE_AND_COMMA
 
 const char* OpName(const OpParams& op);
 

@@ -1,0 +1,21 @@
+// avg_pool (AvgPoolOp): kernels/pool.h, pool_s8.h; executors in pool_ops.cpp
+// and quant/int8_nodes.cpp.
+#include "pool_rules.h"
+
+namespace qualm {
+
+template <>
+const OpEntry& OpEntryOf<AvgPoolOp>() {
+  // Assigned member by member: the entry lists only what the op has.
+  static const OpEntry e = [] {
+    OpEntry x;
+    x.infer = InferPool2d<AvgPoolOp>;
+    x.make_float = MakeAvgPoolExec;
+    x.make_int8 = MakeAvgPoolS8Exec;
+    x.int8_rule = PoolInt8Rule;
+    return x;
+  }();
+  return e;
+}
+
+}  // namespace qualm

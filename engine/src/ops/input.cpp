@@ -1,0 +1,40 @@
+// The graph's input (InputOp): one sample's shape and type come from the Model.
+// The executors handle node 0 themselves (they copy or quantize the caller's
+// input into it), so the op has no executor factories.
+#include "../op_table.h"
+
+namespace qualm {
+namespace {
+
+Result<NodeShapes> Infer(const InferInput& in) {
+  QUALM_RETURN_IF_ERROR(ExpectInputs(in, 0));
+  if (in.model.input_shape.empty()) return InvalidArgument("model has no input shape");
+  NodeShapes r;
+  r.out = Shape(in.model.input_shape);
+  r.int_out = in.model.input_type == SampleType::kInt32;
+  return r;
+}
+
+// A float input is quantized at its calibrated params; token ids are not
+// activations and have none.
+Status Int8Rule(const Int8RuleInput& in, NodeQuant& nq) {
+  nq.has_output = in.model.input_type == SampleType::kFloat32;
+  if (!nq.has_output) nq.output = kernels::QuantParams{};
+  return Status::Ok();
+}
+
+}  // namespace
+
+template <>
+const OpEntry& OpEntryOf<InputOp>() {
+  // Assigned member by member: the entry lists only what the op has.
+  static const OpEntry e = [] {
+    OpEntry x;
+    x.infer = Infer;
+    x.int8_rule = Int8Rule;
+    return x;
+  }();
+  return e;
+}
+
+}  // namespace qualm
