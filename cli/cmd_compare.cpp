@@ -30,12 +30,10 @@ int RunCompare(CompareArgs& a) {
   auto mb = frontends::LoadModel(a.b_path);
   if (!mb.ok()) return Fail(cmd, mb.status());
   if (Status st = study::CheckComparable(*ma, *mb); !st.ok()) return Fail(cmd, st);
-  if (a.data.empty()) a.data = frontends::DefaultTestData(*ma);
   // Text data is encoded with the first model's vocabulary, which
   // CheckComparable has found to be the second one's too.
-  auto data = frontends::LoadEvalData(a.data, *ma, a.data_args);
+  auto data = LoadDataOption(cmd, *ma, a.data, a.data_args);
   if (!data.ok()) return Fail(cmd, data.status());
-  PrintLoadNotes(cmd, *data);
   EvalOptions eo;
   eo.backend = a.backend;
   eo.threads = ResolveThreads(a.threads);

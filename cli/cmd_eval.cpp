@@ -26,10 +26,8 @@ int RunEval(EvalArgs& a) {
   if (Status st = CheckOutputIsNotInput(a.predictions, {a.model_path}); !st.ok()) return Fail(cmd, st);
   auto model = frontends::LoadModel(a.model_path);
   if (!model.ok()) return Fail(cmd, model.status());
-  if (a.data.empty()) a.data = frontends::DefaultTestData(*model);
-  auto data = frontends::LoadEvalData(a.data, *model, a.data_args);
+  auto data = LoadDataOption(cmd, *model, a.data, a.data_args);
   if (!data.ok()) return Fail(cmd, data.status());
-  PrintLoadNotes(cmd, *data);
   EvalOptions eo;
   eo.backend = a.backend;
   eo.threads = ResolveThreads(a.threads);

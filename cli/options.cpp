@@ -7,6 +7,7 @@
 #include <sstream>
 #include <thread>
 
+#include "progress.h"
 #include "qualm/frontends/datasets.h"
 
 namespace qualm::cli {
@@ -117,6 +118,14 @@ void AddDataDirOptions(CLI::App& app, frontends::DataSpecOptions& options) {
   app.add_option("--spam-dir", options.spam_dir,
                  "SpamAssassin data folder (default: $QUALM_DATA_DIR/spam-assassin/package/data, else the "
                  "repository's data/ folder, where scripts/setup.sh puts it)");
+}
+
+Result<Dataset> LoadDataOption(const char* command, const Model& model, std::string& spec,
+                               const frontends::DataSpecOptions& options) {
+  if (spec.empty()) spec = frontends::DefaultTestData(model);
+  QUALM_ASSIGN_OR_RETURN(Dataset data, frontends::LoadEvalData(spec, model, options));
+  PrintLoadNotes(command, data);
+  return data;
 }
 
 std::string DataSpecHelp(const std::string& what) { return what + "; one of:\n" + frontends::NamedDatasetHelp(); }

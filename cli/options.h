@@ -66,6 +66,11 @@ CLI::Option* AddObserverOption(CLI::App& app, const std::string& flags, Observer
 CLI::Option* AddLimitOption(CLI::App& app, std::size_t& limit, const std::string& help = "");
 // --fashion-dir and --spam-dir, plus the environment defaults (applied at parse time).
 void AddDataDirOptions(CLI::App& app, frontends::DataSpecOptions& options);
+// The data set a command runs `model` on: `spec`, or when it is empty the test
+// set of the data the model was trained on (spec is then set to it); what the
+// loader left out is printed to stderr.
+Result<Dataset> LoadDataOption(const char* command, const Model& model, std::string& spec,
+                               const frontends::DataSpecOptions& options);
 // Help text for --data: every spec form the data layer understands.
 std::string DataSpecHelp(const std::string& what);
 

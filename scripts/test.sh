@@ -34,7 +34,7 @@ for a in lenet1 gru; do
     smoke_checks=$((smoke_checks + 1))
   done
 done
-echo "main.sh --smoke: $smoke_checks passed, 0 failed"
+echo "smoke: $smoke_checks passed, 0 failed"
 
 echo "== without oneDNN =="
 cmake --preset no-onednn -DQUALM_WERROR=ON -DQUALM_BUILD_BENCH=OFF >/dev/null

@@ -7,16 +7,12 @@
 #include "qualm/kernels/softmax.h"
 
 namespace qualm {
-namespace {
-
 int Argmax(const float* row, int cols) {
   int best = 0;
   for (int c = 1; c < cols; ++c)
     if (row[c] > row[best]) best = c;
   return best;
 }
-
-}  // namespace
 
 Status CheckDataset(const Model& model, const Dataset& data) {
   const std::string where = "data set '" + data.name + "'";

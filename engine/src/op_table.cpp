@@ -29,6 +29,20 @@ Status ExpectRank(const Node& n, const Shape& s, int rank, const char* what) {
   return Status::Ok();
 }
 
+Result<NodeShapes> InferSameShape(const InferInput& in, std::size_t inputs) {
+  QUALM_RETURN_IF_ERROR(ExpectInputs(in, inputs));
+  QUALM_RETURN_IF_ERROR(ExpectFloatInputs(in));
+  for (std::size_t k = 1; k < inputs; ++k)
+    if (!(in.in[k] == in.in[0]))
+      return InvalidArgument(NodeWhere(in.node) + ": input shapes differ: " + in.in[0].ToString() + " vs " +
+                             in.in[k].ToString());
+  NodeShapes r;
+  r.out = in.in[0];
+  return r;
+}
+
+Status KeepCalibratedParams(const Int8RuleInput&, NodeQuant&) { return Status::Ok(); }
+
 void FillNormal(Tensor& t, float stddev, Rng& rng) {
   float* p = t.f32();
   for (std::int64_t i = 0; i < t.elements(); ++i) p[i] = rng.Normal() * stddev;

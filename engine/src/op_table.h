@@ -114,6 +114,12 @@ const OpEntry& EntryOf(const OpParams& op);
 Status ExpectInputs(const InferInput& in, std::size_t count);
 Status ExpectFloatInputs(const InferInput& in);
 Status ExpectRank(const Node& n, const Shape& s, int rank, const char* what);
+// The shape rule of an op with `inputs` float inputs of one shape, which is
+// also its output's (relu, dropout, add), and no parameters.
+Result<NodeShapes> InferSameShape(const InferInput& in, std::size_t inputs);
+// The int8 rule of an op whose output keeps its calibrated params and that has
+// no constants (relu, add).
+Status KeepCalibratedParams(const Int8RuleInput& in, NodeQuant& nq);
 // Helpers for the ops' initializations (draw order: element order).
 void FillNormal(Tensor& t, float stddev, Rng& rng);
 void FillUniform(Tensor& t, float bound, Rng& rng);

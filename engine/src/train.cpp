@@ -39,13 +39,6 @@ std::uint64_t StreamSeed(std::uint64_t seed, int epoch, std::uint64_t purpose) {
   return z ^ (z >> 31);
 }
 
-int Argmax(const float* row, int cols) {
-  int best = 0;
-  for (int c = 1; c < cols; ++c)
-    if (row[c] > row[best]) best = c;
-  return best;
-}
-
 }  // namespace
 
 

@@ -7,18 +7,7 @@ set -uo pipefail
 Q="$1"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 M="$ROOT/study/results/models-2026-11-25"
-T="$(mktemp -d)"
-trap 'rm -rf "$T"' EXIT
-failures=0
-passes=0
-check() {  # check "name" command...
-  local name="$1"; shift
-  if "$@"; then passes=$((passes + 1)); else echo "FAIL: $name"; failures=$((failures + 1)); fi
-}
-contains() { grep -q -- "$2" <<<"$1"; }
-field() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval('d' + sys.argv[1]))" "$1"; }
-# run: sets $out (stdout and stderr) and $rc.
-run() { out="$("$@" 2>&1)"; rc=$?; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # A data folder that does not exist: a command that reads data before checking
 # its options fails with this path in its message instead of the option's.
 NODATA="$T/no-such-folder"
@@ -145,5 +134,4 @@ timeout --preserve-status -s INT 4 "$Q" train --arch lenet5 --epochs 1 -o "$T/in
 check "interrupted train exits 130" test $rc -eq 130
 check "interrupted train says how to resume" contains "$(cat "$T/int.err")" "run the same command again to resume"
 
-echo "cli input: $passes passed, $failures failed"
-[ "$failures" -eq 0 ]
+finish "cli-input"

@@ -5,16 +5,7 @@
 # errors. Usage: cli_quant_test.sh <path-to-qualm>
 set -uo pipefail
 Q="$1"
-T="$(mktemp -d)"
-trap 'rm -rf "$T"' EXIT
-failures=0
-passes=0
-check() {  # check "name" command...
-  local name="$1"; shift
-  if "$@"; then passes=$((passes + 1)); else echo "FAIL: $name"; failures=$((failures + 1)); fi
-}
-contains() { grep -q -- "$2" <<<"$1"; }
-field() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval('d' + sys.argv[1]))" "$1"; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 "$Q" train --arch lenet1 --epochs 2 --limit 2000 --seed 3 --threads 2 -q -o "$T/f.qm" >/dev/null
 check "float model trained" test -s "$T/f.qm"
@@ -64,5 +55,4 @@ check "nothing written on error" test ! -e "$T/x.qm"
 out="$("$Q" compare "$T/f.qm" "$T/missing.qm" 2>&1)"; rc=$?
 check "compare with a missing file: exit 1" test $rc -eq 1
 
-echo "$passes passed, $failures failed"
-[ "$failures" -eq 0 ]
+finish "cli-quant"

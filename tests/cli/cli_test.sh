@@ -4,15 +4,7 @@
 # info, and clear errors on bad input. Usage: cli_test.sh <path-to-qualm>
 set -uo pipefail
 Q="$1"
-T="$(mktemp -d)"
-trap 'rm -rf "$T"' EXIT
-failures=0
-passes=0
-check() {  # check "name" command...
-  local name="$1"; shift
-  if "$@"; then passes=$((passes + 1)); else echo "FAIL: $name"; failures=$((failures + 1)); fi
-}
-contains() { grep -q -- "$2" <<<"$1"; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 check "version" "$Q" --version
 
@@ -65,5 +57,4 @@ check "unknown architecture: usage error (exit 2) naming --arch" bash -c "[ $rc 
 out="$("$Q" eval "$T/a.qm" --data spam:test 2>&1)"; rc=$?
 check "image model on text data: clear error" bash -c "[ $rc -eq 1 ] && grep -q 'token ids' <<<'$out'"
 
-echo "cli: $passes passed, $failures failed"
-[ "$failures" -eq 0 ]
+finish "cli"

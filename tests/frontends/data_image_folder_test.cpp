@@ -53,6 +53,10 @@ TEST_CASE("data/images: class folders with sorted class ids and grey PNG/BMP pix
   CHECK(ds->sample_shape == std::vector<int>{4, 4, 1});
   CHECK(report.loaded == 3);
   CHECK(report.ignored == 1);
+  // What was left out reaches the user with the data set (the CLI prints it).
+  REQUIRE(ds->load_notes.size() == 1);
+  CHECK(Has(ds->load_notes[0], "1 file in"));
+  CHECK(Has(ds->load_notes[0], "ignored"));
   REQUIRE(ds->f32.size() == 3 * 16);
   for (int i = 0; i < 16; ++i) {
     CHECK(ds->f32[static_cast<std::size_t>(i)] == doctest::Approx((10 * i + 5) / 255.0));
@@ -137,6 +141,9 @@ TEST_CASE("data/images: a corrupt image is an error naming it or skipped on requ
   REQUIRE(report.skipped.size() == 2);
   CHECK(Has(report.skipped[0], "broken.png"));
   CHECK(Has(report.skipped[1], "empty.jpg"));
+  REQUIRE(ds->load_notes.size() == 2);
+  CHECK(Has(ds->load_notes[1], "2 unreadable images skipped, the first:"));
+  CHECK(Has(ds->load_notes[1], "broken.png"));
 }
 
 TEST_CASE("data/images: empty class folder and no classes and missing folder") {

@@ -9,13 +9,9 @@ namespace qualm {
 namespace {
 
 Result<NodeShapes> Infer(const InferInput& in) {
-  QUALM_RETURN_IF_ERROR(ExpectInputs(in, 1));
-  QUALM_RETURN_IF_ERROR(ExpectFloatInputs(in));
   const auto& op = std::get<DropoutOp>(in.node.op);
   if (!(op.rate >= 0.0f && op.rate < 1.0f)) return InvalidArgument(NodeWhere(in.node) + ": rate must be in [0, 1)");
-  NodeShapes r;
-  r.out = in.in[0];
-  return r;
+  return InferSameShape(in, 1);
 }
 
 }  // namespace

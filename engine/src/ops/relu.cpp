@@ -7,29 +7,16 @@
 #include "../op_table.h"
 
 namespace qualm {
-namespace {
-
-Result<NodeShapes> Infer(const InferInput& in) {
-  QUALM_RETURN_IF_ERROR(ExpectInputs(in, 1));
-  QUALM_RETURN_IF_ERROR(ExpectFloatInputs(in));
-  NodeShapes r;
-  r.out = in.in[0];
-  return r;
-}
-
-Status Int8Rule(const Int8RuleInput&, NodeQuant&) { return Status::Ok(); }
-
-}  // namespace
 
 template <>
 const OpEntry& OpEntryOf<ReluOp>() {
   // Assigned member by member: the entry lists only what the op has.
   static const OpEntry e = [] {
     OpEntry x;
-    x.infer = Infer;
+    x.infer = [](const InferInput& in) { return InferSameShape(in, 1); };
     x.make_float = MakeReluExec;
     x.make_int8 = MakeReluS8Exec;
-    x.int8_rule = Int8Rule;
+    x.int8_rule = KeepCalibratedParams;
     return x;
   }();
   return e;

@@ -35,6 +35,10 @@ struct EvalResult {
   std::string path;                       // the inference path description
 };
 
+// The index of the largest of `cols` values, ties to the lowest index: the
+// top-1 prediction of one row of logits.
+int Argmax(const float* row, int cols);
+
 Result<EvalResult> Evaluate(const Model& model, const Dataset& data, const EvalOptions& options,
                             const std::function<void(std::size_t done, std::size_t total)>& progress = {});
 
