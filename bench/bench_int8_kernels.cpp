@@ -1,5 +1,8 @@
 // Int8 inference benchmarks on the study's real shapes: the integer reference
-// kernels (Prepare*S8, then ref::*_s8), the hybrid kernels of the `dynamic`
+// kernels (Prepare*S8, then ref::*_s8), the fast int8 conv2d / dense under every
+// int8 GEMM variant this machine runs (fast::*_s8; rows named
+// `conv2d/s8_fast/<variant>/...`, forced with the test hook of
+// detail/int8_gemm_variants.h, packing outside the timed loop), the hybrid kernels of the `dynamic`
 // scheme, and whole-model forward passes (int8 executor, dynamic scheme, float
 // executor on the reference and fast backends) in the same run, so the rates
 // can be compared on one machine.
@@ -37,8 +40,10 @@
 
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <utility>
@@ -48,6 +53,7 @@
 #include "qualm/engine/dataset.h"
 #include "qualm/engine/executor.h"
 #include "qualm/engine/int8_executor.h"
+#include "qualm/engine/inference.h"
 #include "qualm/engine/model.h"
 #include "qualm/engine/ptq.h"
 #include "qualm/engine/zoo.h"
@@ -56,8 +62,12 @@
 #include "qualm/kernels/cpu.h"
 #include "qualm/kernels/dense_hybrid.h"
 #include "qualm/kernels/dense_s8.h"
+#include "qualm/kernels/detail/int8_gemm_variants.h"
+#include "qualm/kernels/eltwise_s8.h"
 #include "qualm/kernels/gemm.h"
 #include "qualm/kernels/int8_gemm.h"
+#include "qualm/kernels/pool_s8.h"
+#include "qualm/kernels/quantize_s8.h"
 #include "qualm/kernels/recurrent_hybrid.h"
 #include "qualm/kernels/recurrent_s8.h"
 
@@ -186,6 +196,32 @@ void BM_Conv2dS8(benchmark::State& state, ConvShape s) {
   SetRates(state, ConvMacs(shape), shape.batch);
 }
 
+// The fast kernel under the int8 GEMM variant for `isa` (one thread).
+void BM_Conv2dS8Fast(benchmark::State& state, ConvShape s, qk::Isa isa) {
+  qk::detail::ScopedInt8GemmIsaForTesting variant(isa);
+  if (!variant.ok()) return state.SkipWithError("int8 GEMM variant not available");
+  const qk::Conv2dParams shape = ToParams(s, static_cast<int>(state.range(0)));
+  const auto w = RandomWeights(std::size_t(s.oc) * ConvK(shape), 2);
+  const auto bias = RandomBias(std::size_t(s.oc), 3, 1 << 14);
+  const auto x = RandomActivations(InElements(shape), 1);
+  std::vector<std::int8_t> y(OutElements(shape));
+  qk::Conv2dS8Params p;
+  p.shape = shape, p.input = kInputQuant, p.output.params = OutputQuant(ConvK(shape));
+  p.weight_scales = ChannelScales(s.oc, kWeightScale);
+  const auto prepared = qk::PrepareConv2dS8(p, w.data(), bias.data());
+  if (!Prepared(state, prepared)) return;
+  const qk::PackedS8Weights packed = qk::PackConv2dS8Weights(*prepared, w.data());
+  std::vector<std::int16_t> scratch(qk::fast::conv2d_s8_scratch_int16(*prepared, 1) + 1);
+  const qk::KernelContextS8 ctx{1, scratch.data(), scratch.size()};
+  state.SetLabel(qk::Int8GemmPathName());
+  for (auto _ : state) {
+    qk::fast::conv2d_s8(ctx, *prepared, packed, x.data(), bias.data(), y.data());
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  SetRates(state, ConvMacs(shape), shape.batch);
+}
+
 void BM_Conv2dHybrid(benchmark::State& state, ConvShape s) {
   const qk::Conv2dParams shape = ToParams(s, static_cast<int>(state.range(0)));
   const auto w = RandomWeights(std::size_t(s.oc) * ConvK(shape), 2);
@@ -227,6 +263,31 @@ void BM_DenseS8(benchmark::State& state, DenseShape s) {
   if (!Prepared(state, prepared)) return;
   for (auto _ : state) {
     qk::ref::dense_s8(*prepared, x.data(), w.data(), bias.data(), y.data());
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  SetRates(state, double(shape.batch) * s.in * s.out, shape.batch);
+}
+
+void BM_DenseS8Fast(benchmark::State& state, DenseShape s, qk::Isa isa) {
+  qk::detail::ScopedInt8GemmIsaForTesting variant(isa);
+  if (!variant.ok()) return state.SkipWithError("int8 GEMM variant not available");
+  const qk::DenseParams shape{static_cast<int>(state.range(0)), s.in, s.out};
+  const auto w = RandomWeights(std::size_t(s.out) * s.in, 2);
+  const auto bias = RandomBias(std::size_t(s.out), 3, 1 << 14);
+  const auto x = RandomActivations(std::size_t(shape.batch) * s.in, 1);
+  std::vector<std::int8_t> y(std::size_t(shape.batch) * s.out);
+  qk::DenseS8Params p;
+  p.shape = shape, p.input = kInputQuant, p.output.params = OutputQuant(s.in);
+  p.weight_scales = ChannelScales(s.out, kWeightScale);
+  const auto prepared = qk::PrepareDenseS8(p, w.data(), bias.data());
+  if (!Prepared(state, prepared)) return;
+  const qk::PackedS8Weights packed = qk::PackDenseS8Weights(*prepared, w.data());
+  std::vector<std::int16_t> scratch(qk::fast::dense_s8_scratch_int16(*prepared, 1) + 1);
+  const qk::KernelContextS8 ctx{1, scratch.data(), scratch.size()};
+  state.SetLabel(qk::Int8GemmPathName());
+  for (auto _ : state) {
+    qk::fast::dense_s8(ctx, *prepared, packed, x.data(), bias.data(), y.data());
     benchmark::DoNotOptimize(y.data());
     benchmark::ClobberMemory();
   }
@@ -363,7 +424,8 @@ void BM_GruHybrid(benchmark::State& state) {
 // int8 (min/max calibration on 32 synthetic samples) and to the dynamic scheme
 // once, on first use; every benchmark then creates its own executor for its
 // batch outside the timed loop and times Forward on 64 synthetic samples
-// (images uniform in [0, 1), token ids uniform in [0, vocab)).
+// (images uniform in [0, 1), token ids uniform in [0, vocab)). The fast int8
+// executor runs once per runnable int8 GEMM variant (`int8_fast/<variant>`).
 
 constexpr int kMaxBatch = 64, kCalibrationSamples = 32, kVocab = 20000;
 
@@ -480,38 +542,120 @@ ZooModels& GetZooModels(const ZooCase& z) {
   return *slot;
 }
 
-void BM_Model(benchmark::State& state, const ZooCase* z, Engine engine) {
+// isa: for kInt8Fast, the int8 GEMM variant to force (the test hook).
+void BM_Model(benchmark::State& state, const ZooCase* z, Engine engine, qk::Isa isa) {
+  std::optional<qk::detail::ScopedInt8GemmIsaForTesting> variant;
+  if (engine == Engine::kInt8Fast) {
+    variant.emplace(isa);
+    if (!variant->ok()) return state.SkipWithError("int8 GEMM variant not available");
+  }
   ZooModels& m = GetZooModels(*z);
   if (!m.error.empty()) return state.SkipWithError(m.error.c_str());
   const int batch = static_cast<int>(state.range(0));
   const void* input = m.inputs.sample_type == qualm::SampleType::kInt32 ? static_cast<const void*>(m.inputs.i32.data())
                                                                         : static_cast<const void*>(m.inputs.f32.data());
-  if (engine == Engine::kInt8 || engine == Engine::kInt8Fast) {
-    qualm::Int8ExecutorOptions io;  // one thread, like every benchmark here
-    io.backend = engine == Engine::kInt8Fast ? qualm::Backend::kFast : qualm::Backend::kReference;
-    auto ex = qualm::Int8Executor::Create(&m.int8_model, batch, io);
-    if (!Prepared(state, ex)) return;
-    state.SetLabel((*ex)->PathDescription());
-    for (auto _ : state) {
-      (*ex)->Forward(input, batch);
-      benchmark::DoNotOptimize((*ex)->logits());
-      benchmark::ClobberMemory();
-    }
-  } else {
-    qualm::ExecutorOptions eo;
-    eo.max_batch = batch;
-    eo.threads = 1;
-    eo.backend = engine == Engine::kFloatReference ? qualm::Backend::kReference : qualm::Backend::kFast;
-    auto ex = qualm::Executor::Create(engine == Engine::kDynamic ? m.dynamic_model : m.float_model, eo);
-    if (!Prepared(state, ex)) return;
-    state.SetLabel((*ex)->PathDescription());
-    for (auto _ : state) {
-      (*ex)->Forward(input, batch);
-      benchmark::DoNotOptimize((*ex)->logits());
-      benchmark::ClobberMemory();
-    }
+  // Every engine through the one inference interface, as evaluation runs it;
+  // one thread, like every benchmark here.
+  const bool int8 = engine == Engine::kInt8 || engine == Engine::kInt8Fast;
+  const qualm::Model& model = int8 ? m.int8_model : engine == Engine::kDynamic ? m.dynamic_model : m.float_model;
+  qualm::InferenceOptions io;
+  io.max_batch = batch;
+  io.threads = 1;
+  io.backend = engine == Engine::kFloatReference || engine == Engine::kInt8 ? qualm::Backend::kReference
+                                                                            : qualm::Backend::kFast;
+  auto ex = qualm::Inference::Create(model, io);
+  if (!Prepared(state, ex)) return;
+  state.SetLabel((*ex)->PathDescription());
+  for (auto _ : state) {
+    (*ex)->Run(input, batch);
+    benchmark::DoNotOptimize((*ex)->logits());
+    benchmark::ClobberMemory();
   }
   SetRates(state, m.macs_per_sample * batch, batch);
+}
+
+// ---------------------------------------------------------------------------
+// Elementwise-family int8 ops on ResNet-20's activation shapes (per sample):
+// the residual add and the ReLU rescale at each stage (28x28x16, 14x14x32,
+// 7x7x64), the float input's quantize (28x28x1), the global average pool
+// (7x7x64), and LeNet-5's 2x2 max pools. Reference (ref::) and fast (fast::,
+// the dispatcher's variant, in the context as qualm_s8_eltwise_path) in the same
+// run; "elem/s" counts output elements (input elements for the pools).
+
+enum class EltOp { kAdd, kRescale, kQuantize, kMaxPool, kGlobalAvgPool };
+struct EltShape {
+  const char* name;
+  EltOp op;
+  int h, w, c;  // per-sample input
+};
+const EltShape kEltShapes[] = {
+    {"add_s8/resnet20/s1_28x28x16", EltOp::kAdd, 28, 28, 16},
+    {"add_s8/resnet20/s2_14x14x32", EltOp::kAdd, 14, 14, 32},
+    {"add_s8/resnet20/s3_7x7x64", EltOp::kAdd, 7, 7, 64},
+    {"rescale_s8/resnet20/relu_28x28x16", EltOp::kRescale, 28, 28, 16},
+    {"rescale_s8/resnet20/relu_14x14x32", EltOp::kRescale, 14, 14, 32},
+    {"rescale_s8/resnet20/relu_7x7x64", EltOp::kRescale, 7, 7, 64},
+    {"quantize_s8/resnet20/input_28x28x1", EltOp::kQuantize, 28, 28, 1},
+    {"global_avg_pool_s8/resnet20/gap_7x7x64", EltOp::kGlobalAvgPool, 7, 7, 64},
+    {"max_pool2d_s8/lenet5/pool1_28x28x6_2x2", EltOp::kMaxPool, 28, 28, 6},
+    {"max_pool2d_s8/lenet5/pool2_10x10x16_2x2", EltOp::kMaxPool, 10, 10, 16},
+};
+
+void BM_Eltwise(benchmark::State& state, const EltShape* s, bool fast) {
+  const int batch = static_cast<int>(state.range(0));
+  const std::int64_t n = std::int64_t{batch} * s->h * s->w * s->c;
+  const auto a = RandomActivations(static_cast<std::size_t>(n), 31), b = RandomActivations(static_cast<std::size_t>(n), 32);
+  std::vector<std::int8_t> y(static_cast<std::size_t>(n));
+  const qk::QuantParams qa{0.05f, -3}, qb{0.07f, 4}, qout{0.09f, -1};
+  std::function<void()> run;
+  if (s->op == EltOp::kAdd) {
+    qk::AddS8Params p;
+    p.count = n;
+    p.input_a = qa;
+    p.input_b = qb;
+    p.output = qout;
+    auto pr = qk::PrepareAddS8(p);
+    if (!Prepared(state, pr)) return;
+    run = [&, pp = *pr] { (fast ? qk::fast::add_s8 : qk::ref::add_s8)(pp, a.data(), b.data(), y.data()); };
+  } else if (s->op == EltOp::kRescale) {
+    qk::RescaleS8Params p;
+    p.count = n;
+    p.input = qa;
+    p.output = qout;
+    p.act_min = qout.zero_point;  // ReLU
+    auto pr = qk::PrepareRescaleS8(p);
+    if (!Prepared(state, pr)) return;
+    run = [&, pp = *pr] { (fast ? qk::fast::rescale_s8 : qk::ref::rescale_s8)(pp, a.data(), y.data()); };
+  } else if (s->op == EltOp::kQuantize) {
+    static const auto x = RandomF32(static_cast<std::size_t>(kMaxBatch) * 28 * 28, 33, -2.0f, 2.0f);
+    qk::QuantizeS8Params p;
+    p.count = n;
+    p.q = {4.0f / 255.0f, 0};
+    run = [&, p] { (fast ? qk::fast::quantize_s8 : qk::ref::quantize_s8)(p, x.data(), y.data()); };
+  } else if (s->op == EltOp::kMaxPool) {
+    qk::Pool2dS8Params p;
+    p.shape = {.batch = batch, .in_h = s->h, .in_w = s->w, .channels = s->c, .kernel_h = 2, .kernel_w = 2,
+               .stride_h = 2, .stride_w = 2};
+    p.input = p.output = qa;
+    auto pr = qk::PrepareMaxPool2dS8(p);
+    if (!Prepared(state, pr)) return;
+    run = [&, pp = *pr] { (fast ? qk::fast::max_pool2d_s8 : qk::ref::max_pool2d_s8)(pp, a.data(), y.data()); };
+  } else {
+    qk::GlobalAvgPoolS8Params p;
+    p.shape = {batch, s->h * s->w, s->c};
+    p.input = p.output = qa;
+    auto pr = qk::PrepareGlobalAvgPoolS8(p);
+    if (!Prepared(state, pr)) return;
+    run = [&, pp = *pr] { (fast ? qk::fast::global_avg_pool_s8 : qk::ref::global_avg_pool_s8)(pp, a.data(), y.data()); };
+  }
+  state.SetLabel(fast ? qk::detail::S8EltwisePathName() : "ref");
+  for (auto _ : state) {
+    run();
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["elem/s"] = benchmark::Counter(static_cast<double>(n), benchmark::Counter::kIsIterationInvariantRate);
+  state.SetItemsProcessed(state.iterations() * batch);
 }
 
 // ---------------------------------------------------------------------------
@@ -523,21 +667,40 @@ void Register(const std::string& name, benchmark::TimeUnit unit, Args&&... args)
 }
 
 void RegisterAll() {
+  const auto variants = qk::detail::RunnableInt8GemmVariants();
   for (const ConvShape& s : kConvShapes) {
     Register(std::string("conv2d/s8_ref/") + s.name, benchmark::kMicrosecond, BM_Conv2dS8, s);
+    for (const auto& v : variants)
+      Register(std::string("conv2d/s8_fast/") + v.name + "/" + s.name, benchmark::kMicrosecond, BM_Conv2dS8Fast, s,
+               v.isa);
     Register(std::string("conv2d/hybrid_ref/") + s.name, benchmark::kMicrosecond, BM_Conv2dHybrid, s);
   }
   for (const DenseShape& s : kDenseShapes) {
     Register(std::string("dense/s8_ref/") + s.name, benchmark::kMicrosecond, BM_DenseS8, s);
+    for (const auto& v : variants)
+      Register(std::string("dense/s8_fast/") + v.name + "/" + s.name, benchmark::kMicrosecond, BM_DenseS8Fast, s,
+               v.isa);
     Register(std::string("dense/hybrid_ref/") + s.name, benchmark::kMicrosecond, BM_DenseHybrid, s);
   }
   Register("lstm/s8_ref/t200_i128_h50", benchmark::kMillisecond, BM_LstmS8);
   Register("lstm/hybrid_ref/t200_i128_h50", benchmark::kMillisecond, BM_LstmHybrid);
   Register("gru/s8_ref/t200_i128_h75", benchmark::kMillisecond, BM_GruS8);
   Register("gru/hybrid_ref/t200_i128_h75", benchmark::kMillisecond, BM_GruHybrid);
+  for (const EltShape& s : kEltShapes)
+    for (bool fast : {false, true})
+      Register(std::string(s.name).insert(std::string(s.name).find('/'), fast ? "/fast" : "/ref"),
+               benchmark::kMicrosecond, BM_Eltwise, &s, fast);
   for (const ZooCase& z : kZooCases)
-    for (Engine e : {Engine::kFloatReference, Engine::kFloatFast, Engine::kInt8, Engine::kInt8Fast, Engine::kDynamic})
-      Register(std::string("model/") + z.arch + "/" + EngineName(e), benchmark::kMillisecond, BM_Model, &z, e);
+    for (Engine e : {Engine::kFloatReference, Engine::kFloatFast, Engine::kInt8, Engine::kInt8Fast, Engine::kDynamic}) {
+      if (e != Engine::kInt8Fast) {
+        Register(std::string("model/") + z.arch + "/" + EngineName(e), benchmark::kMillisecond, BM_Model, &z, e,
+                 qk::Isa::kScalar);
+        continue;
+      }
+      for (const auto& v : variants)
+        Register(std::string("model/") + z.arch + "/" + EngineName(e) + "/" + v.name, benchmark::kMillisecond, BM_Model,
+                 &z, e, v.isa);
+    }
 }
 
 }  // namespace
@@ -547,6 +710,7 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("qualm_cpu", qk::DescribeCpu());
   benchmark::AddCustomContext("qualm_gemm_path", qk::GemmPathName());
   benchmark::AddCustomContext("qualm_int8_gemm_path", qk::Int8GemmPathName());
+  benchmark::AddCustomContext("qualm_s8_eltwise_path", qk::detail::S8EltwisePathName());
   RegisterAll();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

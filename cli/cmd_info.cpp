@@ -10,6 +10,7 @@
 #include "qualm/kernels/cpu.h"
 #include "qualm/kernels/gemm.h"
 #include "qualm/kernels/int8_gemm.h"
+#include "qualm/kernels/quantize_s8.h"
 #include "qualm/kernels/requant.h"
 
 namespace qualm::cli {
@@ -165,8 +166,9 @@ Runner RegisterInfo(CLI::App& app) {
 
 Runner RegisterCpu(CLI::App& app) {
   return [] {
-    std::printf("%s\nfloat gemm path: %s\nint8 gemm path: %s\n", kernels::DescribeCpu().c_str(), kernels::GemmPathName(),
-                kernels::Int8GemmPathName());
+    std::printf("%s\nfloat gemm path: %s\nint8 gemm path: %s\nint8 elementwise path: %s\n",
+                kernels::DescribeCpu().c_str(), kernels::GemmPathName(), kernels::Int8GemmPathName(),
+                kernels::detail::S8EltwisePathName());
     return 0;
   };
 }

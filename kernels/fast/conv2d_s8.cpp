@@ -1,11 +1,14 @@
-// Fast int8 conv2d (conv2d_s8.h, int8_gemm.h): im2col into int16 + the dispatched int8 GEMM,
+// Fast int8 conv2d (conv2d_s8.h, int8_gemm.h): im2col + the dispatched int8 GEMM,
 // or the dispatched depthwise kernel; bit-exact to ref::conv2d_s8.
 //
 // With NHWC input and OHWI weights, the output pixels of one group form the GEMM
 //     Y_g[M][ocg] = OutputStage(Col_g[M][K] * W_g[ocg][K]^T + bias)
 // where a row of Col_g is the receptive field of one output pixel, in (ky, kx,
-// ci) order like a row of W_g, holding x - zp_in as int16 and 0 at padding
-// taps (what the reference's skipped taps contribute). Rows are cut into tiles
+// ci) order like a row of W_g, in the operands of the variant
+// (fast/int8_rows.h): x - zp_in as int16 and 0 at padding taps (what the
+// reference's skipped taps contribute), or x + 128 as u8 and zp_in + 128 at
+// padding taps (which the u8 x s8 GEMM's column correction cancels exactly:
+// int8_gemm_variants.h). Rows are cut into tiles
 // (fast/int8_rows.h); each thread builds its tiles' Col_g in its own slice of
 // ctx.scratch, group by group, and hands them to the GEMM, which writes
 // disjoint rows and columns of y.
@@ -15,6 +18,7 @@
 // they run a kernel vectorized across channels instead, with no scratch.
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 
 #include "fast/int8_rows.h"
 #include "qualm/kernels/detail/int8_gemm_variants.h"
@@ -45,16 +49,14 @@ ConvGeometry MakeGeometry(const Conv2dParams& p) {
   return g;
 }
 
-// d[i] = s[i] - zp as int16 (|.| <= 255).
-void Widen(const std::int8_t* s, Index n, std::int16_t zp, std::int16_t* d) {
-  for (Index i = 0; i < n; ++i) d[i] = static_cast<std::int16_t>(s[i] - zp);
-}
-
-// Rows [row0, row0 + rows) of Col_g (group grp) into col ([rows][k_padded]).
-// Undilated taps of one kernel row inside the image are one contiguous run of
-// kernel_w * in_c int8 when the conv has one group: widened at once.
-void Im2Col(const Conv2dParams& p, const ConvGeometry& g, const std::int8_t* x, std::int16_t zp, int grp,
-            Index row0, Index rows, std::int16_t* col) {
+// Rows [row0, row0 + rows) of Col_g (group grp) into col ([rows][lda], the
+// entries from K to lda zero: their weights are zero). Undilated taps of one
+// kernel row inside the image are one contiguous run of kernel_w * in_c int8
+// when the conv has one group: converted at once.
+template <typename Operand>
+void Im2Col(const Conv2dParams& p, const ConvGeometry& g, const std::int8_t* x, const Operand& op, int grp,
+            Index row0, Index rows, Index lda, typename Operand::T* col) {
+  using T = typename Operand::T;
   const Index c0 = grp * g.icg;
   const bool runs = p.dilation_w == 1 && p.groups == 1;
   const Index run = p.kernel_w * g.icg;
@@ -67,24 +69,24 @@ void Im2Col(const Conv2dParams& p, const ConvGeometry& g, const std::int8_t* x, 
       if (++oy == g.oh) oy = 0, ++n;
     }
     const Index ix0 = ox * p.stride_w - p.pad_left;
-    std::int16_t* dst = col + r * g.k_padded;
-    if (g.k_padded > g.K) dst[g.K] = 0;  // the odd pair's second half
+    T* dst = col + r * lda;
+    std::fill(dst + g.K, dst + lda, T{0});
     for (Index ky = 0; ky < p.kernel_h; ++ky, dst += run) {
       const Index iy = oy * p.stride_h - p.pad_top + ky * p.dilation_h;
       if (iy < 0 || iy >= p.in_h) {
-        std::fill(dst, dst + run, std::int16_t{0});
+        std::fill(dst, dst + run, op.pad);
         continue;
       }
       const std::int8_t* xrow = x + (n * p.in_h + iy) * p.in_w * p.in_c + c0;
       if (runs && ix0 >= 0 && ix0 + p.kernel_w <= p.in_w) {
-        Widen(xrow + ix0 * p.in_c, run, zp, dst);
+        op.Convert(xrow + ix0 * p.in_c, run, dst);
         continue;
       }
       for (Index kx = 0; kx < p.kernel_w; ++kx) {
         const Index ix = ix0 + kx * p.dilation_w;
-        std::int16_t* d = dst + kx * g.icg;
-        if (ix < 0 || ix >= p.in_w) std::fill(d, d + g.icg, std::int16_t{0});
-        else Widen(xrow + ix * p.in_c, g.icg, zp, d);
+        T* d = dst + kx * g.icg;
+        if (ix < 0 || ix >= p.in_w) std::fill(d, d + g.icg, op.pad);
+        else op.Convert(xrow + ix * p.in_c, g.icg, d);
       }
     }
   }
@@ -144,29 +146,50 @@ void conv2d_s8(const KernelContextS8& ctx, const PreparedConv2dS8& pp, const Pac
   QUALM_DCHECK(ctx.scratch_int16 >= conv2d_s8_scratch_int16(pp, ctx.threads) && ctx.scratch != nullptr);
   const Index tile = internal_s8::TileRows(g.M, g.k_padded, ctx.threads);
   const std::size_t stride = internal_s8::ThreadStride(g.M, g.k_padded, ctx.threads);
-  const std::size_t panel_size = static_cast<std::size_t>(w.panels) * static_cast<std::size_t>(g.k_padded) *
-                                 detail::kS8PanelCols;
   const detail::S8OutputStage out = internal_s8::MakeOutputStage(pp.output, bias);
-  const auto zp = static_cast<std::int16_t>(pp.input_zero_point);
-  internal_s8::ForRowTiles(g.M, tile, ctx.threads, [&](int tid, Index row0, Index rows) {
-    std::int16_t* col = ctx.scratch + static_cast<std::size_t>(tid) * stride;
-    for (int grp = 0; grp < p.groups; ++grp) {
-      Im2Col(p, g, x, zp, grp, row0, rows, col);
-      detail::S8GemmTile t;
-      t.a = col;
-      t.lda = g.k_padded;
-      t.m = static_cast<int>(rows);
-      t.b = w.data.data() + static_cast<std::size_t>(grp) * panel_size;
-      t.n = static_cast<int>(g.ocg);
-      t.k_padded = static_cast<int>(g.k_padded);
-      t.out = out;
-      t.out.requant += grp * g.ocg;
-      if (bias) t.out.bias += grp * g.ocg;
-      t.y = y + row0 * p.out_c + grp * g.ocg;
-      t.ldy = p.out_c;
-      v.gemm(t);
-    }
-  });
+  // Each thread converts its tiles' rows of one group, then runs the GEMM on them.
+  auto tiles = [&](const auto& op, auto&& gemm) {
+    using Operand = std::decay_t<decltype(op)>;
+    const Index lda = internal_s8::RowLength(v.operands, g.K);
+    internal_s8::ForRowTiles(g.M, tile, ctx.threads, [&](int tid, Index row0, Index rows) {
+      typename Operand::T* col = internal_s8::ThreadBuffer<Operand>(ctx.scratch, stride, tid);
+      for (int grp = 0; grp < p.groups; ++grp) {
+        Im2Col(p, g, x, op, grp, row0, rows, lda, col);
+        detail::S8OutputStage o = out;
+        o.requant += grp * g.ocg;
+        if (bias) o.bias += grp * g.ocg;
+        gemm(col, lda, static_cast<int>(rows), grp, o, y + row0 * p.out_c + grp * g.ocg);
+      }
+    });
+  };
+  if (v.operands == detail::S8Operands::kU8S8) {
+    QUALM_DCHECK(w.k_padded4 == internal_s8::RowLength(v.operands, g.K) && w.zp_in == pp.input_zero_point &&
+                 !w.data_u8s8.empty());
+    const std::size_t panel_size = static_cast<std::size_t>(w.panels) * static_cast<std::size_t>(w.k_padded4) *
+                                   detail::kS8PanelCols;
+    tiles(internal_s8::U8Operand(pp.input_zero_point),
+          [&](const std::uint8_t* a, Index lda, int rows, int grp, const detail::S8OutputStage& o, std::int8_t* yt) {
+            detail::U8S8GemmTile t;
+            t.a = a, t.lda = lda, t.m = rows;
+            t.b = w.data_u8s8.data() + static_cast<std::size_t>(grp) * panel_size;
+            t.col_offset = w.col_offset.data() + static_cast<std::size_t>(grp) * w.panels * detail::kS8PanelCols;
+            t.n = static_cast<int>(g.ocg), t.k_padded = static_cast<int>(lda);
+            t.out = o, t.y = yt, t.ldy = p.out_c;
+            v.gemm_u8s8(t);
+          });
+  } else {
+    const std::size_t panel_size = static_cast<std::size_t>(w.panels) * static_cast<std::size_t>(g.k_padded) *
+                                   detail::kS8PanelCols;
+    tiles(internal_s8::S16Operand{static_cast<std::int16_t>(pp.input_zero_point)},
+          [&](const std::int16_t* a, Index lda, int rows, int grp, const detail::S8OutputStage& o, std::int8_t* yt) {
+            detail::S8GemmTile t;
+            t.a = a, t.lda = lda, t.m = rows;
+            t.b = w.data.data() + static_cast<std::size_t>(grp) * panel_size;
+            t.n = static_cast<int>(g.ocg), t.k_padded = static_cast<int>(lda);
+            t.out = o, t.y = yt, t.ldy = p.out_c;
+            v.gemm(t);
+          });
+  }
 }
 
 }  // namespace qualm::kernels::fast

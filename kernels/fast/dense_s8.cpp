@@ -1,9 +1,13 @@
 // Fast int8 dense (dense_s8.h, int8_gemm.h): the dispatched int8 GEMM
 //     y[B][N] = OutputStage(X'[B][K] * W[N][K]^T + bias),   X' = x - zp_in (int16)
-// bit-exact to ref::dense_s8. The rows of X' are widened tile by tile into each
-// thread's slice of ctx.scratch (fast/int8_rows.h); threads split the batch.
+// bit-exact to ref::dense_s8; or, for a u8 x s8 variant, X' = x + 128 (u8) and
+// the GEMM's column correction -(zp_in + 128) sum_k w (int8_gemm_variants.h).
+// The rows of X' are converted tile by tile into each thread's slice of
+// ctx.scratch (fast/int8_rows.h); threads split the batch.
 // A batch of one runs on one thread (the GEMM does not split columns).
+#include <algorithm>
 #include <cstdint>
+#include <type_traits>
 
 #include "fast/int8_rows.h"
 #include "qualm/kernels/detail/int8_gemm_variants.h"
@@ -28,29 +32,42 @@ void dense_s8(const KernelContextS8& ctx, const PreparedDenseS8& pp, const Packe
   const detail::Int8GemmVariant& v = detail::ActiveInt8GemmVariant();
   const Index tile = internal_s8::TileRows(p.batch, kp, ctx.threads);
   const std::size_t stride = internal_s8::ThreadStride(p.batch, kp, ctx.threads);
-  const std::int32_t zp = pp.input_zero_point;
-
-  detail::S8GemmTile base;
-  base.lda = kp;
-  base.b = w.data.data();
-  base.n = static_cast<int>(N);
-  base.k_padded = static_cast<int>(kp);
-  base.out = internal_s8::MakeOutputStage(pp.output, bias);
-  base.ldy = N;
-  internal_s8::ForRowTiles(p.batch, tile, ctx.threads, [&](int tid, Index row0, Index rows) {
-    std::int16_t* a = ctx.scratch + static_cast<std::size_t>(tid) * stride;
-    for (Index r = 0; r < rows; ++r) {
-      const std::int8_t* xr = x + (row0 + r) * K;
-      std::int16_t* ar = a + r * kp;
-      for (Index i = 0; i < K; ++i) ar[i] = static_cast<std::int16_t>(xr[i] - zp);
-      if (kp > K) ar[K] = 0;
-    }
-    detail::S8GemmTile t = base;
-    t.a = a;
-    t.m = static_cast<int>(rows);
-    t.y = y + row0 * N;
-    v.gemm(t);
-  });
+  const Index lda = internal_s8::RowLength(v.operands, K);
+  const detail::S8OutputStage out = internal_s8::MakeOutputStage(pp.output, bias);
+  // Each thread converts its tile of rows (zero past K: those weights are zero), then runs the GEMM.
+  auto tiles = [&](const auto& op, auto&& gemm) {
+    using Operand = std::decay_t<decltype(op)>;
+    internal_s8::ForRowTiles(p.batch, tile, ctx.threads, [&](int tid, Index row0, Index rows) {
+      typename Operand::T* a = internal_s8::ThreadBuffer<Operand>(ctx.scratch, stride, tid);
+      for (Index r = 0; r < rows; ++r) {
+        typename Operand::T* ar = a + r * lda;
+        op.Convert(x + (row0 + r) * K, K, ar);
+        std::fill(ar + K, ar + lda, typename Operand::T{0});
+      }
+      gemm(a, static_cast<int>(rows), y + row0 * N);
+    });
+  };
+  if (v.operands == detail::S8Operands::kU8S8) {
+    QUALM_DCHECK(w.k_padded4 == lda && w.zp_in == pp.input_zero_point && !w.data_u8s8.empty());
+    tiles(internal_s8::U8Operand(pp.input_zero_point), [&](const std::uint8_t* a, int rows, std::int8_t* yt) {
+      detail::U8S8GemmTile t;
+      t.a = a, t.lda = lda, t.m = rows;
+      t.b = w.data_u8s8.data(), t.col_offset = w.col_offset.data();
+      t.n = static_cast<int>(N), t.k_padded = static_cast<int>(lda);
+      t.out = out, t.y = yt, t.ldy = N;
+      v.gemm_u8s8(t);
+    });
+  } else {
+    tiles(internal_s8::S16Operand{static_cast<std::int16_t>(pp.input_zero_point)},
+          [&](const std::int16_t* a, int rows, std::int8_t* yt) {
+            detail::S8GemmTile t;
+            t.a = a, t.lda = lda, t.m = rows;
+            t.b = w.data.data();
+            t.n = static_cast<int>(N), t.k_padded = static_cast<int>(lda);
+            t.out = out, t.y = yt, t.ldy = N;
+            v.gemm(t);
+          });
+  }
 }
 
 }  // namespace qualm::kernels::fast

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -36,13 +37,26 @@ const Int8GemmVariant& Chosen() {
 
 const std::vector<Int8GemmVariant>& Int8GemmVariants() {
   static const std::vector<Int8GemmVariant> variants = {
-      {Isa::kAvx2, "s8s16_gemm_4x16c2__avx2", &s8s16_gemm_4x16c2__avx2, &s8s16_depthwise_16c__avx2},
-      {Isa::kScalar, "s8s16_gemm_1x16c2__generic", &s8s16_gemm_1x16c2__generic, &s8s16_depthwise_1c__generic},
+      {Isa::kAvx512Vnni, "s8u8_gemm_8x32c4__avx512vnni", S8Operands::kU8S8, nullptr, &s8u8_gemm_8x32c4__avx512vnni,
+       &s8s16_depthwise_16c__avx2},
+      {Isa::kAvx2, "s8s16_gemm_4x16c2__avx2", S8Operands::kS16, &s8s16_gemm_4x16c2__avx2, nullptr,
+       &s8s16_depthwise_16c__avx2},
+      {Isa::kScalar, "s8s16_gemm_1x16c2__generic", S8Operands::kS16, &s8s16_gemm_1x16c2__generic, nullptr,
+       &s8s16_depthwise_1c__generic},
   };
   return variants;
 }
 
 std::vector<Int8GemmVariant> RunnableInt8GemmVariants() { return internal::RunnableVariants(Int8GemmVariants()); }
+
+bool RunnableInt8GemmUsesU8S8() {
+  static const bool uses = [] {
+    for (const Int8GemmVariant& v : RunnableInt8GemmVariants())
+      if (v.operands == S8Operands::kU8S8) return true;
+    return false;
+  }();
+  return uses;
+}
 
 const Int8GemmVariant& ActiveInt8GemmVariant() {
   const Int8GemmVariant* o = g_override.load(std::memory_order_relaxed);
@@ -74,9 +88,38 @@ namespace {
 
 using detail::kS8PanelCols;
 
+// The u8 x s8 panels and column corrections of p (int8_gemm.h), from the same
+// weights. |sum_k w| <= 127 k and 0 <= zp_in + 128 <= 255, so |col_offset| <=
+// k * 255 * 127 < 2^31, which Prepare guarantees (debug-checked here).
+void PackU8S8Panels(const std::int8_t* w, std::int32_t zp_in, PackedS8Weights& p) {
+  const int groups = p.groups, n = p.n, k = p.k;
+  p.k_padded4 = (k + 3) / 4 * 4;
+  p.zp_in = zp_in;
+  const std::size_t panel_size = static_cast<std::size_t>(p.k_padded4) * kS8PanelCols;
+  p.data_u8s8.assign(static_cast<std::size_t>(groups) * p.panels * panel_size, 0);
+  p.col_offset.assign(static_cast<std::size_t>(groups) * p.panels * kS8PanelCols, 0);
+  for (int g = 0; g < groups; ++g) {
+    for (int col = 0; col < n; ++col) {
+      const std::int8_t* row = w + (static_cast<std::size_t>(g) * n + col) * k;
+      std::int8_t* panel =
+          p.data_u8s8.data() + (static_cast<std::size_t>(g) * p.panels + col / kS8PanelCols) * panel_size;
+      const int j = col % kS8PanelCols;
+      std::int64_t sum = 0;
+      for (int kk = 0; kk < k; ++kk) {
+        panel[(static_cast<std::size_t>(kk / 4) * kS8PanelCols + j) * 4 + kk % 4] = row[kk];
+        sum += row[kk];
+      }
+      const std::int64_t offset = -(std::int64_t{zp_in} + 128) * sum;
+      QUALM_DCHECK(offset >= INT32_MIN && offset <= INT32_MAX);
+      p.col_offset[static_cast<std::size_t>(g) * p.panels * kS8PanelCols + col] = static_cast<std::int32_t>(offset);
+    }
+  }
+}
+
 // groups x [n][k] row-major weights (row = output channel, as OHWI and dense
-// store them) into kPanels.
-PackedS8Weights PackPanels(int groups, int n, int k, const std::int8_t* w) {
+// store them) into kPanels, and into the u8 x s8 panels when a runnable variant
+// needs them.
+PackedS8Weights PackPanels(int groups, int n, int k, const std::int8_t* w, std::int32_t zp_in) {
   PackedS8Weights p;
   p.layout = PackedS8Weights::Layout::kPanels;
   p.groups = groups;
@@ -96,6 +139,7 @@ PackedS8Weights PackPanels(int groups, int n, int k, const std::int8_t* w) {
         panel[(static_cast<std::size_t>(kk / 2) * kS8PanelCols + j) * 2 + kk % 2] = row[kk];
     }
   }
+  if (detail::RunnableInt8GemmUsesU8S8()) PackU8S8Panels(w, zp_in, p);
   return p;
 }
 
@@ -119,11 +163,11 @@ PackedS8Weights PackConv2dS8Weights(const PreparedConv2dS8& pp, const std::int8_
         p.data[static_cast<std::size_t>(t) * p.channels_padded + c] = w[static_cast<std::size_t>(c) * taps + t];
     return p;
   }
-  return PackPanels(s.groups, ocg, taps * icg, w);
+  return PackPanels(s.groups, ocg, taps * icg, w, pp.input_zero_point);
 }
 
 PackedS8Weights PackDenseS8Weights(const PreparedDenseS8& pp, const std::int8_t* w) {
-  return PackPanels(1, pp.shape.out_features, pp.shape.in_features, w);
+  return PackPanels(1, pp.shape.out_features, pp.shape.in_features, w, pp.input_zero_point);
 }
 
 }  // namespace qualm::kernels

@@ -9,7 +9,7 @@
 // nest into shuffle-heavy code slower than the reference kernel, and with 2
 // to 4 rows per tile it even produced loads past the last activation row (a
 // crash at the end of an allocation; reproduced standalone, and the
-// guard-page test in tests/kernels/int8_fast_test.cpp checks every variant
+// guard-page test in tests/kernels/int8_fast_gemm_test.cpp checks every variant
 // for it). One row at a time with explicit SSE2 is both fast and safe.
 #include <emmintrin.h>
 

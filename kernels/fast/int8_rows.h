@@ -42,6 +42,32 @@ inline Index TileRows(Index m, Index k_padded, int threads) {
   return std::max<Index>(1, std::min(cap, (per_thread + r - 1) / r * r));
 }
 
+// How a variant's A operand is made from int8 activations
+// (detail::S8Operands): Convert writes n converted values, and `pad` is what a
+// padding tap holds (the value whose product with any weight contributes what
+// the reference's skipped tap does: nothing).
+struct S16Operand {  // x - zp_in as int16 (|.| <= 255); padding 0
+  using T = std::int16_t;
+  std::int16_t zp = 0;
+  T pad = 0;
+  void Convert(const std::int8_t* s, Index n, T* d) const {
+    for (Index i = 0; i < n; ++i) d[i] = static_cast<T>(s[i] - zp);
+  }
+};
+struct U8Operand {  // x + 128 as u8 (the int8 bits with the top bit flipped); padding zp_in + 128
+  using T = std::uint8_t;
+  T pad = 0;
+  explicit U8Operand(std::int32_t zp_in) : pad(static_cast<T>(zp_in + 128)) {}
+  void Convert(const std::int8_t* s, Index n, T* d) const {
+    for (Index i = 0; i < n; ++i) d[i] = static_cast<T>(static_cast<std::uint8_t>(s[i]) ^ 0x80u);
+  }
+};
+
+// The row length of A for a reduction of k: pairs (int16) or quads (u8).
+inline Index RowLength(detail::S8Operands o, Index k) {
+  return o == detail::S8Operands::kU8S8 ? (k + 3) / 4 * 4 : k + (k & 1);
+}
+
 // One thread's buffer, rounded to 64 bytes so threads never share a line.
 inline std::size_t ThreadStride(Index m, Index k_padded, int threads) {
   const Index n = TileRows(m, k_padded, threads) * k_padded;
@@ -50,6 +76,14 @@ inline std::size_t ThreadStride(Index m, Index k_padded, int threads) {
 
 inline std::size_t ScratchInt16(Index m, Index k_padded, int threads) {
   return ThreadStride(m, k_padded, threads) * static_cast<std::size_t>(std::max(threads, 1));
+}
+
+// The sizes above are in int16 for the k_padded (pairs) rows of the s16
+// operands. A u8 row of the same tile takes (k + 3) / 4 * 4 <= 2 * k_padded
+// bytes (k_padded >= 2), so the same buffer, read as bytes, holds it.
+template <typename Operand>
+typename Operand::T* ThreadBuffer(std::int16_t* scratch, std::size_t stride, int tid) {
+  return reinterpret_cast<typename Operand::T*>(scratch + static_cast<std::size_t>(tid) * stride);
 }
 
 // body(tid, row0, rows) over tiles of `tile` rows covering [0, m); thread tid

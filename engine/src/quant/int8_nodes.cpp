@@ -28,20 +28,25 @@ const QuantParams& In(const Int8Binding& b, int k = 0) { return b.input_quant[st
 
 std::int64_t Elems(const Shape& s) { return s.elements(); }
 
+// The elementwise-family nodes (input quantize, pools, ReLU, add) call the fast
+// kernels with --backend fast: bit-identical to the reference ones (checked in
+// tests/kernels/int8_eltwise_fast_test.cpp), so only the speed changes.
 class InputQuantize : public Int8NodeExec {
  public:
-  InputQuantize(const float* const* src, const Int8Binding& b) : src_(src), y_(b.output->data<std::int8_t>()) {
+  InputQuantize(const float* const* src, const Int8Binding& b)
+      : src_(src), y_(b.output->data<std::int8_t>()), fast_(b.backend == Backend::kFast) {
     p_.q = b.quant->output;
     per_sample_ = Elems(b.output_shape);
   }
   void Run(int n) override {
     p_.count = per_sample_ * n;
-    kernels::ref::quantize_s8(p_, *src_, y_);
+    (fast_ ? kernels::fast::quantize_s8 : kernels::ref::quantize_s8)(p_, *src_, y_);
   }
 
  private:
   const float* const* src_;
   std::int8_t* y_;
+  bool fast_ = false;
   kernels::QuantizeS8Params p_;
   std::int64_t per_sample_ = 0;
 };
@@ -166,18 +171,25 @@ class PoolS8 : public Int8NodeExec {
     }
     e->x_ = b.inputs[0]->data<std::int8_t>();
     e->y_ = b.output->data<std::int8_t>();
+    e->fast_ = b.backend == Backend::kFast;
     return std::unique_ptr<Int8NodeExec>(std::move(e));
   }
   void Run(int n) override {
+    namespace ref = kernels::ref;
+    namespace fast = kernels::fast;
     switch (kind_) {
-      case kMax: pool_.shape.batch = n; kernels::ref::max_pool2d_s8(pool_, x_, y_); break;
-      case kAvg: pool_.shape.batch = n; kernels::ref::avg_pool2d_s8(pool_, x_, y_); break;
-      case kGlobal: global_.shape.batch = n; kernels::ref::global_avg_pool_s8(global_, x_, y_); break;
+      case kMax: pool_.shape.batch = n; (fast_ ? fast::max_pool2d_s8 : ref::max_pool2d_s8)(pool_, x_, y_); break;
+      case kAvg: pool_.shape.batch = n; (fast_ ? fast::avg_pool2d_s8 : ref::avg_pool2d_s8)(pool_, x_, y_); break;
+      case kGlobal:
+        global_.shape.batch = n;
+        (fast_ ? fast::global_avg_pool_s8 : ref::global_avg_pool_s8)(global_, x_, y_);
+        break;
     }
   }
 
  private:
   Kind kind_ = kMax;
+  bool fast_ = false;
   kernels::PreparedPool2dS8 pool_;
   kernels::PreparedGlobalAvgPoolS8 global_;
   const std::int8_t* x_ = nullptr;
@@ -206,15 +218,17 @@ class ReluS8 : public Int8NodeExec {
     e->p_ = std::move(prepared).value();
     e->x_ = b.inputs[0]->data<std::int8_t>();
     e->y_ = b.output->data<std::int8_t>();
+    e->fast_ = b.backend == Backend::kFast;
     return std::unique_ptr<Int8NodeExec>(std::move(e));
   }
   void Run(int n) override {
     p_.count = per_sample_ * n;
-    kernels::ref::rescale_s8(p_, x_, y_);
+    (fast_ ? kernels::fast::rescale_s8 : kernels::ref::rescale_s8)(p_, x_, y_);
   }
 
  private:
   kernels::PreparedRescaleS8 p_;
+  bool fast_ = false;
   std::int64_t per_sample_ = 0;
   const std::int8_t* x_ = nullptr;
   std::int8_t* y_ = nullptr;
@@ -237,15 +251,17 @@ class AddS8 : public Int8NodeExec {
     e->a_ = b.inputs[0]->data<std::int8_t>();
     e->b_ = b.inputs[1]->data<std::int8_t>();
     e->y_ = b.output->data<std::int8_t>();
+    e->fast_ = b.backend == Backend::kFast;
     return std::unique_ptr<Int8NodeExec>(std::move(e));
   }
   void Run(int n) override {
     p_.count = per_sample_ * n;
-    kernels::ref::add_s8(p_, a_, b_, y_);
+    (fast_ ? kernels::fast::add_s8 : kernels::ref::add_s8)(p_, a_, b_, y_);
   }
 
  private:
   kernels::PreparedAddS8 p_;
+  bool fast_ = false;
   std::int64_t per_sample_ = 0;
   const std::int8_t *a_ = nullptr, *b_ = nullptr;
   std::int8_t* y_ = nullptr;

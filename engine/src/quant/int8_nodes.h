@@ -21,7 +21,9 @@ struct Int8Binding {
   Shape output_shape;
   int max_batch = 0;
   kernels::RequantMode mode = kernels::RequantMode::kGemmlowp;
-  Backend backend = Backend::kReference;  // kFast: conv2d / dense on their fast int8 kernels
+  // kFast: conv2d / dense on the fast int8 GEMM, relu / add / pools / the
+  // input quantization on the fast elementwise kernels (all bit-identical).
+  Backend backend = Backend::kReference;
   int threads = 1;
 };
 

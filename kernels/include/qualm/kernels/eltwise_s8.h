@@ -83,4 +83,12 @@ void add_s8(const PreparedAddS8& p, const std::int8_t* a, const std::int8_t* b, 
 void rescale_s8(const PreparedRescaleS8& p, const std::int8_t* x, std::int8_t* y);
 }  // namespace ref
 
+// Fast versions: bit-identical to ref:: on every variant (AVX2 lanes through the
+// same requantization, internal/requant_avx2.h); single-threaded, no scratch;
+// dispatch in quantize_s8.h ("Fast elementwise-family dispatch").
+namespace fast {
+void add_s8(const PreparedAddS8& p, const std::int8_t* a, const std::int8_t* b, std::int8_t* y);
+void rescale_s8(const PreparedRescaleS8& p, const std::int8_t* x, std::int8_t* y);
+}  // namespace fast
+
 }  // namespace qualm::kernels

@@ -69,4 +69,13 @@ void avg_pool2d_s8(const PreparedPool2dS8& p, const std::int8_t* x, std::int8_t*
 void global_avg_pool_s8(const PreparedGlobalAvgPoolS8& p, const std::int8_t* x, std::int8_t* y);
 }  // namespace ref
 
+// Fast versions: bit-identical to ref:: on every variant (the same windows, exact
+// int32 sums, the same RoundingDivide); single-threaded, no scratch; dispatch in
+// quantize_s8.h ("Fast elementwise-family dispatch").
+namespace fast {
+void max_pool2d_s8(const PreparedPool2dS8& p, const std::int8_t* x, std::int8_t* y);
+void avg_pool2d_s8(const PreparedPool2dS8& p, const std::int8_t* x, std::int8_t* y);
+void global_avg_pool_s8(const PreparedGlobalAvgPoolS8& p, const std::int8_t* x, std::int8_t* y);
+}  // namespace fast
+
 }  // namespace qualm::kernels

@@ -17,8 +17,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
+#include "qualm/kernels/cpu.h"
 #include "qualm/kernels/requant.h"
 #include "qualm/status.h"
 
@@ -92,6 +94,47 @@ namespace ref {
 void quantize_s8(const QuantizeS8Params& p, const float* x, std::int8_t* y);
 void dequantize_s8(const QuantizeS8Params& p, const std::int8_t* x, float* y);
 }  // namespace ref
+
+// Fast versions, bit-identical to ref:: (the contracts above) on every variant;
+// single-threaded, no scratch. Dispatched with the other elementwise-family
+// kernels (see "Fast elementwise-family dispatch" below).
+namespace fast {
+void quantize_s8(const QuantizeS8Params& p, const float* x, std::int8_t* y);
+void dequantize_s8(const QuantizeS8Params& p, const std::int8_t* x, float* y);
+}  // namespace fast
+
+// ---------------------------------------------------------------------------
+// Fast elementwise-family dispatch. fast::add_s8 / fast::rescale_s8
+// (eltwise_s8.h), fast::quantize_s8 / fast::dequantize_s8 (above) and
+// fast::max_pool2d_s8 / avg_pool2d_s8 / global_avg_pool_s8 (pool_s8.h) run one
+// per-ISA set of kernels chosen once, best first, among those the CPU runs under
+// the QUALM_ISA cap: "s8_eltwise__avx2", else the reference kernels themselves
+// ("s8_eltwise_ref__generic"). For tests and benchmarks only:
+namespace detail {
+struct S8EltwiseVariantInfo {
+  Isa isa;
+  const char* name;
+};
+std::vector<S8EltwiseVariantInfo> S8EltwiseVariants();  // every variant, best first
+const char* S8EltwisePathName();                         // the one the fast kernels call now
+// "s8_eltwise__avx2: chosen; s8_eltwise_ref__generic: not needed" and the like.
+std::string DescribeS8EltwiseDispatch();
+// While alive, the fast elementwise-family kernels run the variant for `isa`;
+// ok() is false, and nothing changes, if there is none or the ISA is not
+// available. Not thread-safe with concurrent kernel callers.
+class ScopedS8EltwiseIsaForTesting {
+ public:
+  explicit ScopedS8EltwiseIsaForTesting(Isa isa);
+  ~ScopedS8EltwiseIsaForTesting();
+  ScopedS8EltwiseIsaForTesting(const ScopedS8EltwiseIsaForTesting&) = delete;
+  ScopedS8EltwiseIsaForTesting& operator=(const ScopedS8EltwiseIsaForTesting&) = delete;
+  bool ok() const { return ok_; }
+
+ private:
+  bool ok_ = false;
+  const void* previous_ = nullptr;
+};
+}  // namespace detail
 
 // ---------------------------------------------------------------------------
 // Post-training quantization of a conv/dense layer's constants.

@@ -5,13 +5,22 @@
 // Naming (kernels/NAMING.md, XNNPACK-like): s8s16_gemm_4x16c2__avx2 = int8
 // data widened to int16 operands, a GEMM tile of 4 rows x 16 columns, c2 = two
 // reduction indices per 32-bit lane (one vpmaddwd), after "__" the ISA of the
-// translation unit; s8s16_depthwise_16c__avx2 = 16 channels per step. A
-// variant's name is its GEMM function's symbol.
+// translation unit; s8s16_depthwise_16c__avx2 = 16 channels per step;
+// s8u8_gemm_8x32c4__avx512vnni = int8 data taken as u8 operands (x + 128), up
+// to 8 rows x 32 columns per step, c4 = four reduction indices per 32-bit lane
+// (one vpdpbusd). A variant's name is its GEMM function's symbol.
 //
-// A variant is two functions on plain structs:
-//   gemm       one tile: y[m][n] = OutputStage(A[m][k_padded] * panels + bias),
-//              A int16 rows (x - zp_in, padding taps 0), panels as in
-//              PackedS8Weights::kPanels (one group's);
+// A variant is two functions on plain structs, and says which operands its GEMM takes:
+//   gemm       (S8Operands::kS16) one tile: y[m][n] = OutputStage(A[m][k_padded]
+//              * panels + bias), A int16 rows (x - zp_in, padding taps 0),
+//              panels as in PackedS8Weights::kPanels (one group's data);
+//   gemm_u8s8  (S8Operands::kU8S8) one tile: y[m][n] = OutputStage(col_offset
+//              + A[m][k_padded4] * panels + bias), A u8 rows (x + 128, padding
+//              taps zp_in + 128), panels the int8 quads of PackedS8Weights
+//              (data_u8s8) and col_offset = -(zp_in + 128) * sum_k w. Exact:
+//              sum w (x + 128) - (zp_in + 128) sum w = sum w (x - zp_in), and
+//              a padding tap contributes w (zp_in + 128) - (zp_in + 128) w = 0
+//              (kernels/ARITHMETIC.md: bounds);
 //   depthwise  output pixels [pix0, pix1) of a conv with in_c == out_c == groups,
 //              weights as in PackedS8Weights::kDepthwise.
 // OutputStage is RequantizeToRange(acc + bias, requant[c], mode, zp_out,
@@ -30,7 +39,13 @@
 namespace qualm::kernels::detail {
 
 constexpr int kS8PanelCols = 16;  // columns per packed panel (two AVX2 registers of int32)
-constexpr int kS8TileRows = 4;    // rows per GEMM micro-tile
+constexpr int kS8TileRows = 4;    // rows per GEMM micro-tile (the s16 variants; row tiles are multiples of it)
+
+// The operands a variant's GEMM takes (how conv2d_s8 / dense_s8 lay out A).
+enum class S8Operands : std::uint8_t {
+  kS16,   // int16 x - zp_in, int16 weight pairs (vpmaddwd / pmaddwd)
+  kU8S8,  // u8 x + 128, int8 weight quads and a per-column correction (vpdpbusd)
+};
 
 // The per-column output stage, pointers offset to the tile's first column.
 struct S8OutputStage {
@@ -52,6 +67,19 @@ struct S8GemmTile {
   std::int64_t ldy = 0;
 };
 
+struct U8S8GemmTile {
+  const std::uint8_t* a = nullptr;  // [m][lda] u8, the first k_padded entries of a row used
+  std::int64_t lda = 0;
+  int m = 0;
+  const std::int8_t* b = nullptr;            // one group's panels: [ceil(n/16)][k_padded/4][16][4]
+  const std::int32_t* col_offset = nullptr;  // [ceil(n/16) * 16]: the accumulators' start values
+  int n = 0;
+  int k_padded = 0;  // multiple of 4
+  S8OutputStage out;
+  std::int8_t* y = nullptr;  // [m][ldy], first n columns written
+  std::int64_t ldy = 0;
+};
+
 struct S8DepthwiseTile {
   const Conv2dParams* shape = nullptr;  // in_c == out_c == groups
   std::int32_t zp_in = 0;
@@ -64,6 +92,7 @@ struct S8DepthwiseTile {
 };
 
 using S8GemmFn = void (*)(const S8GemmTile& t);
+using U8S8GemmFn = void (*)(const U8S8GemmTile& t);
 using S8DepthwiseFn = void (*)(const S8DepthwiseTile& t);
 
 // x86-64 baseline (SSE2): one row x 16 columns per step, scalar RequantizeToRange;
@@ -74,11 +103,17 @@ void s8s16_depthwise_1c__generic(const S8DepthwiseTile& t);
 // channels at a time.
 void s8s16_gemm_4x16c2__avx2(const S8GemmTile& t);
 void s8s16_depthwise_16c__avx2(const S8DepthwiseTile& t);
+// AVX-512 VNNI: up to 8 rows x 32 columns (two 16-column panels) of vpdpbusd
+// (u8 x s8 -> int32, the non-saturating form), the AVX2 output stage on each
+// half of a zmm; depthwise is s8s16_depthwise_16c__avx2.
+void s8u8_gemm_8x32c4__avx512vnni(const U8S8GemmTile& t);
 
 struct Int8GemmVariant {
   Isa isa;
   const char* name;
-  S8GemmFn gemm;
+  S8Operands operands;
+  S8GemmFn gemm;            // kS16 variants, else null
+  U8S8GemmFn gemm_u8s8;     // kU8S8 variants, else null
   S8DepthwiseFn depthwise;
 };
 
@@ -86,9 +121,12 @@ struct Int8GemmVariant {
 const std::vector<Int8GemmVariant>& Int8GemmVariants();
 // The variants this process may run (ISA available under the QUALM_ISA cap), best first.
 std::vector<Int8GemmVariant> RunnableInt8GemmVariants();
+// Whether a runnable variant takes u8 x s8 operands (then the weight packing
+// also makes PackedS8Weights::data_u8s8 and col_offset).
+bool RunnableInt8GemmUsesU8S8();
 // The variant the fast kernels call now (the dispatcher's choice, or the test override).
 const Int8GemmVariant& ActiveInt8GemmVariant();
-// "s8s16_gemm_4x16c2__avx2: chosen; s8s16_gemm_1x16c2__generic: not needed" and the like.
+// "s8u8_gemm_8x32c4__avx512vnni: chosen; s8s16_gemm_4x16c2__avx2: not needed; ..." and the like.
 std::string DescribeInt8GemmDispatch();
 
 // Test-only hook: while alive, the fast int8 kernels run the variant for `isa`

@@ -1,0 +1,118 @@
+// The int8 GEMM compiled with AVX-512 VNNI (this file gets -mavx512f -mavx512bw
+// -mavx512dq -mavx512vl -mavx512vnni -mavx2 -mfma -mf16c from qualm_isa_sources).
+// Contract: detail/int8_gemm_variants.h (S8Operands::kU8S8).
+//
+// Products: vpdpbusd (the NON-saturating form; never vpdpbusds, never
+// vpmaddubsw) of a broadcast quad of u8 activations u = x + 128 and 16 columns
+// x 4 int8 weights adds, per 32-bit lane, u0 w0 + u1 w1 + u2 w2 + u3 w3 to the
+// accumulator. Each product is exact (|u w| <= 255 * 127 = 32385) and the
+// quad sum (|.| <= 129540) and its addition are exact int32 arithmetic, modulo
+// 2^32 like vpaddd. Accumulators start at col_offset[c] = -(zp_in + 128) *
+// sum_k w[c][k], so after the last quad they hold
+//   sum_k w (u - (zp_in + 128)) = sum_k w (x - zp_in),
+// the reference's accumulator exactly (a padding tap holds u = zp_in + 128 and
+// contributes 0). Every partial sum is bounded by 255 * sum_k |w| <= K * 255 *
+// 127 < 2^31 (Prepare's bound; kernels/ARITHMETIC.md), and even without it the
+// modular sum of an in-range result is that result.
+//
+// Tile: up to 8 rows x 2 panels (32 columns): 16 zmm accumulators, two weight
+// loads and 8 broadcasts per quad. One panel at a time when only one is left
+// (the 16-channel layers). The output stage is the AVX2 one
+// (fast/int8_gemm_avx2.h) on each 256-bit half, so it is literally the code the
+// tests prove equal to RequantizeToRange.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+
+#include "fast/int8_gemm_avx2.h"
+#include "qualm/kernels/detail/int8_gemm_variants.h"
+
+namespace qualm::kernels::detail {
+namespace {
+
+constexpr int kRows = 8;  // rows per micro-tile
+constexpr int kQuadBytes = kCols * 4;
+
+// R (<= 8) rows x NP (1 or 2) panels: the exact sums, then the output stage.
+template <RequantMode kMode, int R, int NP>
+void Rows(const U8S8GemmTile& t, const std::uint8_t* a, const std::int8_t* panel, std::int64_t panel_size,
+          const std::int32_t* offset, const Lanes* l, const Bounds& b, std::int8_t* y, int c0) {
+  __m512i acc[R][NP];
+  for (int p = 0; p < NP; ++p) {
+    const __m512i o = _mm512_loadu_si512(offset + p * kCols);
+    for (int i = 0; i < R; ++i) acc[i][p] = o;
+  }
+  const int quads = t.k_padded / 4;
+  for (int q = 0; q < quads; ++q) {
+    __m512i w[NP];
+    for (int p = 0; p < NP; ++p) w[p] = _mm512_loadu_si512(panel + p * panel_size + std::int64_t{q} * kQuadBytes);
+    for (int i = 0; i < R; ++i) {
+      std::int32_t quad;
+      std::memcpy(&quad, a + i * t.lda + 4 * q, sizeof quad);
+      const __m512i u = _mm512_set1_epi32(quad);
+      for (int p = 0; p < NP; ++p) acc[i][p] = _mm512_dpbusd_epi32(acc[i][p], u, w[p]);
+    }
+  }
+  for (int p = 0; p < NP; ++p) {
+    const int nc = std::min(kCols, t.n - c0 - p * kCols);
+    for (int i = 0; i < R; ++i) {
+      // The maskz forms with a full mask: GCC 12 warns (-Wuninitialized) on the
+      // undefined source operand inside _mm512_castsi512_si256 / the plain extract.
+      const __m256i lo = Requant8<kMode>(_mm512_maskz_extracti64x4_epi64(0xFF, acc[i][p], 0), l[p], 0, b);
+      const __m256i hi = Requant8<kMode>(_mm512_maskz_extracti64x4_epi64(0xFF, acc[i][p], 1), l[p], 8, b);
+      Store16(lo, hi, y + i * t.ldy + p * kCols, nc);
+    }
+  }
+}
+
+template <RequantMode kMode, int NP>
+void Panels(const U8S8GemmTile& t, int c0, const Lanes* l, const Bounds& b) {
+  const std::int64_t panel_size = std::int64_t{t.k_padded} * kCols;
+  const std::int8_t* panel = t.b + (c0 / kCols) * panel_size;
+  const std::int32_t* offset = t.col_offset + c0;
+  int r0 = 0;
+  for (; r0 + kRows <= t.m; r0 += kRows)
+    Rows<kMode, kRows, NP>(t, t.a + r0 * t.lda, panel, panel_size, offset, l, b, t.y + r0 * t.ldy + c0, c0);
+  const std::uint8_t* a = t.a + r0 * t.lda;
+  std::int8_t* y = t.y + r0 * t.ldy + c0;
+  switch (t.m - r0) {
+    case 7: Rows<kMode, 7, NP>(t, a, panel, panel_size, offset, l, b, y, c0); break;
+    case 6: Rows<kMode, 6, NP>(t, a, panel, panel_size, offset, l, b, y, c0); break;
+    case 5: Rows<kMode, 5, NP>(t, a, panel, panel_size, offset, l, b, y, c0); break;
+    case 4: Rows<kMode, 4, NP>(t, a, panel, panel_size, offset, l, b, y, c0); break;
+    case 3: Rows<kMode, 3, NP>(t, a, panel, panel_size, offset, l, b, y, c0); break;
+    case 2: Rows<kMode, 2, NP>(t, a, panel, panel_size, offset, l, b, y, c0); break;
+    case 1: Rows<kMode, 1, NP>(t, a, panel, panel_size, offset, l, b, y, c0); break;
+    default: break;
+  }
+}
+
+template <RequantMode kMode>
+void Gemm(const U8S8GemmTile& t) {
+  const Bounds b = MakeBounds(t.out);
+  Lanes l[2];
+  int c0 = 0;
+  for (; c0 + kCols < t.n; c0 += 2 * kCols) {  // two panels, the second possibly partial
+    BuildLanes<kMode>(t.out, c0, kCols, &l[0]);
+    BuildLanes<kMode>(t.out, c0 + kCols, std::min(kCols, t.n - c0 - kCols), &l[1]);
+    Panels<kMode, 2>(t, c0, l, b);
+  }
+  if (c0 < t.n) {
+    BuildLanes<kMode>(t.out, c0, t.n - c0, &l[0]);
+    Panels<kMode, 1>(t, c0, l, b);
+  }
+}
+
+}  // namespace
+
+void s8u8_gemm_8x32c4__avx512vnni(const U8S8GemmTile& t) {
+  switch (t.out.mode) {
+    case RequantMode::kGemmlowp: return Gemm<RequantMode::kGemmlowp>(t);
+    case RequantMode::kSingle: return Gemm<RequantMode::kSingle>(t);
+    case RequantMode::kFloat: return Gemm<RequantMode::kFloat>(t);
+  }
+}
+
+}  // namespace qualm::kernels::detail
