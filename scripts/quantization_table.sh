@@ -43,7 +43,15 @@ for a in ${ARCHS//,/ }; do
   done
 done
 if [ "$CHECK" = 1 ]; then
-  grep -F -f <(cut -d'|' -f2,3 "$rows" | sed 's/^/|/; s/$/|/') "$TABLE" | grep -v '^| model' >"$T/committed.md" || true
-  if diff -u "$T/committed.md" "$rows"; then echo "quantization table: $(wc -l <"$rows") rows identical to $TABLE"
-  else echo "quantization table: rows differ from $TABLE" >&2; exit 1; fi
+  # Every recomputed row must stand in the committed table, letter for letter.
+  differ=0
+  while IFS= read -r row; do
+    if ! grep -qFx -- "$row" "$TABLE"; then
+      echo "not in the committed table: $row" >&2
+      grep -F -- "$(cut -d'|' -f1-3 <<<"$row")|" "$TABLE" | head -1 | sed 's/^/  committed: /' >&2
+      differ=$((differ + 1))
+    fi
+  done <"$rows"
+  if [ "$differ" -eq 0 ]; then echo "quantization table: $(wc -l <"$rows") rows identical to $TABLE"
+  else echo "quantization table: $differ of $(wc -l <"$rows") rows differ from $TABLE" >&2; exit 1; fi
 fi
