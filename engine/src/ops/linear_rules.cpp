@@ -15,10 +15,12 @@ void InitializeLinear(Node& node, Rng& rng) {
 }
 
 void AbsorbAffineIntoRows(Node& node, const ChannelAffine& f) {
-  Tensor& w = node.param("weight").value;
-  const std::int64_t out_c = w.shape()[0];
-  const std::int64_t per = w.elements() / out_c;
+  const std::int64_t out_c = node.param("weight").value.shape()[0];
+  // Add the bias before taking any reference into node.params: push_back may
+  // move every parameter (ASan found the dangling reference this avoids).
   if (!node.FindParam("bias")) node.params.push_back(Param{"bias", Tensor(DType::kF32, Shape{out_c}), true});
+  Tensor& w = node.param("weight").value;
+  const std::int64_t per = w.elements() / out_c;
   float* wp = w.f32();
   float* bp = node.param("bias").value.f32();
   for (std::int64_t o = 0; o < out_c; ++o) {
