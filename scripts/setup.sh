@@ -10,16 +10,15 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DATA_DIR="${QUALM_DATA_DIR:-$ROOT/data}"
 
+# ocl-icd-opencl-dev and opencl-c-headers: oneDNN's CMake package config calls
+# find_package(OpenCL) unconditionally, but libdnnl-dev only *recommends* them
+# and we install --no-install-recommends. python3: the command-line tests read
+# JSON output with its json module.
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   libeigen3-dev libdnnl-dev libbenchmark-dev doctest-dev libstb-dev zlib1g-dev
   libcli11-dev nlohmann-json3-dev libonnx-dev libprotobuf-dev protobuf-compiler
-  libgemmlowp-dev dataset-fashion-mnist libonnx-testdata
-  # oneDNN's CMake package config calls find_package(OpenCL) unconditionally, but
-  # libdnnl-dev only *recommends* these and we install --no-install-recommends.
-  ocl-icd-opencl-dev opencl-c-headers
-  # The command-line tests read JSON output with python3's json module.
-  python3
+  libgemmlowp-dev dataset-fashion-mnist libonnx-testdata ocl-icd-opencl-dev opencl-c-headers python3
 )
 
 SUDO=""
