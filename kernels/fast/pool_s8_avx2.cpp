@@ -3,7 +3,7 @@
 // NHWC, up to 32 channels per step. Contracts: ref/pool_s8.cpp, which these equal
 // bit for bit; the table is fast/eltwise_s8_variants.h.
 //
-// Windows are the reference's (WindowAt below is its copy: real taps only,
+// Windows are the reference's (internal/pool_window.h: real taps only,
 // row-major). Channels go in blocks of W = 32, 16 or 8 (the widest that fits
 // the layer); a tail shorter than W is done as one more block that ends at the
 // last channel and overlaps the previous one: every output channel is a pure
@@ -26,6 +26,8 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "internal/pool_window.h"
+
 #include "fast/eltwise_s8_variants.h"
 
 namespace qualm::kernels::detail {
@@ -33,19 +35,8 @@ namespace {
 
 using Index = std::int64_t;
 
-struct Window {
-  Index y0, y1, x0, x1;
-};
-
-Window WindowAt(const Pool2dParams& p, Index oy, Index ox) {
-  Window w;
-  const Index ys = oy * p.stride_h - p.pad_top, xs = ox * p.stride_w - p.pad_left;
-  w.y0 = std::max<Index>(ys, 0);
-  w.y1 = std::min<Index>(ys + p.kernel_h, p.in_h);
-  w.x0 = std::max<Index>(xs, 0);
-  w.x1 = std::min<Index>(xs + p.kernel_w, p.in_w);
-  return w;
-}
+using Window = internal::PoolWindow;
+constexpr auto WindowAt = internal::PoolWindowAt;
 
 // W int8 lanes: loads, stores and the byte max/min on the narrowest register.
 template <int W>

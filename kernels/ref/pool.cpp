@@ -7,6 +7,8 @@
 // (n, oy, ox, c), adding dy (max) or dy / count (average) per tap.
 #include <cstdint>
 
+#include "internal/pool_window.h"
+
 #include "qualm/kernels/pool.h"
 
 namespace qualm::kernels::ref {
@@ -14,20 +16,8 @@ namespace {
 
 using Index = std::int64_t;
 
-// The real (non-padding) input range read by output (oy, ox): [y0, y1) x [x0, x1).
-struct Window {
-  Index y0, y1, x0, x1;
-};
-
-Window WindowAt(const Pool2dParams& p, Index oy, Index ox) {
-  Window w;
-  const Index ys = oy * p.stride_h - p.pad_top, xs = ox * p.stride_w - p.pad_left;
-  w.y0 = ys < 0 ? 0 : ys;
-  w.y1 = ys + p.kernel_h > p.in_h ? p.in_h : ys + p.kernel_h;
-  w.x0 = xs < 0 ? 0 : xs;
-  w.x1 = xs + p.kernel_w > p.in_w ? p.in_w : xs + p.kernel_w;
-  return w;
-}
+using Window = internal::PoolWindow;
+constexpr auto WindowAt = internal::PoolWindowAt;
 
 float AvgCount(const Pool2dParams& p, const Window& w) {
   if (p.count_include_pad) return static_cast<float>(p.kernel_h * p.kernel_w);

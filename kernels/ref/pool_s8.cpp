@@ -16,6 +16,8 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "internal/pool_window.h"
+
 #include "qualm/kernels/pool_s8.h"
 
 namespace qualm::kernels::ref {
@@ -31,19 +33,8 @@ std::int8_t Clamp(std::int32_t v, std::int32_t lo, std::int32_t hi) {
   return static_cast<std::int8_t>(std::min(std::max(v, lo), hi));
 }
 
-struct Window {
-  Index y0, y1, x0, x1;
-};
-
-Window WindowAt(const Pool2dParams& p, Index oy, Index ox) {
-  Window w;
-  const Index ys = oy * p.stride_h - p.pad_top, xs = ox * p.stride_w - p.pad_left;
-  w.y0 = std::max<Index>(ys, 0);
-  w.y1 = std::min<Index>(ys + p.kernel_h, p.in_h);
-  w.x0 = std::max<Index>(xs, 0);
-  w.x1 = std::min<Index>(xs + p.kernel_w, p.in_w);
-  return w;
-}
+using Window = internal::PoolWindow;
+constexpr auto WindowAt = internal::PoolWindowAt;
 
 }  // namespace
 

@@ -16,12 +16,6 @@ namespace {
 
 std::string Where(const Node& n) { return NodeWhere(n); }
 
-const Param* FindParam(const NodeBinding& b, const char* name) {
-  for (const auto& p : *b.params)
-    if (p.name == name) return &p;
-  return nullptr;
-}
-
 std::size_t BytesToFloats(std::size_t bytes) { return (bytes + sizeof(float) - 1) / sizeof(float); }
 
 class HybridExec final : public NodeExec {
@@ -78,7 +72,7 @@ class HybridExec final : public NodeExec {
       auto prepared = kernels::PrepareConv2dHybrid(p, e->w_->data<std::int8_t>());
       if (!prepared.ok()) return prepared.status().WithContext(Where(*b.node));
       e->conv_ = std::move(prepared).value();
-      e->bias_ = FindParam(b, "bias");
+      e->bias_ = b.node->FindParam("bias");
     } else if (const auto* d = std::get_if<DenseOp>(&op)) {
       e->kind_ = kDense;
       kernels::DenseHybridParams p;
@@ -89,7 +83,7 @@ class HybridExec final : public NodeExec {
       auto prepared = kernels::PrepareDenseHybrid(p, e->w_->data<std::int8_t>());
       if (!prepared.ok()) return prepared.status().WithContext(Where(*b.node));
       e->dense_ = std::move(prepared).value();
-      e->bias_ = FindParam(b, "bias");
+      e->bias_ = b.node->FindParam("bias");
     } else {
       const bool lstm = std::holds_alternative<LstmOp>(op);
       const int hidden = lstm ? std::get<LstmOp>(op).hidden : std::get<GruOp>(op).hidden;
@@ -106,11 +100,11 @@ class HybridExec final : public NodeExec {
       p.w_h_scales = std::move(qh.scales);
       Result<kernels::PreparedRnnHybrid> prepared = InvalidArgument("unreachable");
       if (lstm) {
-        e->lstm_w_ = {wx->data<std::int8_t>(), wh->data<std::int8_t>(), FindParam(b, "bias")->value.f32()};
+        e->lstm_w_ = {wx->data<std::int8_t>(), wh->data<std::int8_t>(), b.node->FindParam("bias")->value.f32()};
         prepared = kernels::PrepareLstmHybrid(p, e->lstm_w_);
       } else {
-        e->gru_w_ = {wx->data<std::int8_t>(), wh->data<std::int8_t>(), FindParam(b, "b_x")->value.f32(),
-                     FindParam(b, "b_h")->value.f32()};
+        e->gru_w_ = {wx->data<std::int8_t>(), wh->data<std::int8_t>(), b.node->FindParam("b_x")->value.f32(),
+                     b.node->FindParam("b_h")->value.f32()};
         prepared = kernels::PrepareGruHybrid(p, e->gru_w_);
       }
       if (!prepared.ok()) return prepared.status().WithContext(Where(*b.node));

@@ -24,9 +24,8 @@ inline Result<const Tensor*> FindConstant(const Node& node, const NodeQuant& q, 
 // The shape of the float parameter `name` (empty when absent).
 inline const Shape& FloatParamShape(const Node& n, const std::string& name) {
   static const Shape kNone;
-  for (const auto& p : n.params)
-    if (p.name == name) return p.value.shape();
-  return kNone;
+  const Param* p = n.FindParam(name);
+  return p ? p->value.shape() : kNone;
 }
 
 // int8 weights shaped like the float parameter `name` and their per-row
