@@ -75,6 +75,7 @@ int main(int argc, char** argv) {
       qualm::cli::RegisterQuantize);
   add("compare", "Accuracies of two models and the inputs where they disagree", qualm::cli::RegisterCompare);
   add("zoo", "Train (resumably) and evaluate the default model set", qualm::cli::RegisterZoo);
+  add("study", "Run a study grid (preset or study file) resumably; status, report, merge", qualm::cli::RegisterStudy);
   add("cpu", "Show the detected CPU and the kernel paths qualm would use", qualm::cli::RegisterCpu);
   try {
     app.parse(argc, argv);

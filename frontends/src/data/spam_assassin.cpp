@@ -460,9 +460,9 @@ std::string MailText(std::string_view raw) {
 }
 
 std::string DefaultSpamAssassinDir() {
-  // This file is <repo>/frontends/src/data/spam_assassin.cpp.
-  const std::filesystem::path self(__FILE__);
-  return (self.parent_path().parent_path().parent_path().parent_path() / "data/spam-assassin/package/data").string();
+  // The checkout's root, from the build (not __FILE__: a compiler cache may
+  // rewrite that to a relative path).
+  return (std::filesystem::path(QUALM_SOURCE_DIR) / "data/spam-assassin/package/data").string();
 }
 
 Result<TextCorpus> LoadSpamAssassinGroup(const std::string& data_dir, const std::string& group, int label) {

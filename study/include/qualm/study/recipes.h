@@ -24,5 +24,6 @@ TrainConfig FineTuneRecipe(const std::string& arch);
 // The training data family of the default recipe: "fashion-mnist" for the
 // image architectures, "spam" for the text ones.
 std::string DefaultTrainingData(const std::string& arch);
+TrainConfig TaskRecipe(const std::string& arch, const std::string& data);  // TMP
 
 }  // namespace qualm::study

@@ -1,0 +1,78 @@
+// qualm/study/study_spec.h: what a study is: a grid of
+//   tasks (architecture x training data) x strategies x seeds
+//     x quantization variants x evaluation sets (clean test set, every shift at every severity).
+//
+// A study is described by a JSON file (or one of the presets, which are such
+// files built in code); StudySpecJson writes the resolved form, so the folder of
+// a run records exactly what was asked. Keys (every one optional except tasks):
+//   {"name": "quick",
+//    "tasks": [{"arch": "lenet1", "data": "fashion-mnist", "epochs": 3, "train_limit": 10000}, ...],
+//    "strategies": ["standard", "qat", "adversarial", "mixup"],
+//    "seeds": [1, 2, 3],
+//    "variants": ["int8", "dynamic", "weight-only-int8", "fp16-weights", "bf16-weights"],
+//    "eval_limit": 2000,              N samples of every evaluation set (0 = all): a fixed
+//                                     seeded subset, the same for every model (shifted_data.h)
+//    "image_shifts": ["fog", ...] | "all",   "text_shifts": [...] | "all",
+//    "severities": [1, 3, 5],  "natural_shifts": true,  "shift_seed": 1,
+//    "calibration_samples": 100,  "qat_epochs": 0}
+// Strategies: standard (the task's recipe), qat (fine-tunes the standard model
+// of the same task and seed with quantization-aware training), adversarial and
+// mixup (trained from scratch with the recipe and that strategy).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "qualm/engine/train.h"
+#include "qualm/status.h"
+
+namespace qualm::study {
+
+struct StudyTask {
+  std::string arch;                 // zoo architecture
+  std::string data;                 // training data family (empty: the arch's default)
+  int epochs = 0;                   // 0: the recipe's
+  std::size_t train_limit = 0;      // first N training samples (0: all)
+};
+
+struct StudySpec {
+  std::string name = "custom";
+  std::vector<StudyTask> tasks;
+  std::vector<std::string> strategies = {"standard"};
+  std::vector<std::uint64_t> seeds = {1};
+  std::vector<std::string> variants = {"int8", "dynamic", "weight-only-int8", "fp16-weights", "bf16-weights"};
+  std::size_t eval_limit = 0;             // samples per evaluation set (0 = all), see above
+  std::vector<std::string> image_shifts;  // resolved names ("all" expands when parsed)
+  std::vector<std::string> text_shifts;
+  std::vector<int> severities = {1, 2, 3, 4, 5};
+  bool natural_shifts = true;             // text: the corpus's own later / hard-ham sets
+  std::uint64_t shift_seed = 1;
+  int calibration_samples = 100;
+  int qat_epochs = 0;                     // 0: the fine-tuning recipe's
+  std::int64_t skip_smaller_than = 2048;  // weight-only-int8's small-layer threshold
+};
+
+std::vector<std::string> StudyStrategies();   // standard, qat, adversarial, mixup
+std::vector<std::string> StudyPresetNames();  // quick, default, full
+Result<StudySpec> StudyPreset(const std::string& name);
+
+// Parses and validates (unknown keys, architectures, strategies, variants,
+// shifts and severities are errors that name the key and the valid values).
+Result<StudySpec> ParseStudySpec(const std::string& json_text);
+Status ValidateStudySpec(const StudySpec& spec);
+// Canonical JSON (sorted keys, every field written): equal specs give equal text.
+std::string StudySpecJson(const StudySpec& spec);
+
+// How a strategy trains, on top of a task's recipe: standard leaves the recipe
+// as it is, adversarial and mixup set TrainConfig::strategy with the paper's
+// defaults (train.h). qat is not a TrainConfig: it fine-tunes the standard
+// model (train_run.h, TrainRunOptions::qat), so it is an error here.
+Status SetTrainingStrategy(const std::string& strategy, TrainConfig* config);
+
+// The training data family of a task (its own, or the arch's default).
+std::string TaskData(const StudyTask& task);
+// "lenet5@fashion-mnist": how reports and progress name a task.
+std::string TaskName(const StudyTask& task);
+
+}  // namespace qualm::study
