@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
-# README command (1), the main job: install what is missing, build, train and
-# evaluate the default model set, quantize every model into every scheme and
-# count its disagreements with the float original, and print the report
-# (runs/default/summary.md). Resumable: run it again after an interruption and
-# finished models and results are kept, an unfinished model resumes from its
-# last epoch.
+# README command (1), the main job: install what is missing, build, and run the
+# default study (`qualm study --preset default`): train every model of the grid
+# (architectures x training strategies x seeds), quantize each into every
+# variant, evaluate float and quantized models on the clean test set and every
+# shifted set, and write the report. It prints progress (cells done / total,
+# elapsed, ETA) and ends by printing where the results are. Resumable: run it
+# again after an interruption and only unfinished cells are computed.
 #
-#   scripts/main.sh [--smoke] [extra `qualm zoo` options, e.g. --archs lenet5,lstm]
+#   scripts/main.sh [--smoke] [extra `qualm study` options, e.g. --threads 1]
 #
-# --smoke runs the same pipeline end to end on a tiny model set (lenet1 and the
-# GRU, two epochs, at most 1,000 samples per data set) in about a minute, into
-# runs/smoke; the test suite (scripts/test.sh) runs it so this command stays
-# true. Environment: QUALM_PRESET (CMake preset to build, default release; the
-# program is build/<preset>/qualm), QUALM_RUN_DIR (output folder).
+# --smoke runs the quick preset instead (LeNet-1 and the harder text task, one
+# seed, a subset of shifts and of the test sets, every strategy and variant; a
+# few minutes) into runs/smoke; the test suite (scripts/test.sh) runs it so this
+# command stays true. Environment: QUALM_PRESET (CMake preset to build, default
+# release; the program is build/<preset>/qualm), QUALM_RUN_DIR (output folder).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -26,15 +27,16 @@ QUALM="$ROOT/build/$PRESET/qualm"
 test -x "$QUALM" || { echo "main.sh: the build did not produce $QUALM" >&2; exit 1; }
 
 if [ "$SMOKE" = 1 ]; then
+  STUDY=quick
   OUT="${QUALM_RUN_DIR:-$ROOT/runs/smoke}"
-  set -- --archs lenet1,gru --epochs 2 --limit 1000 "$@"
 else
-  OUT="${QUALM_RUN_DIR:-$ROOT/runs/default}"
+  STUDY=default
+  OUT="${QUALM_RUN_DIR:-$ROOT/runs/study-default}"
 fi
 "$QUALM" cpu
-"$QUALM" zoo --output "$OUT" "$@"
-# The report must hold both stages; a run that silently skipped one is a failure.
-grep -q '^## Float models' "$OUT/summary.md" && grep -q '^## Quantized variants' "$OUT/summary.md" || {
-  echo "main.sh: $OUT/summary.md lacks a stage of the report" >&2; exit 1; }
+"$QUALM" study --preset "$STUDY" --out "$OUT" "$@"
+# The report must hold its tables; a run that silently skipped a stage is a failure.
+grep -q '^## Float models' "$OUT/results.md" && grep -q '^## Disagreements' "$OUT/results.md" || {
+  echo "main.sh: $OUT/results.md lacks a table of the report" >&2; exit 1; }
 echo
-echo "Report: $OUT/summary.md"
+echo "Report: $OUT/results.md (per-input records: $OUT/records.json)"

@@ -3,7 +3,8 @@
 # Idempotent and quiet when everything is already there. Needs root (or sudo)
 # for apt; reaches only the Debian and npm archives.
 #
-#   scripts/setup.sh            # packages + data
+#   scripts/setup.sh                    # packages + data
+#   scripts/setup.sh --with-test-tools  # also what only the test suite uses
 #   QUALM_DATA_DIR=... scripts/setup.sh
 set -euo pipefail
 
@@ -20,6 +21,13 @@ PACKAGES=(
   libcli11-dev nlohmann-json3-dev libonnx-dev libprotobuf-dev protobuf-compiler
   libgemmlowp-dev dataset-fashion-mnist libonnx-testdata ocl-icd-opencl-dev opencl-c-headers python3
 )
+
+# Test-only: a real single-node Slurm for the sharded-study test
+# (tests/slurm/slurm_study_test.sh); scripts/test.sh asks for them.
+TEST_PACKAGES=(
+  slurm-wlm munge
+)
+if [ "${1:-}" = "--with-test-tools" ]; then PACKAGES+=("${TEST_PACKAGES[@]}"); fi
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # README command (2): installs what is missing, builds with warnings as errors,
 # and runs the whole test suite (ctest). Then runs README command (1) in its
-# short --smoke form on the same build, twice (the second run must keep every
-# result), so both README commands stay true. Then builds the layers that may
+# short --smoke form (the quick study) on the same build, twice (the second run
+# must compute nothing), checks the study folder's consistency from its files
+# (tests/study/check_study.py), and reruns the same study as a 2-task Slurm job
+# array plus merge on a single-node Slurm started for the test, whose tables
+# must equal the unsharded run's byte for byte. Then builds the layers that may
 # use oneDNN without it (-DQUALM_WITH_ONEDNN=OFF, as constrained targets do)
 # and runs their tests again.
 set -euo pipefail
@@ -13,28 +16,26 @@ bash scripts/setup.sh
 bash scripts/build.sh ci
 ctest --preset ci -j "$(nproc)" --timeout 900 --no-tests=error
 
-echo "== README command (1): scripts/main.sh --smoke, then again (resume) =="
+echo "== README command (1): scripts/main.sh --smoke (the quick study), then again (resume) =="
 smoke="$(mktemp -d)"
 trap 'rm -rf "$smoke"' EXIT
-QUALM_PRESET=ci QUALM_RUN_DIR="$smoke" bash scripts/main.sh --smoke -q >"$smoke/first.log" 2>&1 || {
+# One thread: the Slurm check below reruns the study as two 1-thread shards,
+# and the training key includes the thread count.
+QUALM_PRESET=ci QUALM_RUN_DIR="$smoke/run" bash scripts/main.sh --smoke -q --threads 1 >"$smoke/first.log" 2>&1 || {
   tail -40 "$smoke/first.log"; echo "main.sh --smoke failed"; exit 1; }
-QUALM_PRESET=ci QUALM_RUN_DIR="$smoke" bash scripts/main.sh --smoke -q >"$smoke/second.log" 2>&1 || {
+grep "qualm study: .* cells: " "$smoke/first.log"
+QUALM_PRESET=ci QUALM_RUN_DIR="$smoke/run" bash scripts/main.sh --smoke -q --threads 1 >"$smoke/second.log" 2>&1 || {
   tail -40 "$smoke/second.log"; echo "main.sh --smoke (rerun) failed"; exit 1; }
-smoke_checks=0
 smoke_fail() { echo "FAIL: main.sh --smoke: $1"; tail -20 "$smoke/second.log"; exit 1; }
-grep -q "keeping it" "$smoke/second.log" || smoke_fail "the rerun did not keep the trained models"
-smoke_checks=$((smoke_checks + 1))
-if grep -q ": training$\|: quantizing$" "$smoke/second.log"; then smoke_fail "the rerun trained or quantized again"; fi
-smoke_checks=$((smoke_checks + 1))
-grep -q "no layer quantized" "$smoke/summary.md" || smoke_fail "lenet1 weight-only-int8 is not marked as quantizing nothing"
-smoke_checks=$((smoke_checks + 1))
-for a in lenet1 gru; do
-  for s in int8 dynamic weight-only-int8 fp16-weights bf16-weights; do
-    grep -q "^| $a | $s |" "$smoke/summary.md" || smoke_fail "no row for $a $s in summary.md"
-    smoke_checks=$((smoke_checks + 1))
-  done
-done
-echo "smoke: $smoke_checks passed, 0 failed"
+grep -q "cells: 0 computed" "$smoke/second.log" || smoke_fail "the rerun computed cells again"
+grep -q "^Report: " "$smoke/second.log" || smoke_fail "main.sh did not say where the results are"
+build/ci/qualm study status "$smoke/run" | grep -q "finished" || smoke_fail "study status does not say finished"
+echo "smoke: 3 passed, 0 failed"
+python3 tests/study/check_study.py "$smoke/run"
+
+echo "== the quick study through Slurm: 2-task array + merge, against the unsharded run =="
+bash scripts/setup.sh --with-test-tools
+bash tests/slurm/slurm_study_test.sh build/ci/qualm "$smoke/run" -- --preset quick --threads 1
 
 echo "== without oneDNN =="
 cmake --preset no-onednn -DQUALM_WERROR=ON -DQUALM_BUILD_BENCH=OFF >/dev/null

@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""Consistency of a finished study folder, from its files alone (no qualm code):
+every cell of records.json exists; each record's counts are what its .npy files
+give (disagreements, flips, accuracies); rates lie in [0, 1]; every
+(task, strategy, seed, variant) has the clean set and every shifted set the
+study asked for; the float top-1 is the argmax of the stored softmax.
+   check_study.py STUDY_DIR
+Prints "study check: N passed, 0 failed" or the first failures and exits 1.
+(The .npy files are read with the format's own rules, so numpy is not needed;
+numpy.load reads the same files.)"""
+import ast, json, os, struct, sys
+
+def load_npy(path):
+    with open(path, "rb") as f:
+        b = f.read()
+    assert b[:6] == b"\x93NUMPY" and b[6] == 1, path
+    n = struct.unpack("<H", b[8:10])[0]
+    h = ast.literal_eval(b[10:10 + n].decode("latin1"))
+    count = 1
+    for d in h["shape"]:
+        count *= d
+    code = {"<i4": "i", "<f4": "f"}[h["descr"]]
+    data = struct.unpack("<%d%s" % (count, code), b[10 + n:])
+    return h["shape"], data
+
+def main(d):
+    passed, failed = 0, []
+    def check(cond, what):
+        nonlocal passed
+        if cond:
+            passed += 1
+        else:
+            failed.append(what)
+    study = json.load(open(os.path.join(d, "study.json")))
+    spec = study["spec"]
+    rec = json.load(open(os.path.join(d, "records.json")))
+    check(rec["missing_cells"] == 0, "missing cells: %s" % rec["missing_cells"])
+    seen = {}
+    for r in rec["records"]:
+        name = "%s %s seed %s %s on %s" % (r["task"], r["strategy"], r["seed"], r["variant"], r["set"])
+        _, labels = load_npy(os.path.join(d, r["labels"]))
+        _, ft = load_npy(os.path.join(d, r["float_top1"]))
+        _, qt = load_npy(os.path.join(d, r["quantized_top1"]))
+        shape, sm = load_npy(os.path.join(d, r["float_softmax"]))
+        n = len(labels)
+        check(len(ft) == n and len(qt) == n and r["count"] == n and shape[0] == n, name + ": record lengths")
+        dis = sum(1 for a, b in zip(ft, qt) if a != b)
+        r2w = sum(1 for a, b, y in zip(ft, qt, labels) if a != b and a == y)
+        w2r = sum(1 for a, b, y in zip(ft, qt, labels) if a != b and b == y)
+        check(r["disagreements"] == dis, name + ": disagreements %s vs %s in the records" % (r["disagreements"], dis))
+        check(r["right_to_wrong"] == r2w and r["wrong_to_right"] == w2r and
+              r["wrong_to_wrong"] == dis - r2w - w2r, name + ": flip directions")
+        facc = sum(1 for a, y in zip(ft, labels) if a == y) / n
+        qacc = sum(1 for b, y in zip(qt, labels) if b == y) / n
+        check(abs(r["float_accuracy"] - facc) < 1e-12 and abs(r["quantized_accuracy"] - qacc) < 1e-12, name + ": accuracies")
+        check(0.0 <= r["disagreement_rate"] <= 1.0 and abs(r["disagreement_rate"] - dis / n) < 1e-12, name + ": rate")
+        c = shape[1]
+        argmax_ok = all(max(range(c), key=lambda k: (sm[i * c + k], -k)) == ft[i] for i in range(n))
+        check(argmax_ok, name + ": float top-1 is not the argmax of the stored softmax")
+        seen.setdefault((r["task"], r["strategy"], r["seed"], r["variant"]), set()).add(r["set"])
+    # Every (task, strategy, seed, variant) has every set it was asked for.
+    for t in spec["tasks"]:
+        task = "%s@%s" % (t["arch"], t["data"])
+        text = t["arch"] in ("lstm", "gru")
+        shifts = spec["text_shifts"] if text else spec["image_shifts"]
+        want = {t["data"] + ":test"} | {"%s:test~%s@%d" % (t["data"], s, v) for s in shifts for v in spec["severities"]}
+        if text and spec["natural_shifts"]:
+            want |= {t["data"] + ":hard-ham", t["data"] + ":later"}
+        for s in spec["strategies"]:
+            for seed in spec["seeds"]:
+                for v in spec["variants"]:
+                    got = seen.get((task, s, seed, v), set())
+                    check(got == want, "%s %s seed %s %s: sets %s missing" % (task, s, seed, v, sorted(want - got)))
+    for f in failed[:20]:
+        print("FAIL:", f)
+    print("study check: %d passed, %d failed" % (passed, len(failed)))
+    return 1 if failed else 0
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))
