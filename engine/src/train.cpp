@@ -215,7 +215,8 @@ Result<EpochReport> Trainer::RunEpoch(const Dataset& train, const Dataset* valid
     lr = LearningRate(epoch, b, batches);
     Step(static_cast<float>(lr));
     loss_sum += static_cast<double>(loss) * n;
-    for (int i = 0; i < n; ++i) correct += Argmax(logits + i * classes, classes) == batch_labels_[i];
+    const std::int32_t* truth = strategy_ ? strategy_->AccuracyLabels(batch_labels_.data(), n) : batch_labels_.data();
+    for (int i = 0; i < n; ++i) correct += Argmax(logits + i * classes, classes) == truth[i];
     seen += static_cast<std::size_t>(n);
     if (progress) {
       BatchProgress bp;

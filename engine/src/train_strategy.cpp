@@ -89,6 +89,12 @@ class MixupStrategy final : public BatchStrategy {
   }
   ForwardHook* forward_hook() override { return hook_.get(); }
   BackwardHook* backward_hook() override { return hook_.get(); }
+  const std::int32_t* AccuracyLabels(const std::int32_t* labels, int n) override {
+    dominant_.resize(static_cast<std::size_t>(n));
+    for (int i = 0; i < n; ++i)
+      dominant_[static_cast<std::size_t>(i)] = pairing_.lambda >= 0.5f ? labels[i] : labels[pairing_.partner[static_cast<std::size_t>(i)]];
+    return dominant_.data();
+  }
   float LossAndGradient(int n, int classes, const float* logits, const std::int32_t* labels, float* probs,
                         float* dlogits) override {
     const float loss = MixupCrossEntropy(n, classes, logits, labels, pairing_, probs);
@@ -103,6 +109,7 @@ class MixupStrategy final : public BatchStrategy {
   std::unique_ptr<MixupEmbeddingHook> hook_;
   MixupPairing pairing_;
   std::vector<float> scratch_;
+  std::vector<std::int32_t> dominant_;
 };
 
 }  // namespace

@@ -25,6 +25,9 @@ class BatchStrategy {
   virtual BackwardHook* backward_hook() { return nullptr; }
   // Mean loss of the last forward's logits; dlogits (zeroed by the caller)
   // receives d(mean loss)/d(logits).
+  // The labels the training accuracy counts against (Mixup: the label with
+  // the larger weight in each mixed sample).
+  virtual const std::int32_t* AccuracyLabels(const std::int32_t* labels, int n) { return labels; }
   virtual float LossAndGradient(int n, int classes, const float* logits, const std::int32_t* labels, float* probs,
                                 float* dlogits) = 0;
 };

@@ -91,6 +91,8 @@ struct BatchProgress {
 struct EpochReport {
   int epoch = 0;                 // 1-based
   double lr = 0;
+  // Over the batches as trained (adversarial: clean and attacked samples;
+  // Mixup: the soft-label loss, accuracy against each mix's dominant label).
   double train_loss = 0, train_accuracy = 0;
   double validation_accuracy = -1;  // -1 when no validation set
   double seconds = 0;
