@@ -31,10 +31,12 @@ double Rms(const Tensor& t) {
 }  // namespace
 
 Status ValidateAdversarial(const AdversarialConfig& c) {
-  if (!(c.eps > 0.0f) || !std::isfinite(c.eps)) return InvalidArgument("adversarial eps must be positive, got " + std::to_string(c.eps));
+  if (!(c.eps > 0.0f) || !std::isfinite(c.eps))
+    return InvalidArgument("adversarial eps must be positive, got " + std::to_string(c.eps));
   if (!(c.step > 0.0f) || !std::isfinite(c.step))
     return InvalidArgument("adversarial step must be positive, got " + std::to_string(c.step));
-  if (c.iterations < 1) return InvalidArgument("adversarial iterations must be at least 1, got " + std::to_string(c.iterations));
+  if (c.iterations < 1)
+    return InvalidArgument("adversarial iterations must be at least 1, got " + std::to_string(c.iterations));
   if (!(c.fraction > 0.0f && c.fraction <= 1.0f))
     return InvalidArgument("adversarial fraction must be in (0, 1], got " + std::to_string(c.fraction));
   return Status::Ok();
@@ -57,7 +59,8 @@ Result<std::unique_ptr<PgdAttack>> PgdAttack::Create(Executor* executor, const A
   } else if (executor->values()[0].grad.empty()) {
     return InvalidArgument("a PGD attack on images needs an executor made with ExecutorOptions::input_gradient");
   }
-  a->row_ = static_cast<std::size_t>(executor->values()[static_cast<std::size_t>(a->embedding_node_)].sample_shape.elements());
+  const ValueBuffers& attacked = executor->values()[static_cast<std::size_t>(a->embedding_node_)];
+  a->row_ = static_cast<std::size_t>(attacked.sample_shape.elements());
   const std::size_t total = a->row_ * static_cast<std::size_t>(executor->max_batch());
   a->x_.resize(total);
   if (a->text()) a->delta_.resize(total);
@@ -176,7 +179,8 @@ Result<RobustnessResult> EvaluateRobustness(const Model& model, const Dataset& d
         r.max_perturbation = std::max(r.max_perturbation, static_cast<double>(std::fabs(attack->perturbation()[i])));
     } else {
       for (std::size_t i = 0; i < n * ss; ++i)
-        r.max_perturbation = std::max(r.max_perturbation, static_cast<double>(std::fabs(buf_f[i] - data.f32[begin * ss + i])));
+        r.max_perturbation =
+            std::max(r.max_perturbation, static_cast<double>(std::fabs(buf_f[i] - data.f32[begin * ss + i])));
     }
   }
   r.samples = data.size();

@@ -12,7 +12,8 @@ MixupPairing MakeMixup(float lambda, std::vector<int> partner) {
   m.lambda = lambda;
   m.partner = std::move(partner);
   m.inverse.resize(m.partner.size());
-  for (std::size_t i = 0; i < m.partner.size(); ++i) m.inverse[static_cast<std::size_t>(m.partner[i])] = static_cast<int>(i);
+  for (std::size_t i = 0; i < m.partner.size(); ++i)
+    m.inverse[static_cast<std::size_t>(m.partner[i])] = static_cast<int>(i);
   return m;
 }
 
@@ -43,7 +44,8 @@ void MixRows(const MixupPairing& m, int n, std::size_t row, float* x, std::vecto
 float MixupCrossEntropy(int n, int classes, const float* logits, const std::int32_t* labels, const MixupPairing& m,
                         float* probs) {
   std::vector<std::int32_t> partner_labels(static_cast<std::size_t>(n));
-  for (int i = 0; i < n; ++i) partner_labels[static_cast<std::size_t>(i)] = labels[m.partner[static_cast<std::size_t>(i)]];
+  for (int i = 0; i < n; ++i)
+    partner_labels[static_cast<std::size_t>(i)] = labels[m.partner[static_cast<std::size_t>(i)]];
   // Both calls write the same softmax; the first label's call comes last.
   const float lb = kernels::ref::softmax_cross_entropy_f32(n, classes, logits, partner_labels.data(), probs);
   const float la = kernels::ref::softmax_cross_entropy_f32(n, classes, logits, labels, probs);

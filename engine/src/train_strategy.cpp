@@ -73,7 +73,9 @@ class AdversarialStrategy final : public BatchStrategy {
 class MixupStrategy final : public BatchStrategy {
  public:
   MixupStrategy(const MixupConfig& c, const Model& m)
-      : config_(c), text_(m.input_type == SampleType::kInt32), sample_(static_cast<std::size_t>(Shape(m.input_shape).elements())) {
+      : config_(c),
+        text_(m.input_type == SampleType::kInt32),
+        sample_(static_cast<std::size_t>(Shape(m.input_shape).elements())) {
     for (std::size_t i = 1; i < m.nodes.size() && text_; ++i)
       if (std::holds_alternative<EmbeddingOp>(m.nodes[i].op) && m.nodes[i].inputs == std::vector<int>{0}) {
         hook_ = std::make_unique<MixupEmbeddingHook>(static_cast<int>(i));
@@ -91,8 +93,10 @@ class MixupStrategy final : public BatchStrategy {
   BackwardHook* backward_hook() override { return hook_.get(); }
   const std::int32_t* AccuracyLabels(const std::int32_t* labels, int n) override {
     dominant_.resize(static_cast<std::size_t>(n));
-    for (int i = 0; i < n; ++i)
-      dominant_[static_cast<std::size_t>(i)] = pairing_.lambda >= 0.5f ? labels[i] : labels[pairing_.partner[static_cast<std::size_t>(i)]];
+    for (int i = 0; i < n; ++i) {
+      const int partner = pairing_.partner[static_cast<std::size_t>(i)];
+      dominant_[static_cast<std::size_t>(i)] = pairing_.lambda >= 0.5f ? labels[i] : labels[partner];
+    }
     return dominant_.data();
   }
   float LossAndGradient(int n, int classes, const float* logits, const std::int32_t* labels, float* probs,
