@@ -23,6 +23,10 @@ struct TrainArgs {
   CLI::Option *optimizer_option = nullptr, *schedule_option = nullptr;
   Backend backend = Backend::kFast;
   bool no_resume = false, json = false, quiet = false, no_validation = false;
+  // standard, adversarial, mixup, or qat (the same as --qat).
+  std::string strategy = "standard";
+  AdversarialConfig adversarial;
+  MixupConfig mixup;
 };
 
 int RunTrain(TrainArgs& a) {
@@ -39,6 +43,18 @@ int RunTrain(TrainArgs& a) {
   cfg.backend = a.backend;
   cfg.seed = a.seed;
   cfg.threads = ResolveThreads(a.threads);
+  if (a.strategy == "qat") {
+    run.qat = true;
+  } else {
+    cfg.strategy = ParseStrategy(a.strategy).value();  // checked while parsing
+    if (run.qat && cfg.strategy != TrainingStrategy::kStandard) {
+      std::fprintf(stderr, "qualm train: --qat is its own training strategy and does not combine with --strategy %s\n",
+                   a.strategy.c_str());
+      return 2;
+    }
+  }
+  cfg.adversarial = a.adversarial;
+  cfg.mixup = a.mixup;
   if (Status st = CheckOutputIsNotInput(run.output, {run.init_from}); !st.ok()) return Fail(cmd, st);
   const std::string checkpoint = run.checkpoint.empty() ? run.output + ".ckpt" : run.checkpoint;
   SetInterruptMessage("qualm train: interrupted; run the same command again to resume from the last completed "
@@ -151,6 +167,30 @@ Runner RegisterTrain(CLI::App& app) {
   AddChoiceOption(app, "--qat-mode", a->run.qat_options.mode, kRequantModes, kernels::RequantModeName,
                   "QAT requantization rounding");
   app.add_option("--qat-check-data", a->run.qat_check_data, "Data for the QAT agreement check (default: the test set)");
+  app.add_option("--strategy", a->strategy,
+                 "Training strategy: standard, adversarial (PGD on a fraction of each batch; text: in embedding "
+                 "space, eps relative to the embedding table's RMS), mixup, or qat (the same as --qat)")
+      ->check(CLI::IsMember({"standard", "adversarial", "mixup", "qat"}))
+      ->capture_default_str();
+  CLI::Validator in_unit(
+      [](std::string& v) -> std::string {
+        double x = 0;
+        if (!CLI::detail::lexical_cast(v, x)) return "'" + v + "' is not a number";
+        if (!(x > 0.0 && x <= 1.0)) return "must be in (0, 1], got " + v;
+        return {};
+      },
+      "(0,1]");
+  app.add_option("--adv-eps", a->adversarial.eps, "PGD radius (L-infinity; images: pixel units in [0, 1])")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--adv-step", a->adversarial.step, "PGD step size")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--adv-iterations", a->adversarial.iterations, "PGD steps")->check(AtLeastOne())->capture_default_str();
+  app.add_option("--adv-fraction", a->adversarial.fraction, "Fraction of each batch made adversarial")
+      ->check(in_unit)
+      ->capture_default_str();
+  app.add_option("--mixup-alpha", a->mixup.alpha, "Mixup: lambda ~ Beta(alpha, alpha)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_flag("--json", a->json, "Print the training report as JSON");
   app.add_flag("-q,--quiet", a->quiet, "No progress output");
   return [a] { return RunTrain(*a); };

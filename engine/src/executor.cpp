@@ -27,6 +27,8 @@ Result<std::unique_ptr<Executor>> Executor::Make(const Model& model_ref, Model* 
                                                  const ExecutorOptions& options) {
   const Model* model = &model_ref;
   if (options.max_batch <= 0) return InvalidArgument("max_batch must be positive");
+  if (options.input_gradient && (!options.training || model->input_type != SampleType::kFloat32))
+    return InvalidArgument("an input gradient needs a training executor and a float-input model");
   if (options.threads <= 0) return InvalidArgument("threads must be positive");
   QUALM_ASSIGN_OR_RETURN(std::vector<Shape> shapes, InferShapes(*model));
   const QuantSpec& quant = model->quant;
@@ -53,8 +55,8 @@ Result<std::unique_ptr<Executor>> Executor::Make(const Model& model_ref, Model* 
     dims.insert(dims.end(), shapes[i].dims().begin(), shapes[i].dims().end());
     const bool int_input = i == 0 && model->input_type == SampleType::kInt32;
     v.value = Tensor(int_input ? DType::kI32 : DType::kF32, Shape(dims));
-    // No gradient is needed for the input itself.
-    if (options.training && i > 0) v.grad = Tensor(DType::kF32, Shape(dims));
+    // The input's own gradient only when asked for (attacks).
+    if (options.training && (i > 0 || options.input_gradient)) v.grad = Tensor(DType::kF32, Shape(dims));
     if (options.training)
       for (const auto& p : model->nodes[i].params)
         ex->param_grads_[i].push_back(p.trainable ? Tensor(DType::kF32, p.value.shape()) : Tensor());
@@ -97,7 +99,7 @@ void Executor::Forward(const void* input, int n, ForwardHook* hook) {
   batch_ = n;
   auto& in = values_[0];
   std::memcpy(in.value.raw(), input, static_cast<std::size_t>(n * in.sample_shape.elements()) * 4);
-  ExecState s{n, options_.training, options_.backend, &ctx_, &rng_};
+  ExecState s{n, options_.training && !eval_mode_, options_.backend, &ctx_, &rng_};
   if (hook) hook->AfterNode(*this, 0, n);
   for (std::size_t i = 1; i < execs_.size(); ++i) {
     execs_[i]->Forward(s);
@@ -107,17 +109,21 @@ void Executor::Forward(const void* input, int n, ForwardHook* hook) {
 
 const float* Executor::logits() const { return values_.back().value.f32(); }
 
-void Executor::Backward(const float* dlogits) {
+void Executor::Backward(const float* dlogits, BackwardHook* hook) {
   QUALM_DCHECK(options_.training && batch_ > 0);
   const int n = batch_;
-  for (std::size_t i = 1; i < values_.size(); ++i) {
+  for (std::size_t i = 0; i < values_.size(); ++i) {
     auto& g = values_[i].grad;
+    if (g.empty()) continue;
     std::memset(g.raw(), 0, static_cast<std::size_t>(n * values_[i].sample_shape.elements()) * sizeof(float));
   }
   auto& last = values_.back();
   std::memcpy(last.grad.raw(), dlogits, static_cast<std::size_t>(n * last.sample_shape.elements()) * sizeof(float));
-  ExecState s{n, true, options_.backend, &ctx_, &rng_};
-  for (std::size_t i = execs_.size() - 1; i >= 1; --i) execs_[i]->Backward(s);
+  ExecState s{n, !eval_mode_, options_.backend, &ctx_, &rng_};
+  for (std::size_t i = execs_.size() - 1; i >= 1; --i) {
+    if (hook) hook->BeforeNodeBackward(*this, static_cast<int>(i), n);
+    execs_[i]->Backward(s);
+  }
 }
 
 void Executor::ZeroParamGrads() {

@@ -5,6 +5,8 @@
 #include <cstring>
 
 #include "qualm/kernels/softmax.h"
+#include "stream_seed.h"
+#include "train_strategy.h"
 
 namespace qualm {
 
@@ -29,18 +31,10 @@ Result<LrSchedule> ParseSchedule(const std::string& s) {
   return InvalidArgument("unknown schedule '" + s + "' (expected constant, cosine or step)");
 }
 
-namespace {
+using internal::StreamSeed;
 
-// Independent random streams per (seed, epoch, purpose).
-std::uint64_t StreamSeed(std::uint64_t seed, int epoch, std::uint64_t purpose) {
-  std::uint64_t z = seed * 0x9E3779B97F4A7C15ull + static_cast<std::uint64_t>(epoch) * 0xBF58476D1CE4E5B9ull + purpose;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
 
-}  // namespace
-
+Trainer::~Trainer() = default;
 
 Result<std::unique_ptr<Trainer>> Trainer::Create(Model* model, const TrainConfig& config) {
   if (config.epochs < 0 || config.batch_size <= 0) return InvalidArgument("epochs and batch size must be positive");
@@ -53,7 +47,9 @@ Result<std::unique_ptr<Trainer>> Trainer::Create(Model* model, const TrainConfig
   eo.backend = config.backend;
   eo.threads = config.threads;
   eo.seed = config.seed;
+  eo.input_gradient = internal::NeedsInputGradient(config, *model);
   QUALM_ASSIGN_OR_RETURN(t->executor_, Executor::CreateForTraining(model, eo));
+  QUALM_ASSIGN_OR_RETURN(t->strategy_, internal::MakeBatchStrategy(config, t->executor_.get()));
   const std::size_t n = model->nodes.size();
   t->state_.slot1.resize(n);
   t->state_.slot2.resize(n);
@@ -170,6 +166,9 @@ Result<EpochReport> Trainer::RunEpoch(const Dataset& train, const Dataset* valid
                                       const std::function<void(const BatchProgress&)>& progress) {
   QUALM_RETURN_IF_ERROR(CheckDataset(*model_, train));
   if (validation) QUALM_RETURN_IF_ERROR(CheckDataset(*model_, *validation));
+  if (hook_ && strategy_)
+    return InvalidArgument(std::string("a training hook (QAT) combines with standard training only, not with ") +
+                           StrategyName(config_.strategy));
   const int epoch = state_.epochs_done;  // 0-based
   const auto start = std::chrono::steady_clock::now();
   const std::vector<std::size_t> order = SeededPermutation(train.size(), StreamSeed(config_.seed, epoch, 1));
@@ -188,21 +187,36 @@ Result<EpochReport> Trainer::RunEpoch(const Dataset& train, const Dataset* valid
     const void* input = model_->input_type == SampleType::kInt32 ? static_cast<const void*>(batch_i32_.data())
                                                                  : static_cast<const void*>(batch_f32_.data());
     if (hook_) QUALM_RETURN_IF_ERROR(hook_->BeforeStep(n));
-    executor_->Forward(input, n, hook_);
+    ForwardHook* forward_hook = hook_;
+    BackwardHook* backward_hook = nullptr;
+    if (strategy_) {
+      strategy_->Prepare(model_->input_type == SampleType::kInt32 ? static_cast<void*>(batch_i32_.data())
+                                                                  : static_cast<void*>(batch_f32_.data()),
+                         batch_labels_.data(), n, internal::BatchStreamSeed(config_.seed, epoch, b, 4));
+      forward_hook = strategy_->forward_hook();
+      backward_hook = strategy_->backward_hook();
+    }
+    executor_->Forward(input, n, forward_hook);
     const float* logits = executor_->logits();
-    const float loss = kernels::ref::softmax_cross_entropy_f32(n, classes, logits, batch_labels_.data(), probs_.data());
+    std::fill(dlogits_.begin(), dlogits_.begin() + n * classes, 0.0f);
+    float loss = 0.0f;
+    if (strategy_) {
+      loss = strategy_->LossAndGradient(n, classes, logits, batch_labels_.data(), probs_.data(), dlogits_.data());
+    } else {
+      loss = kernels::ref::softmax_cross_entropy_f32(n, classes, logits, batch_labels_.data(), probs_.data());
+      kernels::ref::softmax_cross_entropy_backward_f32(n, classes, probs_.data(), batch_labels_.data(),
+                                                       1.0f / static_cast<float>(n), dlogits_.data());
+    }
     if (!std::isfinite(loss))
       return InvalidArgument("training diverged at epoch " + std::to_string(epoch + 1) + " batch " +
                              std::to_string(b + 1) + " (loss is not finite); lower the learning rate");
-    std::fill(dlogits_.begin(), dlogits_.begin() + n * classes, 0.0f);
-    kernels::ref::softmax_cross_entropy_backward_f32(n, classes, probs_.data(), batch_labels_.data(),
-                                                     1.0f / static_cast<float>(n), dlogits_.data());
     executor_->ZeroParamGrads();
-    executor_->Backward(dlogits_.data());
+    executor_->Backward(dlogits_.data(), backward_hook);
     lr = LearningRate(epoch, b, batches);
     Step(static_cast<float>(lr));
     loss_sum += static_cast<double>(loss) * n;
-    for (int i = 0; i < n; ++i) correct += Argmax(logits + i * classes, classes) == batch_labels_[i];
+    const std::int32_t* truth = strategy_ ? strategy_->AccuracyLabels(batch_labels_.data(), n) : batch_labels_.data();
+    for (int i = 0; i < n; ++i) correct += Argmax(logits + i * classes, classes) == truth[i];
     seen += static_cast<std::size_t>(n);
     if (progress) {
       BatchProgress bp;

@@ -136,4 +136,34 @@ void batchnorm_backward_f32(const BatchNormParams& p, const float* x, const floa
   }
 }
 
+// invstd is computed exactly as batchnorm_inference_f32 computes it.
+void batchnorm_inference_backward_f32(const BatchNormParams& p, const float* x, const float* gamma,
+                                      const float* running_mean, const float* running_var, const float* dy,
+                                      float* dx, float* dgamma, float* dbeta) {
+  const Index rows = p.rows, ch = p.channels;
+  for (Index c0 = 0; c0 < ch; c0 += kBlock) {
+    const Index nc = ch - c0 < kBlock ? ch - c0 : kBlock;
+    float mean[kBlock], invstd[kBlock], k[kBlock], sum_dy[kBlock], sum_dyx[kBlock];
+    for (Index j = 0; j < nc; ++j) {
+      mean[j] = running_mean[c0 + j];
+      invstd[j] = 1.0f / std::sqrt(running_var[c0 + j] + p.epsilon);
+      k[j] = Gamma(gamma, c0 + j) * invstd[j];
+      sum_dy[j] = 0.0f, sum_dyx[j] = 0.0f;
+    }
+    for (Index r = 0; r < rows; ++r) {
+      const float* xp = x + r * ch + c0;
+      const float* dyp = dy + r * ch + c0;
+      for (Index j = 0; j < nc; ++j) {
+        sum_dy[j] += dyp[j];
+        sum_dyx[j] += dyp[j] * ((xp[j] - mean[j]) * invstd[j]);
+        if (dx) dx[r * ch + c0 + j] += dyp[j] * k[j];
+      }
+    }
+    for (Index j = 0; j < nc; ++j) {
+      if (dbeta) dbeta[c0 + j] += sum_dy[j];
+      if (dgamma) dgamma[c0 + j] += sum_dyx[j];
+    }
+  }
+}
+
 }  // namespace qualm::kernels::ref

@@ -25,7 +25,18 @@ std::string TrainConfigJson(const TrainConfig& c) {
           {"seed", c.seed},
           {"threads", c.threads},
           {"backend", BackendName(c.backend)}};
-  return j.dump();
+  // Standard training writes no strategy keys, so the configuration of every
+  // model trained before strategies existed is still the same string (the
+  // model-set runner compares these strings to keep finished models).
+  nlohmann::json out = j;
+  if (c.strategy != TrainingStrategy::kStandard) out["strategy"] = StrategyName(c.strategy);
+  if (c.strategy == TrainingStrategy::kAdversarial)
+    out["adversarial"] = {{"eps", c.adversarial.eps},
+                          {"step", c.adversarial.step},
+                          {"iterations", c.adversarial.iterations},
+                          {"fraction", c.adversarial.fraction}};
+  if (c.strategy == TrainingStrategy::kMixup) out["mixup"] = {{"alpha", c.mixup.alpha}};
+  return out.dump();
 }
 
 Result<TrainConfig> ParseTrainConfigJson(const std::string& text) {
@@ -52,6 +63,18 @@ Result<TrainConfig> ParseTrainConfigJson(const std::string& text) {
     c.seed = j.at("seed").get<std::uint64_t>();
     c.threads = j.at("threads").get<int>();
     QUALM_ASSIGN_OR_RETURN(c.backend, ParseBackend(j.at("backend").get<std::string>()));
+    // Absent in configurations written before strategies (and for standard training).
+    if (j.contains("strategy")) {
+      QUALM_ASSIGN_OR_RETURN(c.strategy, ParseStrategy(j.at("strategy").get<std::string>()));
+    }
+    if (j.contains("adversarial")) {
+      const auto& a = j.at("adversarial");
+      c.adversarial.eps = a.at("eps").get<float>();
+      c.adversarial.step = a.at("step").get<float>();
+      c.adversarial.iterations = a.at("iterations").get<int>();
+      c.adversarial.fraction = a.at("fraction").get<float>();
+    }
+    if (j.contains("mixup")) c.mixup.alpha = j.at("mixup").at("alpha").get<float>();
   } catch (const nlohmann::json::exception& e) {
     return InvalidArgument(std::string("training configuration: ") + e.what());
   }

@@ -43,6 +43,10 @@ Result<TrainRunResult> RunTraining(const TrainRunOptions& options, const TrainRu
   if (cfg.epochs < 1) return InvalidArgument("epochs must be at least 1, got " + std::to_string(cfg.epochs));
   if (cfg.batch_size < 1) return InvalidArgument("batch size must be at least 1, got " + std::to_string(cfg.batch_size));
   if (cfg.threads < 1) return InvalidArgument("threads must be at least 1, got " + std::to_string(cfg.threads));
+  QUALM_RETURN_IF_ERROR(ValidateStrategy(cfg));
+  if (options.qat && cfg.strategy != TrainingStrategy::kStandard)
+    return InvalidArgument(std::string("QAT is its own training strategy; it does not combine with ") +
+                           StrategyName(cfg.strategy));
   const bool histogram_qat = options.qat && !std::holds_alternative<MinMaxOptions>(options.qat_options.observer) &&
                             !std::holds_alternative<MovingAverageOptions>(options.qat_options.observer);
   const bool checkpoints = !histogram_qat;
@@ -121,7 +125,8 @@ Result<TrainRunResult> RunTraining(const TrainRunOptions& options, const TrainRu
   say(options.arch + ": " + std::to_string(model.ParameterCount()) + " parameters, " +
       std::to_string(data.train.size()) + " training samples" +
       (validation ? ", " + std::to_string(validation->size()) + " validation" : std::string()) + ", " +
-      OptimizerName(cfg.optimizer) + ", " + std::to_string(cfg.epochs) + " epochs, seed " + std::to_string(cfg.seed) +
+      OptimizerName(cfg.optimizer) + ", " + std::to_string(cfg.epochs) + " epochs, " + StrategyName(cfg.strategy) +
+      " training, seed " + std::to_string(cfg.seed) +
       ", path " + result.path);
   if (resumed) say("resuming after epoch " + std::to_string(result.resumed_from_epoch) + " from " + checkpoint);
 
@@ -160,6 +165,7 @@ Result<TrainRunResult> RunTraining(const TrainRunOptions& options, const TrainRu
   model.metadata["train.config"] = cfg_json;
   model.metadata["train.data"] = data_spec;
   model.metadata["train.seed"] = std::to_string(cfg.seed);
+  model.metadata["train.strategy"] = options.qat ? "qat" : StrategyName(cfg.strategy);
   model.metadata["train.path"] = result.path;
   model.metadata["train.cpu"] = kernels::DescribeCpu();
   model.metadata["train.seconds"] = std::to_string(result.seconds);

@@ -80,6 +80,13 @@ class BatchNormExec final : public NodeExec {
   void Backward(const ExecState& s) override {
     kernels::BatchNormParams p = p_;
     p.rows = s.n * spatial_;
+    if (!s.training) {  // an eval-mode pass of a training executor (Executor::SetEvalMode)
+      kernels::ref::batchnorm_inference_backward_f32(
+          p, b_.inputs[0]->value.f32(), ParamData(b_, "gamma"), ParamData(b_, "running_mean"),
+          ParamData(b_, "running_var"), b_.output->grad.f32(), GradOrNull(b_.inputs[0]), GradData(b_, "gamma"),
+          GradData(b_, "beta"));
+      return;
+    }
     kernels::ref::batchnorm_backward_f32(p, b_.inputs[0]->value.f32(), ParamData(b_, "gamma"), saved_mean_.f32(),
                                          saved_invstd_.f32(), b_.output->grad.f32(), GradOrNull(b_.inputs[0]),
                                          GradData(b_, "gamma"), GradData(b_, "beta"));
@@ -113,7 +120,7 @@ class DropoutExec final : public NodeExec {
     float* dx = GradOrNull(b_.inputs[0]);
     if (!dx) return;
     const std::size_t n = Count(s, b_.output);
-    if (rate_ == 0.0f) {
+    if (!s.training || rate_ == 0.0f) {  // eval mode: the identity, as in Forward
       kernels::ref::accumulate_f32(n, b_.output->grad.f32(), dx);
       return;
     }

@@ -38,6 +38,10 @@ struct ExecutorOptions {
   Backend backend = Backend::kFast;
   int threads = 1;
   std::uint64_t seed = 0;  // dropout masks
+  // Training executors of float-input models: Backward also computes
+  // d(loss)/d(input) into values()[0].grad (adversarial attacks need it; plain
+  // training does not, so it is off by default and costs nothing then).
+  bool input_gradient = false;
 };
 
 class NodeExec;  // one prepared op (engine/src/node_exec.h)
@@ -50,6 +54,16 @@ class ForwardHook {
  public:
   virtual ~ForwardHook() = default;
   virtual void AfterNode(Executor& ex, int node, int n) = 0;
+};
+
+// Called by Backward before each node's backward (last node first), when the
+// node's output gradient is complete: a hook may rewrite that gradient. Mixup
+// on text (mixup.h) uses it to route the gradient of mixed embedding rows back
+// to both samples of each pair.
+class BackwardHook {
+ public:
+  virtual ~BackwardHook() = default;
+  virtual void BeforeNodeBackward(Executor& ex, int node, int n) = 0;
 };
 
 // Buffers of one graph value for max_batch samples.
@@ -82,8 +96,14 @@ class Executor final : public Inference {
   // Training only. Zeroes activation gradients, seeds d(logits), and
   // accumulates parameter gradients into param_grad(); call ZeroParamGrads()
   // before each step.
-  void Backward(const float* dlogits);
+  void Backward(const float* dlogits, BackwardHook* hook = nullptr);
   void ZeroParamGrads();
+  // Training executors: with `on`, Forward and Backward run the model as
+  // inference does (batch norm on its running statistics, which are not
+  // updated; dropout off) while still computing gradients. Attacks crafted on
+  // the current model during training use it (adversarial.h).
+  void SetEvalMode(bool on) { eval_mode_ = on; }
+  bool eval_mode() const { return eval_mode_; }
   // Restarts the dropout random stream (the trainer reseeds per epoch).
   void Reseed(std::uint64_t seed) { rng_ = Rng(seed); }
   // Gradient tensors, parallel to model->nodes[i].params (empty for non-trainable).
@@ -111,6 +131,7 @@ class Executor final : public Inference {
   kernels::KernelContext ctx_;
   Rng rng_{0};
   int batch_ = 0;
+  bool eval_mode_ = false;
 };
 
 }  // namespace qualm

@@ -1,7 +1,8 @@
 // qualm/engine/train.h: mini-batch training (evaluation: evaluate.h).
 //
 // Determinism: everything random (initialization, shuffling, augmentation,
-// dropout) is drawn from Rng streams derived from (seed, epoch), so a run is
+// dropout) is drawn from Rng streams derived from (seed, epoch) (the training
+// strategies' draws from (seed, epoch, batch)), so a run is
 // bit-identical for the same seed, backend and thread count, and a run resumed
 // from an end-of-epoch checkpoint continues exactly as if never stopped.
 #pragma once
@@ -22,6 +23,25 @@ namespace qualm {
 
 enum class OptimizerKind { kSgd, kAdam };
 enum class LrSchedule { kConstant, kCosine, kStep };
+// How each mini-batch is presented (the study's RQ2; QAT is a TrainingHook,
+// qat.h, and combines with kStandard only).
+enum class TrainingStrategy { kStandard, kAdversarial, kMixup };
+
+// PGD adversarial training (Madry et al. 2018), adversarial.h. Images: an
+// L-infinity ball of radius eps around the input, clipped to [0, 1]. Text: the
+// ball lies around the embedding layer's output, with eps and step multiplied
+// by the RMS of the embedding table (so the radius follows the table's scale).
+struct AdversarialConfig {
+  float eps = 0.3f;
+  float step = 0.1f;
+  int iterations = 10;
+  float fraction = 0.5f;  // of each batch replaced by its adversarial version
+};
+
+// Mixup (Zhang et al. 2018), mixup.h: lambda ~ Beta(alpha, alpha), one per batch.
+struct MixupConfig {
+  float alpha = 0.2f;
+};
 
 struct TrainConfig {
   int epochs = 10;
@@ -46,12 +66,20 @@ struct TrainConfig {
   std::uint64_t seed = 1;
   int threads = 1;
   Backend backend = Backend::kFast;
+  TrainingStrategy strategy = TrainingStrategy::kStandard;
+  AdversarialConfig adversarial;  // kAdversarial
+  MixupConfig mixup;              // kMixup
 };
 
 const char* OptimizerName(OptimizerKind k);
 const char* ScheduleName(LrSchedule s);
+const char* StrategyName(TrainingStrategy s);
 Result<OptimizerKind> ParseOptimizer(const std::string& s);
 Result<LrSchedule> ParseSchedule(const std::string& s);
+Result<TrainingStrategy> ParseStrategy(const std::string& s);
+// The strategy's parameters are in range (eps > 0, step > 0, iterations >= 1,
+// fraction in (0, 1]; alpha > 0); parameters of unused strategies are not checked.
+Status ValidateStrategy(const TrainConfig& config);
 
 struct BatchProgress {
   int epoch = 0, epochs = 0;    // epoch is 1-based
@@ -63,6 +91,8 @@ struct BatchProgress {
 struct EpochReport {
   int epoch = 0;                 // 1-based
   double lr = 0;
+  // Over the batches as trained (adversarial: clean and attacked samples;
+  // Mixup: the soft-label loss, accuracy against each mix's dominant label).
   double train_loss = 0, train_accuracy = 0;
   double validation_accuracy = -1;  // -1 when no validation set
   double seconds = 0;
@@ -77,6 +107,10 @@ class TrainingHook : public ForwardHook {
   virtual Result<double> Validate(const Dataset& validation) = 0;
 };
 
+namespace internal {
+class BatchStrategy;  // engine/src/train_strategy.h
+}
+
 class Trainer {
  public:
   // Optimizer state tensors parallel to model.nodes[i].params (for checkpoints).
@@ -87,6 +121,7 @@ class Trainer {
   };
 
   static Result<std::unique_ptr<Trainer>> Create(Model* model, const TrainConfig& config);
+  ~Trainer();
   // One epoch over `train`; evaluates on `validation` if not null.
   Result<EpochReport> RunEpoch(const Dataset& train, const Dataset* validation,
                                const std::function<void(const BatchProgress&)>& progress = {});
@@ -106,6 +141,7 @@ class Trainer {
   TrainConfig config_;
   std::unique_ptr<Executor> executor_;
   TrainingHook* hook_ = nullptr;
+  std::unique_ptr<internal::BatchStrategy> strategy_;  // null for kStandard
   State state_;
   std::vector<float> batch_f32_, probs_, dlogits_;
   std::vector<std::int32_t> batch_i32_, batch_labels_;

@@ -6,7 +6,8 @@
 // running statistics updated as running = (1 - momentum) * running + momentum * batch,
 // using the unbiased variance for running_var (PyTorch convention).
 // Inference: the same formula with running statistics.
-// Backward (training statistics) accumulates (+=) into dx, dgamma, dbeta.
+// Backward (training statistics) accumulates (+=) into dx, dgamma, dbeta; the
+// inference backward (running statistics, constants of the function) too.
 #pragma once
 
 namespace qualm::kernels {
@@ -27,6 +28,11 @@ void batchnorm_training_f32(const BatchNormParams& p, const float* x, const floa
 void batchnorm_backward_f32(const BatchNormParams& p, const float* x, const float* gamma,
                             const float* saved_mean, const float* saved_invstd, const float* dy, float* dx,
                             float* dgamma, float* dbeta);
+// The gradient of batchnorm_inference_f32 (the running statistics are constants):
+// dx += dy * gamma * invstd, dgamma += sum dy * xhat, dbeta += sum dy.
+void batchnorm_inference_backward_f32(const BatchNormParams& p, const float* x, const float* gamma,
+                                      const float* running_mean, const float* running_var, const float* dy,
+                                      float* dx, float* dgamma, float* dbeta);
 }  // namespace ref
 
 }  // namespace qualm::kernels
