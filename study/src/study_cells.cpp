@@ -21,14 +21,14 @@ Result<TrainConfig> CellConfig(const StudySpec& spec, const StudyTask& task, con
                                std::uint64_t seed, const StudyRuntime& rt) {
   const std::string data = TaskData(task);
   TrainConfig c;
-  if (strategy == "qat") {
+  if (IsFineTuneStrategy(strategy)) {
     c = FineTuneRecipe(task.arch);
-    if (spec.qat_epochs > 0) c.epochs = spec.qat_epochs;
+    if (spec.finetune_epochs > 0) c.epochs = spec.finetune_epochs;
   } else {
     c = TaskRecipe(task.arch, data);
     if (task.epochs > 0) c.epochs = task.epochs;
-    QUALM_RETURN_IF_ERROR(SetTrainingStrategy(strategy, &c));
   }
+  if (strategy != "qat") QUALM_RETURN_IF_ERROR(SetTrainingStrategy(strategy, &c));
   c.seed = seed;
   c.threads = rt.threads;
   c.backend = rt.backend;
@@ -93,14 +93,20 @@ Result<StudyGrid> ExpandStudy(const StudySpec& spec, const StudyRuntime& rt) {
   QUALM_RETURN_IF_ERROR(ValidateStudySpec(spec));
   StudyGrid grid;
   std::vector<Cell> train, variants, evals;
-  // A strategy list without "standard" still needs the standard model under qat.
+  // The fine-tuning strategies start from the standard model, which is then
+  // trained even when the list does not ask for it (it is not evaluated then).
+  // Order: standard, the strategies trained from scratch, the fine-tunings.
+  const auto asked = [&](const std::string& s) {
+    return std::find(spec.strategies.begin(), spec.strategies.end(), s) != spec.strategies.end();
+  };
   std::vector<std::string> strategies;
-  const bool has_qat = std::find(spec.strategies.begin(), spec.strategies.end(), "qat") != spec.strategies.end();
-  if (has_qat && std::find(spec.strategies.begin(), spec.strategies.end(), "standard") == spec.strategies.end())
-    strategies.push_back("standard");
+  bool finetunes = false;
+  for (const auto& s : spec.strategies) finetunes |= IsFineTuneStrategy(s);
+  if (asked("standard") || finetunes) strategies.push_back("standard");
   for (const auto& s : spec.strategies)
-    if (s != "qat") strategies.push_back(s);
-  if (has_qat) strategies.push_back("qat");
+    if (s != "standard" && !IsFineTuneStrategy(s)) strategies.push_back(s);
+  for (const auto& s : spec.strategies)
+    if (IsFineTuneStrategy(s)) strategies.push_back(s);
   const bool report_standard =
       std::find(spec.strategies.begin(), spec.strategies.end(), "standard") != spec.strategies.end();
 
@@ -128,7 +134,7 @@ Result<StudyGrid> ExpandStudy(const StudySpec& spec, const StudyRuntime& rt) {
                               {"seed", seed},
                               {"train_limit", task.train_limit},
                               {"config", nlohmann::json::parse(TrainConfigJson(t.config))}};
-        if (strategy == "qat") {
+        if (IsFineTuneStrategy(strategy)) {
           t.parent = by_strategy.at("standard");
           key["init_from"] = t.parent;
         }

@@ -192,12 +192,11 @@ class Runner {
     run.config = c.config;
     run.data_options = o_.data_options;
     run.data_options.limit = task.train_limit;
+    run.output = model_path;
+    if (IsFineTuneStrategy(c.strategy)) run.init_from = Dir(c.parent) + "/model.qm";
     if (c.strategy == "qat") {
-      run.init_from = Dir(c.parent) + "/model.qm";
       run.qat = true;
       run.output = Dir(c.id) + "/qat-int8.qm";
-    } else {
-      run.output = model_path;
     }
     QUALM_ASSIGN_OR_RETURN(TrainRunResult r, RunTraining(run, cb_.train));
     if (c.strategy == "qat") {

@@ -44,6 +44,14 @@ Result<std::vector<std::string>> ShiftList(const nlohmann::json& j, const std::s
 std::vector<std::string> StudyStrategies() { return {"standard", "qat", "adversarial", "mixup"}; }
 std::vector<std::string> StudyPresetNames() { return {"quick", "default", "full"}; }
 
+Status SetTrainingStrategy(const std::string& strategy, TrainConfig* config) {
+  if (strategy == "qat") return InvalidArgument("qat is quantization-aware training, not a TrainConfig strategy");
+  QUALM_ASSIGN_OR_RETURN(config->strategy, ParseStrategy(strategy));
+  return Status::Ok();
+}
+
+bool IsFineTuneStrategy(const std::string& strategy) { return strategy == "qat" || strategy == "adversarial"; }
+
 std::string TaskData(const StudyTask& t) { return t.data.empty() ? DefaultTrainingData(t.arch) : t.data; }
 std::string TaskName(const StudyTask& t) { return t.arch + "@" + TaskData(t); }
 
@@ -67,7 +75,7 @@ Result<StudySpec> StudyPreset(const std::string& name) {
     s.image_shifts = {"fog", "gaussian-noise", "motion-blur", "rotate", "zigzag"};
     s.text_shifts = {"typos", "drop-words"};
     s.severities = {1, 3, 5};
-    s.qat_epochs = 1;
+    s.finetune_epochs = 1;
   } else if (name == "default") {
     // Every axis at reduced scale (what was cut, and why: README, "The study").
     s.tasks = {task("lenet1", "fashion-mnist", 4, 20000), task("lenet5", "fashion-mnist", 4, 20000),
@@ -78,7 +86,7 @@ Result<StudySpec> StudyPreset(const std::string& name) {
     s.image_shifts = ImageShiftNames();
     s.text_shifts = TextShiftNames();
     s.severities = {1, 3, 5};
-    s.qat_epochs = 1;
+    s.finetune_epochs = 1;
   } else if (name == "full") {
     // The paper-scale grid, for a cluster (study/slurm/study-array.sbatch).
     for (const std::string& arch : ZooArchitectures()) s.tasks.push_back(task(arch, "", 0, 0));
@@ -130,7 +138,7 @@ Status ValidateStudySpec(const StudySpec& s) {
   for (const auto& n : s.text_shifts)
     if (!Contains(TextShiftNames(), n)) return InvalidArgument("study: unknown text shift \"" + n + "\"");
   if (s.calibration_samples < 1) return InvalidArgument("study: calibration_samples must be >= 1");
-  if (s.qat_epochs < 0) return InvalidArgument("study: qat_epochs must be >= 0");
+  if (s.finetune_epochs < 0) return InvalidArgument("study: finetune_epochs must be >= 0");
   return Status::Ok();
 }
 
@@ -140,7 +148,7 @@ Result<StudySpec> ParseStudySpec(const std::string& text) {
   static const std::set<std::string> kKeys = {"name",       "tasks",          "strategies",   "seeds",
                                               "variants",   "eval_limit",     "image_shifts", "text_shifts",
                                               "severities", "natural_shifts", "shift_seed",   "calibration_samples",
-                                              "qat_epochs", "skip_smaller_than"};
+                                              "finetune_epochs", "skip_smaller_than"};
   for (const auto& [key, value] : j.items())
     if (!kKeys.count(key)) return InvalidArgument("study file: unknown key \"" + key + "\"");
   StudySpec s;
@@ -173,7 +181,7 @@ Result<StudySpec> ParseStudySpec(const std::string& text) {
     s.natural_shifts = j.value("natural_shifts", s.natural_shifts);
     s.shift_seed = j.value("shift_seed", s.shift_seed);
     s.calibration_samples = j.value("calibration_samples", s.calibration_samples);
-    s.qat_epochs = j.value("qat_epochs", s.qat_epochs);
+    s.finetune_epochs = j.value("finetune_epochs", s.finetune_epochs);
     s.skip_smaller_than = j.value("skip_smaller_than", s.skip_smaller_than);
   } catch (const nlohmann::json::exception& e) {
     return InvalidArgument(std::string("study file: ") + e.what());
@@ -198,7 +206,7 @@ std::string StudySpecJson(const StudySpec& s) {
                             {"natural_shifts", s.natural_shifts},
                             {"shift_seed", s.shift_seed},
                             {"calibration_samples", s.calibration_samples},
-                            {"qat_epochs", s.qat_epochs},
+                            {"finetune_epochs", s.finetune_epochs},
                             {"skip_smaller_than", s.skip_smaller_than}};
   return j.dump(2) + "\n";
 }

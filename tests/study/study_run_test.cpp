@@ -40,7 +40,7 @@ StudySpec Tiny() {
   s.eval_limit = 300;
   s.image_shifts = {ImageShiftNames().front(), ImageShiftNames().back()};
   s.severities = {2, 5};
-  s.qat_epochs = 1;
+  s.finetune_epochs = 1;
   return s;
 }
 

@@ -113,7 +113,7 @@ TEST_CASE("study cells: ids are stable and change exactly where the configuratio
 
   // QAT's epochs change the qat cells and what depends on them, nothing else.
   StudySpec q = base;
-  q.qat_epochs = 3;
+  q.finetune_epochs = 3;
   const auto gq = ExpandStudy(q, StudyRuntime{});
   const auto iq = IdsByLabel(*gq);
   for (const auto& c : a->cells) CHECK((ia.at(c.label) == iq.at(c.label)) == (c.strategy != "qat"));
