@@ -20,6 +20,7 @@ Runner RegisterCpu(CLI::App& app);
 Runner RegisterZoo(CLI::App& app);
 Runner RegisterQuantize(CLI::App& app);
 Runner RegisterCompare(CLI::App& app);
+Runner RegisterShift(CLI::App& app);
 
 // Prints "qualm <command>: <status message>" and returns 1.
 int Fail(const std::string& command, const Status& status);
