@@ -3,6 +3,7 @@
 // the committed LeNet-5 -- accuracy that falls as severity rises.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -99,6 +100,19 @@ TEST_CASE("image shifts: errors are statuses that say what is wrong") {
   Dataset two_channels = Synthetic(1, 8, 8, 1);
   two_channels.sample_shape = {8, 4, 2};
   CHECK(!ApplyImageShift(two_channels, "fog", 1, 1).ok());
+}
+
+TEST_CASE("image shifts: tiny and odd-sized images work for every type at every severity") {
+  for (const auto& shape : std::vector<std::vector<int>>{{1, 1, 1}, {2, 3, 3}, {3, 1, 1}, {5, 40, 1}, {33, 7, 3}}) {
+    const Dataset d = Synthetic(2, shape[0], shape[1], shape[2]);
+    for (const auto& s : ImageShifts())
+      for (int sev = 1; sev <= kShiftSeverities; ++sev) {
+        auto r = ApplyImageShift(d, s.name, sev, 3);
+        REQUIRE_MESSAGE(r.ok(), s.name, "@", sev, ": ", r.status().ToString());
+        CHECK(r->f32.size() == d.f32.size());
+        CHECK(std::all_of(r->f32.begin(), r->f32.end(), [](float v) { return v >= 0.0f && v <= 1.0f; }));
+      }
+  }
 }
 
 TEST_CASE("image shifts: name, labels and classes kept; every output is k/255") {

@@ -146,7 +146,7 @@ ShiftFn MakeTranslate(int severity, const Geometry& g) {
 // width on each side grows 3, 5, 7, 9, 11 px.
 ShiftFn MakeStripe(int severity, const Geometry& g) {
   static constexpr double kWidth[5] = {3, 5, 7, 9, 11};
-  const int width = std::clamp(static_cast<int>(g.Px(Pick(kWidth, severity)) + 0.5), 1, g.w / 2);
+  const int width = std::min(std::max(1, static_cast<int>(g.Px(Pick(kWidth, severity)) + 0.5)), g.w / 2);
   return [width](Image& img, Rng&) {
     for (int y = 0; y < img.h; ++y)
       for (int x = 0; x < img.w; ++x)
@@ -179,6 +179,7 @@ ShiftFn MakeZigzag(int severity, const Geometry& g) {
   const double tooth = g.Px(2);
   return [severity, profile, tooth](Image& img, Rng& rng) {
     const double c0 = tooth, c1 = img.w - 1 - tooth;
+    if (!(c1 > c0)) return true;  // an image too narrow for a zigzag (w = 1)
     const std::uint64_t rows = static_cast<std::uint64_t>(std::max(1, img.h - 1));
     const int drift = std::max(1, static_cast<int>(5.0 * img.h / 28.0 + 0.5));
     for (int n = 0; n < severity; ++n) {
@@ -188,7 +189,7 @@ ShiftFn MakeZigzag(int severity, const Geometry& g) {
       const double t = (r1 - r0) / (c1 - c0), cs = 1.0 / std::sqrt(1.0 + t * t), sn = t * cs;
       const double length = (c1 - c0) / cs;
       double pu = 0, pv = 0;  // along and across the direction
-      for (int i = 0;; ++i) {
+      for (int i = 0; i < 4 * img.w + 4; ++i) {  // the last tooth ends the loop well before
         double u = (2 * i + 1) * tooth, v = (i % 2 == 0) ? tooth : -tooth;
         const bool last = u >= length;
         if (last) {

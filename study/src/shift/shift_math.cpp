@@ -96,21 +96,29 @@ std::vector<float> GaussianKernel(double sigma, double truncate) {
 }
 
 void ConvolvePlane(std::vector<float>& plane, int h, int w, const std::vector<float>& k) {
+  // Edge-replicated copies of each row / column, so the inner loops need no
+  // clamping; the sums run in the same order as with clamped indexes.
   const int r = static_cast<int>(k.size() / 2);
+  const std::size_t taps = k.size();
   std::vector<float> tmp(plane.size());
+  std::vector<float> line(static_cast<std::size_t>(std::max(h, w) + 2 * r));
   for (int y = 0; y < h; ++y) {
     const float* row = plane.data() + static_cast<std::size_t>(y) * w;
+    for (int i = -r; i < w + r; ++i) line[static_cast<std::size_t>(i + r)] = row[std::clamp(i, 0, w - 1)];
     for (int x = 0; x < w; ++x) {
+      const float* src = line.data() + x;
       float acc = 0.0f;
-      for (int t = -r; t <= r; ++t) acc += k[static_cast<std::size_t>(t + r)] * row[std::clamp(x + t, 0, w - 1)];
+      for (std::size_t t = 0; t < taps; ++t) acc += k[t] * src[t];
       tmp[static_cast<std::size_t>(y) * w + x] = acc;
     }
   }
-  for (int y = 0; y < h; ++y) {
-    for (int x = 0; x < w; ++x) {
+  for (int x = 0; x < w; ++x) {
+    for (int i = -r; i < h + r; ++i)
+      line[static_cast<std::size_t>(i + r)] = tmp[static_cast<std::size_t>(std::clamp(i, 0, h - 1)) * w + x];
+    for (int y = 0; y < h; ++y) {
+      const float* src = line.data() + y;
       float acc = 0.0f;
-      for (int t = -r; t <= r; ++t)
-        acc += k[static_cast<std::size_t>(t + r)] * tmp[static_cast<std::size_t>(std::clamp(y + t, 0, h - 1)) * w + x];
+      for (std::size_t t = 0; t < taps; ++t) acc += k[t] * src[t];
       plane[static_cast<std::size_t>(y) * w + x] = acc;
     }
   }

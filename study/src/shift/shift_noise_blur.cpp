@@ -128,16 +128,22 @@ ShiftFn MakeDefocusBlur(int severity, const Geometry& g) {
       (*kernel)[static_cast<std::size_t>(y * size + x)] = static_cast<float>(acc / count);
     }
   return [kernel, reach, size](Image& img, Rng&) {
-    const Image src = img;
+    // An edge-replicated copy, so the loops need no clamping.
+    const int pw = img.w + 2 * reach;
+    std::vector<float> pad(static_cast<std::size_t>(img.h + 2 * reach) * pw * img.c);
+    for (int y = 0; y < img.h + 2 * reach; ++y)
+      for (int x = 0; x < pw; ++x)
+        for (int ch = 0; ch < img.c; ++ch)
+          pad[(static_cast<std::size_t>(y) * pw + x) * img.c + ch] =
+              img.at(std::clamp(y - reach, 0, img.h - 1), std::clamp(x - reach, 0, img.w - 1), ch);
     for (int y = 0; y < img.h; ++y)
       for (int x = 0; x < img.w; ++x)
         for (int ch = 0; ch < img.c; ++ch) {
           float acc = 0.0f;
           for (int ky = 0; ky < size; ++ky) {
-            const int yy = std::clamp(y + ky - reach, 0, img.h - 1);
-            for (int kx = 0; kx < size; ++kx)
-              acc += (*kernel)[static_cast<std::size_t>(ky * size + kx)] *
-                     src.at(yy, std::clamp(x + kx - reach, 0, img.w - 1), ch);
+            const float* src = &pad[(static_cast<std::size_t>(y + ky) * pw + x) * img.c + ch];
+            const float* kr = &(*kernel)[static_cast<std::size_t>(ky * size)];
+            for (int kx = 0; kx < size; ++kx) acc += kr[kx] * src[static_cast<std::size_t>(kx) * img.c];
           }
           img.at(y, x, ch) = Clamp01(acc);
         }

@@ -125,13 +125,17 @@ ShiftFn MakeFrost(int severity, const Geometry& g) {
 
 // MNIST-C spatter (its mud branch): a normal field N(loc, scale), blurred by
 // sigma, kept above a threshold; the mask blurred by sigma2 and kept where
-// >= 0.8 paints mud of grey level 63 over the image.
+// >= 0.8 paints mud of grey level 63 over the image. MNIST-C's severities 1..3
+// as they are; its 4 and 5 (sigma 1, sigma2 1.5) erode the mask to fewer mud
+// pixels than its 3, so LeNet-5's accuracy rose again. Ours keep severity 3's
+// blob size (sigma 2, sigma2 0.5) and lower the threshold: the area above it
+// grows from about 24 % (severity 3) to 40 % and 60 %.
 ShiftFn MakeSpatter(int severity, const Geometry& g) {
-  static constexpr double kLoc[5] = {0.65, 0.65, 0.65, 0.65, 0.67};
-  static constexpr double kScale[5] = {0.3, 0.3, 0.3, 0.3, 0.4};
-  static constexpr double kSigma[5] = {4, 3, 2, 1, 1};
-  static constexpr double kThreshold[5] = {0.69, 0.68, 0.68, 0.65, 0.65};
-  static constexpr double kSigma2[5] = {0.6, 0.6, 0.5, 1.5, 1.5};
+  static constexpr double kLoc[5] = {0.65, 0.65, 0.65, 0.65, 0.65};
+  static constexpr double kScale[5] = {0.3, 0.3, 0.3, 0.3, 0.3};
+  static constexpr double kSigma[5] = {4, 3, 2, 2, 2};
+  static constexpr double kThreshold[5] = {0.69, 0.68, 0.68, 0.66, 0.64};
+  static constexpr double kSigma2[5] = {0.6, 0.6, 0.5, 0.5, 0.5};
   const float loc = static_cast<float>(Pick(kLoc, severity)), scale = static_cast<float>(Pick(kScale, severity));
   const float threshold = static_cast<float>(Pick(kThreshold, severity));
   auto k1 = std::make_shared<std::vector<float>>(GaussianKernel(g.Px(Pick(kSigma, severity))));
@@ -191,9 +195,12 @@ ShiftFn MakeContrast(int severity, const Geometry&) {
 
 // MNIST-C pixelate: box-downsample to c times the size (area averaging,
 // frontends::ResizeImage), then back up by nearest neighbour (PIL's BOX filter
-// when enlarging).
+// when enlarging). MNIST-C's factors 0.6, 0.5, 0.4, 0.3, 0.25 give 16, 14, 11,
+// 8, 7 px on 28 px, and 16 px (a 1.75 ratio, aliased) hurts LeNet-5 more than
+// 14 px (a clean 2 x 2 average): the curve was not monotone. We drop 0.6 and
+// add 0.2: 14, 11, 8, 7, 5 px.
 ShiftFn MakePixelate(int severity, const Geometry& g) {
-  static constexpr double kFactor[5] = {0.6, 0.5, 0.4, 0.3, 0.25};
+  static constexpr double kFactor[5] = {0.5, 0.4, 0.3, 0.25, 0.2};
   const double f = Pick(kFactor, severity);
   const int sh = std::max(1, static_cast<int>(g.h * f)), sw = std::max(1, static_cast<int>(g.w * f));
   return [sh, sw](Image& img, Rng&) {
@@ -211,12 +218,13 @@ ShiftFn MakePixelate(int severity, const Geometry& g) {
   };
 }
 
-// MNIST-C jpeg_compression qualities, through stb_image_write's baseline JPEG
-// encoder and stb_image's decoder (both Debian's libstb). If the codec fails
-// (out of memory), the image is left as it is -- never silently for a whole
-// set: ApplyImageShift checks the first image separately (JpegRoundTrip).
+// JPEG round trip through stb_image_write's baseline encoder and stb_image's
+// decoder (both Debian's libstb). MNIST-C's qualities 25, 18, 15, 10, 7 cost
+// LeNet-5 only 1.6 .. 5.4 points on Fashion-MNIST (a 4-point spread), so we
+// keep its 25, 15 and (about) 7 and extend below: 25, 15, 8, 4, 1.
+// A codec failure (out of memory) returns false, which ApplyImageShift reports.
 ShiftFn MakeJpeg(int severity, const Geometry&) {
-  static constexpr int kQuality[5] = {25, 18, 15, 10, 7};
+  static constexpr int kQuality[5] = {25, 15, 8, 4, 1};
   const int quality = kQuality[severity - 1];
   return [quality](Image& img, Rng&) {
     std::vector<unsigned char> bytes(img.px.size());

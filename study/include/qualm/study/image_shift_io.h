@@ -31,6 +31,8 @@ Status WriteImageFolder(const Dataset& images, const std::string& dir, const std
 // A PNG (stb_image_write) of every type at every severity on sample `index`
 // of `clean`: one row per type in ImageShifts() order, labelled, columns
 // "clean" and severities 1..5, each image enlarged `zoom` times (nearest).
+// The sample is shifted as the only image of a one-image set, i.e. with the
+// random stream of image 0 whatever `index` is.
 // Written atomically (frontends::WriteFileAtomically).
 Status WriteContactSheet(const Dataset& clean, std::size_t index, std::uint64_t seed, int zoom, const std::string& path);
 
