@@ -115,7 +115,7 @@ TEST_CASE("image shifts: tiny and odd-sized images work for every type at every 
   }
 }
 
-TEST_CASE("image shifts: name, labels and classes kept; every output is k/255") {
+TEST_CASE("image shifts: name, labels and classes kept -- every output is k/255") {
   const Dataset d = Synthetic(4, 28, 28, 1);
   auto r = ApplyImageShift(d, "rotate", 3, 5);
   REQUIRE(r.ok());
@@ -168,7 +168,7 @@ TEST_CASE("image shifts: same seed same bytes, another seed other bytes, and the
   }
 }
 
-TEST_CASE("image shifts: a prefix of the set gives a prefix of the result; images get their own streams") {
+TEST_CASE("image shifts: a prefix of the set gives a prefix of the result -- images get their own streams") {
   const Dataset full = Synthetic(6, 28, 28, 1);
   const Dataset head = Subset(full, {0, 1, 2}, full.name);
   // Image 0 repeated: the random types must still corrupt the copies differently.
