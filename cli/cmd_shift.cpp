@@ -166,6 +166,7 @@ int RunShift(const ShiftArgs& a) {
   if (!a.contact_sheet.empty()) return RunContactSheet(a);
   if (a.table) {
     if (a.model.empty()) return Usage("--severity-table needs --model M");
+    if (Status st = CheckOutputIsNotInput(a.output, {a.model}); !st.ok()) return Fail("shift", st);
     return RunSeverityTable(a);
   }
   if (a.severity == 0) return Usage(a.type + ": give --severity 1.." + std::to_string(study::kShiftSeverities));

@@ -87,6 +87,11 @@ check "a foreign folder: left as it was" test "$(ls -A "$T/mine")" = "notes.txt"
 run "$Q" shift fog --severity 1 --limit 3 -o "$T/few"
 check "too few images for every class: an error" bash -c "[ $rc -eq 1 ] && grep -q 'no image of class' <<<'$out' && [ ! -e '$T/few' ]"
 
+# ---- the severity table refuses to write over its model
+cp "$M/lenet1.qm" "$T/m.qm"
+run "$Q" shift --severity-table --model "$T/m.qm" --limit 10 -o "$T/m.qm"
+check "severity table: the output is the model: an error" bash -c "[ $rc -eq 1 ] && cmp -s '$M/lenet1.qm' '$T/m.qm'"
+
 # ---- the contact sheet
 run "$Q" shift --contact-sheet "$T/sheet.png" --limit 5 --index 2 --zoom 2
 check "contact sheet: exit 0" test $rc -eq 0
