@@ -74,6 +74,8 @@ int main(int argc, char** argv) {
   add("quantize", "Quantize a float model (int8, dynamic, weight-only-int8, fp16-weights, bf16-weights)",
       qualm::cli::RegisterQuantize);
   add("compare", "Accuracies of two models and the inputs where they disagree", qualm::cli::RegisterCompare);
+  add("shift", "Generate shifted images (Fashion-MNIST-C: noise, blur, weather, digital, geometric)",
+      qualm::cli::RegisterShift);
   add("zoo", "Train (resumably) and evaluate the default model set", qualm::cli::RegisterZoo);
   add("study", "Run a study grid (preset or study file) resumably; status, report, merge", qualm::cli::RegisterStudy);
   add("cpu", "Show the detected CPU and the kernel paths qualm would use", qualm::cli::RegisterCpu);
