@@ -5,7 +5,7 @@
 namespace qualm::study {
 
 std::string TrainConfigJson(const TrainConfig& c) {
-  const nlohmann::json j = {{"epochs", c.epochs},
+  nlohmann::json j = {{"epochs", c.epochs},
           {"batch_size", c.batch_size},
           {"optimizer", OptimizerName(c.optimizer)},
           {"lr", c.lr},
@@ -25,6 +25,9 @@ std::string TrainConfigJson(const TrainConfig& c) {
           {"seed", c.seed},
           {"threads", c.threads},
           {"backend", BackendName(c.backend)}};
+  // Only when used, so the configuration (and checkpoint identity) of runs
+  // without early stopping reads as it did before the option existed.
+  if (c.early_stopping_patience > 0) j["early_stopping_patience"] = c.early_stopping_patience;
   return j.dump();
 }
 
@@ -52,6 +55,7 @@ Result<TrainConfig> ParseTrainConfigJson(const std::string& text) {
     c.seed = j.at("seed").get<std::uint64_t>();
     c.threads = j.at("threads").get<int>();
     QUALM_ASSIGN_OR_RETURN(c.backend, ParseBackend(j.at("backend").get<std::string>()));
+    c.early_stopping_patience = j.value("early_stopping_patience", 0);
   } catch (const nlohmann::json::exception& e) {
     return InvalidArgument(std::string("training configuration: ") + e.what());
   }
