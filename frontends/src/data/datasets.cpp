@@ -110,10 +110,10 @@ Result<Dataset> LoadNamedDataset(const std::string& spec, const DataOptions& opt
                            NamedDatasetHelp());
   }
   const std::string kind = spec.substr(0, colon), arg = spec.substr(colon + 1);
-  if (kind == "fashion-mnist") return LoadFashionMnist(arg, options);
   if (const SpamTask* task = FindSpamTask(kind)) return LoadSpamPart(*task, arg, options);
   if (options.text_transform && kind != "text")
     return InvalidArgument("'" + spec + "' is not a text data set; a text transform cannot apply to it");
+  if (kind == "fashion-mnist") return LoadFashionMnist(arg, options);
   if (kind == "images") {
     ImageFolderOptions img = options.images;
     if (options.limit > 0) img.limit = options.limit;
