@@ -163,7 +163,7 @@ int NamedDatasetSeqLen(const std::string& spec, const DataOptions& options) {
 std::string NamedDatasetHelp() {
   return "  fashion-mnist:train | validation | train-full | test   (55000 / 5000 / 60000 / 10000 images)\n"
          "  spam:train | validation | test | hard-ham | later     (SpamAssassin; 2100 / 300 / 600 / 250 / 2796)\n"
-         "  spam-brief:<set>         the same sets as the harder spam-brief task (first 32 tokens)\n"
+         "  spam-brief:<set>         the same sets as the harder spam-brief task (balanced; first 8 tokens; 550 / 150 / 300 / 250 / 2796)\n"
          "  images:<dir>             one subfolder per class of PNG/JPEG/BMP files\n"
          "  idx:<images>,<labels>    an IDX pair, gzip-compressed or raw\n"
          "  text:<dir>               one subfolder per class of .txt documents\n";
