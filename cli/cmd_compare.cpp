@@ -20,6 +20,7 @@ struct CompareArgs {
   int threads = 0, batch = 256;
   bool json = false;
   frontends::DataSpecOptions data_args;
+  TextShiftArgs shift;
 };
 
 int RunCompare(CompareArgs& a) {
@@ -32,6 +33,7 @@ int RunCompare(CompareArgs& a) {
   if (Status st = study::CheckComparable(*ma, *mb); !st.ok()) return Fail(cmd, st);
   // Text data is encoded with the first model's vocabulary, which
   // CheckComparable has found to be the second one's too.
+  if (Status st = ApplyTextShift(a.shift, a.data_args); !st.ok()) return Fail(cmd, st);
   auto data = LoadDataOption(cmd, *ma, a.data, a.data_args);
   if (!data.ok()) return Fail(cmd, data.status());
   EvalOptions eo;
@@ -78,6 +80,7 @@ Runner RegisterCompare(CLI::App& app) {
   app.add_option("--batch", a->batch, "Evaluation batch size")->capture_default_str()->check(AtLeastOne());
   AddLimitOption(app, a->data_args.limit);
   AddDataDirOptions(app, a->data_args);
+  AddTextShiftOptions(app, a->shift);
   app.add_option("-o,--output", a->out, "Also write the JSON result to this file (atomically; docs/cli-json.md)");
   app.add_flag("--json", a->json, "Machine-readable output (docs/cli-json.md)");
   return [a] { return RunCompare(*a); };

@@ -19,6 +19,7 @@ struct EvalArgs {
   int threads = 0, batch = 256;
   bool json = false, quiet = false;
   frontends::DataSpecOptions data_args;
+  TextShiftArgs shift;
 };
 
 int RunEval(EvalArgs& a) {
@@ -26,6 +27,7 @@ int RunEval(EvalArgs& a) {
   if (Status st = CheckOutputIsNotInput(a.predictions, {a.model_path}); !st.ok()) return Fail(cmd, st);
   auto model = frontends::LoadModel(a.model_path);
   if (!model.ok()) return Fail(cmd, model.status());
+  if (Status st = ApplyTextShift(a.shift, a.data_args); !st.ok()) return Fail(cmd, st);
   auto data = LoadDataOption(cmd, *model, a.data, a.data_args);
   if (!data.ok()) return Fail(cmd, data.status());
   EvalOptions eo;
@@ -101,6 +103,7 @@ Runner RegisterEval(CLI::App& app) {
   app.add_option("--batch", a->batch, "Evaluation batch size")->capture_default_str()->check(AtLeastOne());
   AddLimitOption(app, a->data_args.limit);
   AddDataDirOptions(app, a->data_args);
+  AddTextShiftOptions(app, a->shift);
   app.add_option("--predictions", a->predictions,
                  "Write labels, predictions and one row of softmax probabilities per input as JSON "
                  "(docs/cli-json.md)");

@@ -14,7 +14,7 @@ namespace {
 
 struct TrainArgs {
   study::TrainRunOptions run;
-  int epochs = 0, batch = 0, threads = 0;
+  int epochs = 0, batch = 0, threads = 0, early_stopping = -1;
   std::uint64_t seed = 1;
   float lr = 0, weight_decay = -1;
   // Given only when their option's count() is nonzero; the recipe's otherwise.
@@ -33,8 +33,9 @@ int RunTrain(TrainArgs& a) {
   const char* cmd = "train";
   study::TrainRunOptions& run = a.run;
   TrainConfig& cfg = run.config;
-  cfg = run.init_from.empty() ? study::DefaultRecipe(run.arch) : study::FineTuneRecipe(run.arch);
+  cfg = run.init_from.empty() ? study::TaskRecipe(run.arch, run.data) : study::FineTuneRecipe(run.arch);
   if (a.epochs > 0) cfg.epochs = a.epochs;
+  if (a.early_stopping >= 0) cfg.early_stopping_patience = a.early_stopping;
   if (a.batch > 0) cfg.batch_size = a.batch;
   if (a.lr > 0) cfg.lr = a.lr;
   if (a.weight_decay >= 0) cfg.weight_decay = a.weight_decay;
@@ -118,7 +119,8 @@ int RunTrain(TrainArgs& a) {
     std::printf("%s\n", out.dump(2).c_str());
   } else {
     std::printf("qualm train: wrote %s (%s, %s, %s)\n", run.output.c_str(), run.arch.c_str(),
-                Plural(static_cast<std::size_t>(cfg.epochs), "epoch").c_str(), FormatSeconds(result->seconds).c_str());
+                Plural(nlohmann::json::parse(result->history_json).size(), "epoch").c_str(),
+                FormatSeconds(result->seconds).c_str());
   }
   return 0;
 }
@@ -131,11 +133,15 @@ Runner RegisterTrain(CLI::App& app) {
   for (const auto& s : ZooArchitectures()) archs += (archs.empty() ? "" : ", ") + s;
   app.add_option("--arch", a->run.arch, "Architecture: " + archs)->required()->check(CLI::IsMember(ZooArchitectures()));
   app.add_option("--data", a->run.data,
-                 "Training data: fashion-mnist, spam, images:DIR, idx:IMAGES,LABELS or text:DIR (default: fashion-mnist "
+                 "Training data: fashion-mnist, spam, spam-brief, images:DIR, idx:IMAGES,LABELS or text:DIR (default: fashion-mnist "
                  "for image architectures, spam for text ones; images:, idx: and text: hold out a seeded 10 % for "
                  "validation)");
   AddOutputOption(app, a->run.output, "Model file to write");
   app.add_option("--epochs", a->epochs, "Epochs (default: the architecture's documented recipe)")->check(AtLeastOne());
+  app.add_option("--early-stopping", a->early_stopping,
+                 "Stop when validation accuracy has not improved for N epochs and keep the best epoch's weights "
+                 "(0 = off; default: the recipe's, e.g. 6 for spam-brief)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--seed", a->seed, "Seed for initialization, shuffling, augmentation and dropout")
       ->capture_default_str();
   app.add_option("--batch", a->batch, "Mini-batch size")->check(AtLeastOne());

@@ -9,6 +9,7 @@
 
 #include "progress.h"
 #include "qualm/frontends/datasets.h"
+#include "qualm/study/text_shift.h"
 
 namespace qualm::cli {
 
@@ -118,6 +119,26 @@ void AddDataDirOptions(CLI::App& app, frontends::DataSpecOptions& options) {
   app.add_option("--spam-dir", options.spam_dir,
                  "SpamAssassin data folder (default: $QUALM_DATA_DIR/spam-assassin/package/data, else the "
                  "repository's data/ folder, where scripts/setup.sh puts it)");
+}
+
+void AddTextShiftOptions(CLI::App& app, TextShiftArgs& args) {
+  std::string types;
+  for (const auto& t : study::TextShifts()) types += (types.empty() ? "" : ", ") + t.name;
+  app.add_option("--text-shift", args.spec,
+                 "Read the text data through a seeded synthetic shift TYPE:SEVERITY (severity 1-5; types: " + types +
+                     ")")
+      ->check([](const std::string& v) {
+        auto parsed = study::ParseTextShiftSpec(v);
+        return parsed.ok() ? std::string() : parsed.status().message();
+      });
+  app.add_option("--shift-seed", args.seed, "Seed of --text-shift")->capture_default_str();
+}
+
+Status ApplyTextShift(const TextShiftArgs& args, frontends::DataSpecOptions& options) {
+  if (args.spec.empty()) return Status::Ok();
+  QUALM_ASSIGN_OR_RETURN(study::TextShiftSpec spec, study::ParseTextShiftSpec(args.spec));
+  QUALM_ASSIGN_OR_RETURN(options.text_transform, study::TextShiftTransform(spec.type, spec.severity, args.seed));
+  return Status::Ok();
 }
 
 Result<Dataset> LoadDataOption(const char* command, const Model& model, std::string& spec,

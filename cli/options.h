@@ -71,6 +71,15 @@ void AddDataDirOptions(CLI::App& app, frontends::DataSpecOptions& options);
 // loader left out is printed to stderr.
 Result<Dataset> LoadDataOption(const char* command, const Model& model, std::string& spec,
                                const frontends::DataSpecOptions& options);
+// --text-shift TYPE:SEVERITY and --shift-seed N (study/text_shift.h): read
+// text evaluation sets through a synthetic shift. The spec is checked while
+// parsing; ApplyTextShift sets options.text_transform (nothing when not given).
+struct TextShiftArgs {
+  std::string spec;
+  std::uint64_t seed = 1;
+};
+void AddTextShiftOptions(CLI::App& app, TextShiftArgs& args);
+Status ApplyTextShift(const TextShiftArgs& args, frontends::DataSpecOptions& options);
 // Help text for --data: every spec form the data layer understands.
 std::string DataSpecHelp(const std::string& what);
 

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "qualm/frontends/datasets.h"
+#include "qualm/frontends/spam_assassin.h"
 
 namespace qualm::frontends {
 namespace {
@@ -16,6 +17,7 @@ DataOptions ToDataOptions(const DataSpecOptions& o) {
   if (!o.fashion_dir.empty()) d.fashion_mnist_dir = o.fashion_dir;
   d.spam_assassin_dir = o.spam_dir;
   d.limit = o.limit;
+  d.text_transform = o.text_transform;
   if (o.image_shape.size() == 3) {
     d.images.height = static_cast<int>(o.image_shape[0]);
     d.images.width = static_cast<int>(o.image_shape[1]);
@@ -57,12 +59,13 @@ std::string DefaultTestData(const Model& model) {
   auto it = model.metadata.find("train.data");
   if (it == model.metadata.end()) return "";
   if (it->second == "fashion-mnist") return "fashion-mnist:test";
-  if (it->second == "spam") return "spam:test";
+  if (FindSpamTask(it->second) != nullptr) return it->second + ":test";
   return "";
 }
 
 Result<TrainingData> LoadTrainingData(const std::string& spec, const DataSpecOptions& options) {
-  const DataOptions d = ToDataOptions(options);
+  DataOptions d = ToDataOptions(options);
+  d.text_transform = nullptr;  // training data is read as it is
   TrainingData out;
   if (spec == "fashion-mnist") {
     QUALM_ASSIGN_OR_RETURN(out.train, LoadNamedDataset("fashion-mnist:train", d));
@@ -70,14 +73,14 @@ Result<TrainingData> LoadTrainingData(const std::string& spec, const DataSpecOpt
     out.validation = std::move(v);
     return out;
   }
-  if (spec == "spam") {
-    QUALM_ASSIGN_OR_RETURN(Vocabulary vocab, NamedDatasetVocabulary("spam:train", d));
+  if (FindSpamTask(spec) != nullptr) {
+    QUALM_ASSIGN_OR_RETURN(Vocabulary vocab, NamedDatasetVocabulary(spec + ":train", d));
     DataOptions with_vocab = d;
     with_vocab.vocabulary = std::make_shared<const Vocabulary>(vocab);
-    QUALM_ASSIGN_OR_RETURN(out.train, LoadNamedDataset("spam:train", with_vocab));
-    QUALM_ASSIGN_OR_RETURN(Dataset v, LoadNamedDataset("spam:validation", with_vocab));
+    QUALM_ASSIGN_OR_RETURN(out.train, LoadNamedDataset(spec + ":train", with_vocab));
+    QUALM_ASSIGN_OR_RETURN(Dataset v, LoadNamedDataset(spec + ":validation", with_vocab));
     out.validation = std::move(v);
-    RecordVocabulary(vocab, d.seq_len, out);
+    RecordVocabulary(vocab, NamedDatasetSeqLen(spec + ":train", d), out);
     return out;
   }
   if (IsUserData(spec)) {
@@ -87,7 +90,7 @@ Result<TrainingData> LoadTrainingData(const std::string& spec, const DataSpecOpt
     if (StartsWith(spec, "text:")) {
       QUALM_ASSIGN_OR_RETURN(Vocabulary vocab, NamedDatasetVocabulary(spec, all));
       all.vocabulary = std::make_shared<const Vocabulary>(vocab);
-      RecordVocabulary(vocab, d.seq_len, out);
+      RecordVocabulary(vocab, NamedDatasetSeqLen(spec, d), out);
     }
     QUALM_ASSIGN_OR_RETURN(Dataset full, LoadNamedDataset(spec, all));
     QUALM_ASSIGN_OR_RETURN(Split split, SplitUserData(std::move(full), spec, options.limit));
@@ -96,7 +99,7 @@ Result<TrainingData> LoadTrainingData(const std::string& spec, const DataSpecOpt
     return out;
   }
   return InvalidArgument("unknown training data '" + spec +
-                         "' (expected fashion-mnist, spam, images:DIR, idx:IMAGES,LABELS or text:DIR)");
+                         "' (expected fashion-mnist, spam, spam-brief, images:DIR, idx:IMAGES,LABELS or text:DIR)");
 }
 
 Result<Dataset> LoadModelTrainingSplit(const Model& model, const DataSpecOptions& options) {
@@ -104,9 +107,11 @@ Result<Dataset> LoadModelTrainingSplit(const Model& model, const DataSpecOptions
   if (it == model.metadata.end() || it->second.empty())
     return InvalidArgument("the model records no training data (metadata train.data); name the data explicitly");
   const std::string& spec = it->second;
-  if (spec == "fashion-mnist" || spec == "spam") return LoadEvalData(spec + ":train", model, options);
+  DataSpecOptions as_trained = options;
+  as_trained.text_transform = nullptr;
+  if (spec == "fashion-mnist" || FindSpamTask(spec) != nullptr) return LoadEvalData(spec + ":train", model, as_trained);
   if (IsUserData(spec)) {
-    DataSpecOptions all = options;
+    DataSpecOptions all = as_trained;
     all.limit = 0;
     QUALM_ASSIGN_OR_RETURN(Dataset full, LoadEvalData(spec, model, all));
     QUALM_ASSIGN_OR_RETURN(Split split, SplitUserData(std::move(full), spec, options.limit));

@@ -5,7 +5,7 @@
 namespace qualm::study {
 
 std::string TrainConfigJson(const TrainConfig& c) {
-  const nlohmann::json j = {{"epochs", c.epochs},
+  nlohmann::json j = {{"epochs", c.epochs},
           {"batch_size", c.batch_size},
           {"optimizer", OptimizerName(c.optimizer)},
           {"lr", c.lr},
@@ -36,6 +36,9 @@ std::string TrainConfigJson(const TrainConfig& c) {
                           {"iterations", c.adversarial.iterations},
                           {"fraction", c.adversarial.fraction}};
   if (c.strategy == TrainingStrategy::kMixup) out["mixup"] = {{"alpha", c.mixup.alpha}};
+  // Only when used, so the configuration (and checkpoint identity) of runs
+  // without early stopping reads as it did before the option existed.
+  if (c.early_stopping_patience > 0) out["early_stopping_patience"] = c.early_stopping_patience;
   return out.dump();
 }
 
@@ -75,6 +78,7 @@ Result<TrainConfig> ParseTrainConfigJson(const std::string& text) {
       c.adversarial.fraction = a.at("fraction").get<float>();
     }
     if (j.contains("mixup")) c.mixup.alpha = j.at("mixup").at("alpha").get<float>();
+    c.early_stopping_patience = j.value("early_stopping_patience", 0);
   } catch (const nlohmann::json::exception& e) {
     return InvalidArgument(std::string("training configuration: ") + e.what());
   }

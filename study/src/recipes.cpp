@@ -37,4 +37,15 @@ TrainConfig FineTuneRecipe(const std::string& arch) {
 
 std::string DefaultTrainingData(const std::string& arch) { return IsTextArchitecture(arch) ? "spam" : "fashion-mnist"; }
 
+std::vector<std::string> TextTasks() { return {"spam", "spam-brief"}; }
+
+TrainConfig TaskRecipe(const std::string& arch, const std::string& data) {
+  TrainConfig c = DefaultRecipe(arch);
+  if (data == "spam-brief" && IsTextArchitecture(arch)) {
+    c.epochs = 40;
+    c.early_stopping_patience = 6;
+  }
+  return c;
+}
+
 }  // namespace qualm::study

@@ -7,6 +7,7 @@
 #include <optional>
 #include <nlohmann/json.hpp>
 
+#include "early_stopping.h"
 #include "qualm/engine/zoo.h"
 #include "qualm/study/recipes.h"
 #include "qualm/frontends/model_file.h"
@@ -50,6 +51,9 @@ Result<TrainRunResult> RunTraining(const TrainRunOptions& options, const TrainRu
   const bool histogram_qat = options.qat && !std::holds_alternative<MinMaxOptions>(options.qat_options.observer) &&
                             !std::holds_alternative<MovingAverageOptions>(options.qat_options.observer);
   const bool checkpoints = !histogram_qat;
+  const bool early_stopping = cfg.early_stopping_patience > 0;
+  if (early_stopping && (options.qat || !options.validate))
+    return InvalidArgument("early stopping needs the validation pass and float training (not QAT, not --no-validation)");
   if (histogram_qat && options.max_epochs_this_run > 0)
     return InvalidArgument("QAT with a histogram observer cannot stop early and resume (its state is not checkpointed)");
   std::optional<Model> init;
@@ -136,8 +140,14 @@ Result<TrainRunResult> RunTraining(const TrainRunOptions& options, const TrainRu
   if (history.is_discarded()) history = nlohmann::json::array();
   for (const auto& h : history) result.seconds += h.value("seconds", 0.0);
 
+  std::optional<internal::EarlyStopping> stopper;
+  if (early_stopping) {
+    if (!validation) return InvalidArgument(data_spec + " has no validation split; early stopping needs one");
+    QUALM_ASSIGN_OR_RETURN(stopper, internal::EarlyStopping::Start(cfg.early_stopping_patience, model, resumed, checkpoint));
+  }
+  bool stopped_early = false;
   int this_run = 0;
-  for (int e = trainer->state().epochs_done; e < cfg.epochs; ++e) {
+  for (int e = trainer->state().epochs_done; e < cfg.epochs && !stopped_early; ++e) {
     if (options.max_epochs_this_run > 0 && this_run++ == options.max_epochs_this_run) {
       say("stopping after " + std::to_string(options.max_epochs_this_run) + " epoch(s); resume from " + checkpoint);
       result.finished = false;
@@ -154,10 +164,24 @@ Result<TrainRunResult> RunTraining(const TrainRunOptions& options, const TrainRu
                        {"seconds", report.seconds}});
     model.metadata["train.history"] = history.dump();
     if (cb.epoch) cb.epoch(report);
-    if (checkpoints && report.epoch < cfg.epochs) {
+    if (stopper) {
+      QUALM_ASSIGN_OR_RETURN(stopped_early, stopper->AfterEpoch(report.epoch, report.validation_accuracy, model,
+                                                                checkpoints && report.epoch < cfg.epochs));
+    }
+    if (checkpoints && report.epoch < cfg.epochs && !stopped_early) {
       if (qat) model.metadata["qat.state"] = qat->StateString();
       QUALM_RETURN_IF_ERROR(frontends::SaveCheckpoint(model, trainer->state(), identity, checkpoint));
+      if (stopper) stopper->RemoveStaleFiles();
     }
+  }
+  if (stopper) {
+    const int epochs_run = trainer->state().epochs_done;
+    if (stopped_early)
+      say("early stopping after epoch " + std::to_string(epochs_run) + ": no better validation accuracy for " +
+          std::to_string(cfg.early_stopping_patience) + " epochs");
+    say("keeping the weights of epoch " + std::to_string(stopper->best_epoch()) + " (validation accuracy " +
+        std::to_string(stopper->best_accuracy()) + ")");
+    stopper->Finish(model, epochs_run, stopped_early);
   }
 
   model.metadata["qualm.version"] = QUALM_VERSION_STRING;

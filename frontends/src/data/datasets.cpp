@@ -51,34 +51,48 @@ Result<Dataset> LoadFashionMnist(const std::string& part, const DataOptions& opt
   return InvalidArgument("unknown Fashion-MNIST part '" + part + "' (train, validation, train-full, test)");
 }
 
-SpamAssassinOptions SpamOptions(const DataOptions& options) {
+constexpr int kTextFolderSeqLen = 200;
+
+// "spam:test" -> the task "spam"; null for other kinds.
+const SpamTask* SpecTask(const std::string& spec) {
+  const std::size_t colon = spec.find(':');
+  return colon == std::string::npos ? nullptr : FindSpamTask(std::string_view(spec).substr(0, colon));
+}
+
+SpamAssassinOptions SpamOptions(const SpamTask& task, const DataOptions& options) {
   SpamAssassinOptions s;
   s.data_dir = options.spam_assassin_dir;
-  s.seq_len = options.seq_len;
-  s.vocabulary = options.vocabulary_options;
+  s.seq_len = options.seq_len > 0 ? options.seq_len : task.seq_len;
+  s.vocabulary = options.vocabulary_options ? *options.vocabulary_options : task.vocabulary;
+  s.balanced = task.balanced;
+  s.validation_fraction = task.validation_fraction;
+  s.test_fraction = task.test_fraction;
   return s;
 }
 
-Result<SpamAssassinDatasets> LoadSpam(const DataOptions& options) {
-  return LoadSpamAssassin(SpamOptions(options), options.vocabulary.get());
-}
-
-Result<Dataset> LoadSpamPart(const std::string& part, const DataOptions& options) {
-  Dataset SpamAssassinDatasets::*member = nullptr;
-  if (part == "train") member = &SpamAssassinDatasets::train;
-  else if (part == "validation") member = &SpamAssassinDatasets::validation;
-  else if (part == "test") member = &SpamAssassinDatasets::test;
-  else if (part == "hard-ham") member = &SpamAssassinDatasets::hard_ham;
-  else if (part == "later") member = &SpamAssassinDatasets::later;
+Result<Dataset> LoadSpamPart(const SpamTask& task, const std::string& part, const DataOptions& options) {
+  TextCorpus SpamAssassinCorpus::*member = nullptr;
+  if (part == "train") member = &SpamAssassinCorpus::train;
+  else if (part == "validation") member = &SpamAssassinCorpus::validation;
+  else if (part == "test") member = &SpamAssassinCorpus::test;
+  else if (part == "hard-ham") member = &SpamAssassinCorpus::hard_ham;
+  else if (part == "later") member = &SpamAssassinCorpus::later;
   else return InvalidArgument("unknown SpamAssassin set '" + part + "' (train, validation, test, hard-ham, later)");
-  if (options.seq_len <= 0) return InvalidArgument("seq_len must be positive, got " + std::to_string(options.seq_len));
-  QUALM_ASSIGN_OR_RETURN(SpamAssassinDatasets sets, LoadSpam(options));
-  return FirstN(std::move(sets.*member), options.limit);
+  if (options.seq_len < 0) return InvalidArgument("seq_len must be positive, got " + std::to_string(options.seq_len));
+  const SpamAssassinOptions so = SpamOptions(task, options);
+  QUALM_ASSIGN_OR_RETURN(SpamAssassinCorpus corpus, LoadSpamAssassinCorpus(so));
+  const Vocabulary vocab = options.vocabulary ? *options.vocabulary : Vocabulary::Build(corpus.train.documents, so.vocabulary);
+  TextCorpus& set = corpus.*member;
+  if (options.text_transform) {
+    QUALM_ASSIGN_OR_RETURN(set, TransformCorpus(set, [](std::string_view raw) { return MailText(raw); },
+                                                options.text_transform));
+  }
+  return FirstN(EncodeCorpus(set, vocab, so.seq_len, task.name + ":" + part), options.limit);
 }
 
 Result<Vocabulary> TextFolderVocabulary(const TextCorpus& corpus, const DataOptions& options) {
   if (options.vocabulary) return *options.vocabulary;
-  return Vocabulary::Build(corpus.documents, options.vocabulary_options);
+  return Vocabulary::Build(corpus.documents, options.vocabulary_options.value_or(VocabularyOptions{}));
 }
 
 }  // namespace
@@ -96,8 +110,10 @@ Result<Dataset> LoadNamedDataset(const std::string& spec, const DataOptions& opt
                            NamedDatasetHelp());
   }
   const std::string kind = spec.substr(0, colon), arg = spec.substr(colon + 1);
+  if (const SpamTask* task = FindSpamTask(kind)) return LoadSpamPart(*task, arg, options);
+  if (options.text_transform && kind != "text")
+    return InvalidArgument("'" + spec + "' is not a text data set; a text transform cannot apply to it");
   if (kind == "fashion-mnist") return LoadFashionMnist(arg, options);
-  if (kind == "spam") return LoadSpamPart(arg, options);
   if (kind == "images") {
     ImageFolderOptions img = options.images;
     if (options.limit > 0) img.limit = options.limit;
@@ -112,20 +128,24 @@ Result<Dataset> LoadNamedDataset(const std::string& spec, const DataOptions& opt
     return LoadIdxPair(arg.substr(0, comma), arg.substr(comma + 1), spec, idx);
   }
   if (kind == "text") {
-    if (options.seq_len <= 0) return InvalidArgument("seq_len must be positive");
+    if (options.seq_len < 0) return InvalidArgument("seq_len must be positive");
     QUALM_ASSIGN_OR_RETURN(TextCorpus corpus, LoadTextFolder(arg));
     QUALM_ASSIGN_OR_RETURN(Vocabulary vocab, TextFolderVocabulary(corpus, options));
-    return FirstN(EncodeCorpus(corpus, vocab, options.seq_len, spec), options.limit);
+    if (options.text_transform) {
+      QUALM_ASSIGN_OR_RETURN(corpus, TransformCorpus(corpus, {}, options.text_transform));
+    }
+    return FirstN(EncodeCorpus(corpus, vocab, NamedDatasetSeqLen(spec, options), spec), options.limit);
   }
   return InvalidArgument("unknown data set kind '" + kind + "' in '" + spec + "'; known forms:\n" +
                          NamedDatasetHelp());
 }
 
 Result<Vocabulary> NamedDatasetVocabulary(const std::string& spec, const DataOptions& options) {
-  if (spec.rfind("spam:", 0) == 0) {
+  if (const SpamTask* task = SpecTask(spec)) {
     if (options.vocabulary) return *options.vocabulary;
-    QUALM_ASSIGN_OR_RETURN(SpamAssassinCorpus corpus, LoadSpamAssassinCorpus(SpamOptions(options)));
-    return Vocabulary::Build(corpus.train.documents, options.vocabulary_options);
+    const SpamAssassinOptions so = SpamOptions(*task, options);
+    QUALM_ASSIGN_OR_RETURN(SpamAssassinCorpus corpus, LoadSpamAssassinCorpus(so));
+    return Vocabulary::Build(corpus.train.documents, so.vocabulary);
   }
   if (spec.rfind("text:", 0) == 0) {
     QUALM_ASSIGN_OR_RETURN(TextCorpus corpus, LoadTextFolder(spec.substr(5)));
@@ -134,9 +154,16 @@ Result<Vocabulary> NamedDatasetVocabulary(const std::string& spec, const DataOpt
   return InvalidArgument("data set '" + spec + "' is not a text data set; it has no vocabulary");
 }
 
+int NamedDatasetSeqLen(const std::string& spec, const DataOptions& options) {
+  if (options.seq_len > 0) return options.seq_len;
+  if (const SpamTask* task = SpecTask(spec)) return task->seq_len;
+  return kTextFolderSeqLen;
+}
+
 std::string NamedDatasetHelp() {
   return "  fashion-mnist:train | validation | train-full | test   (55000 / 5000 / 60000 / 10000 images)\n"
          "  spam:train | validation | test | hard-ham | later     (SpamAssassin; 2100 / 300 / 600 / 250 / 2796)\n"
+         "  spam-brief:<set>         the same sets as the harder spam-brief task (balanced; first 8 tokens; 550 / 150 / 300 / 250 / 2796)\n"
          "  images:<dir>             one subfolder per class of PNG/JPEG/BMP files\n"
          "  idx:<images>,<labels>    an IDX pair, gzip-compressed or raw\n"
          "  text:<dir>               one subfolder per class of .txt documents\n";

@@ -248,4 +248,18 @@ Result<TextCorpus> LoadTextFolder(const std::string& dir) {
   return corpus;
 }
 
+Result<TextCorpus> TransformCorpus(const TextCorpus& corpus,
+                                   const std::function<std::string(std::string_view raw)>& extract,
+                                   const TextTransform& transform) {
+  if (corpus.sources.size() != corpus.size())
+    return InvalidArgument(corpus.name + ": cannot transform the documents' text: their source files are not known");
+  TextCorpus out = corpus;
+  for (std::size_t i = 0; i < corpus.size(); ++i) {
+    QUALM_ASSIGN_OR_RETURN(std::string raw, detail::ReadWholeFile(corpus.sources[i]));
+    std::string text = extract ? extract(raw) : std::move(raw);
+    out.documents[i] = Tokenize(transform ? transform(text, i) : text);
+  }
+  return out;
+}
+
 }  // namespace qualm::frontends

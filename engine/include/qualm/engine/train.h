@@ -63,6 +63,10 @@ struct TrainConfig {
   // `augment_shift` pixels with zero fill.
   bool augment_flip = false;
   int augment_shift = 0;
+  // > 0: the training run (study/train_run.h) stops once validation accuracy
+  // has not improved for this many epochs and keeps the weights of the best
+  // validation epoch. `epochs` stays the upper bound. The Trainer ignores it.
+  int early_stopping_patience = 0;
   std::uint64_t seed = 1;
   int threads = 1;
   Backend backend = Backend::kFast;

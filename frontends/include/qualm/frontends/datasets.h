@@ -9,6 +9,8 @@
 //   spam:train | spam:validation | spam:test   collection 1 (easy-ham-1 + spam-1), 70/10/20
 //   spam:hard-ham              hard-ham-1 (250 ham)
 //   spam:later                 easy-ham-2 + spam-2 (collection 2, later in time)
+//   spam-brief:<set>           the same sets read as the harder spam-brief task
+//                              (spam_assassin.h: SpamTasks())
 //   images:<dir>               an image folder (image_folder.h), options.images
 //   idx:<images>,<labels>      an IDX pair (idx.h), options.idx_num_classes classes
 //   text:<dir>                 a text folder (text.h)
@@ -38,6 +40,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -60,9 +63,12 @@ struct DataOptions {
   std::string spam_assassin_dir;  // empty: DefaultSpamAssassinDir()
   std::size_t limit = 0;          // first N samples of the result (0 = all)
   // Text sets.
-  int seq_len = 200;
-  VocabularyOptions vocabulary_options;          // 20000 ids, min count 2
+  int seq_len = 0;  // 0: the task's (spam_assassin.h: 200 for spam, ...); 200 for text:
+  std::optional<VocabularyOptions> vocabulary_options;  // empty: the task's (spam: 20000 ids, min count 2)
   std::shared_ptr<const Vocabulary> vocabulary;  // use this instead of building one
+  // Applied to the text of every document of the set before tokenization
+  // (never to the documents a vocabulary is built from); empty = none.
+  TextTransform text_transform;
   // images:
   ImageFolderOptions images;
   // idx:
@@ -75,6 +81,9 @@ Result<Dataset> LoadNamedDataset(const std::string& spec, const DataOptions& opt
 // options.vocabulary; text:<dir> -> built on the folder, or options.vocabulary).
 // Save it next to a trained model. Image specs give InvalidArgument.
 Result<Vocabulary> NamedDatasetVocabulary(const std::string& spec, const DataOptions& options = {});
+// The sequence length a text spec is encoded with: options.seq_len when set,
+// else the task's (spam*: spam_assassin.h) or 200 (text:).
+int NamedDatasetSeqLen(const std::string& spec, const DataOptions& options = {});
 
 // One line per spec form, for --help texts.
 std::string NamedDatasetHelp();

@@ -39,6 +39,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -105,6 +106,19 @@ struct TextCorpus {
 
 // Encodes every document: Dataset with sample_type kInt32, sample_shape {seq_len}.
 Dataset EncodeCorpus(const TextCorpus& corpus, const Vocabulary& vocabulary, int seq_len, const std::string& name);
+
+// A per-document text transform (study/text_shift.h makes them): maps the text
+// of document `index` of a set (its position in that set) to the text that is
+// tokenized instead. An empty function means none.
+using TextTransform = std::function<std::string(std::string_view text, std::size_t index)>;
+
+// Re-reads every document of `corpus` from its source file, turns the bytes
+// into the document's text with `extract` (the bytes as they are when empty),
+// applies `transform` and tokenizes the result. Labels, sources and order are
+// kept. Errors: a document without a source file, unreadable files (named).
+Result<TextCorpus> TransformCorpus(const TextCorpus& corpus,
+                                   const std::function<std::string(std::string_view raw)>& extract,
+                                   const TextTransform& transform);
 
 // The folder layout in the file header. Errors: missing directory, no class
 // subdirectories, a class with no .txt files, unreadable files (named).
