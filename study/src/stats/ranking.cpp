@@ -114,7 +114,8 @@ std::vector<RocPoint> RocCurve(const RankedScores& r, std::size_t max_points) {
   };
   std::vector<Counts> raw = {{std::numeric_limits<double>::infinity(), 0, 0}};
   ForEachGroup(r, [&](const Group& g) {
-    raw.push_back({g.score, static_cast<std::int64_t>(g.neg_above + g.neg), static_cast<std::int64_t>(g.pos_above + g.pos)});
+    raw.push_back({g.score, static_cast<std::int64_t>(g.neg_above + g.neg),
+                   static_cast<std::int64_t>(g.pos_above + g.pos)});
   });
   // Drop points on the straight segment between the last kept point and the
   // next one (exact test on the integer counts).
