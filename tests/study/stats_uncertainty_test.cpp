@@ -1,6 +1,7 @@
 // Uncertainty metrics on hand-made softmax rows, where each value is known.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -46,6 +47,17 @@ TEST_CASE("stats uncertainty: a general row, top two found anywhere, higher scor
   for (UncertaintyMetric m : kUncertaintyMetrics) CHECK(Score(sure, m) < Score(row, m));
   const std::vector<double> dup = {0.4, 0.1, 0.4, 0.1};  // p2 equals p1
   CHECK(TopTwoOf(dup.data(), dup.size()).margin() == 0.0);
+}
+
+TEST_CASE("stats uncertainty: a class permutation of a row gives bit-identical scores") {
+  std::vector<float> row = {0.013f, 0.31f, 0.0007f, 0.2f, 0.07f, 0.11f, 0.0203f, 0.09f, 0.18f, 0.0060f};
+  std::vector<float> perm = row;
+  std::reverse(perm.begin(), perm.end());
+  std::swap(perm[1], perm[6]);
+  for (UncertaintyMetric m : kUncertaintyMetrics) {
+    CAPTURE(UncertaintyMetricName(m));
+    CHECK(UncertaintyScore(row.data(), row.size(), m) == UncertaintyScore(perm.data(), perm.size(), m));
+  }
 }
 
 TEST_CASE("stats uncertainty: per-row scores, float and double rows agree, margins") {

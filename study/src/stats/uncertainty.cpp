@@ -1,6 +1,7 @@
 // Uncertainty metrics of softmax rows; see qualm/study/stats/uncertainty.h.
 #include "qualm/study/stats/uncertainty.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <utility>
@@ -27,6 +28,16 @@ TopTwo TopTwoImpl(const T* row, std::size_t classes) {
   return t;
 }
 
+// Sums run over the row sorted ascending: two rows holding the same
+// probabilities in another class order get bit-identical scores (and so stay
+// tied in the rankings), and small terms are added first.
+template <typename T>
+std::vector<double> Ascending(const T* row, std::size_t classes) {
+  std::vector<double> v(row, row + classes);
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
 template <typename T>
 double ScoreImpl(const T* row, std::size_t classes, UncertaintyMetric m) {
   switch (m) {
@@ -34,18 +45,14 @@ double ScoreImpl(const T* row, std::size_t classes, UncertaintyMetric m) {
     case UncertaintyMetric::kLeastConfidence: return 1.0 - TopTwoImpl(row, classes).p1;
     case UncertaintyMetric::kEntropy: {
       double h = 0.0;
-      for (std::size_t c = 0; c < classes; ++c) {
-        const double p = static_cast<double>(row[c]);
+      for (double p : Ascending(row, classes)) {
         if (p > 0.0) h -= p * std::log(p);
       }
       return h;
     }
     case UncertaintyMetric::kGini: {
       double s = 0.0;
-      for (std::size_t c = 0; c < classes; ++c) {
-        const double p = static_cast<double>(row[c]);
-        s += p * p;
-      }
+      for (double p : Ascending(row, classes)) s += p * p;
       return 1.0 - s;
     }
   }

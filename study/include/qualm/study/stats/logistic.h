@@ -7,7 +7,11 @@
 // fitted probabilities equal those of the raw score when slope > 0 (AUROC
 // becomes 1 - AUROC when slope < 0; tests check both). What it adds is a
 // calibrated probability and with it a threshold in probability units. We keep
-// it because Hu et al. report their numbers through it.
+// it because Hu et al. report their numbers through it. This also makes the
+// reported ranking numbers independent of the last-bit rounding of exp/log in
+// the fit: only the coefficients (and a near-tie in the CV choice) can move.
+// (Exception: probabilities that round to the same double, e.g. saturated at
+// 1, become ties the raw score did not have.)
 #pragma once
 
 #include <cstddef>

@@ -8,7 +8,10 @@
 //   entropy           score = -sum_i p_i ln p_i   (natural log, 0 ln 0 = 0)
 //   gini              score = 1 - sum_i p_i^2
 //   least-confidence  score = 1 - p1
-// Computed in double, summing over classes in index order. Rows are taken as
+// Computed in double; the sums run over the row sorted ascending, so a class
+// permutation of a row gives the same bits. Entropy calls std::log, whose last
+// bit may differ between C libraries; a ranking measure can move only if two
+// rows' entropies lie within an ulp. Rows are taken as
 // given (a float softmax sums to 1 only up to rounding); they must hold finite,
 // non-negative values, which the Result-returning functions check.
 #pragma once
