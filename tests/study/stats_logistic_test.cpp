@@ -179,6 +179,8 @@ TEST_CASE("stats logistic: RQ3 protocol, balanced split, fitted probabilities ra
   // (standard error about 0.25, plus a little shrinkage).
   CHECK(r->model.slope > 1.5);
   CHECK(r->model.slope < 3.5);
+  const double rate = static_cast<double>(m) / static_cast<double>(fit.y.size());
+  CHECK(std::fabs(r->model.intercept + std::log(rate / (1 - rate)) - (-4.0)) < 0.6);
   // Monotone model: the same ranking as the raw score, to rounding.
   auto raw = SummarizeRanking(eval.x, eval.y);
   REQUIRE(r->population.has_value());
@@ -217,11 +219,17 @@ TEST_CASE("stats logistic: RQ3 protocol is deterministic in its seed and rejects
   REQUIRE(c.ok());
   CHECK(c->model.slope != a->model.slope);
 
-  std::vector<std::uint8_t> one(d.y.size(), 0);
-  one[17] = 1;
-  auto few = RegressOnBalancedSample(d.x, one, o);
+  std::vector<std::uint8_t> two(d.y.size(), 0);
+  two[17] = two[40] = 1;
+  auto few = RegressOnBalancedSample(d.x, two, o);
   REQUIRE_FALSE(few.ok());
-  CHECK(few.status().message().find("1 disagreements") != std::string::npos);
+  CHECK(few.status().message().find("2 disagreements") != std::string::npos);
+  two[99] = 1;  // three: one held out, two folds of one each
+  auto three = RegressOnBalancedSample(d.x, two, o);
+  REQUIRE_MESSAGE(three.ok(), three.status().ToString());
+  CHECK(three->folds == 2);
+  CHECK(three->holdout.positives == 1);
+  CHECK(three->fit_size == 4);
 }
 
 }  // namespace

@@ -48,9 +48,9 @@ Result<DisagreementRegression> Regress(const std::vector<double>& scores, const 
   std::vector<std::size_t> pos, neg;
   for (std::size_t i = 0; i < labels.size(); ++i) (labels[i] ? pos : neg).push_back(i);
   const std::size_t m = std::min(pos.size(), neg.size());
-  if (m < 2) {
+  if (m < 3) {  // one of each to hold out, two of each for 2-fold CV
     char buf[160];
-    std::snprintf(buf, sizeof buf, "regression: %zu disagreements and %zu agreements; need at least 2 of each",
+    std::snprintf(buf, sizeof buf, "regression: %zu disagreements and %zu agreements; need at least 3 of each",
                   pos.size(), neg.size());
     return InvalidArgument(buf);
   }

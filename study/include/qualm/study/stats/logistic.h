@@ -87,7 +87,10 @@ struct DisagreementRegressionOptions {
   CrossValidationOptions cv;
 };
 struct DisagreementRegression {
-  LogisticModel model;  // in the raw score's units
+  // In the raw score's units. Its probabilities are calibrated to the balanced
+  // sample's 50 % base rate; for a population with disagreement rate r, add
+  // ln(r / (1 - r)) to the intercept (balanced sampling moves only the intercept).
+  LogisticModel model;
   double lambda = 0.0;  // chosen, for the standardized score
   std::size_t folds = 0;
   std::size_t fit_size = 0;
@@ -96,7 +99,9 @@ struct DisagreementRegression {
   std::optional<RankingSummary> population;  // on the evaluation population, when given
 };
 // Paper protocol: fit and evaluation population are the same (test) records;
-// read `holdout`. Needs at least 2 inputs of each class.
+// read `holdout`. Needs at least 3 inputs of each class (one held out, two for
+// 2-fold CV); with that few the numbers mean little, and the summaries' class
+// counts say so.
 Result<DisagreementRegression> RegressOnBalancedSample(const std::vector<double>& scores,
                                                        const std::vector<std::uint8_t>& labels,
                                                        const DisagreementRegressionOptions& options);
