@@ -73,6 +73,9 @@ std::vector<std::string> TaskEvalSets(const StudySpec& spec, const StudyTask& ta
   const std::string family = TaskData(task);
   const std::string test = family + ":test";
   std::vector<std::string> sets = {test};
+  // The validation split: where the analyses fit what they then test on the
+  // test set (RQ3's regression in our protocol, the disagreement guard).
+  if (spec.validation_sets) sets.push_back(family + ":validation");
   const bool text = IsTextArchitecture(task.arch);
   if (text && spec.natural_shifts) {
     sets.push_back(family + ":hard-ham");

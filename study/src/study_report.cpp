@@ -201,6 +201,11 @@ Status WriteStudyReport(const std::string& out) {
     const double rate = Rate(r.disagreements, r.count);
     a.per_set[c.data].v.push_back(rate);
     auto set = ParseEvalSetName(c.data);
+    const auto ends_with = [&](const char* suffix) {
+      const std::string x = suffix;
+      return c.data.size() >= x.size() && c.data.compare(c.data.size() - x.size(), x.size(), x) == 0;
+    };
+    if (ends_with(":validation")) continue;  // for the analyses, not the tables
     if (set.ok() && !set->shift.empty()) {
       auto& s = shifted_by_seed[key][c.seed];
       s.first += rate;
@@ -208,7 +213,7 @@ Status WriteStudyReport(const std::string& out) {
       auto& v = sev_by_seed[key][c.seed][set->severity];
       v.first += rate;
       v.second += 1;
-    } else if (c.data.size() >= 5 && c.data.compare(c.data.size() - 5, 5, ":test") == 0) {
+    } else if (ends_with(":test")) {
       a.float_acc.v.push_back(100.0 * r.float_accuracy);
       a.change.v.push_back(100.0 * (r.quantized_accuracy - r.float_accuracy));
       a.clean.v.push_back(rate);

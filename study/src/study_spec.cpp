@@ -147,7 +147,7 @@ Result<StudySpec> ParseStudySpec(const std::string& text) {
   if (j.is_discarded() || !j.is_object()) return InvalidArgument("study file: not a JSON object");
   static const std::set<std::string> kKeys = {"name",       "tasks",          "strategies",   "seeds",
                                               "variants",   "eval_limit",     "image_shifts", "text_shifts",
-                                              "severities", "natural_shifts", "shift_seed",   "calibration_samples",
+                                              "severities", "natural_shifts", "shift_seed",   "calibration_samples", "validation_sets",
                                               "finetune_epochs", "skip_smaller_than"};
   for (const auto& [key, value] : j.items())
     if (!kKeys.count(key)) return InvalidArgument("study file: unknown key \"" + key + "\"");
@@ -179,6 +179,7 @@ Result<StudySpec> ParseStudySpec(const std::string& text) {
     }
     if (j.contains("severities")) s.severities = j["severities"].get<std::vector<int>>();
     s.natural_shifts = j.value("natural_shifts", s.natural_shifts);
+    s.validation_sets = j.value("validation_sets", s.validation_sets);
     s.shift_seed = j.value("shift_seed", s.shift_seed);
     s.calibration_samples = j.value("calibration_samples", s.calibration_samples);
     s.finetune_epochs = j.value("finetune_epochs", s.finetune_epochs);
@@ -204,6 +205,7 @@ std::string StudySpecJson(const StudySpec& s) {
                             {"text_shifts", s.text_shifts},
                             {"severities", s.severities},
                             {"natural_shifts", s.natural_shifts},
+                            {"validation_sets", s.validation_sets},
                             {"shift_seed", s.shift_seed},
                             {"calibration_samples", s.calibration_samples},
                             {"finetune_epochs", s.finetune_epochs},

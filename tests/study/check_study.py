@@ -64,6 +64,8 @@ def main(d):
         text = t["arch"] in ("lstm", "gru")
         shifts = spec["text_shifts"] if text else spec["image_shifts"]
         want = {t["data"] + ":test"} | {"%s:test~%s@%d" % (t["data"], s, v) for s in shifts for v in spec["severities"]}
+        if spec.get("validation_sets", True):
+            want.add(t["data"] + ":validation")
         if text and spec["natural_shifts"]:
             want |= {t["data"] + ":hard-ham", t["data"] + ":later"}
         for s in spec["strategies"]:

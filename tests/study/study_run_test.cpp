@@ -73,8 +73,8 @@ TEST_CASE("study run: records, tables, resume, seeds and shards agree") {
   // Every record's counts are what its .npy files give, and every rate lies in [0, 1].
   const auto records = nlohmann::json::parse(Slurp(root / "full/records.json"));
   CHECK(records["missing_cells"] == 0);
-  // (standard, qat) x 2 seeds x 3 variants x (clean + 2 shifts x 2 severities)
-  REQUIRE(records["records"].size() == 2 * 2 * 3 * 5);
+  // (standard, qat) x 2 seeds x 3 variants x (test, validation, 2 shifts x 2 severities)
+  REQUIRE(records["records"].size() == 2 * 2 * 3 * 6);
   std::size_t any_disagreement = 0;
   for (const auto& r : records["records"]) {
     auto labels = ReadNpy((root / "full" / r["labels"].get<std::string>()).string());

@@ -79,10 +79,11 @@ TEST_CASE("study cells: ids are stable and change exactly where the configuratio
   auto b = ExpandStudy(base, StudyRuntime{});
   REQUIRE(a.ok());
   REQUIRE(b.ok());
-  // 2 seeds x (standard, qat); each model x 2 variants; each of 3 models x 3 sets.
+  // 2 seeds x (standard, qat); each model x 2 variants; each of 3 models x 4 sets
+  // (test, validation, one shift at two severities).
   CHECK(a->Count(CellKind::kTrain) == 4);
   CHECK(a->Count(CellKind::kVariant) == 8);
-  CHECK(a->Count(CellKind::kEval) == 4 * 3 * 3);
+  CHECK(a->Count(CellKind::kEval) == 4 * 3 * 4);
   CHECK(IdsByLabel(*a) == IdsByLabel(*b));
   std::set<std::string> ids;
   for (const auto& c : a->cells) ids.insert(c.id);

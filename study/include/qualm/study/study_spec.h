@@ -13,7 +13,7 @@
 //    "eval_limit": 2000,              N samples of every evaluation set (0 = all): a fixed
 //                                     seeded subset, the same for every model (shifted_data.h)
 //    "image_shifts": ["fog", ...] | "all",   "text_shifts": [...] | "all",
-//    "severities": [1, 3, 5],  "natural_shifts": true,  "shift_seed": 1,
+//    "severities": [1, 3, 5],  "natural_shifts": true,  "validation_sets": true,  "shift_seed": 1,
 //    "calibration_samples": 100,  "finetune_epochs": 0}   (qat and adversarial; 0: the recipe's)
 // Strategies: standard (the task's recipe); mixup (the recipe, trained from
 // scratch with Mixup); qat and adversarial fine-tune the standard model of the
@@ -53,6 +53,7 @@ struct StudySpec {
   std::vector<std::string> text_shifts;
   std::vector<int> severities = {1, 2, 3, 4, 5};
   bool natural_shifts = true;             // text: the corpus's own later / hard-ham sets
+  bool validation_sets = true;            // also evaluate the clean validation split
   std::uint64_t shift_seed = 1;
   int calibration_samples = 100;
   int finetune_epochs = 0;                // qat and adversarial; 0: the fine-tuning recipe's
