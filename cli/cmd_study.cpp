@@ -107,6 +107,7 @@ int RunStudyCommand(StudyArgs& a) {
                r->cells, r->computed, r->cached, r->reused_models, FormatSeconds(r->seconds).c_str());
   std::printf("Results: %s/results.md (tables), %s/records.json (per-input records)\n", a.options.out_dir.c_str(),
               a.options.out_dir.c_str());
+  std::printf("Report: %s/report.html (analyses: report.md, analysis.json, tables/)\n", a.options.out_dir.c_str());
   return 0;
 }
 
@@ -161,6 +162,7 @@ Runner RegisterStudy(CLI::App& app) {
       if (!s.ok()) return Fail("study merge", s);
       std::printf("Results: %s/results.md (tables), %s/records.json (per-input records)\n", a->merge_out.c_str(),
                   a->merge_out.c_str());
+      std::printf("Report: %s/report.html\n", a->merge_out.c_str());
       return 0;
     }
     return RunStudyCommand(*a);

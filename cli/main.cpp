@@ -78,6 +78,8 @@ int main(int argc, char** argv) {
       qualm::cli::RegisterShift);
   add("zoo", "Train (resumably) and evaluate the default model set", qualm::cli::RegisterZoo);
   add("study", "Run a study grid (preset or study file) resumably; status, report, merge", qualm::cli::RegisterStudy);
+  add("report", "The study's analyses and report (report.html, report.md, analysis.json, tables) from a study folder",
+      qualm::cli::RegisterReport);
   add("cpu", "Show the detected CPU and the kernel paths qualm would use", qualm::cli::RegisterCpu);
   try {
     app.parse(argc, argv);

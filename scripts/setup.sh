@@ -26,6 +26,7 @@ PACKAGES=(
 # (tests/slurm/slurm_study_test.sh); scripts/test.sh asks for them.
 TEST_PACKAGES=(
   slurm-wlm munge
+  chromium  # tests/report/report_screenshot_test.sh: the study report in a headless browser
 )
 if [ "${1:-}" = "--with-test-tools" ]; then PACKAGES+=("${TEST_PACKAGES[@]}"); fi
 

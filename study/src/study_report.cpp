@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "qualm/frontends/atomic_file.h"
+#include "qualm/study/analysis.h"
 #include "qualm/study/npy.h"
 #include "qualm/study/shifted_data.h"
 #include "qualm/study/study_run.h"
@@ -387,7 +388,8 @@ Status MergeStudies(const std::string& out, const std::vector<std::string>& shar
                            " cells are missing" + (which.empty() ? " (unfinished shards)" : "; shards not given: " + which));
   }
   QUALM_RETURN_IF_ERROR(WriteStudyJson(out, first->spec, first->runtime, 1, 1));
-  return WriteStudyReport(out);
+  QUALM_RETURN_IF_ERROR(WriteStudyReport(out));
+  return WriteStudyAnalysis(out).status();
 }
 
 }  // namespace qualm::study

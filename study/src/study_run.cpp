@@ -16,6 +16,7 @@
 #include "qualm/engine/ptq.h"
 #include "qualm/frontends/atomic_file.h"
 #include "qualm/frontends/model_file.h"
+#include "qualm/study/analysis.h"
 #include "qualm/study/npy.h"
 #include "qualm/study/shifted_data.h"
 #include "qualm/study/study_report.h"
@@ -114,6 +115,7 @@ class Runner {
     for (const Cell* c : evals) QUALM_RETURN_IF_ERROR(Guard(*c, &Runner::Evaluate));
     std::remove((o_.out_dir + "/progress.json").c_str());
     QUALM_RETURN_IF_ERROR(WriteStudyReport(o_.out_dir));
+    QUALM_RETURN_IF_ERROR(WriteStudyAnalysis(o_.out_dir).status());  // analysis.json, report.md/html, tables/
     result_.seconds = Since(start_);
     return result_;
   }
