@@ -13,6 +13,13 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$HERE/../cli/lib.sh"
 DIR="$(cd "$DIR" && pwd)"
 
+mkdir -p "$T/empty"
+run "$Q" report "$T/empty"
+check "a folder without records.json is an error (exit 1)" [ "$rc" -eq 1 ]
+check "the error names records.json" contains "$out" "records.json"
+run "$Q" report "$T/no-such-folder"
+check "a missing folder is a usage error (exit 2)" [ "$rc" -eq 2 ]
+
 run "$Q" report "$DIR"
 check "qualm report exits 0" [ "$rc" -eq 0 ]
 check "qualm report names the report" contains "$out" "report.html"
