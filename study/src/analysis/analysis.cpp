@@ -33,7 +33,7 @@ Result<StudyAnalysis> WriteStudyAnalysis(const std::string& dir, const AnalysisO
   QUALM_RETURN_IF_ERROR(frontends::WriteFileAtomically(dir + "/analysis.json", AnalysisJson(*analysis)));
   QUALM_RETURN_IF_ERROR(frontends::WriteFileAtomically(dir + "/report.md", AnalysisMarkdown(*analysis)));
   QUALM_RETURN_IF_ERROR(frontends::WriteFileAtomically(dir + "/report.html", AnalysisHtml(*analysis)));
-  return std::move(analysis);
+  return analysis;
 }
 
 }  // namespace qualm::study

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
+#include <set>
 #include <string>
 
 #include "analysis_internal.h"
@@ -29,6 +30,10 @@ const SetAnalysis* Clean(const RowAnalysis& r) {
   return nullptr;
 }
 
+bool AllZero(const SeedMeasure& m) {
+  return std::all_of(m.values.begin(), m.values.end(), [](double v) { return v == 0.0; });
+}
+
 std::string SeedsNote(const StudyAnalysis& a) {
   std::size_t seeds = 0;
   for (const auto& r : a.rows) seeds = std::max(seeds, r.seeds.size());
@@ -47,7 +52,7 @@ Result<Finding> ShiftFinding(const StudyAnalysis& a) {
                   "iWildCam; our own seeded corruptions at several severities (the paper: MNIST-C / CIFAR-10-C at "
                   "severity 1) and the corpus's natural shifts; qualm's int8, dynamic-range, weight-only int8, fp16 and "
                   "bf16 weights instead of TFLite and Core ML; evaluation subsets as the study sets them.";
-  std::size_t pairs = 0, up = 0, down = 0;
+  std::size_t pairs = 0, up = 0, down = 0, silent = 0;
   double clean_sum = 0, shifted_sum = 0;
   std::map<std::string, std::pair<double, int>> by_variant_clean, by_variant_shifted;
   for (const RowAnalysis& r : a.rows) {
@@ -57,6 +62,11 @@ Result<Finding> ShiftFinding(const StudyAnalysis& a) {
     if (!c || !s) continue;
     const SeedMeasure& cm = (*c)[Measure::kDisagreementRate];
     const SeedMeasure& sm = (*s)[Measure::kDisagreementRate];
+    // A variant that never disagrees, clean or shifted, cannot show a direction.
+    if (AllZero(cm) && AllZero(sm)) {
+      ++silent;
+      continue;
+    }
     std::vector<double> xs, ys;
     for (std::size_t i = 0; i < sm.seeds.size(); ++i)
       if (auto v = cm.Of(sm.seeds[i])) {
@@ -77,13 +87,14 @@ Result<Finding> ShiftFinding(const StudyAnalysis& a) {
   }
   f.verdict = Verdict(up, down, pairs);
   if (pairs == 0) {
-    f.evidence = "No standard-trained model has both clean and shifted records in this folder.";
+    f.evidence = "No standard-trained model has both clean and shifted records with a disagreement in this folder.";
     return f;
   }
   const double clean = clean_sum / static_cast<double>(pairs), shifted = shifted_sum / static_cast<double>(pairs);
   f.evidence = "Standard-trained models, per (task, variant): the mean disagreement rate over the shifted sets is "
                "above the clean rate in " + Share(up, pairs) + " pairs, below in " + Share(down, pairs) +
-               ". Mean over pairs: clean " + Fmt("%.2f", clean) + " %, shifted " + Fmt("%.2f", shifted) + " %";
+               " (" + Int(silent) + " pairs without a single disagreement left out). Mean over pairs: clean " +
+               Fmt("%.2f", clean) + " %, shifted " + Fmt("%.2f", shifted) + " %";
   if (clean > 0) f.evidence += " (" + Fmt("%.1f", shifted / clean) + "x)";
   f.evidence += ". By variant (clean -> shifted):";
   for (const auto& [variant, cs] : by_variant_clean) {
@@ -97,6 +108,7 @@ Result<Finding> ShiftFinding(const StudyAnalysis& a) {
   f.numbers.insert(f.numbers.begin(), {{"pairs", static_cast<double>(pairs)},
                                        {"shifted_above_clean", static_cast<double>(up)},
                                        {"shifted_below_clean", static_cast<double>(down)},
+                                       {"pairs_without_disagreements", static_cast<double>(silent)},
                                        {"mean_clean_rate_pct", clean},
                                        {"mean_shifted_rate_pct", shifted}});
   return f;
@@ -111,11 +123,17 @@ Finding QatFinding(const StudyAnalysis& a) {
   f.differences = "QAT fine-tunes the standard model for the study's fine-tuning epochs; only the int8 variant is QAT's "
                   "own conversion (the others quantize its float weights); adversarial training is a PGD fine-tuning; "
                   "the comparison uses the mean rate over every shifted set.";
-  std::size_t pairs = 0, first = 0, first_int8 = 0, pairs_int8 = 0;
+  std::size_t pairs = 0, first = 0, first_int8 = 0, pairs_int8 = 0, silent = 0;
+  std::set<std::pair<std::string, std::string>> informative;  // (task, variant) where some strategy disagrees
   for (const StrategyRanking& r : a.rankings) {
     const bool has = std::any_of(r.by_shifted_rate.begin(), r.by_shifted_rate.end(),
                                  [](const auto& p) { return p.first == "qat"; });
     if (!has) continue;
+    if (r.by_shifted_rate.back().second == 0.0) {  // sorted ascending: every strategy at 0
+      ++silent;
+      continue;
+    }
+    informative.insert({r.task, r.variant});
     ++pairs;
     // Ties for the lowest rate count as first.
     const bool lowest = std::any_of(r.by_shifted_rate.begin(), r.by_shifted_rate.end(), [&](const auto& p) {
@@ -129,7 +147,7 @@ Finding QatFinding(const StudyAnalysis& a) {
   }
   std::size_t compared = 0, fewer = 0, more = 0;
   for (const StrategyComparison& c : a.comparisons) {
-    if (c.strategy != "qat" || !c.shifted) continue;
+    if (c.strategy != "qat" || !c.shifted || !informative.count({c.task, c.variant})) continue;
     ++compared;
     fewer += c.shifted->hi < 0;
     more += c.shifted->lo > 0;
@@ -140,11 +158,13 @@ Finding QatFinding(const StudyAnalysis& a) {
     return f;
   }
   f.evidence = "QAT has the lowest mean shifted disagreement rate of all strategies in " + Share(first, pairs) +
-               " (task, variant) pairs (int8, its own conversion: " + Share(first_int8, pairs_int8) +
+               " (task, variant) pairs where some strategy disagrees under shift (" + Int(silent) +
+               " pairs where none does are left out; int8, QAT's own conversion: " + Share(first_int8, pairs_int8) +
                "). Against standard, QAT has fewer shifted disagreements in " + Share(fewer, compared) + " and more in " +
                Share(more, compared) + " (interval excluding 0). Rule: confirmed when QAT is lowest in >= 75 % of pairs "
                "and above standard in <= 10 %; not confirmed when lowest in <= 25 %." + SeedsNote(a);
   f.numbers = {{"pairs", static_cast<double>(pairs)},          {"qat_lowest", static_cast<double>(first)},
+               {"pairs_without_disagreements", static_cast<double>(silent)},
                {"int8_pairs", static_cast<double>(pairs_int8)}, {"int8_qat_lowest", static_cast<double>(first_int8)},
                {"qat_fewer_than_standard", static_cast<double>(fewer)},
                {"qat_more_than_standard", static_cast<double>(more)}};

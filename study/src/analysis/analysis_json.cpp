@@ -157,7 +157,7 @@ std::vector<std::pair<std::string, std::string>> AnalysisCsvTables(const StudyAn
            "," + SetKindName(x.kind) + "," + x.shift + "," + Int(x.severity) + "," +
            Int(x.inputs) + "," + Int(x.measures[0].seeds.size());
       for (const SeedMeasure& m : x.measures)
-        s += "," + Num(m.stat.mean) + "," + Num(m.stat.sd) + "," + Num(m.stat.lo) + "," + Num(m.stat.hi);
+        for (const std::string& v : {Num(m.stat.mean), Num(m.stat.sd), Num(m.stat.lo), Num(m.stat.hi)}) (s += ',') += v;
       s += "\n";
     }
   t.emplace_back("rq1_rq2_sets.csv", s);
@@ -167,7 +167,9 @@ std::vector<std::pair<std::string, std::string>> AnalysisCsvTables(const StudyAn
   for (const auto& c : a.comparisons) {
     s += Csv(c.task) + "," + c.variant + "," + c.strategy + ",standard," + Int(c.seeds);
     for (const auto* m : {&c.clean, &c.shifted})
-      s += *m ? "," + Num((*m)->mean) + "," + Num((*m)->lo) + "," + Num((*m)->hi) : std::string(",,,");
+      if (!*m) s += ",,,";
+      else
+        for (const std::string& v : {Num((*m)->mean), Num((*m)->lo), Num((*m)->hi)}) (s += ',') += v;
     s += "\n";
   }
   t.emplace_back("rq2_strategy_vs_standard.csv", s);
@@ -184,7 +186,9 @@ std::vector<std::pair<std::string, std::string>> AnalysisCsvTables(const StudyAn
     for (int protocol = 0; protocol < 2; ++protocol)
       for (std::size_t m = 0; m < 4; ++m) {
         const auto& r = protocol == 0 ? c.metrics[m].paper : c.metrics[m].ours;
-        s += r ? "," + Num(r->auroc) + "," + Num(r->aupr) + "," + Num(r->tnr_at_95tpr) : std::string(",,,");
+        if (!r) s += ",,,";
+        else
+          for (const std::string& v : {Num(r->auroc), Num(r->aupr), Num(r->tnr_at_95tpr)}) (s += ',') += v;
       }
     s += "," + Csv(c.paper_note) + "," + Csv(c.ours_note) + "\n";
   }
@@ -196,8 +200,9 @@ std::vector<std::pair<std::string, std::string>> AnalysisCsvTables(const StudyAn
     for (std::size_t i = 0; i < 4; ++i) {
       s += std::string(protocol == 0 ? "paper" : "ours") + "," + UncertaintyMetricName(kUncertaintyMetrics[i]) + "," +
            Int(m.cases) + "," + Int(m.all_tied) + "," + Int(m.wins[i]);
-      s += m.auroc[i] ? "," + Num(m.auroc[i]->mean) + "," + Num(m.auroc[i]->lo) + "," + Num(m.auroc[i]->hi)
-                      : std::string(",,,");
+      if (!m.auroc[i]) s += ",,,";
+      else
+        for (const std::string& v : {Num(m.auroc[i]->mean), Num(m.auroc[i]->lo), Num(m.auroc[i]->hi)}) (s += ',') += v;
       s += "\n";
     }
   }

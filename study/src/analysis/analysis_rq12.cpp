@@ -51,6 +51,9 @@ Status Finish(SetSeeds& s, const BootstrapOptions& b, SetAnalysis* out) {
 bool Within(double a, double b) { return a - b <= 1e-12 && b - a <= 1e-12; }
 
 }  // namespace
+}  // namespace qualm::study::internal
+
+namespace qualm::study {
 
 const char* MeasureName(Measure m) {
   switch (m) {
@@ -87,6 +90,10 @@ const SetAnalysis* RowAnalysis::Find(const std::string& name) const {
     if (s.set == name) return &s;
   return nullptr;
 }
+
+}  // namespace qualm::study
+
+namespace qualm::study::internal {
 
 Result<std::vector<RowAnalysis>> BuildRows(const std::vector<RecordMeta>& records, const AnalysisOptions& o) {
   struct RowBuild {

@@ -67,26 +67,35 @@ struct PlotPool {
   std::vector<std::string> sets;
 };
 
-// Per task: standard (else the first strategy seen), its lowest seed, int8 when
-// it quantized something (else the first variant that did).
+// Per task: standard (else the first strategy seen) at its lowest seed, and of
+// that model the variant with the most disagreements over the test set and the
+// shifts (int8 on a tie, then the first seen), so the plots have something to show.
 std::map<std::string, std::tuple<std::string, std::uint64_t, std::string>> Representatives(
     const std::vector<RecordMeta>& records) {
-  std::map<std::string, std::tuple<std::string, std::uint64_t, std::string>> rep;
+  std::map<std::string, std::pair<std::string, std::uint64_t>> model;
   for (const auto& r : records) {
     if (r.quantized_layers == 0 || r.validation) continue;
-    auto it = rep.find(r.task);
-    if (it == rep.end()) {
-      rep[r.task] = {r.strategy, r.seed, r.variant};
-      continue;
-    }
-    auto& [strategy, seed, variant] = it->second;
-    const bool better_strategy = r.strategy == "standard" && strategy != "standard";
-    if (better_strategy) {
-      rep[r.task] = {r.strategy, r.seed, r.variant};
-    } else if (r.strategy == strategy) {
-      if (r.seed < seed) rep[r.task] = {r.strategy, r.seed, r.variant};
-      else if (r.seed == seed && r.variant == "int8" && variant != "int8") variant = r.variant;
-    }
+    auto it = model.find(r.task);
+    if (it == model.end()) model[r.task] = {r.strategy, r.seed};
+    else if (r.strategy == "standard" && it->second.first != "standard") it->second = {r.strategy, r.seed};
+    else if (r.strategy == it->second.first && r.seed < it->second.second) it->second.second = r.seed;
+  }
+  std::map<std::string, std::vector<std::pair<std::string, std::size_t>>> totals;  // variants, first seen first
+  for (const auto& r : records) {
+    if (r.quantized_layers == 0 || r.validation) continue;
+    const auto& m = model[r.task];
+    if (r.strategy != m.first || r.seed != m.second) continue;
+    auto& list = totals[r.task];
+    auto it = std::find_if(list.begin(), list.end(), [&](const auto& v) { return v.first == r.variant; });
+    if (it == list.end()) list.emplace_back(r.variant, r.stated_disagreements);
+    else it->second += r.stated_disagreements;
+  }
+  std::map<std::string, std::tuple<std::string, std::uint64_t, std::string>> rep;
+  for (const auto& [task, list] : totals) {
+    const std::pair<std::string, std::size_t>* best = &list.front();
+    for (const auto& v : list)
+      if (v.second > best->second || (v.second == best->second && v.first == "int8" && best->first != "int8")) best = &v;
+    rep[task] = {model[task].first, model[task].second, best->first};
   }
   return rep;
 }

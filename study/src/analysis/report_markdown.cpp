@@ -17,13 +17,13 @@ std::string Cell(const std::string& s) {
 std::string Markdown(const internal::TextTable& t) {
   if (t.header.empty()) return "";
   std::string s = "|";
-  for (const auto& h : t.header) s += " " + Cell(h) + " |";
+  for (const auto& h : t.header) ((s += ' ') += Cell(h)) += " |";
   s += "\n|";
   for (std::size_t i = 0; i < t.header.size(); ++i) s += "---|";
   s += "\n";
   for (const auto& row : t.rows) {
     s += "|";
-    for (const auto& c : row) s += " " + Cell(c) + " |";
+    for (const auto& c : row) ((s += ' ') += Cell(c)) += " |";
     s += "\n";
   }
   if (!t.note.empty()) s += "\n" + t.note + "\n";

@@ -28,7 +28,8 @@ std::string Flips(const SetAnalysis& s) {
 // A difference with its reading: "fewer" / "more" when the interval excludes 0.
 std::string Difference(const std::optional<MeanInterval>& d) {
   if (!d) return "—";
-  std::string s = (d->mean > 0 ? "+" : "") + FmtInterval(*d, "%.2f");
+  std::string s = FmtInterval(*d, "%.2f");
+  if (d->mean > 0 && s.rfind("0.00", 0) != 0) s.insert(0, "+");
   if (d->hi < 0) s += " fewer";
   else if (d->lo > 0) s += " more";
   return s;
@@ -121,7 +122,8 @@ TextTable ShiftTable(const StudyAnalysis& a, const std::string& task) {
     std::vector<std::string> row = {r.variant};
     if (!r.Quantized()) {
       row.push_back(c ? Pct((*c)[Measure::kFloatAccuracy]) : "—");
-      row.resize(t.header.size(), "no layer quantized (= float)");
+      row.push_back("no layer quantized: the float model");
+      row.resize(t.header.size(), "—");
       t.rows.push_back(row);
       continue;
     }

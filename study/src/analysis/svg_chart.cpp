@@ -7,7 +7,7 @@ namespace qualm::study::svg {
 namespace {
 
 constexpr int kLeft = 50, kRight = 12, kTop = 24, kBottom = 38;  // room for the title, ticks and labels
-constexpr int kLegendRow = 15, kLegendItem = 118;
+constexpr int kLegendRow = 15;
 
 // std::to_string through snprintf (see analysis_internal.h: GCC 12's -Wrestrict false positive).
 std::string Int(long long v) {
@@ -44,21 +44,40 @@ struct Frame {
   }
 };
 
-int LegendRows(std::size_t items, int width) {
-  const int per_row = std::max(1, (width - 10) / kLegendItem);
-  return items ? static_cast<int>((items + static_cast<std::size_t>(per_row) - 1) / static_cast<std::size_t>(per_row)) : 0;
+// Legend items flow left to right and wrap; each is as wide as its name
+// (about 6 px per character at the legend's font size).
+struct LegendSlot {
+  int x = 0, row = 0;
+};
+std::vector<LegendSlot> LegendLayout(const std::vector<std::pair<std::string, std::size_t>>& items, int width) {
+  std::vector<LegendSlot> slots;
+  int x = 10, row = 0;
+  for (const auto& item : items) {
+    const int w = 16 + 6 * static_cast<int>(std::min<std::size_t>(item.first.size(), 40)) + 14;
+    if (x > 10 && x + w > width) {
+      x = 10;
+      ++row;
+    }
+    slots.push_back({x, row});
+    x += w;
+  }
+  return slots;
+}
+
+int LegendRows(const std::vector<std::pair<std::string, std::size_t>>& items, int width) {
+  const auto slots = LegendLayout(items, width);
+  return slots.empty() ? 0 : slots.back().row + 1;
 }
 
 std::string LegendBody(const std::vector<std::pair<std::string, std::size_t>>& items, int width, int top) {
-  const int per_row = std::max(1, (width - 10) / kLegendItem);
+  const auto slots = LegendLayout(items, width);
   std::string s;
   for (std::size_t i = 0; i < items.size(); ++i) {
-    const int col = static_cast<int>(i) % per_row, row = static_cast<int>(i) / per_row;
-    const double x = 10 + col * kLegendItem, y = top + row * kLegendRow + 10;
+    const double x = slots[i].x, y = top + slots[i].row * kLegendRow + 10;
     s += "<rect x=\"" + Num(x) + "\" y=\"" + Num(y - 8) + "\" width=\"12\" height=\"8\" fill=\"" +
          Color(items[i].second) + "\"/>";
     std::string name = items[i].first;
-    if (name.size() > 18) name = name.substr(0, 17) + "…";
+    if (name.size() > 40) name = name.substr(0, 39) + "…";
     s += "<text x=\"" + Num(x + 16) + "\" y=\"" + Num(y) + "\">" + Escape(name) + "</text>";
   }
   return s;
@@ -168,7 +187,7 @@ std::string LineChart(const Chart& c, const std::vector<Series>& series) {
   std::vector<std::pair<std::string, std::size_t>> items;
   for (const auto& s : series)
     if (!s.name.empty()) items.emplace_back(s.name, s.color);
-  const int rows = c.legend ? LegendRows(items.size(), c.width) : 0;
+  const int rows = c.legend ? LegendRows(items, c.width) : 0;
   const Frame f(c);
   std::string out = Open(c, c.height + rows * kLegendRow) + Axes(f);
   for (const auto& s : series) {
@@ -178,7 +197,7 @@ std::string LineChart(const Chart& c, const std::vector<Series>& series) {
       if (s.dashed) out += " stroke-dasharray=\"4 3\"";
       out += " points=\"";
       for (std::size_t i = 0; i < s.points.size(); ++i)
-        out += (i ? " " : "") + Num(f.X(s.points[i].first)) + "," + Num(f.Y(s.points[i].second));
+        (((out += i ? " " : "") += Num(f.X(s.points[i].first))) += ',') += Num(f.Y(s.points[i].second));
       out += "\"/>";
     }
     if (s.markers) {
@@ -201,7 +220,7 @@ std::string BarChart(const Chart& c, const std::vector<Bars>& bars) {
     if (!b.name.empty()) items.emplace_back(b.name, b.color);
     bins = std::max(bins, b.values.size());
   }
-  const int rows = c.legend ? LegendRows(items.size(), c.width) : 0;
+  const int rows = c.legend ? LegendRows(items, c.width) : 0;
   const Frame f(c);
   std::string out = Open(c, c.height + rows * kLegendRow) + Axes(f);
   if (bins && !bars.empty()) {
@@ -224,7 +243,7 @@ std::string BarChart(const Chart& c, const std::vector<Bars>& bars) {
 }
 
 std::string Legend(const std::vector<std::pair<std::string, std::size_t>>& items, int width) {
-  const int height = LegendRows(items.size(), width) * kLegendRow + 4;
+  const int height = LegendRows(items, width) * kLegendRow + 4;
   return "<svg class=\"legend\" width=\"" + Int(width) +
          "\" height=\"" + Int(height) + "\" font-family=\"sans-serif\" font-size=\"10\">" +
          LegendBody(items, width, 0) + "</svg>";
