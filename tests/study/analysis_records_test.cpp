@@ -223,12 +223,16 @@ TEST_CASE("analysis: RQ3 under both protocols matches the stats library and a br
     CHECK(*c->metrics[1].ours->auroc < 1.0);
   }
 
-  // Wins: margin is best (or tied) wherever it is perfect.
+  // Wins: the margin separates every set's flips; a fit on validation can
+  // still tie a few test inputs at a saturated probability (logistic.h), so
+  // "nearly always" rather than "always".
   const MetricTally& ours = a->rq3_summary.ours;
-  CHECK(ours.cases > 0);
-  CHECK(ours.wins[0] == ours.cases);
+  CHECK(ours.cases > 30);
+  CHECK(ours.wins[0] >= ours.cases - ours.cases / 20);
+  for (std::size_t m = 1; m < 4; ++m) CHECK(ours.wins[m] < ours.cases / 4);
   CHECK(ours.auroc[0].has_value());
-  CHECK(ours.auroc[0]->mean == 1.0);
+  CHECK(ours.auroc[0]->mean > 0.99);
+  CHECK(ours.auroc[0]->mean > ours.auroc[1]->mean + 0.05);
   std::size_t all_defined = 0;
   for (const auto& c : a->rq3) {
     bool all = true;
@@ -253,7 +257,23 @@ TEST_CASE("analysis: RQ3 under both protocols matches the stats library and a br
   CHECK(fa == doctest::Approx(1.0));
   CHECK(p.scatter_disagree.size() == std::min<std::size_t>(d, 300));
   CHECK(p.scatter_agree.size() == 300);
-  CHECK(p.auroc[0] == 1.0);
+  // Pooled over sets with different flip thresholds the margin no longer
+  // separates perfectly: the curve's AUROC is the raw pooled score's.
+  std::vector<double> pooled;
+  std::vector<std::uint8_t> pooled_y;
+  for (const auto& r : records)
+    if (r.strategy == "standard" && r.seed == 1 && r.variant == "int8" && r.set.find("validation") == std::string::npos) {
+      std::vector<double> s;
+      std::vector<std::uint8_t> y;
+      MarginScores(r, &s, &y);
+      pooled.insert(pooled.end(), s.begin(), s.end());
+      pooled_y.insert(pooled_y.end(), y.begin(), y.end());
+    }
+  REQUIRE(p.auroc[0].has_value());
+  CHECK(*p.auroc[0] == doctest::Approx(BruteAuroc(pooled, pooled_y)).epsilon(1e-12));
+  CHECK(*p.auroc[0] < 1.0);
+  CHECK(p.roc[0].front().fpr == 0.0);
+  CHECK(p.roc[0].back().tpr == 1.0);
   for (const auto& [p1, p2] : p.scatter_disagree) CHECK(p1 - p2 < 0.10 * 3.5 + 1e-6);  // below the largest threshold
 }
 

@@ -134,7 +134,7 @@ inline void WriteSynthFolder(const std::filesystem::path& dir, const std::vector
                                          NpyBytesF32(r.softmax, {kInputs, kClasses}));
     (void)frontends::WriteFileAtomically((dir / qcell / "top1.npy").string(), NpyBytesI32(r.quantized_top1, {kInputs}));
     (void)frontends::WriteFileAtomically((dir / qcell / "cell.json").string(),
-                                         R"({"path": "synthetic (test)", "key": {"version": "test/study-cache-0"}})");
+                                         R"j({"path": "synthetic (test)", "key": {"version": "test/study-cache-0"}})j");
     list.push_back({{"task", "lenet1@fashion-mnist"},
                     {"arch", "lenet1"},
                     {"strategy", r.strategy},

@@ -103,6 +103,7 @@ Result<Finding> ShiftFinding(const StudyAnalysis& a) {
     f.numbers.emplace_back("clean_rate_pct." + variant, cs.first / cs.second);
     f.numbers.emplace_back("shifted_rate_pct." + variant, ss.first / ss.second);
   }
+  f.evidence.back() = '.';
   f.evidence += " Rule: confirmed when >= 75 % of pairs are above (interval excluding 0) and <= 10 % below; not "
                 "confirmed when <= 25 % are above." + SeedsNote(a);
   f.numbers.insert(f.numbers.begin(), {{"pairs", static_cast<double>(pairs)},
