@@ -223,7 +223,8 @@ TextTable MetricTable(const StudyAnalysis& a) {
   }
   t.note = "A case is one (task, strategy, seed, variant, set) with at least 3 disagreements and 3 agreements "
            "(and, for ours, a validation split with as many). Cases where the four AUROCs are equal (always so with two "
-           "classes) count as a win for each metric.";
+           "classes) count as a win for each metric. Both protocols rank by the fitted probability, as the paper reports; "
+           "probabilities that saturate at 1 tie, so an AUROC can sit slightly below the raw metric's.";
   return t;
 }
 
