@@ -63,10 +63,10 @@ int NodeIndex(const Model& m, const std::string& name) {
 enum class Coarse { kOutputGrid, kWeights };
 
 // PTQ as usual, except for one layer, fc1:
-//   kOutputGrid  its (fused fc1 + ReLU) output grid is 24 times wider than the
-//                calibrated one (same zero point): about 11 levels, not 255;
-//   kWeights     its int8 weights are rounded to multiples of 16 (about 16
-//                levels instead of 255), its output grid is the calibrated one.
+//   kOutputGrid  its (fused fc1 + ReLU) output grid is 48 times wider than the
+//                calibrated one (same zero point): about 5 levels, not 255;
+//   kWeights     its int8 weights are rounded to multiples of 32 (9 levels
+//                instead of 255), its output grid is the calibrated one.
 Model QuantizeWithCoarseLayer(const Model& f, const Dataset& calib, Coarse how) {
   auto lowered = LowerForInt8(f);
   REQUIRE(lowered.ok());
@@ -76,7 +76,7 @@ Model QuantizeWithCoarseLayer(const Model& f, const Dataset& calib, Coarse how) 
   REQUIRE_MESSAGE(cal.ok(), cal.status().ToString());
   std::vector<kernels::QuantParams> params;
   for (const auto& v : cal->values) params.push_back(v.params);
-  if (how == Coarse::kOutputGrid) params[static_cast<std::size_t>(NodeIndex(*lowered, "fc1_relu"))].scale *= 24.0f;
+  if (how == Coarse::kOutputGrid) params[static_cast<std::size_t>(NodeIndex(*lowered, "fc1_relu"))].scale *= 48.0f;
   Model q = std::move(lowered).value();
   auto spec = BuildInt8Spec(q, params, {});
   REQUIRE_MESSAGE(spec.ok(), spec.status().ToString());
@@ -86,7 +86,7 @@ Model QuantizeWithCoarseLayer(const Model& f, const Dataset& calib, Coarse how) 
     REQUIRE(w != nullptr);
     for (std::int64_t i = 0; i < w->elements(); ++i) {
       std::int8_t& v = w->data<std::int8_t>()[i];
-      const int r = static_cast<int>(std::lround(v / 16.0)) * 16;
+      const int r = static_cast<int>(std::lround(v / 32.0)) * 32;
       v = static_cast<std::int8_t>(std::clamp(r, -127, 127));
     }
   }
@@ -104,7 +104,7 @@ Attributed Attribute(const Model& f, const Model& q, const Dataset& data) {
   auto a = AttributeFlips(f, q, data, o);
   REQUIRE_MESSAGE(a.ok(), a.status().ToString());
   MESSAGE(FormatFlipAttribution(*a));
-  REQUIRE(a->flips.size() >= 30);
+  REQUIRE(a->flips.size() >= 60);
   // The ends of the sweep: nothing int8 is the float model (no batch norm to
   // fold: the lowered graph is the float graph), so no flip is "lowering";
   // everything int8 is the int8 model on every flip.
@@ -118,7 +118,7 @@ Attributed Attribute(const Model& f, const Model& q, const Dataset& data) {
   CHECK(named.name == "fc1");
   // The coarse layer is the first culprit of nearly every flip; the exact
   // nodes (the ReLUs, fused into their producers, and the max pool) never are.
-  CHECK(static_cast<double>(named.first) >= 0.85 * static_cast<double>(a->flips.size()));
+  CHECK(static_cast<double>(named.first) >= 0.9 * static_cast<double>(a->flips.size()));
   CHECK(a->layers[static_cast<std::size_t>(NodeIndex(q, "fc1_relu"))].first == 0);
   CHECK(a->layers[static_cast<std::size_t>(NodeIndex(q, "relu"))].first == 0);
   CHECK(a->layers[static_cast<std::size_t>(NodeIndex(q, "pool"))].first == 0);
@@ -134,7 +134,7 @@ Attributed Attribute(const Model& f, const Model& q, const Dataset& data) {
 
 TEST_CASE("study: flip attribution names a layer with coarse weights, and float there removes its flips") {
   const Model f = SmallCnn(3);
-  const Dataset data = RandomImages(600, 9);
+  const Dataset data = RandomImages(2000, 9);
   const Attributed r = Attribute(f, QuantizeWithCoarseLayer(f, data, Coarse::kWeights), data);
   const MixedCheck& m = r.a.mixed[0];
   // fc1 computed in float from its (fine) int8 input and re-quantized at its
@@ -145,7 +145,7 @@ TEST_CASE("study: flip attribution names a layer with coarse weights, and float 
 
 TEST_CASE("study: flip attribution names a layer with a coarse output grid, which float compute cannot fix") {
   const Model f = SmallCnn(3);
-  const Dataset data = RandomImages(600, 9);
+  const Dataset data = RandomImages(2000, 9);
   const Attributed r = Attribute(f, QuantizeWithCoarseLayer(f, data, Coarse::kOutputGrid), data);
   const MixedCheck& m = r.a.mixed[0];
   // "Kept in float" re-quantizes at the layer's output parameters (what its
