@@ -41,9 +41,12 @@ Result<MatrixRow> EvaluateRow(const std::string& label, const Model& model, cons
   return row;
 }
 
-// The QAT forward pass: every node int8 through the mixed-precision executor.
-Result<MatrixRow> QatForwardRow(const Model& qat, const Dataset& data, const BackendMatrixOptions& o) {
-  if (o.on_row) o.on_row("qat/forward");
+// The QAT model through the mixed-precision executor: every node int8 is its
+// QAT forward pass; every node float is its own float weights unquantized
+// (the float model the study compares a QAT model's int8 conversion with).
+Result<MatrixRow> QatMixedRow(const std::string& label, const Model& qat, const Dataset& data, bool all_int8,
+                              const BackendMatrixOptions& o) {
+  if (o.on_row) o.on_row(label);
   MixedPrecisionOptions mo;
   mo.max_batch = o.batch_size;
   mo.float_backend = Backend::kReference;  // as qat.h's CompareWithInt8
@@ -51,12 +54,14 @@ Result<MatrixRow> QatForwardRow(const Model& qat, const Dataset& data, const Bac
   mo.threads = o.threads;
   const auto t0 = Clock::now();
   auto ex = MixedPrecisionExecutor::Create(qat, mo);
-  if (!ex.ok()) return ex.status().WithContext("row qat/forward");
+  if (!ex.ok()) return ex.status().WithContext("row " + label);
+  Status st = (*ex)->SetInt8Prefix(all_int8 ? (*ex)->num_nodes() - 1 : -1);
+  if (!st.ok()) return st.WithContext("row " + label);
   auto p = PredictMixed(**ex, data);
-  if (!p.ok()) return p.status().WithContext("row qat/forward");
+  if (!p.ok()) return p.status().WithContext("row " + label);
   MatrixRow row;
-  row.label = "qat/forward";
-  row.path = "QAT forward pass: ";
+  row.label = label;
+  row.path = all_int8 ? "QAT forward pass: " : "QAT float weights: ";
   row.path += (*ex)->PathDescription();
   row.predictions = std::move(p).value();
   row.accuracy = Accuracy(row.predictions, data);
@@ -117,7 +122,9 @@ Result<BackendMatrix> BuildBackendMatrix(const Model& float_model, const Dataset
     m.unavailable.push_back({prefix + "onednn", "the oneDNN int8 path is not in this build yet (fast-path issue)"});
   }
   if (o.qat_model) {
-    QUALM_ASSIGN_OR_RETURN(MatrixRow row, QatForwardRow(*o.qat_model, data, o));
+    QUALM_ASSIGN_OR_RETURN(MatrixRow qf, QatMixedRow("qat/float", *o.qat_model, data, false, o));
+    m.rows.push_back(std::move(qf));
+    QUALM_ASSIGN_OR_RETURN(MatrixRow row, QatMixedRow("qat/forward", *o.qat_model, data, true, o));
     m.rows.push_back(std::move(row));
     for (Backend b : o.backends) {
       QUALM_ASSIGN_OR_RETURN(MatrixRow r, EvaluateRow(std::string("qat/int8/") + BackendName(b), *o.qat_model, data, b, o));

@@ -21,6 +21,18 @@ for m in ('gemmlowp', 'single', 'fp32'):
 " "$j"
 check "matrix text output shows the table" contains "$("$Q" matrix "$M" --samples 200 -q)" "int8/single/fast"
 
+# With a QAT model: its forward pass must agree with its int8 model on every
+# input and path (measured here, not assumed).
+"$Q" train --arch lenet5 --init-from "$M" --qat --epochs 1 --limit 1000 --threads 2 -q -o "$T/qat.qm" >/dev/null
+j="$("$Q" matrix "$M" --qat-model "$T/qat.qm" --samples 500 --threads 2 --json)"
+check "matrix with a QAT model: 12 rows" test "$(field "['labels'].__len__()" <<<"$j")" = 12
+check "QAT forward pass = its int8 model on both paths" python3 -c "
+import json, sys
+d = json.loads(sys.argv[1]); c = d['counts']; L = d['labels']
+f = L.index('qat/forward')
+assert c[f][L.index('qat/int8/reference')] == 0 and c[f][L.index('qat/int8/fast')] == 0
+" "$j"
+
 "$Q" quantize "$M" --scheme int8 --threads 2 -q -o "$T/q.qm" >/dev/null
 a="$("$Q" attribute "$M" "$T/q.qm" --limit 1000 --threads 2 --json)"
 check "attribute: no sweep mismatch" test "$(field "['sweep_mismatches']" <<<"$a")" = 0

@@ -9,12 +9,15 @@
 //                                        calibration data and observer for all
 //                                        three), on the int8 reference and fast
 //                                        paths
-//   qat/forward, qat/int8/<backend>      with a QAT model (its int8 file): the
-//                                        QAT forward pass (mixed_precision.h, every
-//                                        node int8: the float executor whose node
-//                                        outputs are replaced by the integer
-//                                        kernels' results, as qat.h trains) and
-//                                        the int8 model itself on each path
+//   qat/float, qat/forward,              with a QAT model (its int8 file): its
+//   qat/int8/<backend>                   float weights unquantized (the float
+//                                        model the study pairs a QAT model's int8
+//                                        conversion with), the QAT forward pass
+//                                        (mixed_precision.h, every node int8: the
+//                                        float executor whose node outputs are
+//                                        replaced by the integer kernels' results,
+//                                        as qat.h trains) and the int8 model
+//                                        itself on each path
 // and the pairwise disagreement counts between rows (top-1 predictions differ,
 // ties to the lowest class): a symmetric matrix with a zero diagonal. Paths
 // that do not exist in this build (oneDNN, until the fast-path issue adds it)
