@@ -1,5 +1,6 @@
 // qualm eval: accuracy (overall and per class) and loss of a model on a data set.
 #include <cstdio>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
@@ -9,6 +10,7 @@
 #include "qualm/frontends/data_spec.h"
 #include "qualm/engine/train.h"
 #include "qualm/frontends/model_file.h"
+#include "qualm/study/disagreement_guard.h"
 
 namespace qualm::cli {
 namespace {
@@ -34,7 +36,12 @@ int RunEval(EvalArgs& a) {
   eo.backend = a.backend;
   eo.threads = ResolveThreads(a.threads);
   eo.batch_size = a.batch;
-  eo.keep_probabilities = !a.predictions.empty();
+  // A model quantized with --guard carries a margin threshold: the inputs
+  // whose margin (of this model's own softmax, the one a deployment has) is at
+  // or under it are reported as at risk of disagreeing with the float model.
+  auto guard = study::StoredGuardThreshold(*model);
+  if (!guard.ok()) return Fail(cmd, guard.status().WithContext(a.model_path));
+  eo.keep_probabilities = !a.predictions.empty() || guard->has_value();
   ProgressLine progress(!a.quiet && !a.json);
   auto r = Evaluate(*model, *data, eo, [&](std::size_t done, std::size_t total) {
     progress.Update(static_cast<double>(done) / static_cast<double>(total),
@@ -55,6 +62,22 @@ int RunEval(EvalArgs& a) {
                          {"count", per_total[cu]},
                          {"accuracy", per_total[cu] ? static_cast<double>(per_correct[cu]) / per_total[cu] : 0.0}});
   }
+  nlohmann::json guard_json;
+  std::vector<std::size_t> at_risk;
+  if (guard->has_value()) {
+    auto flags = study::GuardFlags(r->probabilities, classes, **guard);
+    if (!flags.ok()) return Fail(cmd, flags.status());
+    for (std::size_t i = 0; i < flags->size(); ++i)
+      if ((*flags)[i]) at_risk.push_back(i);
+    guard_json = {{"margin", study::GuardMarginName(study::GuardMargin::kQuantized)},
+                  {"margin_threshold", **guard},
+                  {"recall", model->metadata.count(study::kGuardRecall)
+                                 ? nlohmann::json(std::strtod(model->metadata[study::kGuardRecall].c_str(), nullptr))
+                                 : nlohmann::json(nullptr)},
+                  {"flagged", at_risk.size()},
+                  {"flagged_fraction", static_cast<double>(at_risk.size()) / static_cast<double>(data->size())},
+                  {"at_risk", at_risk}};
+  }
   if (!a.predictions.empty()) {
     nlohmann::json preds = {{"model", a.model_path}, {"data", a.data}, {"path", r->path}};
     preds["labels"] = data->labels;
@@ -66,6 +89,7 @@ int RunEval(EvalArgs& a) {
       rows.push_back(std::vector<float>(r->probabilities.begin() + static_cast<std::ptrdiff_t>(i * k),
                                         r->probabilities.begin() + static_cast<std::ptrdiff_t>((i + 1) * k)));
     preds["probabilities"] = std::move(rows);
+    if (!guard_json.is_null()) preds["guard"] = guard_json;
     Status st = frontends::WriteFileAtomically(a.predictions, preds.dump());
     if (!st.ok()) return Fail(cmd, st);
   }
@@ -78,6 +102,7 @@ int RunEval(EvalArgs& a) {
                           {"loss", r->loss},
                           {"path", r->path},
                           {"per_class", per_class}};
+    if (!guard_json.is_null()) out["guard"] = guard_json;
     std::printf("%s\n", out.dump(2).c_str());
   } else {
     progress.Finish("");
@@ -88,6 +113,9 @@ int RunEval(EvalArgs& a) {
       std::printf("  %s %6.2f%%  (%d)\n", PadRight(name, 14).c_str(), pc["accuracy"].get<double>() * 100.0,
                   pc["count"].get<int>());
     }
+    if (guard->has_value())
+      std::printf("guard: %s of %zu flagged as at risk (own softmax margin <= %.6g)\n",
+                  Plural(at_risk.size(), "input").c_str(), data->size(), **guard);
   }
   return 0;
 }

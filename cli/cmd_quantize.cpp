@@ -1,6 +1,8 @@
 // qualm quantize: post-training quantization of a float model into one of the
 // schemes of quant_spec.h, saved as a new model file.
 #include <cstdio>
+#include <cstdlib>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
@@ -9,6 +11,7 @@
 #include "qualm/engine/ptq.h"
 #include "qualm/frontends/data_spec.h"
 #include "qualm/frontends/model_file.h"
+#include "qualm/study/disagreement_guard.h"
 
 namespace qualm::cli {
 namespace {
@@ -27,8 +30,32 @@ struct QuantizeArgs {
   std::int64_t skip_smaller_than = 2048;
   bool json = false, quiet = false;
   std::string weights = "per-channel";
+  // --guard RECALL (0: no guard) and the set it is fitted on.
+  double guard = 0.0;
+  std::string guard_data;
   frontends::DataSpecOptions data_args;
 };
+
+// The guard (study/disagreement_guard.h): both models on the validation split
+// of the float model's training data (or --guard-data), on the fast kernels.
+Result<study::GuardFit> FitGuardOn(const QuantizeArgs& a, const Model& float_model, const Model& quantized) {
+  std::string spec = a.guard_data;
+  if (spec.empty()) {
+    const auto it = float_model.metadata.find("train.data");
+    const std::string test = frontends::DefaultTestData(float_model);
+    if (it == float_model.metadata.end() || test.empty())
+      return InvalidArgument("the model's training data has no standard validation split; pass --guard-data");
+    spec = it->second + ":validation";
+  }
+  frontends::DataSpecOptions d = a.data_args;
+  d.limit = 0;
+  QUALM_ASSIGN_OR_RETURN(Dataset validation, frontends::LoadEvalData(spec, float_model, d));
+  if (!a.quiet && !a.json)
+    std::fprintf(stderr, "qualm quantize: fitting the guard on %zu inputs of %s\n", validation.size(), spec.c_str());
+  EvalOptions eo;
+  eo.threads = ResolveThreads(a.threads);
+  return study::FitGuard(float_model, quantized, validation, a.guard, eo);
+}
 
 int RunQuantize(QuantizeArgs& a) {
   const char* cmd = "quantize";
@@ -78,6 +105,13 @@ int RunQuantize(QuantizeArgs& a) {
   if (!q.ok()) return Fail(cmd, q.status());
   q->metadata["quantized.from"] = a.model_path;
   q->metadata["quantized.by"] = std::string("qualm ") + Version();
+  std::optional<study::GuardFit> guard;
+  if (a.guard > 0.0) {
+    auto g = FitGuardOn(a, *model, *q);
+    if (!g.ok()) return Fail(cmd, g.status().WithContext("--guard"));
+    guard = *g;
+    study::StoreGuard(*guard, &*q);
+  }
   Status st = frontends::SaveModel(*q, a.out);
   if (!st.ok()) return Fail(cmd, st);
 
@@ -95,6 +129,16 @@ int RunQuantize(QuantizeArgs& a) {
                           {"quantized_layers", quantized_layers < 0 ? nlohmann::json("all") : nlohmann::json(quantized_layers)},
                           {"info", q->quant.info}};
     if (!nothing.empty()) out["warning"] = nothing;
+    if (guard)
+      out["guard"] = {{"recall", guard->recall},
+                      {"margin", study::GuardMarginName(study::GuardMargin::kQuantized)},
+                      {"margin_threshold", guard->threshold},
+                      {"float_margin_threshold", guard->float_threshold},
+                      {"validation_data", guard->data},
+                      {"validation_inputs", guard->validation.inputs},
+                      {"validation_disagreements", guard->validation.disagreements},
+                      {"validation_flagged", guard->validation.flagged},
+                      {"validation_flagged_fraction", guard->validation.flagged_fraction}};
     std::printf("%s\n", out.dump(2).c_str());
   } else {
     std::printf("%s -> %s: scheme %s", a.model_path.c_str(), a.out.c_str(), QuantSchemeName(q->quant.scheme));
@@ -102,6 +146,11 @@ int RunQuantize(QuantizeArgs& a) {
     for (const auto& [k, v] : q->quant.info) std::printf(", %s %s", k.c_str(), v.c_str());
     std::printf("\n");
     if (!nothing.empty()) std::fprintf(stderr, "qualm quantize: warning: %s\n", nothing.c_str());
+    if (guard)
+      std::printf("guard: margin threshold %.6g (quantized softmax p1 - p2) covers %.0f%% of the %zu disagreements "
+                  "on %zu inputs of %s; flags %.2f%% of them\n",
+                  guard->threshold, guard->recall * 100.0, guard->validation.disagreements, guard->validation.inputs,
+                  guard->data.c_str(), guard->validation.flagged_fraction * 100.0);
   }
   return 0;
 }
@@ -133,6 +182,16 @@ Runner RegisterQuantize(CLI::App& app) {
                   BackendName,
                   "Kernels that run the float model during calibration (default reference: the frozen scalar "
                   "kernels, so the quantized model is the same on every machine)");
+  app.add_option("--guard", a->guard,
+                 "Fit a disagreement guard: the margin threshold (of the quantized model's softmax) under which "
+                 "this fraction of the validation disagreements fall, stored in the model; qualm eval flags inputs "
+                 "at or under it")
+      ->check(CLI::Range(0.0, 1.0) & CLI::Validator([](std::string& v) {
+                return std::strtod(v.c_str(), nullptr) > 0.0 ? std::string() : std::string("the recall must be > 0");
+              }, "RECALL in (0, 1]"));
+  app.add_option("--guard-data", a->guard_data,
+                 DataSpecHelp("Data set the guard is fitted on (default: the validation split of the model's "
+                              "training data)"));
   AddThreadsOption(app, a->threads);
   AddDataDirOptions(app, a->data_args);
   app.add_flag("--json", a->json, "Machine-readable output (docs/cli-json.md)");

@@ -76,6 +76,10 @@ int main(int argc, char** argv) {
   add("compare", "Accuracies of two models and the inputs where they disagree", qualm::cli::RegisterCompare);
   add("shift", "Generate shifted images (Fashion-MNIST-C: noise, blur, weather, digital, geometric)",
       qualm::cli::RegisterShift);
+  add("matrix", "Backend disagreement matrix: float, int8 per requantization mode and kernel path, QAT",
+      qualm::cli::RegisterMatrix);
+  add("attribute", "Flip attribution: the first layer whose int8 output makes each disagreement; mixed precision",
+      qualm::cli::RegisterAttribute);
   add("zoo", "Train (resumably) and evaluate the default model set", qualm::cli::RegisterZoo);
   add("study", "Run a study grid (preset or study file) resumably; status, report, merge", qualm::cli::RegisterStudy);
   add("report", "The study's analyses and report (report.html, report.md, analysis.json, tables) from a study folder",

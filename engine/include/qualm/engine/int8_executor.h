@@ -65,6 +65,9 @@ class Int8Executor final : public Inference {
   // (value 0 of a text model is int32 ids).
   const Tensor& value(int i) const { return values_[static_cast<std::size_t>(i)]; }
   const Shape& sample_shape(int i) const { return shapes_[static_cast<std::size_t>(i)]; }
+  // Mixed precision (mixed_precision.h) writes the int8 value of a node it
+  // computed in float, before the nodes that read it run.
+  Tensor& mutable_value(int i) { return values_[static_cast<std::size_t>(i)]; }
 
   // Node by node (QAT recomputes one layer at a time): SetInput, then
   // RunNode(0), RunNode(1), ... in order; Forward() does exactly this.
