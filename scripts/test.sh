@@ -5,7 +5,8 @@
 # must compute nothing), checks the study folder's consistency from its files
 # (tests/study/check_study.py), and reruns the same study as a 2-task Slurm job
 # array plus merge on a single-node Slurm started for the test, whose tables
-# must equal the unsharded run's byte for byte. Then builds the layers that may
+# must equal the unsharded run's byte for byte, and opens the quick study's
+# report.html in headless Chromium (tests/report). Then builds the layers that may
 # use oneDNN without it (-DQUALM_WITH_ONEDNN=OFF, as constrained targets do)
 # and runs their tests again.
 set -euo pipefail
@@ -36,6 +37,9 @@ python3 tests/study/check_study.py "$smoke/run"
 echo "== the quick study through Slurm: 2-task array + merge, against the unsharded run =="
 bash scripts/setup.sh --with-test-tools
 bash tests/slurm/slurm_study_test.sh build/ci/qualm "$smoke/run" -- --preset quick --threads 1
+
+echo "== the quick study's report in headless Chromium =="
+bash tests/report/report_screenshot_test.sh build/ci/qualm "$smoke/run"
 
 echo "== without oneDNN =="
 cmake --preset no-onednn -DQUALM_WERROR=ON -DQUALM_BUILD_BENCH=OFF >/dev/null
