@@ -37,7 +37,9 @@ namespace qualm::study {
 
 inline constexpr int kStudyCacheVersion = 1;
 
-enum class CellKind { kTrain, kVariant, kEval };
+// kRetrain (RQ4, retrain_cells.h) comes last so the other kinds keep their numbers.
+enum class CellKind { kTrain, kVariant, kEval, kRetrain };
+inline constexpr int kCellKinds = 4;
 const char* CellKindName(CellKind k);
 
 struct Cell {
@@ -53,6 +55,9 @@ struct Cell {
   std::string variant; // variant and eval cells: the scheme; "float" for the float model's evaluations
   std::string data;    // eval cells: the evaluation set's name (shifted_data.h)
   TrainConfig config;  // train cells: the resolved training configuration
+  // RQ4: a retrain cell, and the variant and eval cells of its retrained model,
+  // carry the protocol ("ours", "paper", "control"); empty for every other cell.
+  std::string protocol;
 };
 
 struct StudyRuntime {
@@ -61,7 +66,9 @@ struct StudyRuntime {
 };
 
 struct StudyGrid {
-  std::vector<Cell> cells;  // train cells (parents first), then variant cells, then eval cells
+  // train cells (parents first), then variant cells, then retrain cells and the
+  // variant cells of retrained models (RQ4), then eval cells
+  std::vector<Cell> cells;
   int groups = 0;
   std::size_t Count(CellKind k) const;
   const Cell* Find(const std::string& id) const;
@@ -76,5 +83,7 @@ Result<StudyGrid> ExpandStudy(const StudySpec& spec, const StudyRuntime& runtime
 StudyGrid ShardGrid(const StudyGrid& grid, int index, int count);
 
 std::string Fnv1a64Hex(const std::string& bytes);
+// The code version every cell key holds: qualm's version and kStudyCacheVersion.
+std::string StudyCellVersion();
 
 }  // namespace qualm::study
