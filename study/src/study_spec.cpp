@@ -101,6 +101,8 @@ Result<StudySpec> StudyPreset(const std::string& name) {
     s.seeds = {1, 2, 3};
     s.image_shifts = ImageShiftNames();
     s.text_shifts = TextShiftNames();
+    s.retrain.variants = {"int8", "dynamic"};
+    s.retrain.protocols = {"ours", "paper", "control"};
   } else {
     return InvalidArgument("unknown study preset \"" + name + "\"; valid: " + Join(StudyPresetNames()));
   }

@@ -273,7 +273,7 @@ Result<Finding> RetrainingFinding(const StudyAnalysis& a, VerdictRule verdict, c
 
 TextTable Rq4Table(const StudyAnalysis& a) {
   TextTable t;
-  t.header = {"task", "strategy", "variant", "protocol", "seeds", "found (added)", "before", "after", "old kept",
+  t.header = {"task", "strategy", "variant", "protocol", "seeds", "found", "before", "after", "old kept",
               "new", "removed", "removed (% of before)", "new (% of before)", "float acc before -> after (%)",
               "quantized acc before -> after (%)"};
   auto m = [](const Rq4Row& r, Rq4Measure x, const char* fmt) {
@@ -291,7 +291,7 @@ TextTable Rq4Table(const StudyAnalysis& a) {
                           m(r, Rq4Measure::kQuantizedAccuracyAfter, "%.2f")});
   t.note = "Counts of test-set inputs, mean over seeds [95 % bootstrap interval]. Before: the model and its variant; "
            "after: the retrained model and its re-quantized variant. Old kept: disagree before and after (same input); "
-           "new: after only; removed: before only. Found: disagreements added to training (ours: validation split "
+           "new: after only; removed: before only. Found: disagreements added to training, each retrain.repeat times (ours: validation split "
            "and its shifts; paper: the test set itself; control: none).";
   return t;
 }
