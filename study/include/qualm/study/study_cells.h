@@ -1,7 +1,7 @@
 // qualm/study/study_cells.h: a study spec expanded into cells, each cached
 // under a hash of everything its result depends on.
 //
-// Three kinds of cell, each a folder <out>/cells/<id>/ that is complete once
+// Four kinds of cell, each a folder <out>/cells/<id>/ that is complete once
 // its cell.json exists (written last, atomically):
 //   train    one trained model (task, strategy, seed): model.qm, the float
 //            model; for strategy qat also qat-int8.qm, its int8 conversion
@@ -9,6 +9,9 @@
 //   eval     one model (the float model of a train cell, or a variant) on one
 //            evaluation set: top1.npy (int32, n); for the float model also
 //            softmax.npy (float32, n x classes) and labels.npy (int32, n)
+//   retrain  RQ4: a train cell's model fine-tuned on the disagreements of one
+//            of its variants (retrain_cells.h): model.qm; its re-quantized
+//            variant and test-set evaluations are ordinary variant / eval cells
 // A cell's id is the first 16 hex digits of FNV-1a 64 over its key, the
 // canonical JSON of its configuration: code version (qualm's version and
 // kStudyCacheVersion, bumped whenever a change alters results), the full

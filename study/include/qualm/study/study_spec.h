@@ -14,7 +14,9 @@
 //                                     seeded subset, the same for every model (shifted_data.h)
 //    "image_shifts": ["fog", ...] | "all",   "text_shifts": [...] | "all",
 //    "severities": [1, 3, 5],  "natural_shifts": true,  "validation_sets": true,  "shift_seed": 1,
-//    "calibration_samples": 100,  "finetune_epochs": 0}   (qat and adversarial; 0: the recipe's)
+//    "calibration_samples": 100,  "finetune_epochs": 0,   (qat and adversarial; 0: the recipe's)
+//    "retrain": {"variants": ["int8"], "strategies": ["standard"], "protocols": ["ours", "paper"],
+//                "epochs": 1, "repeat": 1, "severity": 0}}   RQ4 (retrain_cells.h); off while variants is empty
 // Strategies: standard (the task's recipe); mixup (the recipe, trained from
 // scratch with Mixup); qat and adversarial fine-tune the standard model of the
 // same task and seed (the fine-tuning recipe: a tenth of the learning rate,
