@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 
+#include "qualm/frontends/atomic_file.h"
 #include "qualm/study/analysis.h"
 #include "qualm/study/npy.h"
 #include "qualm/study/retrain_cells.h"
@@ -61,7 +62,99 @@ std::vector<std::int32_t> I32(const fs::path& p) {
   return a->i32;
 }
 
+// A synthetic folder: per seed 1-3, the standard int8 test-set record (100
+// inputs, 3 classes, `before` disagreements on inputs 0..before-1) and one
+// "retrain" entry (protocol ours) whose retrained pair disagrees on inputs
+// `kept_from`..`kept_from + after - 1`: so old = overlap, new and removed known.
+void WriteSynthetic(const fs::path& dir, std::size_t before, std::size_t after, std::size_t kept_from) {
+  fs::remove_all(dir);
+  constexpr std::size_t n = 100, classes = 3;
+  nlohmann::json records = nlohmann::json::array(), retrain = nlohmann::json::array();
+  for (std::uint64_t seed : {1, 2, 3}) {
+    std::vector<std::int32_t> labels(n), f(n), q(n), af(n), aq(n);
+    std::vector<float> softmax(n * classes);
+    for (std::size_t i = 0; i < n; ++i) {
+      labels[i] = f[i] = af[i] = static_cast<std::int32_t>((i + seed) % classes);
+      q[i] = i < before ? (f[i] + 1) % 3 : f[i];
+      aq[i] = i >= kept_from && i < kept_from + after ? (af[i] + 1) % 3 : af[i];
+      for (std::size_t c = 0; c < classes; ++c)
+        softmax[i * classes + c] = static_cast<std::int32_t>(c) == f[i] ? (i < before ? 0.4f : 0.8f) : (i < before ? 0.3f : 0.1f);
+    }
+    const std::string b = "cells/b" + std::to_string(seed) + "/", a = "cells/a" + std::to_string(seed) + "/";
+    fs::create_directories(dir / b);
+    fs::create_directories(dir / a);
+    auto write = [&](const std::string& rel, const std::string& bytes) {
+      REQUIRE(frontends::WriteFileAtomically((dir / rel).string(), bytes).ok());
+    };
+    write(b + "labels.npy", NpyBytesI32(labels, {n}));
+    write(b + "top1.npy", NpyBytesI32(f, {n}));
+    write(b + "q.npy", NpyBytesI32(q, {n}));
+    write(b + "softmax.npy", NpyBytesF32(softmax, {n, classes}));
+    write(a + "labels.npy", NpyBytesI32(labels, {n}));
+    write(a + "top1.npy", NpyBytesI32(af, {n}));
+    write(a + "q.npy", NpyBytesI32(aq, {n}));
+    write(a + "softmax.npy", NpyBytesF32(softmax, {n, classes}));
+    nlohmann::json common = {{"task", "lenet1@fashion-mnist"}, {"arch", "lenet1"}, {"strategy", "standard"},
+                             {"seed", seed}, {"variant", "int8"}, {"set", "fashion-mnist:test"}, {"count", n}};
+    nlohmann::json r = common;
+    r.update({{"shift", "none"}, {"severity", 0}, {"disagreements", before}, {"quantized_layers", 3},
+              {"labels", b + "labels.npy"}, {"float_top1", b + "top1.npy"}, {"float_softmax", b + "softmax.npy"},
+              {"quantized_top1", b + "q.npy"}, {"float_model", b + "model.qm"}});
+    records.push_back(r);
+    nlohmann::json e = common;
+    e.update({{"protocol", "ours"}, {"found", 7}, {"disagreements", after}, {"labels", a + "labels.npy"},
+              {"float_top1", a + "top1.npy"}, {"float_softmax", a + "softmax.npy"}, {"quantized_top1", a + "q.npy"},
+              {"before_labels", b + "labels.npy"}, {"before_float_top1", b + "top1.npy"},
+              {"before_quantized_top1", b + "q.npy"}});
+    retrain.push_back(e);
+  }
+  const nlohmann::json index = {{"study", "synthetic-rq4"}, {"cells", 0}, {"missing_cells", 0},
+                                {"records", records}, {"retrain", retrain}};
+  REQUIRE(frontends::WriteFileAtomically((dir / "records.json").string(), index.dump(1)).ok());
+}
+
 }  // namespace
+
+TEST_CASE("retrain analysis: Old / New / Removed of planted records, and the finding's rule") {
+  const fs::path dir = fs::temp_directory_path() / ("qualm-rq4-synth-" + std::to_string(::getpid()));
+  // 20 before; after: inputs 16..35 disagree: 4 old kept, 16 new, 16 removed (80 %): the paper's pattern.
+  WriteSynthetic(dir, 20, 20, 16);
+  auto a = AnalyzeStudy(dir.string());
+  REQUIRE_MESSAGE(a.ok(), a.status().ToString());
+  REQUIRE(a->rq4.size() == 1);
+  const Rq4Row& r = a->rq4[0];
+  CHECK(r.protocol == "ours");
+  CHECK(r.seeds == std::vector<std::uint64_t>{1, 2, 3});
+  CHECK(r[Rq4Measure::kBefore].stat.mean == 20);
+  CHECK(r[Rq4Measure::kAfter].stat.mean == 20);
+  CHECK(r[Rq4Measure::kOld].stat.mean == 4);
+  CHECK(r[Rq4Measure::kNew].stat.mean == 16);
+  CHECK(r[Rq4Measure::kRemoved].stat.mean == 16);
+  CHECK(r[Rq4Measure::kRemovedShare].stat.mean == doctest::Approx(80));
+  CHECK(r[Rq4Measure::kFound].stat.mean == 7);
+  CHECK(a->findings[3].verdict == "confirmed");
+  // Retraining that keeps every old disagreement and adds none contradicts the finding.
+  WriteSynthetic(dir, 20, 20, 0);
+  a = AnalyzeStudy(dir.string());
+  REQUIRE(a.ok());
+  CHECK(a->rq4[0][Rq4Measure::kOld].stat.mean == 20);
+  CHECK(a->rq4[0][Rq4Measure::kRemovedShare].stat.mean == 0);
+  CHECK(a->findings[3].verdict == "not confirmed");
+  // Removes most but creates few new ones: contradicts it too.
+  WriteSynthetic(dir, 20, 2, 18);
+  a = AnalyzeStudy(dir.string());
+  REQUIRE(a.ok());
+  CHECK(a->rq4[0][Rq4Measure::kNew].stat.mean == 0);
+  CHECK(a->rq4[0][Rq4Measure::kRemoved].stat.mean == 18);
+  CHECK(a->findings[3].verdict == "not confirmed");
+  // A records.json whose stated count disagrees with its files is an error.
+  WriteSynthetic(dir, 20, 20, 16);
+  auto index = nlohmann::json::parse(Slurp(dir / "records.json"));
+  index["retrain"][0]["disagreements"] = 19;
+  REQUIRE(frontends::WriteFileAtomically((dir / "records.json").string(), index.dump()).ok());
+  CHECK(!AnalyzeStudy(dir.string()).ok());
+  fs::remove_all(dir);
+}
 
 TEST_CASE("retrain spec: parsed, validated with errors that name the problem, and round-tripped") {
   const std::string base = R"({"tasks": [{"arch": "lenet1"}], "variants": ["int8", "dynamic"], )";
