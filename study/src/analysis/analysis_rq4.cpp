@@ -306,31 +306,36 @@ std::string Rq4Note(const StudyAnalysis& a) {
 }
 
 std::string Rq4Chart(const StudyAnalysis& a) {
+  // One small chart per (task, strategy, variant); its bins are the protocols,
+  // so the x-axis label can name them (the bins carry no labels of their own).
+  std::vector<std::string> groups;
+  std::map<std::string, std::vector<const Rq4Row*>> rows;
+  for (const auto& r : a.rq4) {
+    const std::string g = r.task + " " + r.strategy + " " + r.variant;
+    if (!rows.count(g)) groups.push_back(g);
+    rows[g].push_back(&r);
+  }
   std::string out;
-  for (const std::string& p : Protocols(a)) {
-    std::vector<const Rq4Row*> rows;
-    for (const auto& r : a.rq4)
-      if (r.protocol == p) rows.push_back(&r);
+  for (const std::string& g : groups) {
     std::vector<svg::Bars> bars = {{"old kept", {}, 0}, {"new", {}, 1}, {"removed", {}, 2}};
     double top = 0;
     std::string order;
-    for (const Rq4Row* r : rows) {
+    for (const Rq4Row* r : rows[g]) {
       const double v[3] = {(*r)[Rq4Measure::kOld].stat.mean, (*r)[Rq4Measure::kNew].stat.mean,
                            (*r)[Rq4Measure::kRemoved].stat.mean};
-      for (int k = 0; k < 3; ++k) {
-        bars[static_cast<std::size_t>(k)].values.push_back(v[k]);
+      for (std::size_t k = 0; k < 3; ++k) {
+        bars[k].values.push_back(v[k]);
         top = std::max(top, v[k]);
       }
-      if (!order.empty()) order += ", ";
-      order += r->task + " " + r->strategy + " " + r->variant;
+      if (!order.empty()) order += " | ";
+      order += r->protocol;
     }
     svg::Chart c;
-    c.width = std::max(340, 90 * static_cast<int>(rows.size()));
-    c.title = ProtocolLabel(p);
-    c.x.label = "left to right: " + order;
+    c.title = g;
+    c.x.label = "protocol: " + order;
     c.x.lo = 0;
-    c.x.hi = static_cast<double>(rows.size());
-    c.x.ticks = {0};
+    c.x.hi = static_cast<double>(rows[g].size());
+    c.x.ticks = {-1};  // outside the range: no numeric ticks under the protocol bins
     c.y.label = "test inputs (mean over seeds)";
     c.y.lo = 0;
     c.y.hi = svg::NiceCeil(top);
