@@ -237,7 +237,19 @@ Result<nlohmann::json> RunRetrainCell(const Cell& c, const RetrainContext& ctx) 
   nlohmann::json found_on = nlohmann::json::object();
   std::size_t found_total = 0, searched = 0;
   for (const std::string& set : RetrainFindSets(spec, task, c.protocol)) {
-    QUALM_ASSIGN_OR_RETURN(Dataset data, LoadStudyEvalSet(set, model, eval_options, spec.shift_seed, spec.eval_limit));
+    std::string key = set;
+    if (auto v = model.metadata.find("text.vocabulary"); v != model.metadata.end()) (key += '|') += Fnv1a64Hex(v->second);
+    for (auto d : model.input_shape) (key += '|') += std::to_string(d);
+    Dataset loaded;
+    const Dataset* cached = nullptr;
+    if (ctx.set_cache) {
+      if (auto it = ctx.set_cache->find(key); it != ctx.set_cache->end()) cached = &it->second;
+    }
+    if (!cached) {
+      QUALM_ASSIGN_OR_RETURN(loaded, LoadStudyEvalSet(set, model, eval_options, spec.shift_seed, spec.eval_limit));
+      if (ctx.set_cache) cached = &ctx.set_cache->emplace(key, std::move(loaded)).first->second;
+    }
+    const Dataset& data = cached ? *cached : loaded;
     QUALM_ASSIGN_OR_RETURN(EvalResult f, Evaluate(model, data, eo));
     QUALM_ASSIGN_OR_RETURN(EvalResult q, Evaluate(quantized, data, eo));
     std::vector<std::size_t> idx;
@@ -252,7 +264,18 @@ Result<nlohmann::json> RunRetrainCell(const Cell& c, const RetrainContext& ctx) 
   // 2. The training split with the disagreements appended (the trainer shuffles every epoch).
   frontends::DataSpecOptions train_options = ctx.data_options;
   train_options.limit = task.train_limit;
-  QUALM_ASSIGN_OR_RETURN(frontends::TrainingData data, frontends::LoadTrainingData(TaskData(task), train_options));
+  const std::string train_key = TaskData(task) + "|" + std::to_string(task.train_limit);
+  const frontends::TrainingData* cached_train = nullptr;
+  if (ctx.train_cache) {
+    if (auto it = ctx.train_cache->find(train_key); it != ctx.train_cache->end()) cached_train = &it->second;
+  }
+  frontends::TrainingData data;
+  if (cached_train) {
+    data = *cached_train;
+  } else {
+    QUALM_ASSIGN_OR_RETURN(data, frontends::LoadTrainingData(TaskData(task), train_options));
+    if (ctx.train_cache) ctx.train_cache->emplace(train_key, data);
+  }
   if (auto v = data.model_metadata.find("text.vocabulary");
       v != data.model_metadata.end() && model.metadata["text.vocabulary"] != v->second)
     return InvalidArgument(c.label + ": the model was trained with another vocabulary than the training split gives");

@@ -116,6 +116,8 @@ class Runner {
         QUALM_RETURN_IF_ERROR(Guard(c, &Runner::Quantize));
     for (const auto& c : grid_.cells)
       if (c.kind == CellKind::kRetrain && !CellDone(o_.out_dir, c.id)) QUALM_RETURN_IF_ERROR(Guard(c, &Runner::Retrain));
+    retrain_sets_.clear();
+    retrain_train_.clear();
     for (const auto& c : grid_.cells)
       if (c.kind == CellKind::kVariant && !c.protocol.empty() && !CellDone(o_.out_dir, c.id))
         QUALM_RETURN_IF_ERROR(Guard(c, &Runner::Quantize));
@@ -272,6 +274,8 @@ class Runner {
     ctx.runtime = o_.runtime;
     ctx.data_options = o_.data_options;
     ctx.callbacks = cb_.train;
+    ctx.set_cache = &retrain_sets_;
+    ctx.train_cache = &retrain_train_;
     QUALM_ASSIGN_OR_RETURN(nlohmann::json fields, RunRetrainCell(c, ctx));
     return FinishCell(o_.out_dir, c, fields, Since(t0));
   }
@@ -340,6 +344,8 @@ class Runner {
   std::pair<double, std::size_t> per_kind_[kCellKinds] = {};  // seconds and cells computed, per kind
   std::size_t left_[kCellKinds] = {};                           // cells still to compute, per kind
   std::map<std::string, std::unique_ptr<Model>> models_;
+  std::map<std::string, Dataset> retrain_sets_;  // RQ4's found-on sets, kept across retrain cells
+  std::map<std::string, frontends::TrainingData> retrain_train_;  // and its training splits
   std::unique_ptr<Dataset> set_;
   std::string set_key_;
 };
