@@ -17,6 +17,7 @@
 #include "qualm/study/npy.h"
 #include "qualm/study/retrain_cells.h"
 #include "qualm/study/shifted_data.h"
+#include "qualm/study/study_report.h"
 #include "qualm/study/study_run.h"
 
 namespace qualm::study {
@@ -318,6 +319,18 @@ TEST_CASE("retrain run: only the new cells are computed, and Old / New / Removed
           cj["original_training_samples"].get<std::size_t>() + cj["added"].get<std::size_t>());
     CHECK(cj["original_training_samples"].get<std::size_t>() == 1500);
   }
+  // Two shards (one seed each) merged: the same records, RQ4's included.
+  for (int shard = 1; shard <= 2; ++shard) {
+    StudyRunOptions so = o;
+    so.out_dir = (root / ("shard-" + std::to_string(shard))).string();
+    so.shard_index = shard;
+    so.shard_count = 2;
+    auto r = RunStudy(spec, so);
+    REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+  }
+  Status merged = MergeStudies((root / "merged").string(), {(root / "shard-1").string(), (root / "shard-2").string()});
+  REQUIRE_MESSAGE(merged.ok(), merged.ToString());
+  CHECK(Slurp(root / "merged/records.json") == Slurp(root / "records.json"));
   // The finding has a verdict from the data, and the report has the section.
   REQUIRE(analysis->findings.size() == 4);
   CHECK(analysis->findings[3].id == "retraining");
