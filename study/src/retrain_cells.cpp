@@ -3,7 +3,6 @@
 #include "qualm/study/retrain_cells.h"
 
 #include <algorithm>
-#include <chrono>
 #include <fstream>
 #include <map>
 #include <set>
@@ -51,7 +50,7 @@ TrainConfig RetrainConfig(const StudySpec& spec, const Cell& train) {
   return c;
 }
 
-// Appends `n` samples of `src` (all of them) to `dst`; shapes and types must match.
+// Appends every sample of `src`, `copies` times, to `dst`; shapes and types must match.
 Status AppendSamples(const Dataset& src, int copies, Dataset* dst) {
   if (src.size() == 0 || copies == 0) return Status::Ok();
   if (src.sample_type != dst->sample_type || src.sample_shape != dst->sample_shape)
