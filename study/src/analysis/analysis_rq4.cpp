@@ -335,8 +335,9 @@ std::string Rq4Note(const StudyAnalysis& a) {
   return "Each standard-grid model is fine-tuned from its weights with its own recipe on its training split plus the "
          "inputs where it and its variant disagree (true labels), then re-quantized with the same scheme and calibration "
          "and recounted on the clean test set. The paper's protocol finds those inputs on the test set it then measures "
-         "on: the retrained model has seen exactly the inputs counted as old, so it flatters retraining (more removed, "
-         "fewer kept). The control adds nothing: what fine-tuning alone does to the disagreements.";
+         "on: the retrained model has been taught exactly the inputs counted as old, which can flatter retraining (more "
+         "removed, fewer kept); the findings row compares it with ours, paired over seeds. The control adds nothing: "
+         "what fine-tuning alone does to the disagreements, the baseline both are to be read against.";
 }
 
 std::string Rq4Chart(const StudyAnalysis& a) {
