@@ -365,6 +365,7 @@ std::string Rq4Chart(const StudyAnalysis& a) {
       if (!order.empty()) order += " | ";
       order += r->protocol;
     }
+    if (top == 0) continue;  // no disagreement before or after under any protocol: the table says so
     svg::Chart c;
     c.title = g;
     c.x.label = "protocol: " + order;
