@@ -63,9 +63,9 @@ int RunStudyCommand(StudyArgs& a) {
     if (!grid.ok()) return Fail(cmd, grid.status());
     const auto shard = study::ShardGrid(*grid, a.options.shard_index, a.options.shard_count);
     std::printf("%s", study::StudySpecJson(*spec).c_str());
-    std::printf("cells: %zu (train %zu, variant %zu, eval %zu) in %d (task, seed) groups\n", shard.cells.size(),
-                shard.Count(study::CellKind::kTrain), shard.Count(study::CellKind::kVariant),
-                shard.Count(study::CellKind::kEval), grid->groups);
+    std::printf("cells: %zu (train %zu, variant %zu, eval %zu, retrain %zu) in %d (task, seed) groups\n",
+                shard.cells.size(), shard.Count(study::CellKind::kTrain), shard.Count(study::CellKind::kVariant),
+                shard.Count(study::CellKind::kEval), shard.Count(study::CellKind::kRetrain), grid->groups);
     return 0;
   }
   SetInterruptMessage("qualm study: interrupted; finished cells are kept in " + a.options.out_dir +

@@ -6,15 +6,12 @@
 
 #include "qualm/engine/zoo.h"
 #include "qualm/study/recipes.h"
+#include "qualm/study/retrain_cells.h"
 #include "qualm/study/shifted_data.h"
 #include "qualm/study/train_run.h"
 
 namespace qualm::study {
 namespace {
-
-std::string Version() {
-  return std::string(QUALM_VERSION_STRING) + "/study-cache-" + std::to_string(kStudyCacheVersion);
-}
 
 // The training configuration of a (task, strategy, seed) cell.
 Result<TrainConfig> CellConfig(const StudySpec& spec, const StudyTask& task, const std::string& strategy,
@@ -35,13 +32,20 @@ Result<TrainConfig> CellConfig(const StudySpec& spec, const StudyTask& task, con
   return c;
 }
 
+std::string Version() { return StudyCellVersion(); }
+
 }  // namespace
+
+std::string StudyCellVersion() {
+  return std::string(QUALM_VERSION_STRING) + "/study-cache-" + std::to_string(kStudyCacheVersion);
+}
 
 const char* CellKindName(CellKind k) {
   switch (k) {
     case CellKind::kTrain: return "train";
     case CellKind::kVariant: return "variant";
     case CellKind::kEval: return "eval";
+    case CellKind::kRetrain: return "retrain";
   }
   return "?";
 }
@@ -95,7 +99,7 @@ std::vector<std::string> TaskEvalSets(const StudySpec& spec, const StudyTask& ta
 Result<StudyGrid> ExpandStudy(const StudySpec& spec, const StudyRuntime& rt) {
   QUALM_RETURN_IF_ERROR(ValidateStudySpec(spec));
   StudyGrid grid;
-  std::vector<Cell> train, variants, evals;
+  std::vector<Cell> train, variants, retrain, evals;
   // The fine-tuning strategies start from the standard model, which is then
   // trained even when the list does not ask for it (it is not evaluated then).
   // Order: standard, the strategies trained from scratch, the fine-tunings.
@@ -150,6 +154,7 @@ Result<StudyGrid> ExpandStudy(const StudySpec& spec, const StudyRuntime& rt) {
         // just as qat's starting point is not).
         if (strategy == "standard" && !report_standard) continue;
         std::vector<std::pair<std::string, std::string>> models = {{"float", t.id}};
+        std::vector<std::pair<std::string, std::string>> variant_ids;  // scheme -> variant cell (RQ4)
         for (const std::string& scheme : spec.variants) {
           Cell v;
           v.kind = CellKind::kVariant;
@@ -167,7 +172,9 @@ Result<StudyGrid> ExpandStudy(const StudySpec& spec, const StudyRuntime& rt) {
           v.label = t.label + " " + scheme;
           variants.push_back(v);
           models.emplace_back(scheme, v.id);
+          variant_ids.emplace_back(scheme, v.id);
         }
+        AppendRetrainCells(spec, rt, t, variant_ids, &retrain, &evals);  // RQ4, when the spec asks for it
         for (const auto& [variant, model_id] : models)
           for (const std::string& set : sets) {
             Cell e;
@@ -194,6 +201,7 @@ Result<StudyGrid> ExpandStudy(const StudySpec& spec, const StudyRuntime& rt) {
   grid.groups = group;
   grid.cells = std::move(train);
   grid.cells.insert(grid.cells.end(), variants.begin(), variants.end());
+  grid.cells.insert(grid.cells.end(), retrain.begin(), retrain.end());
   grid.cells.insert(grid.cells.end(), evals.begin(), evals.end());
   return grid;
 }

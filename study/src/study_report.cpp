@@ -14,6 +14,7 @@
 #include "qualm/frontends/atomic_file.h"
 #include "qualm/study/analysis.h"
 #include "qualm/study/npy.h"
+#include "qualm/study/retrain_cells.h"
 #include "qualm/study/shifted_data.h"
 #include "qualm/study/study_run.h"
 
@@ -134,6 +135,7 @@ Status WriteStudyReport(const std::string& out) {
   std::string float_md;
   for (const auto& c : grid.cells) {
     if (c.kind != CellKind::kEval) continue;
+    if (!c.protocol.empty()) continue;  // RQ4's retrained models: the "retrain" list below
     if (c.variant == "float") {
       if (c.data.find('~') != std::string::npos || !CellDone(out, c.id)) continue;
       QUALM_ASSIGN_OR_RETURN(nlohmann::json cj, ReadJson(CellDir(out, c.id) + "/cell.json"));
@@ -174,10 +176,14 @@ Status WriteStudyReport(const std::string& out) {
                      {"float_model", "cells/" + variant->parent + "/model.qm"}});
     records.push_back(r);
   }
-  const nlohmann::json records_json = {{"study", spec.name},
+  nlohmann::json records_json = {{"study", spec.name},
                                        {"cells", grid.cells.size()},
                                        {"missing_cells", missing},
                                        {"records", index}};
+  if (spec.retrain.enabled()) {
+    QUALM_ASSIGN_OR_RETURN(nlohmann::json retrain, RetrainRecords(out, spec, grid));
+    records_json["retrain"] = std::move(retrain);
+  }
   QUALM_RETURN_IF_ERROR(frontends::WriteFileAtomically(out + "/records.json", records_json.dump(1) + "\n"));
 
   // Aggregates over seeds: per (task, strategy, variant): clean rate, mean
@@ -300,9 +306,11 @@ std::string StudyStatus::Describe() const {
   std::string s = "study " + folder.spec.name;
   if (folder.shard_count > 1) s += " (shard " + std::to_string(folder.shard_index) + "/" + std::to_string(folder.shard_count) + ")";
   s += ": " + std::to_string(done) + " / " + std::to_string(total) + " cells done (";
-  for (int k = 0; k < 3; ++k)
+  for (int k = 0; k < kCellKinds; ++k) {
+    if (k == static_cast<int>(CellKind::kRetrain) && kind_total[k] == 0) continue;
     s += std::string(k ? ", " : "") + CellKindName(static_cast<CellKind>(k)) + " " + std::to_string(kind_done[k]) + "/" +
          std::to_string(kind_total[k]);
+  }
   s += ")\n";
   if (running) {
     s += "running: " + current + "; elapsed " + Fmt("%.0f", elapsed) + " s";

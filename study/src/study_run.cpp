@@ -18,6 +18,7 @@
 #include "qualm/frontends/model_file.h"
 #include "qualm/study/analysis.h"
 #include "qualm/study/npy.h"
+#include "qualm/study/retrain_cells.h"
 #include "qualm/study/shifted_data.h"
 #include "qualm/study/study_report.h"
 
@@ -94,6 +95,11 @@ class Runner {
     std::snprintf(buf, sizeof buf, "%zu cells (%zu train, %zu variant, %zu eval)", grid_.cells.size(),
                   grid_.Count(CellKind::kTrain), grid_.Count(CellKind::kVariant), grid_.Count(CellKind::kEval));
     std::string line = buf;
+    if (const std::size_t r = grid_.Count(CellKind::kRetrain)) {
+      line.pop_back();
+      std::snprintf(buf, sizeof buf, ", %zu retrain)", r);
+      line += buf;
+    }
     if (o_.shard_count > 1) {
       std::snprintf(buf, sizeof buf, " in shard %d/%d", o_.shard_index, o_.shard_count);
       line += buf;
@@ -103,8 +109,18 @@ class Runner {
     done_ = result_.cached;
     for (const auto& c : grid_.cells)
       if (c.kind == CellKind::kTrain && !CellDone(o_.out_dir, c.id)) QUALM_RETURN_IF_ERROR(Guard(c, &Runner::Train));
+    // Variants of the trained models; then RQ4's retrained models (they need
+    // those variants) and their variants (they need the retrained models).
     for (const auto& c : grid_.cells)
-      if (c.kind == CellKind::kVariant && !CellDone(o_.out_dir, c.id)) QUALM_RETURN_IF_ERROR(Guard(c, &Runner::Quantize));
+      if (c.kind == CellKind::kVariant && c.protocol.empty() && !CellDone(o_.out_dir, c.id))
+        QUALM_RETURN_IF_ERROR(Guard(c, &Runner::Quantize));
+    for (const auto& c : grid_.cells)
+      if (c.kind == CellKind::kRetrain && !CellDone(o_.out_dir, c.id)) QUALM_RETURN_IF_ERROR(Guard(c, &Runner::Retrain));
+    retrain_sets_.clear();
+    retrain_train_.clear();
+    for (const auto& c : grid_.cells)
+      if (c.kind == CellKind::kVariant && !c.protocol.empty() && !CellDone(o_.out_dir, c.id))
+        QUALM_RETURN_IF_ERROR(Guard(c, &Runner::Quantize));
     // Evaluations grouped by evaluation set (then model), so each set is loaded once.
     std::vector<const Cell*> evals;
     for (const auto& c : grid_.cells)
@@ -150,7 +166,7 @@ class Runner {
   // Remaining cells of each kind at the mean time of that kind's computed cells so far.
   double Eta() const {
     double eta = 0;
-    for (int kind = 0; kind < 3; ++kind) {
+    for (int kind = 0; kind < kCellKinds; ++kind) {
       const std::size_t left = left_[kind];
       if (!left) continue;
       const auto& k = per_kind_[kind];
@@ -248,6 +264,22 @@ class Runner {
     return FinishCell(o_.out_dir, c, fields, Since(t0));
   }
 
+  // RQ4 (retrain_cells.h): find, append, fine-tune; the cell's files are written there.
+  Status Retrain(const Cell& c) {
+    const auto t0 = Clock::now();
+    RetrainContext ctx;
+    ctx.out_dir = o_.out_dir;
+    ctx.spec = &spec_;
+    ctx.grid = &grid_;
+    ctx.runtime = o_.runtime;
+    ctx.data_options = o_.data_options;
+    ctx.callbacks = cb_.train;
+    ctx.set_cache = &retrain_sets_;
+    ctx.train_cache = &retrain_train_;
+    QUALM_ASSIGN_OR_RETURN(nlohmann::json fields, RunRetrainCell(c, ctx));
+    return FinishCell(o_.out_dir, c, fields, Since(t0));
+  }
+
   Result<const Model*> GetModel(const std::string& id) {
     auto it = models_.find(id);
     if (it == models_.end()) {
@@ -309,9 +341,11 @@ class Runner {
   StudyRunResult result_;
   std::size_t done_ = 0;
   Clock::time_point start_, last_progress_write_{};
-  std::pair<double, std::size_t> per_kind_[3] = {};  // seconds and cells computed, per kind
-  std::size_t left_[3] = {};                           // cells still to compute, per kind
+  std::pair<double, std::size_t> per_kind_[kCellKinds] = {};  // seconds and cells computed, per kind
+  std::size_t left_[kCellKinds] = {};                           // cells still to compute, per kind
   std::map<std::string, std::unique_ptr<Model>> models_;
+  std::map<std::string, Dataset> retrain_sets_;  // RQ4's found-on sets, kept across retrain cells
+  std::map<std::string, frontends::TrainingData> retrain_train_;  // and its training splits
   std::unique_ptr<Dataset> set_;
   std::string set_key_;
 };

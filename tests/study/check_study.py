@@ -3,7 +3,11 @@
 every cell of records.json exists; each record's counts are what its .npy files
 give (disagreements, flips, accuracies); rates lie in [0, 1]; every
 (task, strategy, seed, variant) has the clean set and every shifted set the
-study asked for; the float top-1 is the argmax of the stored softmax.
+study asked for; the float top-1 is the argmax of the stored softmax. RQ4 (a
+"retrain" section): one "retrain" entry per (task, strategy, seed, variant,
+protocol) asked for, its counts recounted, its inputs those of the record before
+retraining, and the paper protocol's found set the test-set disagreements before;
+analysis.json's RQ4 Old / New / Removed equal the recount.
    check_study.py STUDY_DIR
 Prints "study check: N passed, 0 failed" or the first failures and exits 1.
 (The .npy files are read with the format's own rules, so numpy is not needed;
@@ -22,6 +26,56 @@ def load_npy(path):
     code = {"<i4": "i", "<f4": "f"}[h["descr"]]
     data = struct.unpack("<%d%s" % (count, code), b[10 + n:])
     return h["shape"], data
+
+def check_retrain(d, spec, rec, check):
+    rt = spec.get("retrain", {})
+    if not rt.get("variants"):
+        check("retrain" not in rec, "records.json has a retrain list without a retrain section")
+        return
+    before = {(r["task"], r["strategy"], r["seed"], r["variant"]): r for r in rec["records"] if r["set"].endswith(":test")}
+    counts, got = {}, set()
+    for e in rec.get("retrain", []):
+        key = (e["task"], e["strategy"], e["seed"], e["variant"])
+        name = "RQ4 %s %s seed %s %s (%s)" % (key + (e["protocol"],))
+        got.add(key + (e["protocol"],))
+        b = before.get(key)
+        check(b is not None, name + ": no record before retraining")
+        if b is None:
+            continue
+        _, labels = load_npy(os.path.join(d, e["labels"]))
+        _, bl = load_npy(os.path.join(d, e["before_labels"]))
+        _, ft = load_npy(os.path.join(d, e["float_top1"]))
+        _, qt = load_npy(os.path.join(d, e["quantized_top1"]))
+        _, bf = load_npy(os.path.join(d, e["before_float_top1"]))
+        _, bq = load_npy(os.path.join(d, e["before_quantized_top1"]))
+        check(labels == bl and e["before_float_top1"] == b["float_top1"] and e["before_quantized_top1"] == b["quantized_top1"],
+              name + ": not the inputs and files of the record before retraining")
+        after = sum(1 for a, q in zip(ft, qt) if a != q)
+        nb = sum(1 for a, q in zip(bf, bq) if a != q)
+        check(e["disagreements"] == after and e["count"] == len(labels), name + ": counts")
+        if e["protocol"] == "paper":
+            check(e["found"] == nb, name + ": found %s, but %s test-set disagreements before" % (e["found"], nb))
+        if e["protocol"] == "control":
+            check(e["found"] == 0, name + ": the control added inputs")
+        old = sum(1 for i in range(len(ft)) if bf[i] != bq[i] and ft[i] != qt[i])
+        counts[(e["task"], e["strategy"], e["variant"], e["protocol"], e["seed"])] = (nb, after, old, after - old, nb - old)
+    for t in spec["tasks"]:
+        task = "%s@%s" % (t["arch"], t["data"])
+        for s in rt.get("strategies", ["standard"]):
+            for seed in spec["seeds"]:
+                for v in rt["variants"]:
+                    for p in rt.get("protocols", ["ours", "paper"]):
+                        check((task, s, seed, v, p) in got, "RQ4 %s %s seed %s %s (%s): no retrain entry" % (task, s, seed, v, p))
+    an = json.load(open(os.path.join(d, "analysis.json")))
+    names = ("before", "after", "old", "new", "removed")
+    for row in an.get("rq4", []):
+        for seed in row["seeds"]:
+            want = counts.get((row["task"], row["strategy"], row["variant"], row["protocol"], seed))
+            for k, n in enumerate(names):
+                m = row["measures"][n]
+                have = dict(zip(m["seeds"], m["values"])).get(seed)
+                check(want is not None and have == want[k], "RQ4 analysis %s %s %s seed %s: %s %s vs recount %s" %
+                      (row["task"], row["variant"], row["protocol"], seed, n, have, want and want[k]))
 
 def main(d):
     passed, failed = 0, []
@@ -73,6 +127,7 @@ def main(d):
                 for v in spec["variants"]:
                     got = seen.get((task, s, seed, v), set())
                     check(got == want, "%s %s seed %s %s: sets %s missing" % (task, s, seed, v, sorted(want - got)))
+    check_retrain(d, spec, rec, check)
     for f in failed[:20]:
         print("FAIL:", f)
     print("study check: %d passed, %d failed" % (passed, len(failed)))

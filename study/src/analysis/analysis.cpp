@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "analysis_internal.h"
+#include "analysis_rq4.h"
 #include "qualm/frontends/atomic_file.h"
 
 namespace qualm::study {
@@ -18,6 +19,7 @@ Result<StudyAnalysis> AnalyzeStudy(const std::string& dir, const AnalysisOptions
   QUALM_ASSIGN_OR_RETURN(a.rows, internal::BuildRows(records, options));
   QUALM_RETURN_IF_ERROR(internal::CompareStrategies(a.rows, options, &a.comparisons, &a.rankings));
   QUALM_ASSIGN_OR_RETURN(a.rq3_summary, internal::SummarizeRq3(a.rq3, options));
+  QUALM_ASSIGN_OR_RETURN(a.rq4, internal::AnalyzeRetraining(dir, options));
   QUALM_ASSIGN_OR_RETURN(a.findings, internal::AssessFindings(a));
   return a;
 }

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "analysis_internal.h"
+#include "analysis_rq4.h"
 
 namespace qualm::study::internal {
 namespace {
@@ -216,17 +217,8 @@ Finding MarginFinding(const StudyAnalysis& a) {
   return f;
 }
 
-Finding RetrainingFinding() {
-  Finding f;
-  f.id = "retraining";
-  f.claim = "Retraining on disagreements removes most old disagreements and creates a similar or larger number of new ones.";
-  f.paper = "ResNet-20 TFLite-8: 456 -> 439 disagreements after retraining; 100 old kept, 380 new.";
-  f.verdict = "not measured";
-  f.evidence = "Not measured in this study folder: the retraining experiment (RQ4) is not in the study grid yet.";
-  f.differences = "Planned: disagreements found on the validation split, measured on the untouched test set (the paper "
-                  "found and measured them on the same test set).";
-  return f;
-}
+// RQ4's finding lives with its analysis (analysis_rq4.cpp), judged by the same rule.
+Result<Finding> Retraining(const StudyAnalysis& a) { return RetrainingFinding(a, Verdict, SeedsNote(a)); }
 
 }  // namespace
 
@@ -236,7 +228,8 @@ Result<std::vector<Finding>> AssessFindings(const StudyAnalysis& a) {
   out.push_back(std::move(shift));
   out.push_back(QatFinding(a));
   out.push_back(MarginFinding(a));
-  out.push_back(RetrainingFinding());
+  QUALM_ASSIGN_OR_RETURN(Finding retraining, Retraining(a));
+  out.push_back(std::move(retraining));
   return out;
 }
 

@@ -1,4 +1,5 @@
 // report.md: the report's tables in Markdown (the HTML adds the charts).
+#include "analysis_rq4.h"
 #include "report_tables.h"
 
 namespace qualm::study {
@@ -54,7 +55,9 @@ std::string AnalysisMarkdown(const StudyAnalysis& a) {
   md += "## RQ3: which inputs disagree\n\n" + Markdown(MetricTable(a));
   md += "### Clean test set cases\n\n" + Markdown(CaseTable(a, true));
   md += "Cases on every shifted set: tables/rq3_cases.csv.\n\n";
-  md += "## RQ4: retraining\n\nNot measured in this study folder (the retraining experiment is not in the grid yet).\n";
+  md += "## RQ4: retraining\n\n";
+  md += a.rq4.empty() ? std::string("Not measured in this study folder (its spec has no \"retrain\" section).\n")
+                      : Rq4Note(a) + "\n\n" + Markdown(Rq4Table(a));
   return md;
 }
 

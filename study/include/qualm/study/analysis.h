@@ -137,6 +137,38 @@ struct TaskPlots {
   std::vector<std::pair<double, double>> scatter_disagree, scatter_agree;  // (p1, p2), seeded subsample
 };
 
+// RQ4 (retrain_cells.h): one (task, strategy, variant, protocol), from
+// records.json's "retrain" list and the grid records before retraining, on the
+// clean test set. Per seed, then across seeds as SeedMeasure.
+//   old      inputs that disagree before and after retraining (the same input)
+//   new      inputs that disagree after only;  removed: before only
+enum class Rq4Measure {
+  kFound,             // disagreements found on the protocol's sets (added to training)
+  kBefore,            // test-set disagreements of the model and its variant
+  kAfter,             // of the retrained model and its re-quantized variant
+  kOld,
+  kNew,
+  kRemoved,
+  kBeforeRate,        // % of inputs
+  kAfterRate,
+  kRemovedShare,      // removed / before, % (seeds with before > 0)
+  kNewPerBefore,      // new / before, % (seeds with before > 0)
+  kFloatAccuracyBefore,      // %
+  kFloatAccuracyAfter,
+  kQuantizedAccuracyBefore,
+  kQuantizedAccuracyAfter,
+};
+inline constexpr std::size_t kRq4MeasureCount = 14;
+const char* Rq4MeasureName(Rq4Measure m);  // "found", "before", ...
+
+struct Rq4Row {
+  std::string task, strategy, variant, protocol;
+  std::size_t inputs = 0;  // test inputs per seed
+  std::vector<std::uint64_t> seeds;
+  std::array<SeedMeasure, kRq4MeasureCount> measures;
+  const SeedMeasure& operator[](Rq4Measure m) const { return measures[static_cast<std::size_t>(m)]; }
+};
+
 struct Finding {
   std::string id;           // "shift", "qat", "margin", "retraining"
   std::string claim;        // the paper's finding
@@ -173,6 +205,7 @@ struct StudyAnalysis {
   std::vector<Rq3Case> rq3;
   Rq3Summary rq3_summary;
   std::vector<TaskPlots> plots;
+  std::vector<Rq4Row> rq4;  // RQ4; empty when the folder has no retraining
   std::vector<Finding> findings;
 };
 

@@ -1,7 +1,7 @@
 // qualm/study/study_cells.h: a study spec expanded into cells, each cached
 // under a hash of everything its result depends on.
 //
-// Three kinds of cell, each a folder <out>/cells/<id>/ that is complete once
+// Four kinds of cell, each a folder <out>/cells/<id>/ that is complete once
 // its cell.json exists (written last, atomically):
 //   train    one trained model (task, strategy, seed): model.qm, the float
 //            model; for strategy qat also qat-int8.qm, its int8 conversion
@@ -9,6 +9,9 @@
 //   eval     one model (the float model of a train cell, or a variant) on one
 //            evaluation set: top1.npy (int32, n); for the float model also
 //            softmax.npy (float32, n x classes) and labels.npy (int32, n)
+//   retrain  RQ4: a train cell's model fine-tuned on the disagreements of one
+//            of its variants (retrain_cells.h): model.qm; its re-quantized
+//            variant and test-set evaluations are ordinary variant / eval cells
 // A cell's id is the first 16 hex digits of FNV-1a 64 over its key, the
 // canonical JSON of its configuration: code version (qualm's version and
 // kStudyCacheVersion, bumped whenever a change alters results), the full
@@ -37,7 +40,9 @@ namespace qualm::study {
 
 inline constexpr int kStudyCacheVersion = 1;
 
-enum class CellKind { kTrain, kVariant, kEval };
+// kRetrain (RQ4, retrain_cells.h) comes last so the other kinds keep their numbers.
+enum class CellKind { kTrain, kVariant, kEval, kRetrain };
+inline constexpr int kCellKinds = 4;
 const char* CellKindName(CellKind k);
 
 struct Cell {
@@ -53,6 +58,9 @@ struct Cell {
   std::string variant; // variant and eval cells: the scheme; "float" for the float model's evaluations
   std::string data;    // eval cells: the evaluation set's name (shifted_data.h)
   TrainConfig config;  // train cells: the resolved training configuration
+  // RQ4: a retrain cell, and the variant and eval cells of its retrained model,
+  // carry the protocol ("ours", "paper", "control"); empty for every other cell.
+  std::string protocol;
 };
 
 struct StudyRuntime {
@@ -61,7 +69,9 @@ struct StudyRuntime {
 };
 
 struct StudyGrid {
-  std::vector<Cell> cells;  // train cells (parents first), then variant cells, then eval cells
+  // train cells (parents first), then variant cells, then retrain cells and the
+  // variant cells of retrained models (RQ4), then eval cells
+  std::vector<Cell> cells;
   int groups = 0;
   std::size_t Count(CellKind k) const;
   const Cell* Find(const std::string& id) const;
@@ -76,5 +86,7 @@ Result<StudyGrid> ExpandStudy(const StudySpec& spec, const StudyRuntime& runtime
 StudyGrid ShardGrid(const StudyGrid& grid, int index, int count);
 
 std::string Fnv1a64Hex(const std::string& bytes);
+// The code version every cell key holds: qualm's version and kStudyCacheVersion.
+std::string StudyCellVersion();
 
 }  // namespace qualm::study

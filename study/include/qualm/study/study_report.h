@@ -37,7 +37,7 @@ Status WriteStudyReport(const std::string& out_dir);
 struct StudyStatus {
   StudyFolder folder;
   std::size_t total = 0, done = 0;
-  std::size_t kind_total[3] = {}, kind_done[3] = {};
+  std::size_t kind_total[kCellKinds] = {}, kind_done[kCellKinds] = {};
   bool running = false;   // progress.json names a live process
   std::string current;    // its current cell
   double elapsed = 0, eta = -1;

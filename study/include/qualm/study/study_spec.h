@@ -14,7 +14,9 @@
 //                                     seeded subset, the same for every model (shifted_data.h)
 //    "image_shifts": ["fog", ...] | "all",   "text_shifts": [...] | "all",
 //    "severities": [1, 3, 5],  "natural_shifts": true,  "validation_sets": true,  "shift_seed": 1,
-//    "calibration_samples": 100,  "finetune_epochs": 0}   (qat and adversarial; 0: the recipe's)
+//    "calibration_samples": 100,  "finetune_epochs": 0,   (qat and adversarial; 0: the recipe's)
+//    "retrain": {"variants": ["int8"], "strategies": ["standard"], "protocols": ["ours", "paper"],
+//                "epochs": 1, "repeat": 1, "severity": 0}}   RQ4 (retrain_cells.h); off while variants is empty
 // Strategies: standard (the task's recipe); mixup (the recipe, trained from
 // scratch with Mixup); qat and adversarial fine-tune the standard model of the
 // same task and seed (the fine-tuning recipe: a tenth of the learning rate,
@@ -42,6 +44,19 @@ struct StudyTask {
   std::size_t train_limit = 0;      // first N training samples (0: all)
 };
 
+// RQ4, retraining on disagreements (retrain_cells.h): which standard-grid models
+// are retrained, how, and where their disagreements are found. An empty
+// variants list (the default) disables RQ4.
+struct RetrainSpec {
+  std::vector<std::string> variants;                    // schemes whose disagreements are retrained on
+  std::vector<std::string> strategies = {"standard"};   // train cells retrained (not qat)
+  std::vector<std::string> protocols = {"ours", "paper"};  // ours, paper, control (retrain_cells.h)
+  int epochs = 1;       // fine-tuning epochs from the trained weights
+  int repeat = 1;       // copies of each disagreement input appended to the training split
+  int severity = 0;     // severity of the shifted validation sets (ours); 0: the spec's highest
+  bool enabled() const { return !variants.empty(); }
+};
+
 struct StudySpec {
   std::string name = "custom";
   std::vector<StudyTask> tasks;
@@ -58,6 +73,7 @@ struct StudySpec {
   int calibration_samples = 100;
   int finetune_epochs = 0;                // qat and adversarial; 0: the fine-tuning recipe's
   std::int64_t skip_smaller_than = 2048;  // weight-only-int8's small-layer threshold
+  RetrainSpec retrain;                    // RQ4; off unless retrain.variants is set
 };
 
 std::vector<std::string> StudyStrategies();   // standard, qat, adversarial, mixup
