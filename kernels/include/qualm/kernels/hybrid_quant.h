@@ -86,6 +86,8 @@
 //   The RNNs are batch-first: x [B][T][I], y [B][T][H], h0/c0/h_n/c_n [B][H];
 //   y, h_n, c_n may each be null (not wanted); h0, c0 may be null (zeros).
 //
+// Fast path (dense / conv only; the struct at the end of this file): bit-identical
+// to the references, tests/kernels/hybrid_fast_test.cpp.
 // Tests (tests/kernels/hybrid_test.cpp, hybrid_rnn_test.cpp): bit-exact
 // against an independent oracle, against the float references within a bound
 // derived from the quantization steps, batch independence, degenerate samples,
