@@ -144,9 +144,15 @@ std::string Executor::PathDescription() const {
   // and pure depthwise convs, stay on the hybrid reference kernels); on the
   // reference backend everything is the reference.
   if (model_->quant.scheme == QuantScheme::kDynamic) {
+    bool recurrent = false;  // hybrid LSTM / GRU nodes: reference kernels on both backends
+    for (std::size_t i = 0; i < model_->nodes.size(); ++i)
+      if (!model_->quant.nodes[i].constants.empty() &&
+          (std::holds_alternative<LstmOp>(model_->nodes[i].op) || std::holds_alternative<GruOp>(model_->nodes[i].op)))
+        recurrent = true;
     std::string hybrid = options_.backend == Backend::kReference
                              ? std::string("hybrid int8 reference + ")
-                             : std::string("hybrid int8 fast (") + kernels::Int8GemmPathName() + ") + ";
+                             : std::string("hybrid int8 fast (") + kernels::Int8GemmPathName() +
+                                   (recurrent ? "; lstm/gru reference) + " : ") + ");
     path = hybrid + path;
   }
   return path;

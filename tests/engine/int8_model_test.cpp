@@ -415,6 +415,13 @@ TEST_CASE("engine: dynamic text models run the hybrid recurrent kernels") {
     INFO(arch, " max diff ", max_diff, " max |logit| ", range);
     CHECK(max_diff > 0.0f);
     CHECK(max_diff < 0.05f * range + 1e-3f);
+    {  // The fast backend's path says that the recurrent layers stay on the reference.
+      ExecutorOptions fo;
+      fo.max_batch = 2;
+      auto fx = Executor::Create(*q, fo);
+      REQUIRE(fx.ok());
+      CHECK((*fx)->PathDescription().find("; lstm/gru reference)") != std::string::npos);
+    }
     Model bad = *q;
     bad.quant.nodes[2].Find("w_x_scale")->f32()[0] = 0.0f;
     ExecutorOptions eo;
