@@ -252,7 +252,7 @@ void BM_Conv2dHybridFast(benchmark::State& state, ConvShape s, qk::Isa isa) {
   const auto prepared = qk::PrepareConv2dHybrid({shape, ChannelScales(s.oc, kWeightScale)}, w.data());
   if (!Prepared(state, prepared)) return;
   const qk::PackedHybridWeights packed = qk::PackConv2dHybridWeights(*prepared, w.data());
-  std::vector<float> scratch(qk::fast::conv2d_hybrid_scratch_bytes(*prepared, 1) / sizeof(float) + 1);
+  std::vector<float> scratch(qk::fast::conv2d_hybrid_scratch_floats(*prepared, 1));
   const qk::KernelContext ctx{1, scratch.data(), scratch.size()};
   state.SetLabel(qk::Int8GemmPathName());
   for (auto _ : state) {
@@ -346,7 +346,7 @@ void BM_DenseHybridFast(benchmark::State& state, DenseShape s, qk::Isa isa) {
   const auto prepared = qk::PrepareDenseHybrid({shape, ChannelScales(s.out, kWeightScale)}, w.data());
   if (!Prepared(state, prepared)) return;
   const qk::PackedHybridWeights packed = qk::PackDenseHybridWeights(*prepared, w.data());
-  std::vector<float> scratch(qk::fast::dense_hybrid_scratch_bytes(*prepared, 1) / sizeof(float) + 1);
+  std::vector<float> scratch(qk::fast::dense_hybrid_scratch_floats(*prepared, 1));
   const qk::KernelContext ctx{1, scratch.data(), scratch.size()};
   state.SetLabel(qk::Int8GemmPathName());
   for (auto _ : state) {

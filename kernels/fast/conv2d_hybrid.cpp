@@ -53,9 +53,9 @@ internal_hybrid::Layout LayoutFor(const Conv2dParams& p, int threads) {
 
 }  // namespace
 
-std::size_t conv2d_hybrid_scratch_bytes(const PreparedConv2dHybrid& pp, int threads) {
-  if (internal_s8::IsDepthwise(pp.shape)) return ref::conv2d_hybrid_scratch_bytes(pp.shape);
-  return LayoutFor(pp.shape, threads).total;
+std::size_t conv2d_hybrid_scratch_floats(const PreparedConv2dHybrid& pp, int threads) {
+  if (internal_s8::IsDepthwise(pp.shape)) return internal_hybrid::BytesToFloats(ref::conv2d_hybrid_scratch_bytes(pp.shape));
+  return internal_hybrid::BytesToFloats(LayoutFor(pp.shape, threads).total);
 }
 
 void conv2d_hybrid(const KernelContext& ctx, const PreparedConv2dHybrid& pp, const PackedHybridWeights& packed,

@@ -42,8 +42,8 @@ internal_hybrid::Layout LayoutFor(const DenseParams& p, int threads) {
 
 }  // namespace
 
-std::size_t dense_hybrid_scratch_bytes(const PreparedDenseHybrid& pp, int threads) {
-  return LayoutFor(pp.shape, threads).total;
+std::size_t dense_hybrid_scratch_floats(const PreparedDenseHybrid& pp, int threads) {
+  return internal_hybrid::BytesToFloats(LayoutFor(pp.shape, threads).total);
 }
 
 void dense_hybrid(const KernelContext& ctx, const PreparedDenseHybrid& pp, const PackedHybridWeights& packed,

@@ -55,6 +55,7 @@ struct SampleQuant {
 };
 
 inline std::size_t Align64(std::size_t b) { return (b + 63) / 64 * 64; }
+inline std::size_t BytesToFloats(std::size_t b) { return (b + sizeof(float) - 1) / sizeof(float); }
 
 // Scratch layout (bytes from ctx.scratch), all regions 64-byte aligned:
 //   [samples] SampleQuant, [samples][sample_elems] int8 q, then per thread

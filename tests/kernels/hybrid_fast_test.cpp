@@ -40,7 +40,7 @@ std::vector<Kind> Kinds(int batch, std::size_t offset) {
 // A float scratch buffer pre-filled with NaN bit patterns (reading what the
 // kernel did not write shows), as the executor's would be.
 struct FastScratch {
-  explicit FastScratch(std::size_t bytes) : buf(Scratch(bytes)) {}
+  explicit FastScratch(std::size_t floats) : buf(floats, kNaN) {}  // exactly the size asked for
   qk::KernelContext Context(int threads) { return {threads, buf.data(), buf.size()}; }
   Vec buf;
 };
@@ -92,7 +92,7 @@ void CheckDense(const std::string& what, const DenseCase& c) {
   const qk::PackedHybridWeights packed = qk::PackDenseHybridWeights(*prep, c.qw.w.data());
   ForEachVariant([&](const std::string& variant) {
     for (int threads : {1, 2}) {
-      FastScratch s(qk::fast::dense_hybrid_scratch_bytes(*prep, threads));
+      FastScratch s(qk::fast::dense_hybrid_scratch_floats(*prep, threads));
       Vec got(ny, -7.0f);
       qk::fast::dense_hybrid(s.Context(threads), *prep, packed, c.x.data(), c.qw.w.data(), c.B(), got.data());
       CheckBits(what + " " + variant + " threads " + std::to_string(threads), got, want);
@@ -138,7 +138,7 @@ void CheckConv(const std::string& what, const ConvCase& c) {
   CHECK(packed.reference_fallback == depthwise);
   ForEachVariant([&](const std::string& variant) {
     for (int threads : {1, 2}) {
-      FastScratch s(qk::fast::conv2d_hybrid_scratch_bytes(*prep, threads));
+      FastScratch s(qk::fast::conv2d_hybrid_scratch_floats(*prep, threads));
       Vec got(ny, -7.0f);
       qk::fast::conv2d_hybrid(s.Context(threads), *prep, packed, c.x.data(), c.qw.w.data(), c.B(), got.data());
       CheckBits(what + " " + variant + " threads " + std::to_string(threads), got, want);

@@ -31,11 +31,11 @@ class HybridExec final : public NodeExec {
   std::size_t ScratchFloats(Backend) const override {
     switch (kind_) {
       case kDense:
-        return BytesToFloats(fast_ ? kernels::fast::dense_hybrid_scratch_bytes(dense_, threads_)
-                                   : kernels::ref::dense_hybrid_scratch_bytes(dense_.shape));
+        return fast_ ? kernels::fast::dense_hybrid_scratch_floats(dense_, threads_)
+                     : BytesToFloats(kernels::ref::dense_hybrid_scratch_bytes(dense_.shape));
       case kConv:
-        return BytesToFloats(fast_ ? kernels::fast::conv2d_hybrid_scratch_bytes(conv_, threads_)
-                                   : kernels::ref::conv2d_hybrid_scratch_bytes(conv_.shape));
+        return fast_ ? kernels::fast::conv2d_hybrid_scratch_floats(conv_, threads_)
+                     : BytesToFloats(kernels::ref::conv2d_hybrid_scratch_bytes(conv_.shape));
       case kLstm: return BytesToFloats(kernels::ref::lstm_hybrid_scratch_bytes(rnn_.shape));
       case kGru: return BytesToFloats(kernels::ref::gru_hybrid_scratch_bytes(rnn_.shape));
     }

@@ -14,7 +14,7 @@
 // Fast path (fast::conv2d_hybrid, bit-identical to ref::conv2d_hybrid on every
 // int8 GEMM variant and thread count; hybrid_quant.h says why): weights packed
 // once with PackConv2dHybridWeights; ctx.scratch (64-byte aligned) of at least
-// fast::conv2d_hybrid_scratch_bytes(p, ctx.threads) bytes, sized at the largest
+// fast::conv2d_hybrid_scratch_floats(p, ctx.threads) floats, sized at the largest
 // batch. Threads quantize whole images, then split the output pixels of the
 // batch. Pure depthwise convs (in_c == out_c == groups) run ref::conv2d_hybrid
 // (a GEMM of one column per group; none of the study's dynamic models has one
@@ -51,8 +51,8 @@ void conv2d_hybrid(const PreparedConv2dHybrid& p, const float* x, const std::int
 PackedHybridWeights PackConv2dHybridWeights(const PreparedConv2dHybrid& p, const std::int8_t* w);
 
 namespace fast {
-// Bytes of ctx.scratch for `threads` threads at p.shape.batch.
-std::size_t conv2d_hybrid_scratch_bytes(const PreparedConv2dHybrid& p, int threads);
+// Floats of ctx.scratch for `threads` threads at p.shape.batch (mixed contents, as dense_hybrid's).
+std::size_t conv2d_hybrid_scratch_floats(const PreparedConv2dHybrid& p, int threads);
 void conv2d_hybrid(const KernelContext& ctx, const PreparedConv2dHybrid& p, const PackedHybridWeights& packed,
                    const float* x, const std::int8_t* w, const float* bias, float* y);
 }  // namespace fast

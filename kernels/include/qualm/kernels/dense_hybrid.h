@@ -12,7 +12,7 @@
 // Fast path (fast::dense_hybrid, bit-identical to ref::dense_hybrid on every
 // int8 GEMM variant and thread count; hybrid_quant.h says why): weights packed
 // once with PackDenseHybridWeights; ctx.scratch (64-byte aligned) of at least
-// fast::dense_hybrid_scratch_bytes(p, ctx.threads) bytes, sized at the largest
+// fast::dense_hybrid_scratch_floats(p, ctx.threads) floats, sized at the largest
 // batch (it covers every smaller one). Threads split the batch rows.
 #pragma once
 
@@ -46,8 +46,9 @@ void dense_hybrid(const PreparedDenseHybrid& p, const float* x, const std::int8_
 PackedHybridWeights PackDenseHybridWeights(const PreparedDenseHybrid& p, const std::int8_t* w);
 
 namespace fast {
-// Bytes of ctx.scratch for `threads` threads at p.shape.batch.
-std::size_t dense_hybrid_scratch_bytes(const PreparedDenseHybrid& p, int threads);
+// Floats of ctx.scratch for `threads` threads at p.shape.batch (mixed contents: samples' parameters,
+// quantized samples, operand tiles, int32 accumulators).
+std::size_t dense_hybrid_scratch_floats(const PreparedDenseHybrid& p, int threads);
 void dense_hybrid(const KernelContext& ctx, const PreparedDenseHybrid& p, const PackedHybridWeights& packed,
                   const float* x, const std::int8_t* w, const float* bias, float* y);
 }  // namespace fast
