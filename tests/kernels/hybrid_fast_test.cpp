@@ -8,13 +8,15 @@
 // input like LeNet's conv1, tiles straddling images), per-channel and
 // per-tensor scales, with and without bias, and samples that are all zero,
 // tiny, huge, at FLT_MAX, one-signed (zero points at both ends), or hold a
-// NaN or an infinity. The references themselves are checked against an
+// NaN or an infinity; and with x, y and the scratch ending at an inaccessible
+// page. The references themselves are checked against an
 // independent oracle in hybrid_test.cpp.
 #include <cstdio>
 #include <string>
 #include <vector>
 
 #include "kernels/hybrid_test_util.h"
+#include "kernels/int8_fast_util.h"
 #include "qualm/kernels/context.h"
 #include "qualm/kernels/cpu.h"
 #include "qualm/kernels/detail/int8_gemm_variants.h"
@@ -249,6 +251,49 @@ TEST_CASE("hybrid fast kernels: all-zero, NaN and infinity samples alone") {
     for (int n = 0; n < 2; ++n) Fill(c.x.data() + n * 108, 108, k, rng);
     CheckConv("conv, every image of one kind", c);
   }
+}
+
+TEST_CASE("hybrid fast kernels stay inside x, y and the scratch in every variant") {
+  // x, y and the scratch (exactly the size the kernel asks for) each end at an
+  // inaccessible page: a read or write past any of them crashes the test.
+  using int8_fast_test::Guarded;
+  const qk::Conv2dParams convs[] = {Conv(3, 5, 7, 3, 17, 3, 3, 1), Conv(2, 9, 9, 1, 6, 5, 5, 2), Conv(4, 3, 3, 5, 33, 1, 1)};
+  ForEachVariant([&](const std::string& variant) {
+    for (const int threads : {1, 2}) {
+      for (const qk::Conv2dParams& p : convs) {
+        const ConvCase c = MakeConvCase(p, false, true, 1, 3);
+        auto prep = qk::PrepareConv2dHybrid({c.p, c.qw.scales}, c.qw.w.data());
+        REQUIRE(prep.ok());
+        const qk::PackedHybridWeights packed = qk::PackConv2dHybridWeights(*prep, c.qw.w.data());
+        const std::size_t ny = static_cast<std::size_t>(p.batch) * p.out_h() * p.out_w() * p.out_c;
+        Guarded<float> x(c.x);
+        Guarded<float> y(ny, -7.0f);
+        Guarded<float> scratch(qk::fast::conv2d_hybrid_scratch_floats(*prep, threads), kNaN);
+        const qk::KernelContext ctx{threads, scratch.data(), qk::fast::conv2d_hybrid_scratch_floats(*prep, threads)};
+        qk::fast::conv2d_hybrid(ctx, *prep, packed, x.data(), c.qw.w.data(), c.B(), y.data());
+        Vec want(ny);
+        Vec ref_scratch = Scratch(qk::ref::conv2d_hybrid_scratch_bytes(c.p));
+        qk::ref::conv2d_hybrid(*prep, c.x.data(), c.qw.w.data(), c.B(), want.data(), ref_scratch.data());
+        CheckBits("guarded conv " + Name(p) + " " + variant, y.ToVector(), want);
+      }
+      for (const int in : {1, 5, 400}) {
+        const DenseCase c = MakeDenseCase(9, in, 35, false, true, 2, 4);
+        auto prep = qk::PrepareDenseHybrid({c.p, c.qw.scales}, c.qw.w.data());
+        REQUIRE(prep.ok());
+        const qk::PackedHybridWeights packed = qk::PackDenseHybridWeights(*prep, c.qw.w.data());
+        const std::size_t ny = static_cast<std::size_t>(c.p.batch) * c.p.out_features;
+        Guarded<float> x(c.x);
+        Guarded<float> y(ny, -7.0f);
+        Guarded<float> scratch(qk::fast::dense_hybrid_scratch_floats(*prep, threads), kNaN);
+        const qk::KernelContext ctx{threads, scratch.data(), qk::fast::dense_hybrid_scratch_floats(*prep, threads)};
+        qk::fast::dense_hybrid(ctx, *prep, packed, x.data(), c.qw.w.data(), c.B(), y.data());
+        Vec want(ny);
+        Vec ref_scratch = Scratch(qk::ref::dense_hybrid_scratch_bytes(c.p));
+        qk::ref::dense_hybrid(*prep, c.x.data(), c.qw.w.data(), c.B(), want.data(), ref_scratch.data());
+        CheckBits("guarded dense in " + std::to_string(in) + " " + variant, y.ToVector(), want);
+      }
+    }
+  });
 }
 
 }  // namespace
