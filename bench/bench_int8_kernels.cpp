@@ -3,7 +3,7 @@
 // int8 GEMM variant this machine runs (fast::*_s8; rows named
 // `conv2d/s8_fast/<variant>/...`, forced with the test hook of
 // detail/int8_gemm_variants.h, packing outside the timed loop), the hybrid kernels of the `dynamic`
-// scheme, and whole-model forward passes (int8 executor, dynamic scheme, float
+// scheme (reference, and fast under every int8 GEMM variant: `conv2d/hybrid_fast/<variant>/...`), and whole-model forward passes (int8 executor, dynamic scheme, float
 // executor on the reference and fast backends) in the same run, so the rates
 // can be compared on one machine.
 //
@@ -23,10 +23,10 @@
 // items_per_second counts samples. Models count the MACs of their conv, dense
 // and recurrent layers. LSTM 4H(I+H) and GRU 3H(I+H) MACs per sample and step.
 // Everything here runs on one thread (the int8 and hybrid kernels are
-// single-threaded; the float executor is given 1 thread), so times are CPU
+// given 1 thread; the float executor is given 1 thread), so times are CPU
 // time, which stays meaningful on a shared machine, and rates are per core.
-// The dynamic model runs its weighted layers on the hybrid kernels and the rest
-// on the fast float backend (the executor's default); labels give each path.
+// The dynamic model runs on the fast backend: its conv / dense layers on the
+// fast hybrid kernels, the rest on the fast float kernels; labels give each path.
 //
 // Everything a benchmark needs (random seeded operands, Prepare, executors,
 // quantized models) is built before its timed loop; the timed loop runs the
@@ -239,6 +239,30 @@ void BM_Conv2dHybrid(benchmark::State& state, ConvShape s) {
   SetRates(state, ConvMacs(shape), shape.batch);
 }
 
+// The fast hybrid kernel under the int8 GEMM variant for `isa` (one thread;
+// packing outside the timed loop, like the engine's prepare).
+void BM_Conv2dHybridFast(benchmark::State& state, ConvShape s, qk::Isa isa) {
+  qk::detail::ScopedInt8GemmIsaForTesting variant(isa);
+  if (!variant.ok()) return state.SkipWithError("int8 GEMM variant not available");
+  const qk::Conv2dParams shape = ToParams(s, static_cast<int>(state.range(0)));
+  const auto w = RandomWeights(std::size_t(s.oc) * ConvK(shape), 2);
+  const auto bias = RandomF32(std::size_t(s.oc), 3);
+  const auto x = RandomF32(InElements(shape), 1);
+  std::vector<float> y(OutElements(shape));
+  const auto prepared = qk::PrepareConv2dHybrid({shape, ChannelScales(s.oc, kWeightScale)}, w.data());
+  if (!Prepared(state, prepared)) return;
+  const qk::PackedHybridWeights packed = qk::PackConv2dHybridWeights(*prepared, w.data());
+  std::vector<float> scratch(qk::fast::conv2d_hybrid_scratch_floats(*prepared, 1));
+  const qk::KernelContext ctx{1, scratch.data(), scratch.size()};
+  state.SetLabel(qk::Int8GemmPathName());
+  for (auto _ : state) {
+    qk::fast::conv2d_hybrid(ctx, *prepared, packed, x.data(), w.data(), bias.data(), y.data());
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  SetRates(state, ConvMacs(shape), shape.batch);
+}
+
 struct DenseShape {
   const char* name;
   int in, out;
@@ -305,6 +329,28 @@ void BM_DenseHybrid(benchmark::State& state, DenseShape s) {
   if (!Prepared(state, prepared)) return;
   for (auto _ : state) {
     qk::ref::dense_hybrid(*prepared, x.data(), w.data(), bias.data(), y.data(), scratch.get());
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  SetRates(state, double(shape.batch) * s.in * s.out, shape.batch);
+}
+
+void BM_DenseHybridFast(benchmark::State& state, DenseShape s, qk::Isa isa) {
+  qk::detail::ScopedInt8GemmIsaForTesting variant(isa);
+  if (!variant.ok()) return state.SkipWithError("int8 GEMM variant not available");
+  const qk::DenseParams shape{static_cast<int>(state.range(0)), s.in, s.out};
+  const auto w = RandomWeights(std::size_t(s.out) * s.in, 2);
+  const auto bias = RandomF32(std::size_t(s.out), 3);
+  const auto x = RandomF32(std::size_t(shape.batch) * s.in, 1);
+  std::vector<float> y(std::size_t(shape.batch) * s.out);
+  const auto prepared = qk::PrepareDenseHybrid({shape, ChannelScales(s.out, kWeightScale)}, w.data());
+  if (!Prepared(state, prepared)) return;
+  const qk::PackedHybridWeights packed = qk::PackDenseHybridWeights(*prepared, w.data());
+  std::vector<float> scratch(qk::fast::dense_hybrid_scratch_floats(*prepared, 1));
+  const qk::KernelContext ctx{1, scratch.data(), scratch.size()};
+  state.SetLabel(qk::Int8GemmPathName());
+  for (auto _ : state) {
+    qk::fast::dense_hybrid(ctx, *prepared, packed, x.data(), w.data(), bias.data(), y.data());
     benchmark::DoNotOptimize(y.data());
     benchmark::ClobberMemory();
   }
@@ -674,6 +720,9 @@ void RegisterAll() {
       Register(std::string("conv2d/s8_fast/") + v.name + "/" + s.name, benchmark::kMicrosecond, BM_Conv2dS8Fast, s,
                v.isa);
     Register(std::string("conv2d/hybrid_ref/") + s.name, benchmark::kMicrosecond, BM_Conv2dHybrid, s);
+    for (const auto& v : variants)
+      Register(std::string("conv2d/hybrid_fast/") + v.name + "/" + s.name, benchmark::kMicrosecond,
+               BM_Conv2dHybridFast, s, v.isa);
   }
   for (const DenseShape& s : kDenseShapes) {
     Register(std::string("dense/s8_ref/") + s.name, benchmark::kMicrosecond, BM_DenseS8, s);
@@ -681,6 +730,9 @@ void RegisterAll() {
       Register(std::string("dense/s8_fast/") + v.name + "/" + s.name, benchmark::kMicrosecond, BM_DenseS8Fast, s,
                v.isa);
     Register(std::string("dense/hybrid_ref/") + s.name, benchmark::kMicrosecond, BM_DenseHybrid, s);
+    for (const auto& v : variants)
+      Register(std::string("dense/hybrid_fast/") + v.name + "/" + s.name, benchmark::kMicrosecond,
+               BM_DenseHybridFast, s, v.isa);
   }
   Register("lstm/s8_ref/t200_i128_h50", benchmark::kMillisecond, BM_LstmS8);
   Register("lstm/hybrid_ref/t200_i128_h50", benchmark::kMillisecond, BM_LstmHybrid);

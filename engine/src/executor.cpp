@@ -5,6 +5,7 @@
 #include "node_exec.h"
 #include "op_table.h"
 #include "qualm/kernels/gemm.h"
+#include "qualm/kernels/int8_gemm.h"
 
 namespace qualm {
 
@@ -74,6 +75,7 @@ Result<std::unique_ptr<Executor>> Executor::Make(const Model& model_ref, Model* 
     b.max_batch = options.max_batch;
     b.training = options.training;
     b.threads = options.threads;
+    b.backend = options.backend;
     const OpEntry& entry = EntryOf(model->nodes[i].op);
     // Dynamic scheme: a node with int8 weight constants runs its op's hybrid
     // kernels, every other node its float ones.
@@ -137,8 +139,22 @@ std::string Executor::PathDescription() const {
                          ? std::string("reference")
                          : std::string("fast (") + kernels::GemmPathName() + ", " + std::to_string(options_.threads) +
                                (options_.threads == 1 ? " thread)" : " threads)");
-  // Weighted layers of a dynamic model run the hybrid reference kernels.
-  if (model_->quant.scheme == QuantScheme::kDynamic) path = "hybrid int8 reference + " + path;
+  // Weighted layers of a dynamic model run the hybrid kernels: on the fast
+  // backend conv2d / dense take the int8 GEMM variant named here (LSTM / GRU,
+  // and pure depthwise convs, stay on the hybrid reference kernels); on the
+  // reference backend everything is the reference.
+  if (model_->quant.scheme == QuantScheme::kDynamic) {
+    bool recurrent = false;  // hybrid LSTM / GRU nodes: reference kernels on both backends
+    for (std::size_t i = 0; i < model_->nodes.size(); ++i)
+      if (!model_->quant.nodes[i].constants.empty() &&
+          (std::holds_alternative<LstmOp>(model_->nodes[i].op) || std::holds_alternative<GruOp>(model_->nodes[i].op)))
+        recurrent = true;
+    std::string hybrid = options_.backend == Backend::kReference
+                             ? std::string("hybrid int8 reference + ")
+                             : std::string("hybrid int8 fast (") + kernels::Int8GemmPathName() +
+                                   (recurrent ? "; lstm/gru reference) + " : ") + ");
+    path = hybrid + path;
+  }
   return path;
 }
 

@@ -34,6 +34,7 @@ struct NodeBinding {
   int max_batch = 0;
   bool training = false;
   int threads = 1;
+  Backend backend = Backend::kFast;  // the executor's; kernels that pack weights for the fast path do it at bind time
   const NodeQuant* quant = nullptr;  // the node's quantization record (dynamic scheme), or null
 };
 

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "fast/im2col_s8.h"
 #include "fast/int8_rows.h"
 #include "qualm/kernels/detail/int8_gemm_variants.h"
 #include "qualm/kernels/conv2d_s8.h"
@@ -29,68 +30,9 @@ namespace {
 
 using internal_s8::Index;
 
-bool IsDepthwise(const Conv2dParams& p) { return p.in_c == p.groups && p.out_c == p.groups; }
-
-struct ConvGeometry {
-  Index oh, ow, P, M;  // P pixels per image, M = batch * P GEMM rows
-  Index icg, ocg, K, k_padded;
-};
-
-ConvGeometry MakeGeometry(const Conv2dParams& p) {
-  ConvGeometry g;
-  g.oh = p.out_h();
-  g.ow = p.out_w();
-  g.P = g.oh * g.ow;
-  g.M = g.P * p.batch;
-  g.icg = p.in_c / p.groups;
-  g.ocg = p.out_c / p.groups;
-  g.K = Index{p.kernel_h} * p.kernel_w * g.icg;
-  g.k_padded = g.K + (g.K & 1);
-  return g;
-}
-
-// Rows [row0, row0 + rows) of Col_g (group grp) into col ([rows][lda], the
-// entries from K to lda zero: their weights are zero). Undilated taps of one
-// kernel row inside the image are one contiguous run of kernel_w * in_c int8
-// when the conv has one group: converted at once.
-template <typename Operand>
-void Im2Col(const Conv2dParams& p, const ConvGeometry& g, const std::int8_t* x, const Operand& op, int grp,
-            Index row0, Index rows, Index lda, typename Operand::T* col) {
-  using T = typename Operand::T;
-  const Index c0 = grp * g.icg;
-  const bool runs = p.dilation_w == 1 && p.groups == 1;
-  const Index run = p.kernel_w * g.icg;
-  // The pixel (n, oy, ox) of row0, then advanced row by row (divisions per
-  // row would cost more than the copy itself when K is small).
-  Index n = row0 / g.P, oy = row0 % g.P / g.ow, ox = row0 % g.ow;
-  for (Index r = 0; r < rows; ++r, ++ox) {
-    if (ox == g.ow) {
-      ox = 0;
-      if (++oy == g.oh) oy = 0, ++n;
-    }
-    const Index ix0 = ox * p.stride_w - p.pad_left;
-    T* dst = col + r * lda;
-    std::fill(dst + g.K, dst + lda, T{0});
-    for (Index ky = 0; ky < p.kernel_h; ++ky, dst += run) {
-      const Index iy = oy * p.stride_h - p.pad_top + ky * p.dilation_h;
-      if (iy < 0 || iy >= p.in_h) {
-        std::fill(dst, dst + run, op.pad);
-        continue;
-      }
-      const std::int8_t* xrow = x + (n * p.in_h + iy) * p.in_w * p.in_c + c0;
-      if (runs && ix0 >= 0 && ix0 + p.kernel_w <= p.in_w) {
-        op.Convert(xrow + ix0 * p.in_c, run, dst);
-        continue;
-      }
-      for (Index kx = 0; kx < p.kernel_w; ++kx) {
-        const Index ix = ix0 + kx * p.dilation_w;
-        T* d = dst + kx * g.icg;
-        if (ix < 0 || ix >= p.in_w) std::fill(d, d + g.icg, op.pad);
-        else op.Convert(xrow + ix * p.in_c, g.icg, d);
-      }
-    }
-  }
-}
+using internal_s8::ConvGeometry;
+using internal_s8::IsDepthwise;
+using internal_s8::MakeGeometry;
 
 // Output pixels per thread below which a depthwise split is not worth a fork.
 constexpr Index kMinDepthwisePixelsPerThread = 64;
@@ -154,7 +96,7 @@ void conv2d_s8(const KernelContextS8& ctx, const PreparedConv2dS8& pp, const Pac
     internal_s8::ForRowTiles(g.M, tile, ctx.threads, [&](int tid, Index row0, Index rows) {
       typename Operand::T* col = internal_s8::ThreadBuffer<Operand>(ctx.scratch, stride, tid);
       for (int grp = 0; grp < p.groups; ++grp) {
-        Im2Col(p, g, x, op, grp, row0, rows, lda, col);
+        internal_s8::Im2Col(p, g, x, op, grp, row0, rows, lda, col);
         detail::S8OutputStage o = out;
         o.requant += grp * g.ocg;
         if (bias) o.bias += grp * g.ocg;

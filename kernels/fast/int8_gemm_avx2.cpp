@@ -21,10 +21,12 @@
 namespace qualm::kernels::detail {
 namespace {
 
-// R (<= 4) rows of a 16-column panel: the exact products, then the output stage.
-template <RequantMode kMode, int R>
-void GemmRows(const S8GemmTile& t, const std::int16_t* a, const std::int16_t* panel, const Lanes& l,
-              const Bounds& b, std::int8_t* y, int nc) {
+// R (<= 4) rows of a 16-column panel: the exact products, then the output
+// stage (or, kRaw, the accumulators stored as they are: t.y32).
+template <RequantMode kMode, bool kRaw, int R>
+void GemmRows(const S8GemmTile& t, std::int64_t r0, int c0, const std::int16_t* panel, const Lanes& l,
+              const Bounds& b, int nc) {
+  const std::int16_t* a = t.a + r0 * t.lda;
   __m256i acc[R][2];
   for (int i = 0; i < R; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_si256();
   const int pairs = t.k_padded / 2;
@@ -39,28 +41,31 @@ void GemmRows(const S8GemmTile& t, const std::int16_t* a, const std::int16_t* pa
       acc[i][1] = _mm256_add_epi32(acc[i][1], _mm256_madd_epi16(av, b1));
     }
   }
-  for (int i = 0; i < R; ++i)
-    Store16(Requant8<kMode>(acc[i][0], l, 0, b), Requant8<kMode>(acc[i][1], l, 8, b), y + i * t.ldy, nc);
+  for (int i = 0; i < R; ++i) {
+    if constexpr (kRaw) {
+      Store16Raw(acc[i][0], acc[i][1], t.y32 + (r0 + i) * t.ldy + c0, nc);
+    } else {
+      Store16(Requant8<kMode>(acc[i][0], l, 0, b), Requant8<kMode>(acc[i][1], l, 8, b), t.y + (r0 + i) * t.ldy + c0,
+              nc);
+    }
+  }
 }
 
-template <RequantMode kMode>
+template <RequantMode kMode, bool kRaw = false>
 void Gemm(const S8GemmTile& t) {
   const std::int64_t panel_size = std::int64_t{t.k_padded} * kCols;
-  const Bounds b = MakeBounds(t.out);
+  const Bounds b = kRaw ? Bounds{} : MakeBounds(t.out);
   Lanes l;
   for (int c0 = 0; c0 < t.n; c0 += kCols) {
     const int nc = std::min(kCols, t.n - c0);
-    BuildLanes<kMode>(t.out, c0, nc, &l);
+    if constexpr (!kRaw) BuildLanes<kMode>(t.out, c0, nc, &l);
     const std::int16_t* panel = t.b + (c0 / kCols) * panel_size;
     int r0 = 0;
-    for (; r0 + kS8TileRows <= t.m; r0 += kS8TileRows)
-      GemmRows<kMode, kS8TileRows>(t, t.a + r0 * t.lda, panel, l, b, t.y + r0 * t.ldy + c0, nc);
-    const std::int16_t* a = t.a + r0 * t.lda;
-    std::int8_t* y = t.y + r0 * t.ldy + c0;
+    for (; r0 + kS8TileRows <= t.m; r0 += kS8TileRows) GemmRows<kMode, kRaw, kS8TileRows>(t, r0, c0, panel, l, b, nc);
     switch (t.m - r0) {
-      case 3: GemmRows<kMode, 3>(t, a, panel, l, b, y, nc); break;
-      case 2: GemmRows<kMode, 2>(t, a, panel, l, b, y, nc); break;
-      case 1: GemmRows<kMode, 1>(t, a, panel, l, b, y, nc); break;
+      case 3: GemmRows<kMode, kRaw, 3>(t, r0, c0, panel, l, b, nc); break;
+      case 2: GemmRows<kMode, kRaw, 2>(t, r0, c0, panel, l, b, nc); break;
+      case 1: GemmRows<kMode, kRaw, 1>(t, r0, c0, panel, l, b, nc); break;
       default: break;
     }
   }
@@ -117,6 +122,7 @@ void Depthwise(const S8DepthwiseTile& t) {
 }  // namespace
 
 void s8s16_gemm_4x16c2__avx2(const S8GemmTile& t) {
+  if (t.y32) return Gemm<RequantMode::kGemmlowp, true>(t);  // the mode is unused when raw
   switch (t.out.mode) {
     case RequantMode::kGemmlowp: return Gemm<RequantMode::kGemmlowp>(t);
     case RequantMode::kSingle: return Gemm<RequantMode::kSingle>(t);

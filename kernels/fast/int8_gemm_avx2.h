@@ -155,5 +155,20 @@ inline void Store16(__m256i v0, __m256i v1, std::int8_t* y, int nc) {
   }
 }
 
+// Stores the first nc of 16 raw int32 accumulators (the y32 output). Masked
+// stores for a column tail: vpmaskmovd never touches (or faults on) the
+// masked-out lanes, so nothing past column nc is written.
+inline void Store16Raw(__m256i v0, __m256i v1, std::int32_t* y, int nc) {
+  if (nc == kCols) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(y), v0);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(y + 8), v1);
+    return;
+  }
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i n0 = _mm256_set1_epi32(nc), n1 = _mm256_set1_epi32(nc - 8);
+  _mm256_maskstore_epi32(y, _mm256_cmpgt_epi32(n0, lane), v0);
+  _mm256_maskstore_epi32(y + 8, _mm256_cmpgt_epi32(n1, lane), v1);
+}
+
 }  // namespace
 }  // namespace qualm::kernels::detail

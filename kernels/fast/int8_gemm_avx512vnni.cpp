@@ -35,13 +35,16 @@ namespace {
 constexpr int kRows = 8;  // rows per micro-tile
 constexpr int kQuadBytes = kCols * 4;
 
-// R (<= 8) rows x NP (1 or 2) panels: the exact sums, then the output stage.
-template <RequantMode kMode, int R, int NP>
-void Rows(const U8S8GemmTile& t, const std::uint8_t* a, const std::int8_t* panel, std::int64_t panel_size,
-          const std::int32_t* offset, const Lanes* l, const Bounds& b, std::int8_t* y, int c0) {
+// R (<= 8) rows x NP (1 or 2) panels from row r0, column c0: the exact sums,
+// then the output stage (or, kRaw, the accumulators as they are: t.y32, with
+// a masked store for a column tail, which writes nothing past column n).
+template <RequantMode kMode, bool kRaw, int R, int NP>
+void Rows(const U8S8GemmTile& t, std::int64_t r0, int c0, const std::int8_t* panel, std::int64_t panel_size,
+          const Lanes* l, const Bounds& b) {
+  const std::uint8_t* a = t.a + r0 * t.lda;
   __m512i acc[R][NP];
   for (int p = 0; p < NP; ++p) {
-    const __m512i o = _mm512_loadu_si512(offset + p * kCols);
+    const __m512i o = _mm512_loadu_si512(t.col_offset + c0 + p * kCols);
     for (int i = 0; i < R; ++i) acc[i][p] = o;
   }
   const int quads = t.k_padded / 4;
@@ -58,56 +61,60 @@ void Rows(const U8S8GemmTile& t, const std::uint8_t* a, const std::int8_t* panel
   for (int p = 0; p < NP; ++p) {
     const int nc = std::min(kCols, t.n - c0 - p * kCols);
     for (int i = 0; i < R; ++i) {
-      // The maskz forms with a full mask: GCC 12 warns (-Wuninitialized) on the
-      // undefined source operand inside _mm512_castsi512_si256 / the plain extract.
-      const __m256i lo = Requant8<kMode>(_mm512_maskz_extracti64x4_epi64(0xFF, acc[i][p], 0), l[p], 0, b);
-      const __m256i hi = Requant8<kMode>(_mm512_maskz_extracti64x4_epi64(0xFF, acc[i][p], 1), l[p], 8, b);
-      Store16(lo, hi, y + i * t.ldy + p * kCols, nc);
+      if constexpr (kRaw) {
+        const __mmask16 mask = static_cast<__mmask16>(nc >= kCols ? 0xFFFF : (1u << nc) - 1u);
+        _mm512_mask_storeu_epi32(t.y32 + (r0 + i) * t.ldy + c0 + p * kCols, mask, acc[i][p]);
+      } else {
+        // The maskz forms with a full mask: GCC 12 warns (-Wuninitialized) on the
+        // undefined source operand inside _mm512_castsi512_si256 / the plain extract.
+        const __m256i lo = Requant8<kMode>(_mm512_maskz_extracti64x4_epi64(0xFF, acc[i][p], 0), l[p], 0, b);
+        const __m256i hi = Requant8<kMode>(_mm512_maskz_extracti64x4_epi64(0xFF, acc[i][p], 1), l[p], 8, b);
+        Store16(lo, hi, t.y + (r0 + i) * t.ldy + c0 + p * kCols, nc);
+      }
     }
   }
 }
 
-template <RequantMode kMode, int NP>
+template <RequantMode kMode, bool kRaw, int NP>
 void Panels(const U8S8GemmTile& t, int c0, const Lanes* l, const Bounds& b) {
   const std::int64_t panel_size = std::int64_t{t.k_padded} * kCols;
   const std::int8_t* panel = t.b + (c0 / kCols) * panel_size;
-  const std::int32_t* offset = t.col_offset + c0;
   int r0 = 0;
-  for (; r0 + kRows <= t.m; r0 += kRows)
-    Rows<kMode, kRows, NP>(t, t.a + r0 * t.lda, panel, panel_size, offset, l, b, t.y + r0 * t.ldy + c0, c0);
-  const std::uint8_t* a = t.a + r0 * t.lda;
-  std::int8_t* y = t.y + r0 * t.ldy + c0;
+  for (; r0 + kRows <= t.m; r0 += kRows) Rows<kMode, kRaw, kRows, NP>(t, r0, c0, panel, panel_size, l, b);
   switch (t.m - r0) {
-    case 7: Rows<kMode, 7, NP>(t, a, panel, panel_size, offset, l, b, y, c0); break;
-    case 6: Rows<kMode, 6, NP>(t, a, panel, panel_size, offset, l, b, y, c0); break;
-    case 5: Rows<kMode, 5, NP>(t, a, panel, panel_size, offset, l, b, y, c0); break;
-    case 4: Rows<kMode, 4, NP>(t, a, panel, panel_size, offset, l, b, y, c0); break;
-    case 3: Rows<kMode, 3, NP>(t, a, panel, panel_size, offset, l, b, y, c0); break;
-    case 2: Rows<kMode, 2, NP>(t, a, panel, panel_size, offset, l, b, y, c0); break;
-    case 1: Rows<kMode, 1, NP>(t, a, panel, panel_size, offset, l, b, y, c0); break;
+    case 7: Rows<kMode, kRaw, 7, NP>(t, r0, c0, panel, panel_size, l, b); break;
+    case 6: Rows<kMode, kRaw, 6, NP>(t, r0, c0, panel, panel_size, l, b); break;
+    case 5: Rows<kMode, kRaw, 5, NP>(t, r0, c0, panel, panel_size, l, b); break;
+    case 4: Rows<kMode, kRaw, 4, NP>(t, r0, c0, panel, panel_size, l, b); break;
+    case 3: Rows<kMode, kRaw, 3, NP>(t, r0, c0, panel, panel_size, l, b); break;
+    case 2: Rows<kMode, kRaw, 2, NP>(t, r0, c0, panel, panel_size, l, b); break;
+    case 1: Rows<kMode, kRaw, 1, NP>(t, r0, c0, panel, panel_size, l, b); break;
     default: break;
   }
 }
 
-template <RequantMode kMode>
+template <RequantMode kMode, bool kRaw = false>
 void Gemm(const U8S8GemmTile& t) {
-  const Bounds b = MakeBounds(t.out);
+  const Bounds b = kRaw ? Bounds{} : MakeBounds(t.out);
   Lanes l[2];
   int c0 = 0;
   for (; c0 + kCols < t.n; c0 += 2 * kCols) {  // two panels, the second possibly partial
-    BuildLanes<kMode>(t.out, c0, kCols, &l[0]);
-    BuildLanes<kMode>(t.out, c0 + kCols, std::min(kCols, t.n - c0 - kCols), &l[1]);
-    Panels<kMode, 2>(t, c0, l, b);
+    if constexpr (!kRaw) {
+      BuildLanes<kMode>(t.out, c0, kCols, &l[0]);
+      BuildLanes<kMode>(t.out, c0 + kCols, std::min(kCols, t.n - c0 - kCols), &l[1]);
+    }
+    Panels<kMode, kRaw, 2>(t, c0, l, b);
   }
   if (c0 < t.n) {
-    BuildLanes<kMode>(t.out, c0, t.n - c0, &l[0]);
-    Panels<kMode, 1>(t, c0, l, b);
+    if constexpr (!kRaw) BuildLanes<kMode>(t.out, c0, t.n - c0, &l[0]);
+    Panels<kMode, kRaw, 1>(t, c0, l, b);
   }
 }
 
 }  // namespace
 
 void s8u8_gemm_8x32c4__avx512vnni(const U8S8GemmTile& t) {
+  if (t.y32) return Gemm<RequantMode::kGemmlowp, true>(t);  // the mode is unused when raw
   switch (t.out.mode) {
     case RequantMode::kGemmlowp: return Gemm<RequantMode::kGemmlowp>(t);
     case RequantMode::kSingle: return Gemm<RequantMode::kSingle>(t);

@@ -43,6 +43,10 @@ void Row(const S8GemmTile& t, int r, const std::int16_t* panel, int c0, int nc) 
   }
   alignas(16) std::int32_t sums[kS8PanelCols];
   for (int v = 0; v < 4; ++v) _mm_store_si128(reinterpret_cast<__m128i*>(sums + 4 * v), acc[v]);
+  if (t.y32) {  // raw accumulators (one branch per row and panel: negligible next to the k loop)
+    std::memcpy(t.y32 + r * t.ldy + c0, sums, static_cast<std::size_t>(nc) * sizeof(std::int32_t));
+    return;
+  }
   std::int8_t* y = t.y + r * t.ldy + c0;
   for (int j = 0; j < nc; ++j) y[j] = Output(sums[j], t.out, c0 + j);
 }

@@ -199,16 +199,21 @@ TEST_CASE("engine: int8 and dynamic models execute without allocating") {
     o.scheme = QuantScheme::kDynamic;
     auto dq = QuantizeModel(m, nullptr, o);
     REQUIRE(dq.ok());
-    ExecutorOptions eo;
-    eo.max_batch = 4;
-    auto dx = Executor::Create(*dq, eo);
-    REQUIRE(dx.ok());
-    (*dx)->Forward(input, 4);
-    g_allocations = 0;
-    g_counting = true;
-    (*dx)->Forward(input, 3);
-    g_counting = false;
-    CHECK(g_allocations.load() == 0);
+    for (const Backend backend : {Backend::kReference, Backend::kFast}) {  // fast: the packed hybrid kernels
+      INFO("dynamic ", BackendName(backend));
+      ExecutorOptions eo;
+      eo.max_batch = 4;
+      eo.backend = backend;
+      eo.threads = 2;
+      auto dx = Executor::Create(*dq, eo);
+      REQUIRE(dx.ok());
+      (*dx)->Forward(input, 4);
+      g_allocations = 0;
+      g_counting = true;
+      (*dx)->Forward(input, 3);
+      g_counting = false;
+      CHECK(g_allocations.load() == 0);
+    }
   }
 }
 

@@ -16,6 +16,7 @@
 #include "qualm/engine/zoo.h"
 #include "qualm/kernels/conv2d.h"
 #include "qualm/kernels/dense.h"
+#include "qualm/kernels/int8_gemm.h"
 #include "qualm/kernels/pool.h"
 
 namespace qualm {
@@ -414,11 +415,69 @@ TEST_CASE("engine: dynamic text models run the hybrid recurrent kernels") {
     INFO(arch, " max diff ", max_diff, " max |logit| ", range);
     CHECK(max_diff > 0.0f);
     CHECK(max_diff < 0.05f * range + 1e-3f);
+    {  // The fast backend's path says that the recurrent layers stay on the reference.
+      ExecutorOptions fo;
+      fo.max_batch = 2;
+      auto fx = Executor::Create(*q, fo);
+      REQUIRE(fx.ok());
+      CHECK((*fx)->PathDescription().find("; lstm/gru reference)") != std::string::npos);
+    }
     Model bad = *q;
     bad.quant.nodes[2].Find("w_x_scale")->f32()[0] = 0.0f;
     ExecutorOptions eo;
     auto ex = Executor::Create(bad, eo);
     CHECK(!ex.ok());
+  }
+}
+
+}  // namespace
+}  // namespace qualm
+
+namespace qualm {
+namespace {
+
+// The dynamic scheme's conv2d / dense nodes run fast::conv2d_hybrid /
+// fast::dense_hybrid on the fast backend and the frozen references on the
+// reference backend; the fast kernels are bit-identical, and every other node
+// of these models (ReLU, pooling, flatten, add: exact in both backends) too,
+// so the logits must match bit for bit, on 1 and 2 threads, and the path must
+// name the int8 GEMM variant.
+TEST_CASE("engine: dynamic image models give the same bits on the reference and fast backends") {
+  for (const std::string arch : {"lenet5", "resnet20"}) {
+    INFO(arch);
+    Model m = Zoo(arch, arch == "lenet5" ? std::vector<std::int64_t>{28, 28, 1} : std::vector<std::int64_t>{12, 12, 3});
+    const Dataset d = RandomData(m, 7, 11);
+    PtqOptions o;
+    o.scheme = QuantScheme::kDynamic;
+    auto q = QuantizeModel(m, nullptr, o);
+    REQUIRE_MESSAGE(q.ok(), q.status().ToString());
+    auto run = [&](Backend backend, int threads, int max_batch, std::string* path) {
+      ExecutorOptions eo;
+      eo.max_batch = max_batch;
+      eo.backend = backend;
+      eo.threads = threads;
+      auto ex = Executor::Create(*q, eo);
+      REQUIRE_MESSAGE(ex.ok(), ex.status().ToString());
+      std::vector<float> out;
+      for (int first = 0; first < static_cast<int>(d.size()); first += max_batch) {
+        const int n = std::min(max_batch, static_cast<int>(d.size()) - first);
+        (*ex)->Forward(d.f32.data() + static_cast<std::size_t>(first) * d.sample_size(), n);
+        out.insert(out.end(), (*ex)->logits(), (*ex)->logits() + static_cast<std::size_t>(n) * m.num_classes);
+      }
+      if (path) *path = (*ex)->PathDescription();
+      return out;
+    };
+    std::string ref_path, fast_path;
+    const auto want = run(Backend::kReference, 1, 7, &ref_path);
+    CHECK(ref_path.find("hybrid int8 reference") == 0);
+    for (const int threads : {1, 2})
+      for (const int max_batch : {7, 3}) {
+        INFO("threads ", threads, " max_batch ", max_batch);
+        const auto got = run(Backend::kFast, threads, max_batch, &fast_path);
+        REQUIRE(got.size() == want.size());
+        CHECK(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)) == 0);
+        CHECK(fast_path.find(std::string("hybrid int8 fast (") + kernels::Int8GemmPathName() + ")") == 0);
+      }
   }
 }
 

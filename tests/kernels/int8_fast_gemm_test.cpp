@@ -59,9 +59,19 @@ struct LogicalTile {
   std::vector<std::int8_t> w;
 };
 
-void RunTile(const qd::Int8GemmVariant& v, const LogicalTile& l, const qd::S8OutputStage& out, std::int8_t* y_out) {
+// With raw non-null the tile runs in raw mode (the tile's y32): raw gets the
+// m x n accumulators, stored with ldy = n + 3 into a buffer pre-filled with a
+// sentinel that must survive in the 3 gap columns of every row (a masked tail
+// store may not write past column n).
+constexpr std::int32_t kRawSentinel = 0x5A5A5A5A;
+constexpr int kRawGap = 3;
+
+void RunTile(const qd::Int8GemmVariant& v, const LogicalTile& l, const qd::S8OutputStage& out, std::int8_t* y_out,
+             std::vector<std::int32_t>* raw = nullptr) {
   const int panels = (l.n + qd::kS8PanelCols - 1) / qd::kS8PanelCols;
   Guarded<std::int8_t> y(static_cast<std::size_t>(l.m) * l.n, 0x11);
+  const int ldy32 = l.n + kRawGap;
+  Guarded<std::int32_t> y32(raw ? static_cast<std::size_t>(l.m) * ldy32 : 1, kRawSentinel);
   if (v.operands == qd::S8Operands::kS16) {
     const int kp = l.k + (l.k & 1);
     Guarded<std::int16_t> a(static_cast<std::size_t>(l.m) * kp, 0);
@@ -76,6 +86,7 @@ void RunTile(const qd::Int8GemmVariant& v, const LogicalTile& l, const qd::S8Out
     qd::S8GemmTile t;
     t.a = a.data(), t.lda = kp, t.m = l.m, t.b = b.data(), t.n = l.n, t.k_padded = kp;
     t.out = out, t.y = y.data(), t.ldy = l.n;
+    if (raw) t.y = nullptr, t.y32 = y32.data(), t.ldy = ldy32;
     v.gemm(t);
   } else {
     const int k4 = (l.k + 3) / 4 * 4;
@@ -101,7 +112,20 @@ void RunTile(const qd::Int8GemmVariant& v, const LogicalTile& l, const qd::S8Out
     qd::U8S8GemmTile t;
     t.a = a.data(), t.lda = k4, t.m = l.m, t.b = b.data(), t.col_offset = offset.data(), t.n = l.n, t.k_padded = k4;
     t.out = out, t.y = y.data(), t.ldy = l.n;
+    if (raw) t.y = nullptr, t.y32 = y32.data(), t.ldy = ldy32;
     v.gemm_u8s8(t);
+  }
+  if (raw) {
+    const std::vector<std::int32_t> all = y32.ToVector();
+    raw->assign(static_cast<std::size_t>(l.m) * l.n, 0);
+    int gap_written = 0;
+    for (int i = 0; i < l.m; ++i) {
+      for (int c = 0; c < l.n; ++c)
+        (*raw)[static_cast<std::size_t>(i) * l.n + c] = all[static_cast<std::size_t>(i) * ldy32 + c];
+      for (int c = l.n; c < ldy32; ++c) gap_written += all[static_cast<std::size_t>(i) * ldy32 + c] != kRawSentinel;
+    }
+    CHECK(gap_written == 0);
+    return;
   }
   const S8 got = y.ToVector();
   std::copy(got.begin(), got.end(), y_out);
@@ -246,6 +270,47 @@ TEST_CASE("int8 fast gemm tiles stay inside their operands in every variant") {
                   static_cast<std::int32_t>(acc), rq[static_cast<std::size_t>(c)], RequantMode::kGemmlowp, 3, -128, 127));
             }
           CheckSame("gemm tile", got, want);
+        }
+  });
+}
+
+TEST_CASE("int8 fast gemm raw int32 output (y32) is the exact sum in every variant") {
+  // The hybrid kernels' mode (dense_hybrid.h, conv2d_hybrid.h): no bias, no
+  // output stage, the accumulators themselves, col_offset included for u8 x s8.
+  // Row, reduction and column tails as above; operands and output end at an
+  // inaccessible page, and nothing is written between column n and ldy.
+  std::mt19937 rng(78);
+  std::uniform_int_distribution<int> act(-255, 255), wt(-127, 127), byte(0, 255);
+  ForEachInt8Variant([&](const qd::Int8GemmVariant& v) {
+    for (int k : {1, 3, 4, 7, 26, 150, 401})
+      for (int n : {1, 5, 16, 17, 31, 32, 33, 50})
+        for (int m : {1, 2, 3, 4, 5, 7, 8, 9, 13, 17}) {
+          CAPTURE(k);
+          CAPTURE(n);
+          CAPTURE(m);
+          LogicalTile l;
+          l.m = m, l.n = n, l.k = k;
+          l.d.resize(static_cast<std::size_t>(m) * k);
+          if (v.operands == qd::S8Operands::kS16) {
+            for (auto& d : l.d) d = static_cast<std::int16_t>(act(rng));
+          } else {
+            l.z = byte(rng);
+            for (auto& d : l.d) d = static_cast<std::int16_t>(byte(rng) - l.z);
+          }
+          l.w.resize(static_cast<std::size_t>(n) * k);
+          for (auto& w : l.w) w = static_cast<std::int8_t>(wt(rng));
+          std::vector<std::int32_t> got;
+          S8 unused(static_cast<std::size_t>(m) * n);
+          RunTile(v, l, qd::S8OutputStage{}, unused.data(), &got);  // requant null: must not be read
+          std::size_t bad = 0;
+          for (int i = 0; i < m; ++i)
+            for (int c = 0; c < n; ++c) {
+              std::int64_t acc = 0;
+              for (int kk = 0; kk < k; ++kk)
+                acc += std::int64_t{l.d[static_cast<std::size_t>(i) * k + kk]} * l.w[static_cast<std::size_t>(c) * k + kk];
+              bad += got[static_cast<std::size_t>(i) * n + c] != acc;
+            }
+          CHECK(bad == 0);
         }
   });
 }

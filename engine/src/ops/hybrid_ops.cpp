@@ -2,6 +2,12 @@
 // with per-sample dynamic activation quantization (kernels: conv2d_hybrid.h,
 // dense_hybrid.h, recurrent_hybrid.h). Every other node of a dynamic model runs
 // its float kernel. Inference only.
+// Backends: kReference runs the ref:: kernels. kFast runs fast::conv2d_hybrid /
+// fast::dense_hybrid (bit-identical to the references on every ISA and thread
+// count), with the weights packed here at bind time and the scratch sized
+// here for max_batch and the executor's threads (execute does not allocate).
+// LSTM / GRU run their hybrid reference kernels on both backends (no fast
+// hybrid recurrent kernel yet).
 #include <type_traits>
 
 #include "../node_exec.h"
@@ -24,8 +30,12 @@ class HybridExec final : public NodeExec {
   void Backward(const ExecState&) override {}  // Create() rejects training on quantized models
   std::size_t ScratchFloats(Backend) const override {
     switch (kind_) {
-      case kDense: return BytesToFloats(kernels::ref::dense_hybrid_scratch_bytes(dense_.shape));
-      case kConv: return BytesToFloats(kernels::ref::conv2d_hybrid_scratch_bytes(conv_.shape));
+      case kDense:
+        return fast_ ? kernels::fast::dense_hybrid_scratch_floats(dense_, threads_)
+                     : BytesToFloats(kernels::ref::dense_hybrid_scratch_bytes(dense_.shape));
+      case kConv:
+        return fast_ ? kernels::fast::conv2d_hybrid_scratch_floats(conv_, threads_)
+                     : BytesToFloats(kernels::ref::conv2d_hybrid_scratch_bytes(conv_.shape));
       case kLstm: return BytesToFloats(kernels::ref::lstm_hybrid_scratch_bytes(rnn_.shape));
       case kGru: return BytesToFloats(kernels::ref::gru_hybrid_scratch_bytes(rnn_.shape));
     }
@@ -38,11 +48,13 @@ class HybridExec final : public NodeExec {
     switch (kind_) {
       case kDense:
         dense_.shape.batch = s.n;
-        kernels::ref::dense_hybrid(dense_, x, w_->data<std::int8_t>(), bias, y, s.ctx->scratch);
+        if (fast_) kernels::fast::dense_hybrid(FastContext(s), dense_, packed_, x, w_->data<std::int8_t>(), bias, y);
+        else kernels::ref::dense_hybrid(dense_, x, w_->data<std::int8_t>(), bias, y, s.ctx->scratch);
         break;
       case kConv:
         conv_.shape.batch = s.n;
-        kernels::ref::conv2d_hybrid(conv_, x, w_->data<std::int8_t>(), bias, y, s.ctx->scratch);
+        if (fast_) kernels::fast::conv2d_hybrid(FastContext(s), conv_, packed_, x, w_->data<std::int8_t>(), bias, y);
+        else kernels::ref::conv2d_hybrid(conv_, x, w_->data<std::int8_t>(), bias, y, s.ctx->scratch);
         break;
       case kLstm:
         rnn_.shape.batch = s.n;
@@ -60,6 +72,8 @@ class HybridExec final : public NodeExec {
   static Result<std::unique_ptr<NodeExec>> Make(const NodeBinding& b) {
     auto e = std::make_unique<HybridExec>();
     e->b_ = b;
+    e->fast_ = b.backend == Backend::kFast;
+    e->threads_ = b.threads;
     const Shape& in = b.inputs[0]->sample_shape;
     const OpParams& op = b.node->op;
     if (const auto* c = std::get_if<Conv2dOp>(&op)) {
@@ -73,6 +87,7 @@ class HybridExec final : public NodeExec {
       if (!prepared.ok()) return prepared.status().WithContext(Where(*b.node));
       e->conv_ = std::move(prepared).value();
       e->bias_ = b.node->FindParam("bias");
+      if (e->fast_) e->packed_ = kernels::PackConv2dHybridWeights(e->conv_, e->w_->data<std::int8_t>());
     } else if (const auto* d = std::get_if<DenseOp>(&op)) {
       e->kind_ = kDense;
       kernels::DenseHybridParams p;
@@ -84,6 +99,7 @@ class HybridExec final : public NodeExec {
       if (!prepared.ok()) return prepared.status().WithContext(Where(*b.node));
       e->dense_ = std::move(prepared).value();
       e->bias_ = b.node->FindParam("bias");
+      if (e->fast_) e->packed_ = kernels::PackDenseHybridWeights(e->dense_, e->w_->data<std::int8_t>());
     } else {
       const bool lstm = std::holds_alternative<LstmOp>(op);
       const int hidden = lstm ? std::get<LstmOp>(op).hidden : std::get<GruOp>(op).hidden;
@@ -114,7 +130,17 @@ class HybridExec final : public NodeExec {
   }
 
  private:
+  // The executor's context with this node's thread count (the one the scratch was sized for).
+  kernels::KernelContext FastContext(const ExecState& s) const {
+    kernels::KernelContext c = *s.ctx;
+    c.threads = threads_;
+    return c;
+  }
+
   NodeBinding b_;
+  bool fast_ = false;
+  int threads_ = 1;
+  kernels::PackedHybridWeights packed_;  // fast backend, conv / dense
   Kind kind_ = kDense;
   const Tensor* w_ = nullptr;
   const Param* bias_ = nullptr;

@@ -10,12 +10,22 @@
 //   read zp_x, i.e. add 0; no add if bias is null)
 // Scratch: conv2d_hybrid_scratch_bytes(shape) bytes, aligned for float (one
 // quantized image).
+//
+// Fast path (fast::conv2d_hybrid, bit-identical to ref::conv2d_hybrid on every
+// int8 GEMM variant and thread count; hybrid_quant.h says why): weights packed
+// once with PackConv2dHybridWeights; ctx.scratch (64-byte aligned) of at least
+// fast::conv2d_hybrid_scratch_floats(p, ctx.threads) floats, sized at the largest
+// batch. Threads quantize whole images, then split the output pixels of the
+// batch. Pure depthwise convs (in_c == out_c == groups) run ref::conv2d_hybrid
+// (a GEMM of one column per group; none of the study's dynamic models has one
+// with many channels); w is the raw OHWI weights, read only then.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
+#include "qualm/kernels/context.h"
 #include "qualm/kernels/conv2d.h"
 #include "qualm/kernels/hybrid_quant.h"
 #include "qualm/status.h"
@@ -37,5 +47,14 @@ std::size_t conv2d_hybrid_scratch_bytes(const Conv2dParams& p);  // in_h * in_w 
 void conv2d_hybrid(const PreparedConv2dHybrid& p, const float* x, const std::int8_t* w, const float* bias, float* y,
                    void* scratch);
 }  // namespace ref
+
+PackedHybridWeights PackConv2dHybridWeights(const PreparedConv2dHybrid& p, const std::int8_t* w);
+
+namespace fast {
+// Floats of ctx.scratch for `threads` threads at p.shape.batch (mixed contents, as dense_hybrid's).
+std::size_t conv2d_hybrid_scratch_floats(const PreparedConv2dHybrid& p, int threads);
+void conv2d_hybrid(const KernelContext& ctx, const PreparedConv2dHybrid& p, const PackedHybridWeights& packed,
+                   const float* x, const std::int8_t* w, const float* bias, float* y);
+}  // namespace fast
 
 }  // namespace qualm::kernels

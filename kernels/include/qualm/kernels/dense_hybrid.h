@@ -8,12 +8,19 @@
 //   y[b][o] = P(acc, s_x, s_w[o]) + bias[o]   (acc over i ascending; no add if null)
 // Scratch: dense_hybrid_scratch_bytes(shape) bytes, aligned for float (one
 // quantized row).
+//
+// Fast path (fast::dense_hybrid, bit-identical to ref::dense_hybrid on every
+// int8 GEMM variant and thread count; hybrid_quant.h says why): weights packed
+// once with PackDenseHybridWeights; ctx.scratch (64-byte aligned) of at least
+// fast::dense_hybrid_scratch_floats(p, ctx.threads) floats, sized at the largest
+// batch (it covers every smaller one). Threads split the batch rows.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
+#include "qualm/kernels/context.h"
 #include "qualm/kernels/dense.h"
 #include "qualm/kernels/hybrid_quant.h"
 #include "qualm/status.h"
@@ -35,5 +42,15 @@ std::size_t dense_hybrid_scratch_bytes(const DenseParams& p);  // in_features
 void dense_hybrid(const PreparedDenseHybrid& p, const float* x, const std::int8_t* w, const float* bias, float* y,
                   void* scratch);
 }  // namespace ref
+
+PackedHybridWeights PackDenseHybridWeights(const PreparedDenseHybrid& p, const std::int8_t* w);
+
+namespace fast {
+// Floats of ctx.scratch for `threads` threads at p.shape.batch (mixed contents: samples' parameters,
+// quantized samples, operand tiles, int32 accumulators).
+std::size_t dense_hybrid_scratch_floats(const PreparedDenseHybrid& p, int threads);
+void dense_hybrid(const KernelContext& ctx, const PreparedDenseHybrid& p, const PackedHybridWeights& packed,
+                  const float* x, const std::int8_t* w, const float* bias, float* y);
+}  // namespace fast
 
 }  // namespace qualm::kernels

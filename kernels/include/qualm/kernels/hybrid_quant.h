@@ -86,6 +86,8 @@
 //   The RNNs are batch-first: x [B][T][I], y [B][T][H], h0/c0/h_n/c_n [B][H];
 //   y, h_n, c_n may each be null (not wanted); h0, c0 may be null (zeros).
 //
+// Fast path (dense / conv only; the struct at the end of this file): bit-identical
+// to the references, tests/kernels/hybrid_fast_test.cpp.
 // Tests (tests/kernels/hybrid_test.cpp, hybrid_rnn_test.cpp): bit-exact
 // against an independent oracle, against the float references within a bound
 // derived from the quantization steps, batch independence, degenerate samples,
@@ -96,7 +98,9 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <vector>
 
+#include "qualm/kernels/int8_gemm.h"
 #include "qualm/kernels/quantize_s8.h"
 #include "qualm/kernels/requant.h"
 #include "qualm/status.h"
@@ -154,5 +158,22 @@ inline float HybridProduct(std::int32_t acc, float s_x, float s_w) {
   if (!(std::fabs(v) < kFloatOverflow)) return v > 0 ? kInf : -kInf;
   return static_cast<float>(v);
 }
+
+// ---------------------------------------------------------------------------
+// Fast path of dense_hybrid / conv2d_hybrid (fast:: in dense_hybrid.h and
+// conv2d_hybrid.h): the int8 GEMM of int8_gemm.h on the quantized samples,
+// with the exact int32 accumulators taken raw from the GEMM (the tiles' y32,
+// detail/int8_gemm_variants.h) and the float epilogue HybridProduct + bias
+// written out per element, so the result is the reference's bit for bit
+// (the accumulator is the same exact integer, the float steps the same inline
+// functions). Weights packed once, at prepare time:
+struct PackedHybridWeights {
+  // The int8 GEMM panels, made with input zero point 0: for a u8 x s8 variant
+  // col_offset[c] = -128 * colsum[c]. Empty when the op runs its reference
+  // (pure depthwise convs: conv2d_hybrid.h).
+  PackedS8Weights s8;
+  std::vector<std::int32_t> colsum;  // [out channels]: sum_k w[c][k] (|.| <= 127 K)
+  bool reference_fallback = false;
+};
 
 }  // namespace qualm::kernels

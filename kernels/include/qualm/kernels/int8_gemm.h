@@ -28,6 +28,10 @@
 //     proves identical output by output (edge and random
 //     accumulators over every shift, every mode, both zero-point ends).
 //
+// The same variants also serve the hybrid kernels (fast::conv2d_hybrid,
+// fast::dense_hybrid: hybrid_quant.h) in raw mode, returning the exact int32
+// accumulators instead of requantized int8 (the tiles' y32).
+//
 // Dispatch: the variant (detail/int8_gemm_variants.h) is chosen once, at first
 // use, by CPU detection capped by QUALM_ISA (cpu.h), exactly like gemm_f32.
 // Int8GemmPathName() names it. Threads: rows of the output (pixels, or batch

@@ -25,6 +25,11 @@
 //              weights as in PackedS8Weights::kDepthwise.
 // OutputStage is RequantizeToRange(acc + bias, requant[c], mode, zp_out,
 // act_min, act_max), bit for bit, in every variant.
+// Raw output (the hybrid kernels, dense_hybrid.h / conv2d_hybrid.h): when a
+// tile's y32 is non-null, the GEMM stores the exact int32 accumulators
+// (col_offset included for kU8S8; no bias, no requantization, `out` unused,
+// y ignored) into y32[m][ldy] instead. The variants pick the raw or the
+// requantizing loop once per call (a template flag), so neither pays for the other.
 // A variant may only be called when its ISA is available (IsaAvailable).
 #pragma once
 
@@ -65,6 +70,7 @@ struct S8GemmTile {
   S8OutputStage out;
   std::int8_t* y = nullptr;  // [m][ldy], first n columns written
   std::int64_t ldy = 0;
+  std::int32_t* y32 = nullptr;  // non-null: raw accumulators [m][ldy] instead of y (see above)
 };
 
 struct U8S8GemmTile {
@@ -78,6 +84,7 @@ struct U8S8GemmTile {
   S8OutputStage out;
   std::int8_t* y = nullptr;  // [m][ldy], first n columns written
   std::int64_t ldy = 0;
+  std::int32_t* y32 = nullptr;  // non-null: raw accumulators [m][ldy] instead of y (see above)
 };
 
 struct S8DepthwiseTile {

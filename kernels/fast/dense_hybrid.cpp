@@ -1,0 +1,92 @@
+// Fast hybrid dense (dense_hybrid.h): per batch row QuantizeSampleDynamic,
+// then the dispatched int8 GEMM with raw int32 output, then the reference's
+// float epilogue. Bit-exact to ref::dense_hybrid; the arithmetic argument is
+// in fast/hybrid_rows.h. Every batch row is its own sample (own zero point):
+// the s16 variants convert each row as q - zp_b, the u8 x s8 variants as
+// q + 128 with the per-row correction - zp_b * colsum[c] in the epilogue.
+#include <algorithm>
+#include <cstdint>
+#include <type_traits>
+
+#include "fast/hybrid_rows.h"
+#include "qualm/kernels/dense_hybrid.h"
+#include "qualm/kernels/dense_s8.h"
+
+namespace qualm::kernels {
+
+PackedHybridWeights PackDenseHybridWeights(const PreparedDenseHybrid& p, const std::int8_t* w) {
+  PackedHybridWeights out;
+  PreparedDenseS8 s8;  // only the shape and the input zero point (0) are read by the packing
+  s8.shape = p.shape;
+  s8.input_zero_point = 0;
+  out.s8 = PackDenseS8Weights(s8, w);
+  const std::int64_t in = p.shape.in_features;
+  out.colsum.assign(static_cast<std::size_t>(p.shape.out_features), 0);
+  for (std::int64_t o = 0; o < p.shape.out_features; ++o) {
+    std::int32_t sum = 0;  // |sum| <= 127 * in < 2^31 (Prepare's bound)
+    for (std::int64_t i = 0; i < in; ++i) sum += w[o * in + i];
+    out.colsum[static_cast<std::size_t>(o)] = sum;
+  }
+  return out;
+}
+
+namespace fast {
+namespace {
+
+using internal_s8::Index;
+
+internal_hybrid::Layout LayoutFor(const DenseParams& p, int threads) {
+  const Index k = p.in_features;
+  return internal_hybrid::MakeLayout(p.batch, k, p.batch, k + (k & 1), p.out_features, threads);
+}
+
+}  // namespace
+
+std::size_t dense_hybrid_scratch_floats(const PreparedDenseHybrid& pp, int threads) {
+  return internal_hybrid::BytesToFloats(LayoutFor(pp.shape, threads).total);
+}
+
+void dense_hybrid(const KernelContext& ctx, const PreparedDenseHybrid& pp, const PackedHybridWeights& packed,
+                  const float* x, const std::int8_t* /*w: packed holds everything*/, const float* bias, float* y) {
+  using namespace internal_hybrid;
+  const DenseParams& p = pp.shape;
+  const Index K = p.in_features, N = p.out_features;
+  const PackedS8Weights& w = packed.s8;
+  QUALM_DCHECK(pp.weight_scales.size() == static_cast<std::size_t>(N) && packed.colsum.size() == pp.weight_scales.size());
+  QUALM_DCHECK(w.layout == PackedS8Weights::Layout::kPanels && w.groups == 1 && w.n == N && w.k == K);
+  const Layout l = LayoutFor(p, ctx.threads);
+  QUALM_DCHECK(ctx.scratch != nullptr && ctx.scratch_floats * sizeof(float) >= l.total);
+  auto* base = reinterpret_cast<unsigned char*>(ctx.scratch);
+  auto* sq = reinterpret_cast<SampleQuant*>(base);
+  auto* q = reinterpret_cast<std::int8_t*>(base + l.q_off);
+  QuantizeSamples(x, p.batch, K, q, sq, ctx.threads);
+
+  const detail::Int8GemmVariant& v = detail::ActiveInt8GemmVariant();
+  const bool u8 = v.operands == detail::S8Operands::kU8S8;
+  QUALM_DCHECK(!u8 || (w.zp_in == 0 && !w.data_u8s8.empty()));
+  const Index lda = internal_s8::RowLength(v.operands, K);
+  const int n = static_cast<int>(N);
+  internal_s8::ForRowTiles(p.batch, l.tile, ctx.threads, [&](int tid, Index row0, Index rows) {
+    unsigned char* mine = base + l.threads_off + static_cast<std::size_t>(tid) * l.thread_stride;
+    auto* acc = reinterpret_cast<std::int32_t*>(mine + l.a_bytes);
+    // Each row converted with its own sample's operand; zero past K (those weights are zero).
+    auto convert = [&](auto* a, auto make) {
+      for (Index r = 0; r < rows; ++r) {
+        auto* ar = a + r * lda;
+        make(sq[row0 + r].zp).Convert(q + (row0 + r) * K, K, ar);
+        std::fill(ar + K, ar + lda, static_cast<std::remove_pointer_t<decltype(ar)>>(0));
+      }
+    };
+    if (u8) convert(reinterpret_cast<std::uint8_t*>(mine), U8For);
+    else convert(reinterpret_cast<std::int16_t*>(mine), S16For);
+    RawGemm(v, w, 0, mine, lda, static_cast<int>(rows), n, acc);
+    for (Index r = 0; r < rows; ++r) {
+      const SampleQuant& s = sq[row0 + r];
+      Epilogue(acc + r * n, n, s, u8 ? s.zp : 0, packed.colsum.data(), pp.weight_scales.data(), bias,
+               y + (row0 + r) * N);
+    }
+  });
+}
+
+}  // namespace fast
+}  // namespace qualm::kernels
