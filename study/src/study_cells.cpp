@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "qualm/engine/zoo.h"
+#include "qualm/study/probe_cells.h"
 #include "qualm/study/recipes.h"
 #include "qualm/study/shifted_data.h"
 #include "qualm/study/train_run.h"
@@ -42,9 +43,12 @@ const char* CellKindName(CellKind k) {
     case CellKind::kTrain: return "train";
     case CellKind::kVariant: return "variant";
     case CellKind::kEval: return "eval";
+    case CellKind::kProbe: return "probe";
   }
   return "?";
 }
+
+std::string StudyCacheVersionString() { return Version(); }
 
 std::string Fnv1a64Hex(const std::string& bytes) {
   std::uint64_t h = 14695981039346656037ull;
@@ -195,6 +199,7 @@ Result<StudyGrid> ExpandStudy(const StudySpec& spec, const StudyRuntime& rt) {
   grid.cells = std::move(train);
   grid.cells.insert(grid.cells.end(), variants.begin(), variants.end());
   grid.cells.insert(grid.cells.end(), evals.begin(), evals.end());
+  AppendProbeCells(spec, rt, Version(), &grid);
   return grid;
 }
 

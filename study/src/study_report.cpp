@@ -14,6 +14,7 @@
 #include "qualm/frontends/atomic_file.h"
 #include "qualm/study/analysis.h"
 #include "qualm/study/npy.h"
+#include "qualm/study/probe_cells.h"
 #include "qualm/study/shifted_data.h"
 #include "qualm/study/study_run.h"
 
@@ -179,6 +180,7 @@ Status WriteStudyReport(const std::string& out) {
                                        {"missing_cells", missing},
                                        {"records", index}};
   QUALM_RETURN_IF_ERROR(frontends::WriteFileAtomically(out + "/records.json", records_json.dump(1) + "\n"));
+  QUALM_RETURN_IF_ERROR(WriteProbeIndex(out, spec, grid));
 
   // Aggregates over seeds: per (task, strategy, variant): clean rate, mean
   // shifted rate, and the mean rate at each severity.
@@ -300,7 +302,7 @@ std::string StudyStatus::Describe() const {
   std::string s = "study " + folder.spec.name;
   if (folder.shard_count > 1) s += " (shard " + std::to_string(folder.shard_index) + "/" + std::to_string(folder.shard_count) + ")";
   s += ": " + std::to_string(done) + " / " + std::to_string(total) + " cells done (";
-  for (int k = 0; k < 3; ++k)
+  for (int k = 0; k < kCellKinds; ++k)
     s += std::string(k ? ", " : "") + CellKindName(static_cast<CellKind>(k)) + " " + std::to_string(kind_done[k]) + "/" +
          std::to_string(kind_total[k]);
   s += ")\n";

@@ -6,6 +6,7 @@
 
 #include "qualm/engine/quant_spec.h"
 #include "qualm/engine/zoo.h"
+#include "qualm/study/probe_cells.h"
 #include "qualm/study/recipes.h"
 #include "qualm/study/shifted_data.h"
 
@@ -76,6 +77,7 @@ Result<StudySpec> StudyPreset(const std::string& name) {
     s.text_shifts = {"typos", "drop-words"};
     s.severities = {1, 3, 5};
     s.finetune_epochs = 1;
+    s.probes.matrix = s.probes.attribution = true;  // cost and scope: STUDY.md, "Probes"
   } else if (name == "default") {
     // Every axis at reduced scale (what was cut, and why: README, "The study").
     s.tasks = {task("lenet1", "fashion-mnist", 4, 20000), task("lenet5", "fashion-mnist", 4, 20000),
@@ -87,6 +89,7 @@ Result<StudySpec> StudyPreset(const std::string& name) {
     s.text_shifts = TextShiftNames();
     s.severities = {1, 3, 5};
     s.finetune_epochs = 1;
+    s.probes.matrix = s.probes.attribution = true;
   } else if (name == "full") {
     // The paper-scale grid, for a cluster (study/slurm/study-array.sbatch).
     for (const std::string& arch : ZooArchitectures()) s.tasks.push_back(task(arch, "", 0, 0));
@@ -96,6 +99,7 @@ Result<StudySpec> StudyPreset(const std::string& name) {
     s.seeds = {1, 2, 3};
     s.image_shifts = ImageShiftNames();
     s.text_shifts = TextShiftNames();
+    s.probes.matrix = s.probes.attribution = true;
   } else {
     return InvalidArgument("unknown study preset \"" + name + "\"; valid: " + Join(StudyPresetNames()));
   }
@@ -139,7 +143,7 @@ Status ValidateStudySpec(const StudySpec& s) {
     if (!Contains(TextShiftNames(), n)) return InvalidArgument("study: unknown text shift \"" + n + "\"");
   if (s.calibration_samples < 1) return InvalidArgument("study: calibration_samples must be >= 1");
   if (s.finetune_epochs < 0) return InvalidArgument("study: finetune_epochs must be >= 0");
-  return Status::Ok();
+  return ValidateStudyProbes(s);
 }
 
 Result<StudySpec> ParseStudySpec(const std::string& text) {
@@ -148,7 +152,7 @@ Result<StudySpec> ParseStudySpec(const std::string& text) {
   static const std::set<std::string> kKeys = {"name",       "tasks",          "strategies",   "seeds",
                                               "variants",   "eval_limit",     "image_shifts", "text_shifts",
                                               "severities", "natural_shifts", "shift_seed",   "calibration_samples", "validation_sets",
-                                              "finetune_epochs", "skip_smaller_than"};
+                                              "finetune_epochs", "skip_smaller_than", "probes"};
   for (const auto& [key, value] : j.items())
     if (!kKeys.count(key)) return InvalidArgument("study file: unknown key \"" + key + "\"");
   StudySpec s;
@@ -184,6 +188,9 @@ Result<StudySpec> ParseStudySpec(const std::string& text) {
     s.calibration_samples = j.value("calibration_samples", s.calibration_samples);
     s.finetune_epochs = j.value("finetune_epochs", s.finetune_epochs);
     s.skip_smaller_than = j.value("skip_smaller_than", s.skip_smaller_than);
+    if (j.contains("probes")) {
+      QUALM_ASSIGN_OR_RETURN(s.probes, ParseStudyProbes(j["probes"].dump()));
+    }
   } catch (const nlohmann::json::exception& e) {
     return InvalidArgument(std::string("study file: ") + e.what());
   }
@@ -209,7 +216,8 @@ std::string StudySpecJson(const StudySpec& s) {
                             {"shift_seed", s.shift_seed},
                             {"calibration_samples", s.calibration_samples},
                             {"finetune_epochs", s.finetune_epochs},
-                            {"skip_smaller_than", s.skip_smaller_than}};
+                            {"skip_smaller_than", s.skip_smaller_than},
+                            {"probes", nlohmann::json::parse(StudyProbesJson(s.probes))}};
   return j.dump(2) + "\n";
 }
 

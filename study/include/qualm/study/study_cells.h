@@ -9,6 +9,9 @@
 //   eval     one model (the float model of a train cell, or a variant) on one
 //            evaluation set: top1.npy (int32, n); for the float model also
 //            softmax.npy (float32, n x classes) and labels.npy (int32, n)
+//   probe    the backend matrix and flip attribution of a standard model's
+//            int8 variant on one evaluation set: probe.json (probe_cells.h);
+//            only when the spec's "probes" asks, so other cells' keys never change
 // A cell's id is the first 16 hex digits of FNV-1a 64 over its key, the
 // canonical JSON of its configuration: code version (qualm's version and
 // kStudyCacheVersion, bumped whenever a change alters results), the full
@@ -37,7 +40,8 @@ namespace qualm::study {
 
 inline constexpr int kStudyCacheVersion = 1;
 
-enum class CellKind { kTrain, kVariant, kEval };
+enum class CellKind { kTrain, kVariant, kEval, kProbe };
+inline constexpr int kCellKinds = 4;
 const char* CellKindName(CellKind k);
 
 struct Cell {
@@ -61,7 +65,7 @@ struct StudyRuntime {
 };
 
 struct StudyGrid {
-  std::vector<Cell> cells;  // train cells (parents first), then variant cells, then eval cells
+  std::vector<Cell> cells;  // train cells (parents first), then variant cells, then eval cells, then probes
   int groups = 0;
   std::size_t Count(CellKind k) const;
   const Cell* Find(const std::string& id) const;
@@ -76,5 +80,7 @@ Result<StudyGrid> ExpandStudy(const StudySpec& spec, const StudyRuntime& runtime
 StudyGrid ShardGrid(const StudyGrid& grid, int index, int count);
 
 std::string Fnv1a64Hex(const std::string& bytes);
+// "<qualm version>/study-cache-<kStudyCacheVersion>": the version every key holds.
+std::string StudyCacheVersionString();
 
 }  // namespace qualm::study

@@ -10,6 +10,7 @@
 //   results.md    tables for people: float models; per (task, strategy,
 //                 variant) the clean disagreements against the mean over
 //                 shifted sets; the mean disagreement rate per severity
+//   probes.json   the index of the finished probe cells (probe_cells.h)
 // Everything is derived from the records (disagreement = float top-1 !=
 // variant top-1), formatted deterministically, and free of timings and
 // absolute paths: a merged sharded study gives byte-identical files.
@@ -37,7 +38,7 @@ Status WriteStudyReport(const std::string& out_dir);
 struct StudyStatus {
   StudyFolder folder;
   std::size_t total = 0, done = 0;
-  std::size_t kind_total[3] = {}, kind_done[3] = {};
+  std::size_t kind_total[kCellKinds] = {}, kind_done[kCellKinds] = {};
   bool running = false;   // progress.json names a live process
   std::string current;    // its current cell
   double elapsed = 0, eta = -1;
