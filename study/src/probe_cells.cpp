@@ -103,8 +103,6 @@ std::string StudyProbesJson(const StudyProbes& p) {
       .dump();
 }
 
-std::string ProbeSkipReason(const StudyTask&) { return {}; }
-
 bool InProbeScope(const StudySpec& spec, const std::string& set) {
   auto name = ParseEvalSetName(set);
   if (!name.ok()) return false;
@@ -118,7 +116,6 @@ void AppendProbeCells(const StudySpec& spec, const StudyRuntime& rt, const std::
   for (const Cell& v : grid->cells) {
     if (v.kind != CellKind::kVariant || v.strategy != "standard" || v.variant != "int8") continue;
     const StudyTask& task = spec.tasks[static_cast<std::size_t>(v.task)];
-    if (!ProbeSkipReason(task).empty()) continue;
     // The QAT rows' model: the qat cell of the same task and seed, when trained.
     std::string qat;
     for (const Cell& t : grid->cells)
@@ -244,10 +241,7 @@ Result<std::string> RunProbe(const ProbeInputs& in) {
 }
 
 Status WriteProbeIndex(const std::string& out, const StudySpec& spec, const StudyGrid& grid) {
-  json probes = json::array(), skipped = json::array();
-  for (const StudyTask& task : spec.tasks)
-    if (const std::string why = ProbeSkipReason(task); !why.empty() && spec.probes.any())
-      skipped.push_back({{"task", TaskName(task)}, {"reason", why}});
+  json probes = json::array();
   std::size_t missing = 0;
   for (const Cell& c : grid.cells) {
     if (c.kind != CellKind::kProbe) continue;
@@ -271,7 +265,6 @@ Status WriteProbeIndex(const std::string& out, const StudySpec& spec, const Stud
   const json index = {{"study", spec.name},
                       {"probes", json::parse(StudyProbesJson(spec.probes))},
                       {"missing", missing},
-                      {"skipped", skipped},
                       {"cells", probes}};
   return frontends::WriteFileAtomically(out + "/probes.json", index.dump(1) + "\n");
 }

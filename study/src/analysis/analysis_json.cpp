@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include "analysis_internal.h"
+#include "report_probes.h"
 
 namespace qualm::study {
 namespace {
@@ -140,6 +141,7 @@ std::string AnalysisJson(const StudyAnalysis& a) {
                         {"paper", f.paper}, {"differences", f.differences}, {"numbers", numbers}});
   }
   out["findings"] = findings;
+  internal::AddProbesJson(a, &out);  // "guard" and "probes" (report_probes.cpp)
   return out.dump(1) + "\n";
 }
 
@@ -213,6 +215,7 @@ std::vector<std::pair<std::string, std::string>> AnalysisCsvTables(const StudyAn
     s += f.id + "," + Csv(f.verdict) + "," + Csv(f.claim) + "," + Csv(f.evidence) + "," + Csv(f.paper) + "," +
          Csv(f.differences) + "\n";
   t.emplace_back("findings.csv", s);
+  internal::AddProbeCsvTables(a, &t);
   return t;
 }
 

@@ -1,4 +1,5 @@
 // report.md: the report's tables in Markdown (the HTML adds the charts).
+#include "report_probes.h"
 #include "report_tables.h"
 
 namespace qualm::study {
@@ -54,6 +55,15 @@ std::string AnalysisMarkdown(const StudyAnalysis& a) {
   md += "## RQ3: which inputs disagree\n\n" + Markdown(MetricTable(a));
   md += "### Clean test set cases\n\n" + Markdown(CaseTable(a, true));
   md += "Cases on every shifted set: tables/rq3_cases.csv.\n\n";
+  // The backend matrix, flip attribution and the guard (report_probes.cpp).
+  for (const ReportSection& s : ProbeSections(a)) {
+    md += "## " + s.title + "\n\n" + s.intro + "\n\n";
+    for (const ReportBlock& b : s.blocks) {
+      if (!b.heading.empty()) md += "### " + b.heading + "\n\n";
+      if (!b.text.empty()) md += b.text + "\n\n";
+      md += Markdown(b.table);
+    }
+  }
   md += "## RQ4: retraining\n\nNot measured in this study folder (the retraining experiment is not in the grid yet).\n";
   return md;
 }

@@ -29,9 +29,12 @@
 // Keys are canonical JSON as the other cells' (study_cells.h); adding probes to a
 // spec adds cells and never changes an existing cell's key.
 //
+// Text models are probed too: both tools run the integer LSTM/GRU (the
+// recurrent node is attributed as a whole; no time-step attribution).
+//
 // probes.json (WriteProbeIndex, from the cells only, like records.json): the
 // finished probe cells with their task, seed, set and probe.json path, the
-// probes section of the spec, and the tasks skipped with the reason.
+// probes section of the spec and the number of probe cells still missing.
 #pragma once
 
 #include <string>
@@ -51,8 +54,6 @@ Result<StudyProbes> ParseStudyProbes(const std::string& json_object_text);
 Status ValidateStudyProbes(const StudySpec& spec);
 std::string StudyProbesJson(const StudyProbes& probes);  // canonical object text
 
-// Whether a task's models are probed, and why not when they are not ("" when they are).
-std::string ProbeSkipReason(const StudyTask& task);
 // Whether an evaluation set of the spec is in the probes' scope.
 bool InProbeScope(const StudySpec& spec, const std::string& set);
 
