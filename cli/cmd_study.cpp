@@ -63,9 +63,9 @@ int RunStudyCommand(StudyArgs& a) {
     if (!grid.ok()) return Fail(cmd, grid.status());
     const auto shard = study::ShardGrid(*grid, a.options.shard_index, a.options.shard_count);
     std::printf("%s", study::StudySpecJson(*spec).c_str());
-    std::printf("cells: %zu (train %zu, variant %zu, eval %zu) in %d (task, seed) groups\n", shard.cells.size(),
-                shard.Count(study::CellKind::kTrain), shard.Count(study::CellKind::kVariant),
-                shard.Count(study::CellKind::kEval), grid->groups);
+    std::printf("cells: %zu (train %zu, variant %zu, eval %zu, probe %zu) in %d (task, seed) groups\n",
+                shard.cells.size(), shard.Count(study::CellKind::kTrain), shard.Count(study::CellKind::kVariant),
+                shard.Count(study::CellKind::kEval), shard.Count(study::CellKind::kProbe), grid->groups);
     return 0;
   }
   SetInterruptMessage("qualm study: interrupted; finished cells are kept in " + a.options.out_dir +
@@ -80,7 +80,7 @@ int RunStudyCommand(StudyArgs& a) {
                   FormatSeconds(p.elapsed).c_str(), p.eta < 0 ? "?" : FormatSeconds(p.eta).c_str(),
                   study::CellKindName(p.cell->kind), p.cell->label.c_str());
     tag = buf;
-    if (p.cell->kind == study::CellKind::kEval)
+    if (p.cell->kind == study::CellKind::kEval || p.cell->kind == study::CellKind::kProbe)
       progress.Update(static_cast<double>(p.done) / static_cast<double>(p.total), tag);
     else
       std::fprintf(stderr, "qualm study: %s\n", buf);
