@@ -103,9 +103,14 @@ std::string StudyProbesJson(const StudyProbes& p) {
       .dump();
 }
 
+bool IsCleanTestSet(const std::string& set) {
+  return set.find('~') == std::string::npos && set.size() > 5 && set.compare(set.size() - 5, 5, ":test") == 0;
+}
+
 bool InProbeScope(const StudySpec& spec, const std::string& set) {
   auto name = ParseEvalSetName(set);
   if (!name.ok()) return false;
+  // The validation split is where the analyses fit; nothing is reported on it.
   if (name->shift.empty()) return set.size() < 11 || set.compare(set.size() - 11, 11, ":validation") != 0;
   return Contains(spec.probes.severities, name->severity);
 }
@@ -122,8 +127,7 @@ void AppendProbeCells(const StudySpec& spec, const StudyRuntime& rt, const std::
       if (t.kind == CellKind::kTrain && t.strategy == "qat" && t.task == v.task && t.seed == v.seed) qat = t.id;
     for (const std::string& set : TaskEvalSets(spec, task)) {
       if (!InProbeScope(spec, set)) continue;
-      const bool clean = set.find('~') == std::string::npos && set.size() > 5 &&
-                         set.compare(set.size() - 5, 5, ":test") == 0;
+      const bool clean = IsCleanTestSet(set);
       Cell p;
       p.kind = CellKind::kProbe;
       p.group = v.group;

@@ -325,8 +325,7 @@ class Runner {
     in.probes = spec_.probes;
     in.calibration_samples = spec_.calibration_samples;
     in.runtime = o_.runtime;
-    in.clean_test = c.data.find('~') == std::string::npos && c.data.size() > 5 &&
-                    c.data.compare(c.data.size() - 5, 5, ":test") == 0;
+    in.clean_test = IsCleanTestSet(c.data);
     // The key names the qat cell only when its rows are run.
     const auto key = nlohmann::json::parse(c.key);
     if (key.contains("qat_model")) {

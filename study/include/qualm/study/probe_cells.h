@@ -56,6 +56,8 @@ std::string StudyProbesJson(const StudyProbes& probes);  // canonical object tex
 
 // Whether an evaluation set of the spec is in the probes' scope.
 bool InProbeScope(const StudySpec& spec, const std::string& set);
+// "<family>:test" unshifted: where the matrix runs its full rows.
+bool IsCleanTestSet(const std::string& set);
 
 // Appends the probe cells of the grid's int8 variants of standard models
 // (nothing when spec.probes asks for nothing). `version` is the cache version
