@@ -63,9 +63,16 @@ Result<ProbeRecord> ReadProbe(const json& p, const std::string& where) {
     const double int8_acc = a.at("int8_accuracy").get<double>();
     for (const auto& m : a.at("mixed")) {
       MixedSummary s;
-      for (const auto& n : m.at("names")) {
+      // In node order, so the same layers pool whatever order their probe ranked them in.
+      const auto nodes = m.at("float_nodes").get<std::vector<int>>();
+      const auto names = m.at("names").get<std::vector<std::string>>();
+      if (nodes.size() != names.size()) return DataLoss(where + ": a mixed check's nodes and names differ in number");
+      std::vector<std::pair<int, std::string>> kept;
+      for (std::size_t k = 0; k < nodes.size(); ++k) kept.emplace_back(nodes[k], names[k]);
+      std::sort(kept.begin(), kept.end());
+      for (const auto& [node, name] : kept) {
         if (!s.names.empty()) s.names += "+";
-        s.names += n.get<std::string>();
+        s.names += name;
       }
       s.probes = 1;
       s.culprit_flips = m.at("culprit_flips").get<std::size_t>();
