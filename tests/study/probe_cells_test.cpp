@@ -299,6 +299,20 @@ TEST_CASE("analysis: the disagreement guard matches an independent recount of th
     for (double v : test->recall_pct) mean += v / 3.0;
     CHECK(test->recall->mean == doctest::Approx(mean));
   }
+  // The margin finding carries the guard's numbers (one task: that task's int8 row at 0.90).
+  const GuardRow* first = nullptr;
+  for (const auto& r : a->guard)
+    if (!first && r.strategy == "standard" && r.variant == "int8") first = &r;
+  REQUIRE(first != nullptr);
+  bool found = false;
+  for (const auto& f : a->findings)
+    for (const auto& [name, value] : f.numbers)
+      if (f.id == "margin" && name == "guard_int8_test_recall_pct") {
+        found = true;
+        for (const auto& s : first->sets)
+          if (s.set == "fashion-mnist:test") CHECK(value == doctest::Approx(s.recall->mean));
+      }
+  CHECK(found);
   // A variant that quantized nothing has no guard row.
   for (const auto& r : a->guard) CHECK(r.variant != "weight-only-int8");
   // The CSV and the JSON carry it.

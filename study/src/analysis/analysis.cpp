@@ -21,6 +21,7 @@ Result<StudyAnalysis> AnalyzeStudy(const std::string& dir, const AnalysisOptions
   QUALM_ASSIGN_OR_RETURN(a.guard, internal::AnalyzeGuard(dir, records, options));
   QUALM_ASSIGN_OR_RETURN(a.probes, internal::AnalyzeProbes(dir));
   QUALM_ASSIGN_OR_RETURN(a.findings, internal::AssessFindings(a));
+  internal::AddGuardEvidence(&a);
   return a;
 }
 

@@ -1,6 +1,7 @@
 // The disagreement guard of every quantized variant, from the records
 // (analysis_probes.h): the threshold rule of disagreement_guard.h applied to the
 // float margins the records keep, fitted on validation, measured everywhere else.
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <tuple>
@@ -196,6 +197,39 @@ Result<std::vector<GuardRow>> AnalyzeGuard(const std::string& dir, const std::ve
     out.push_back(std::move(row));
   }
   return out;
+}
+
+void AddGuardEvidence(StudyAnalysis* a) {
+  auto f = std::find_if(a->findings.begin(), a->findings.end(), [](const Finding& x) { return x.id == "margin"; });
+  if (f == a->findings.end() || a->guard.empty()) return;
+  // int8 of the standard models at the first target, averaged over the tasks that have the numbers.
+  const double target = a->guard.front().target;
+  double sums[4] = {0, 0, 0, 0};
+  std::size_t tasks = 0;
+  for (const GuardRow& r : a->guard) {
+    if (r.strategy != "standard" || r.variant != "int8" || r.target != target) continue;
+    const GuardSetResult* test = nullptr;
+    for (const auto& s : r.sets)
+      if (!s.aggregate && IsCleanTest(s.set)) test = &s;
+    const GuardSetResult* all = r.Find(kAllShifts);
+    if (!test || !all || !test->recall || !test->flagged || !all->recall || !all->flagged) continue;
+    sums[0] += test->recall->mean;
+    sums[1] += test->flagged->mean;
+    sums[2] += all->recall->mean;
+    sums[3] += all->flagged->mean;
+    ++tasks;
+  }
+  if (!tasks) return;
+  for (double& v : sums) v /= static_cast<double>(tasks);
+  f->evidence += " As a guard (a margin threshold fitted on the validation split for recall " + Fmt("%.2f", target) +
+                 ", int8 of the standard models, mean over " + Int(static_cast<long long>(tasks)) +
+                 " tasks): it caught " + Fmt("%.1f", sums[0]) + " % of the test-set disagreements flagging " +
+                 Fmt("%.1f", sums[1]) + " % of the inputs, and " + Fmt("%.1f", sums[2]) + " % over all shifts flagging " +
+                 Fmt("%.1f", sums[3]) + " % (section Disagreement guard).";
+  f->numbers.emplace_back("guard_int8_test_recall_pct", sums[0]);
+  f->numbers.emplace_back("guard_int8_test_flagged_pct", sums[1]);
+  f->numbers.emplace_back("guard_int8_all_shifts_recall_pct", sums[2]);
+  f->numbers.emplace_back("guard_int8_all_shifts_flagged_pct", sums[3]);
 }
 
 }  // namespace qualm::study::internal

@@ -47,6 +47,8 @@ Result<std::vector<Finding>> AssessFindings(const StudyAnalysis& a);
 Result<std::vector<GuardRow>> AnalyzeGuard(const std::string& dir, const std::vector<RecordMeta>& records,
                                            const AnalysisOptions& options);
 Result<ProbeAnalysis> AnalyzeProbes(const std::string& dir);
+// The margin finding's evidence gains the guard's numbers (the practical use of the margin).
+void AddGuardEvidence(StudyAnalysis* a);
 
 // Which rows the findings and charts use: a variant that quantized nothing is the float model.
 bool IsCleanTest(const std::string& set);
