@@ -63,9 +63,10 @@ int RunStudyCommand(StudyArgs& a) {
     if (!grid.ok()) return Fail(cmd, grid.status());
     const auto shard = study::ShardGrid(*grid, a.options.shard_index, a.options.shard_count);
     std::printf("%s", study::StudySpecJson(*spec).c_str());
-    std::printf("cells: %zu (train %zu, variant %zu, eval %zu, retrain %zu) in %d (task, seed) groups\n",
+    std::printf("cells: %zu (train %zu, variant %zu, eval %zu, retrain %zu, probe %zu) in %d (task, seed) groups\n",
                 shard.cells.size(), shard.Count(study::CellKind::kTrain), shard.Count(study::CellKind::kVariant),
-                shard.Count(study::CellKind::kEval), shard.Count(study::CellKind::kRetrain), grid->groups);
+                shard.Count(study::CellKind::kEval), shard.Count(study::CellKind::kRetrain),
+                shard.Count(study::CellKind::kProbe), grid->groups);
     return 0;
   }
   SetInterruptMessage("qualm study: interrupted; finished cells are kept in " + a.options.out_dir +
@@ -80,7 +81,7 @@ int RunStudyCommand(StudyArgs& a) {
                   FormatSeconds(p.elapsed).c_str(), p.eta < 0 ? "?" : FormatSeconds(p.eta).c_str(),
                   study::CellKindName(p.cell->kind), p.cell->label.c_str());
     tag = buf;
-    if (p.cell->kind == study::CellKind::kEval)
+    if (p.cell->kind == study::CellKind::kEval || p.cell->kind == study::CellKind::kProbe)
       progress.Update(static_cast<double>(p.done) / static_cast<double>(p.total), tag);
     else
       std::fprintf(stderr, "qualm study: %s\n", buf);

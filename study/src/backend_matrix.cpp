@@ -102,7 +102,7 @@ Result<BackendMatrix> BuildBackendMatrix(const Model& float_model, const Dataset
   m.data = data.name;
   m.samples = data.size();
   if (o.float_rows)
-    for (Backend b : {Backend::kReference, Backend::kFast}) {
+    for (Backend b : o.float_backends) {
       QUALM_ASSIGN_OR_RETURN(MatrixRow row, EvaluateRow(std::string("float/") + BackendName(b), float_model, data, b, o));
       m.rows.push_back(std::move(row));
     }

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "qualm/engine/zoo.h"
+#include "qualm/study/probe_cells.h"
 #include "qualm/study/recipes.h"
 #include "qualm/study/retrain_cells.h"
 #include "qualm/study/shifted_data.h"
@@ -46,6 +47,7 @@ const char* CellKindName(CellKind k) {
     case CellKind::kVariant: return "variant";
     case CellKind::kEval: return "eval";
     case CellKind::kRetrain: return "retrain";
+    case CellKind::kProbe: return "probe";
   }
   return "?";
 }
@@ -203,6 +205,7 @@ Result<StudyGrid> ExpandStudy(const StudySpec& spec, const StudyRuntime& rt) {
   grid.cells.insert(grid.cells.end(), variants.begin(), variants.end());
   grid.cells.insert(grid.cells.end(), retrain.begin(), retrain.end());
   grid.cells.insert(grid.cells.end(), evals.begin(), evals.end());
+  AppendProbeCells(spec, rt, Version(), &grid);
   return grid;
 }
 

@@ -15,6 +15,7 @@
 #include "qualm/study/analysis.h"
 #include "qualm/study/npy.h"
 #include "qualm/study/retrain_cells.h"
+#include "qualm/study/probe_cells.h"
 #include "qualm/study/shifted_data.h"
 #include "qualm/study/study_run.h"
 
@@ -185,6 +186,7 @@ Status WriteStudyReport(const std::string& out) {
     records_json["retrain"] = std::move(retrain);
   }
   QUALM_RETURN_IF_ERROR(frontends::WriteFileAtomically(out + "/records.json", records_json.dump(1) + "\n"));
+  QUALM_RETURN_IF_ERROR(WriteProbeIndex(out, spec, grid));
 
   // Aggregates over seeds: per (task, strategy, variant): clean rate, mean
   // shifted rate, and the mean rate at each severity.
@@ -307,7 +309,8 @@ std::string StudyStatus::Describe() const {
   if (folder.shard_count > 1) s += " (shard " + std::to_string(folder.shard_index) + "/" + std::to_string(folder.shard_count) + ")";
   s += ": " + std::to_string(done) + " / " + std::to_string(total) + " cells done (";
   for (int k = 0; k < kCellKinds; ++k) {
-    if (k == static_cast<int>(CellKind::kRetrain) && kind_total[k] == 0) continue;
+    if ((k == static_cast<int>(CellKind::kRetrain) || k == static_cast<int>(CellKind::kProbe)) && kind_total[k] == 0)
+      continue;
     s += std::string(k ? ", " : "") + CellKindName(static_cast<CellKind>(k)) + " " + std::to_string(kind_done[k]) + "/" +
          std::to_string(kind_total[k]);
   }

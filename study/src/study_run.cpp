@@ -19,6 +19,7 @@
 #include "qualm/study/analysis.h"
 #include "qualm/study/npy.h"
 #include "qualm/study/retrain_cells.h"
+#include "qualm/study/probe_cells.h"
 #include "qualm/study/shifted_data.h"
 #include "qualm/study/study_report.h"
 
@@ -92,8 +93,9 @@ class Runner {
         ++left_[static_cast<int>(c.kind)];
     }
     char buf[160];
-    std::snprintf(buf, sizeof buf, "%zu cells (%zu train, %zu variant, %zu eval)", grid_.cells.size(),
-                  grid_.Count(CellKind::kTrain), grid_.Count(CellKind::kVariant), grid_.Count(CellKind::kEval));
+    std::snprintf(buf, sizeof buf, "%zu cells (%zu train, %zu variant, %zu eval, %zu probe)", grid_.cells.size(),
+                  grid_.Count(CellKind::kTrain), grid_.Count(CellKind::kVariant), grid_.Count(CellKind::kEval),
+                  grid_.Count(CellKind::kProbe));
     std::string line = buf;
     if (const std::size_t r = grid_.Count(CellKind::kRetrain)) {
       line.pop_back();
@@ -129,6 +131,14 @@ class Runner {
       return std::make_pair(TaskData(spec_.tasks[a->task]), a->data) < std::make_pair(TaskData(spec_.tasks[b->task]), b->data);
     });
     for (const Cell* c : evals) QUALM_RETURN_IF_ERROR(Guard(*c, &Runner::Evaluate));
+    // Probes last (they read the train, variant and qat cells), grouped by set as the evaluations.
+    std::vector<const Cell*> probes;
+    for (const auto& c : grid_.cells)
+      if (c.kind == CellKind::kProbe && !CellDone(o_.out_dir, c.id)) probes.push_back(&c);
+    std::stable_sort(probes.begin(), probes.end(), [&](const Cell* a, const Cell* b) {
+      return std::make_pair(TaskData(spec_.tasks[a->task]), a->data) < std::make_pair(TaskData(spec_.tasks[b->task]), b->data);
+    });
+    for (const Cell* c : probes) QUALM_RETURN_IF_ERROR(Guard(*c, &Runner::Probe));
     std::remove((o_.out_dir + "/progress.json").c_str());
     QUALM_RETURN_IF_ERROR(WriteStudyReport(o_.out_dir));
     QUALM_RETURN_IF_ERROR(WriteStudyAnalysis(o_.out_dir).status());  // analysis.json, report.md/html, tables/
@@ -178,7 +188,7 @@ class Runner {
 
   void WriteProgress(const Cell& c, const StudyProgress& p) {
     // Best effort: status is a convenience, a failed write must not stop the study.
-    if (c.kind == CellKind::kEval && Since(last_progress_write_) < 2.0) return;
+    if ((c.kind == CellKind::kEval || c.kind == CellKind::kProbe) && Since(last_progress_write_) < 2.0) return;
     last_progress_write_ = Clock::now();
     const nlohmann::json j = {{"pid", static_cast<long long>(getpid())}, {"cell", c.id},   {"label", c.label},
                               {"done", p.done},                          {"total", p.total}, {"elapsed", p.elapsed},
@@ -334,6 +344,48 @@ class Runner {
     return FinishCell(o_.out_dir, c, fields, Since(t0));
   }
 
+  // A probe cell (probe_cells.h): loads what RunProbe needs, writes probe.json.
+  Status Probe(const Cell& c) {
+    const auto t0 = Clock::now();
+    const Cell* variant = grid_.Find(c.parent);
+    if (!variant) return Internal("probe cell without its variant cell in the grid");
+    QUALM_ASSIGN_OR_RETURN(const Model* float_model, GetModel(variant->parent));
+    QUALM_ASSIGN_OR_RETURN(const Model* int8_model, GetModel(variant->id));
+    ProbeInputs in;
+    in.float_model = float_model;
+    in.int8_model = int8_model;
+    in.probes = spec_.probes;
+    in.calibration_samples = spec_.calibration_samples;
+    in.runtime = o_.runtime;
+    in.clean_test = IsCleanTestSet(c.data);
+    // The key names the qat cell only when its rows are run.
+    const auto key = nlohmann::json::parse(c.key);
+    if (key.contains("qat_model")) {
+      const std::string qat = key["qat_model"].get<std::string>();
+      auto it = qat_models_.find(qat);
+      if (it == qat_models_.end()) {
+        QUALM_ASSIGN_OR_RETURN(Model m, frontends::LoadModel(Dir(qat) + "/qat-int8.qm"));
+        it = qat_models_.emplace(qat, std::make_unique<Model>(std::move(m))).first;
+      }
+      in.qat_model = it->second.get();
+    }
+    auto& calib = calibration_[variant->parent];
+    if (!calib) {
+      // The variant cell's calibration data (Quantize above).
+      frontends::DataSpecOptions d = o_.data_options;
+      d.limit = static_cast<std::size_t>(spec_.calibration_samples);
+      QUALM_ASSIGN_OR_RETURN(Dataset cd, frontends::LoadModelTrainingSplit(*float_model, d));
+      calib = std::make_unique<Dataset>(std::move(cd));
+    }
+    in.calibration = calib.get();
+    QUALM_ASSIGN_OR_RETURN(const Dataset* data, GetSet(c.data, *float_model));
+    in.data = data;
+    QUALM_ASSIGN_OR_RETURN(std::string probe, RunProbe(in));
+    QUALM_RETURN_IF_ERROR(frontends::WriteFileAtomically(Dir(c.id) + "/probe.json", probe));
+    nlohmann::json fields = {{"count", data->size()}, {"probe", "probe.json"}};
+    return FinishCell(o_.out_dir, c, fields, Since(t0));
+  }
+
   const StudySpec& spec_;
   const StudyRunOptions& o_;
   const StudyCallbacks& cb_;
@@ -343,6 +395,8 @@ class Runner {
   Clock::time_point start_, last_progress_write_{};
   std::pair<double, std::size_t> per_kind_[kCellKinds] = {};  // seconds and cells computed, per kind
   std::size_t left_[kCellKinds] = {};                           // cells still to compute, per kind
+  std::map<std::string, std::unique_ptr<Model>> qat_models_;     // qat train cell -> its qat-int8.qm
+  std::map<std::string, std::unique_ptr<Dataset>> calibration_;  // float model cell -> calibration set
   std::map<std::string, std::unique_ptr<Model>> models_;
   std::map<std::string, Dataset> retrain_sets_;  // RQ4's found-on sets, kept across retrain cells
   std::map<std::string, frontends::TrainingData> retrain_train_;  // and its training splits

@@ -6,6 +6,7 @@
 
 #include "qualm/engine/quant_spec.h"
 #include "qualm/engine/zoo.h"
+#include "qualm/study/probe_cells.h"
 #include "qualm/study/recipes.h"
 #include "qualm/study/retrain_cells.h"
 #include "qualm/study/shifted_data.h"
@@ -79,6 +80,7 @@ Result<StudySpec> StudyPreset(const std::string& name) {
     s.finetune_epochs = 1;
     s.retrain.variants = {"int8"};
     s.retrain.protocols = {"ours", "paper", "control"};
+    s.probes.matrix = s.probes.attribution = true;  // cost and scope: STUDY.md, "Probes"
   } else if (name == "default") {
     // Every axis at reduced scale (what was cut, and why: README, "The study").
     s.tasks = {task("lenet1", "fashion-mnist", 4, 20000), task("lenet5", "fashion-mnist", 4, 20000),
@@ -92,6 +94,7 @@ Result<StudySpec> StudyPreset(const std::string& name) {
     s.finetune_epochs = 1;
     s.retrain.variants = {"int8", "dynamic"};
     s.retrain.protocols = {"ours", "paper", "control"};
+    s.probes.matrix = s.probes.attribution = true;
   } else if (name == "full") {
     // The paper-scale grid, for a cluster (study/slurm/study-array.sbatch).
     for (const std::string& arch : ZooArchitectures()) s.tasks.push_back(task(arch, "", 0, 0));
@@ -103,6 +106,7 @@ Result<StudySpec> StudyPreset(const std::string& name) {
     s.text_shifts = TextShiftNames();
     s.retrain.variants = {"int8", "dynamic"};
     s.retrain.protocols = {"ours", "paper", "control"};
+    s.probes.matrix = s.probes.attribution = true;
   } else {
     return InvalidArgument("unknown study preset \"" + name + "\"; valid: " + Join(StudyPresetNames()));
   }
@@ -146,7 +150,8 @@ Status ValidateStudySpec(const StudySpec& s) {
     if (!Contains(TextShiftNames(), n)) return InvalidArgument("study: unknown text shift \"" + n + "\"");
   if (s.calibration_samples < 1) return InvalidArgument("study: calibration_samples must be >= 1");
   if (s.finetune_epochs < 0) return InvalidArgument("study: finetune_epochs must be >= 0");
-  return ValidateRetrainSpec(s);
+  QUALM_RETURN_IF_ERROR(ValidateRetrainSpec(s));
+  return ValidateStudyProbes(s);
 }
 
 Result<StudySpec> ParseStudySpec(const std::string& text) {
@@ -155,7 +160,8 @@ Result<StudySpec> ParseStudySpec(const std::string& text) {
   static const std::set<std::string> kKeys = {"name",       "tasks",          "strategies",   "seeds",
                                               "variants",   "eval_limit",     "image_shifts", "text_shifts",
                                               "severities", "natural_shifts", "shift_seed",   "calibration_samples", "validation_sets",
-                                              "finetune_epochs", "skip_smaller_than", "retrain"};
+                                              "finetune_epochs", "skip_smaller_than", "retrain",
+                                              "probes"};
   for (const auto& [key, value] : j.items())
     if (!kKeys.count(key)) return InvalidArgument("study file: unknown key \"" + key + "\"");
   StudySpec s;
@@ -192,6 +198,9 @@ Result<StudySpec> ParseStudySpec(const std::string& text) {
     s.finetune_epochs = j.value("finetune_epochs", s.finetune_epochs);
     s.skip_smaller_than = j.value("skip_smaller_than", s.skip_smaller_than);
     if (j.contains("retrain")) QUALM_RETURN_IF_ERROR(ParseRetrainSpec(j["retrain"], &s.retrain));
+    if (j.contains("probes")) {
+      QUALM_ASSIGN_OR_RETURN(s.probes, ParseStudyProbes(j["probes"].dump()));
+    }
   } catch (const nlohmann::json::exception& e) {
     return InvalidArgument(std::string("study file: ") + e.what());
   }
@@ -218,7 +227,9 @@ std::string StudySpecJson(const StudySpec& s) {
                             {"calibration_samples", s.calibration_samples},
                             {"finetune_epochs", s.finetune_epochs},
                             {"skip_smaller_than", s.skip_smaller_than},
-                            {"retrain", RetrainSpecJson(s.retrain)}};
+                            {"retrain", RetrainSpecJson(s.retrain)},
+
+                            {"probes", nlohmann::json::parse(StudyProbesJson(s.probes))}};
   return j.dump(2) + "\n";
 }
 

@@ -54,13 +54,14 @@ fi
 timeout 180 "$CHROME" "${FLAGS[@]}" --dump-dom "$URL" >"$T/dom.html" 2>"$T/dom.log"
 dom="$(cat "$T/dom.html")"
 for heading in "Findings" "Configuration" "RQ1: disagreements under shift" "RQ2: training strategies" \
-               "RQ3: which inputs disagree" "RQ4: retraining"; do
+               "RQ3: which inputs disagree" "Backend disagreement matrix" "Flip attribution" \
+               "Disagreement guard" "RQ4: retraining"; do
   check "heading $heading" contains "$dom" "<h2>$heading</h2>"
 done
 charts="$(grep -o '<svg class="chart"' "$T/dom.html" | wc -l)"
 echo "charts in the DOM: $charts"
-# At least a severity chart, a strategy chart and the three RQ3 charts.
-check "at least 5 charts" [ "$charts" -ge 5 ]
+# At least a severity chart, a strategy chart, the three RQ3 charts and a guard chart.
+check "at least 6 charts" [ "$charts" -ge 6 ]
 check "verdicts shown" contains "$dom" 'class="verdict'
 for log in "$T/shot.log" "$T/dom.log"; do
   # The page has no script, so any console message (a failed resource, a parse error) is a fault.

@@ -76,10 +76,12 @@ TEST_CASE("report: the HTML is balanced, self-contained, and has every section a
   CHECK(CheckBalanced(html) == "");
   for (const char* heading : {"<h2>Findings</h2>", "<h2>Configuration</h2>", "<h2>RQ1: disagreements under shift</h2>",
                               "<h2>RQ2: training strategies</h2>", "<h2>RQ3: which inputs disagree</h2>",
-                              "<h2>RQ4: retraining</h2>", "<h3>lenet1@fashion-mnist</h3>"})
+                              "<h2>RQ4: retraining</h2>", "<h3>lenet1@fashion-mnist</h3>",
+                              "<h2>Backend disagreement matrix</h2>", "<h2>Flip attribution</h2>",
+                              "<h2>Disagreement guard</h2>"})
     CHECK_MESSAGE(html.find(heading) != std::string::npos, heading);
-  // Charts: 2 shift types (RQ1) + 2 variants (RQ2) + histogram, ROC, scatter (RQ3).
-  CHECK(Occurrences(html, "<svg class=\"chart\"") == 7);
+  // Charts: 2 shift types (RQ1) + 2 variants (RQ2) + histogram, ROC, scatter (RQ3) + the guard's.
+  CHECK(Occurrences(html, "<svg class=\"chart\"") == 8);
   CHECK(Occurrences(html, "<svg class=\"legend\"") == 2);
   CHECK(html.find("<script") == std::string::npos);
   CHECK(html.find("http") == std::string::npos);

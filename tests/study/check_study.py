@@ -7,7 +7,9 @@ study asked for; the float top-1 is the argmax of the stored softmax. RQ4 (a
 "retrain" section): one "retrain" entry per (task, strategy, seed, variant,
 protocol) asked for, its counts recounted, its inputs those of the record before
 retraining, and the paper protocol's found set the test-set disagreements before;
-analysis.json's RQ4 Old / New / Removed equal the recount.
+analysis.json's RQ4 Old / New / Removed equal the recount. The probe
+cells (probes.json): a symmetric matrix with a zero diagonal whose float-vs-int8
+entry is the records' disagreement count, ties and culprits that add up.
    check_study.py STUDY_DIR
 Prints "study check: N passed, 0 failed" or the first failures and exits 1.
 (The .npy files are read with the format's own rules, so numpy is not needed;
@@ -128,6 +130,40 @@ def main(d):
                     got = seen.get((task, s, seed, v), set())
                     check(got == want, "%s %s seed %s %s: sets %s missing" % (task, s, seed, v, sorted(want - got)))
     check_retrain(d, spec, rec, check)
+    # The probes: every standard int8 model on the clean test set, the natural shifts and the probed severities.
+    probes = spec.get("probes", {})
+    if probes.get("matrix") or probes.get("attribution"):
+        index = json.load(open(os.path.join(d, "probes.json")))
+        check(index["missing"] == 0, "probes: %s cells missing" % index["missing"])
+        dis = {(r["task"], r["seed"], r["set"]): r["disagreements"] for r in rec["records"]
+               if r["strategy"] == "standard" and r["variant"] == "int8"}
+        probed = set()
+        for e in index["cells"]:
+            key = (e["task"], e["seed"], e["set"])
+            probed.add(key)
+            name = "probe %s seed %s on %s" % key
+            p = json.load(open(os.path.join(d, e["probe"])))
+            check(p["int8"]["disagreements"] == dis.get(key), name + ": int8 disagreements differ from the records")
+            check(p["int8"]["ties"] <= p["int8"]["disagreements"], name + ": more ties than disagreements")
+            m = p["matrix"]
+            if m is not None:
+                labels = [r["label"] for r in m["rows"]]
+                c = m["counts"]
+                n = len(labels)
+                check(all(c[i][i] == 0 and all(c[i][j] == c[j][i] for j in range(n)) for i in range(n)),
+                      name + ": matrix not symmetric with a zero diagonal")
+                b = study["runtime"]["backend"]
+                i, j = labels.index("float/" + b), labels.index("int8/gemmlowp/" + b)
+                check(c[i][j] == dis.get(key), name + ": float vs int8/gemmlowp %s, records %s" % (c[i][j], dis.get(key)))
+            a = p["attribution"]
+            if a is not None:
+                check(a["flips"] == dis.get(key), name + ": attributed flips differ from the records")
+                check(a["culprit_lowering"] + sum(l["first"] for l in a["layers"]) == a["flips"],
+                      name + ": first culprits do not add up to the flips")
+        for (task, seed, s) in dis:
+            scoped = s.endswith(":test") or ("~" not in s and not s.endswith(":validation")) or \
+                ("@" in s and int(s.rsplit("@", 1)[1]) in probes.get("severities", []))
+            check(not scoped or (task, seed, s) in probed, "no probe for %s seed %s on %s" % (task, seed, s))
     for f in failed[:20]:
         print("FAIL:", f)
     print("study check: %d passed, %d failed" % (passed, len(failed)))

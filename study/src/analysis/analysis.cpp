@@ -20,7 +20,10 @@ Result<StudyAnalysis> AnalyzeStudy(const std::string& dir, const AnalysisOptions
   QUALM_RETURN_IF_ERROR(internal::CompareStrategies(a.rows, options, &a.comparisons, &a.rankings));
   QUALM_ASSIGN_OR_RETURN(a.rq3_summary, internal::SummarizeRq3(a.rq3, options));
   QUALM_ASSIGN_OR_RETURN(a.rq4, internal::AnalyzeRetraining(dir, options));
+  QUALM_ASSIGN_OR_RETURN(a.guard, internal::AnalyzeGuard(dir, records, options));
+  QUALM_ASSIGN_OR_RETURN(a.probes, internal::AnalyzeProbes(dir));
   QUALM_ASSIGN_OR_RETURN(a.findings, internal::AssessFindings(a));
+  internal::AddGuardEvidence(&a);
   return a;
 }
 

@@ -42,6 +42,13 @@ Status CompareStrategies(const std::vector<RowAnalysis>& rows, const AnalysisOpt
                          std::vector<StrategyComparison>* comparisons, std::vector<StrategyRanking>* rankings);
 Result<Rq3Summary> SummarizeRq3(const std::vector<Rq3Case>& cases, const AnalysisOptions& options);
 Result<std::vector<Finding>> AssessFindings(const StudyAnalysis& a);
+// The disagreement guard from the counted records (analysis_guard.cpp), and the
+// probe cells through <dir>/probes.json (analysis_matrix.cpp; absent: not measured).
+Result<std::vector<GuardRow>> AnalyzeGuard(const std::string& dir, const std::vector<RecordMeta>& records,
+                                           const AnalysisOptions& options);
+Result<ProbeAnalysis> AnalyzeProbes(const std::string& dir);
+// The margin finding's evidence gains the guard's numbers (the practical use of the margin).
+void AddGuardEvidence(StudyAnalysis* a);
 
 // Which rows the findings and charts use: a variant that quantized nothing is the float model.
 bool IsCleanTest(const std::string& set);

@@ -3,6 +3,7 @@
 
 #include "analysis_internal.h"
 #include "analysis_rq4.h"
+#include "report_probes.h"
 
 namespace qualm::study {
 namespace {
@@ -142,6 +143,7 @@ std::string AnalysisJson(const StudyAnalysis& a) {
   }
   out["findings"] = findings;
   out["rq4"] = internal::Rq4Json(a);
+  internal::AddProbesJson(a, &out);  // "guard" and "probes" (report_probes.cpp)
   return out.dump(1) + "\n";
 }
 
@@ -216,6 +218,7 @@ std::vector<std::pair<std::string, std::string>> AnalysisCsvTables(const StudyAn
          Csv(f.differences) + "\n";
   t.emplace_back("findings.csv", s);
   t.emplace_back("rq4_retraining.csv", internal::Rq4Csv(a));
+  internal::AddProbeCsvTables(a, &t);
   return t;
 }
 

@@ -7,6 +7,7 @@
 #include "qualm/study/svg_chart.h"
 #include "report_charts.h"
 #include "analysis_rq4.h"
+#include "report_probes.h"
 #include "report_tables.h"
 
 namespace qualm::study {
@@ -102,7 +103,8 @@ std::string AnalysisHtml(const StudyAnalysis& a) {
     h += "<p><strong>Incomplete study:</strong> " + Int(a.provenance.missing_cells) +
          " cells are missing; the numbers cover the finished ones.</p>\n";
   h += "<nav><a href=\"#findings\">Findings</a><a href=\"#configuration\">Configuration</a><a href=\"#rq1\">RQ1 shift</a>"
-       "<a href=\"#rq2\">RQ2 strategies</a><a href=\"#rq3\">RQ3 metrics</a><a href=\"#rq4\">RQ4 retraining</a></nav>\n";
+       "<a href=\"#rq2\">RQ2 strategies</a><a href=\"#rq3\">RQ3 metrics</a><a href=\"#matrix\">Backend matrix</a>"
+       "<a href=\"#attribution\">Flip attribution</a><a href=\"#guard\">Guard</a><a href=\"#rq4\">RQ4 retraining</a></nav>\n";
 
   h += "<section id=\"findings\"><h2>Findings</h2>\n" + FindingsHtml(a) + "</section>\n";
   h += "<section id=\"configuration\"><h2>Configuration</h2>\n<p>What the numbers were computed with: the study "
@@ -142,6 +144,17 @@ std::string AnalysisHtml(const StudyAnalysis& a) {
   h += Collapsed("Clean test set cases", CaseTable(a, true));
   h += Collapsed("Every case (test set and shifts)", CaseTable(a, false));
   h += "</section>\n";
+  // The backend matrix, flip attribution and the guard (report_probes.cpp).
+  for (const ReportSection& s : ProbeSections(a)) {
+    h += "<section id=\"" + s.id + "\"><h2>" + Escape(s.title) + "</h2>\n<p>" + Escape(s.intro) + "</p>\n";
+    for (const ReportBlock& b : s.blocks) {
+      if (!b.heading.empty() && !b.collapsed) h += "<h3>" + Escape(b.heading) + "</h3>\n";
+      if (!b.text.empty()) h += "<p>" + Escape(b.text) + "</p>\n";
+      h += b.collapsed ? Collapsed(b.heading, b.table) : Table(b.table);
+      h += b.charts;
+    }
+    h += "</section>\n";
+  }
 
   h += "<section id=\"rq4\"><h2>RQ4: retraining</h2>\n";
   h += a.rq4.empty() ? std::string("<p>Not measured in this study folder: its spec has no \"retrain\" section.</p>\n")

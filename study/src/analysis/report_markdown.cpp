@@ -1,5 +1,6 @@
 // report.md: the report's tables in Markdown (the HTML adds the charts).
 #include "analysis_rq4.h"
+#include "report_probes.h"
 #include "report_tables.h"
 
 namespace qualm::study {
@@ -55,6 +56,15 @@ std::string AnalysisMarkdown(const StudyAnalysis& a) {
   md += "## RQ3: which inputs disagree\n\n" + Markdown(MetricTable(a));
   md += "### Clean test set cases\n\n" + Markdown(CaseTable(a, true));
   md += "Cases on every shifted set: tables/rq3_cases.csv.\n\n";
+  // The backend matrix, flip attribution and the guard (report_probes.cpp).
+  for (const ReportSection& s : ProbeSections(a)) {
+    md += "## " + s.title + "\n\n" + s.intro + "\n\n";
+    for (const ReportBlock& b : s.blocks) {
+      if (!b.heading.empty()) md += "### " + b.heading + "\n\n";
+      if (!b.text.empty()) md += b.text + "\n\n";
+      md += Markdown(b.table);
+    }
+  }
   md += "## RQ4: retraining\n\n";
   md += a.rq4.empty() ? std::string("Not measured in this study folder (its spec has no \"retrain\" section).\n")
                       : Rq4Note(a) + "\n\n" + Markdown(Rq4Table(a));

@@ -85,7 +85,7 @@ TextTable ProvenanceTable(const StudyAnalysis& a) {
       }
       for (const char* key : {"strategies", "seeds", "variants", "eval_limit", "image_shifts", "text_shifts",
                               "severities", "natural_shifts", "validation_sets", "shift_seed", "calibration_samples",
-                              "finetune_epochs"})
+                              "finetune_epochs", "probes"})
         if (spec.contains(key)) t.rows.push_back({key, Join(spec[key])});
     }
   }

@@ -25,6 +25,9 @@
 // The records themselves are recounted from the .npy files, and a count that
 // differs from records.json is an error (the index and the files disagree).
 //
+// Also the disagreement guard, the backend matrix and flip attribution
+// (analysis_probes.h), the last two from the probe cells' probe.json files.
+//
 // Outputs (WriteStudyAnalysis, each file written atomically): analysis.json
 // (everything), report.md, tables/*.csv, report.html (self-contained, inline SVG).
 #pragma once
@@ -39,6 +42,7 @@
 #include <vector>
 
 #include "qualm/status.h"
+#include "qualm/study/analysis_probes.h"
 #include "qualm/study/stats.h"
 
 namespace qualm::study {
@@ -194,6 +198,10 @@ struct AnalysisOptions {
   std::size_t scatter_points = 300;          // per class, at most
   std::uint64_t plot_seed = 1;
   std::size_t roc_points = 120;
+  // The disagreement guard's recall targets (analysis_probes.h). A fixed array:
+  // one more vector member here makes GCC 12 warn (-Wmaybe-uninitialized, a
+  // false positive) wherever a defaulted AnalysisOptions is built.
+  std::array<double, 2> guard_recalls = {0.90, 0.95};
 };
 
 struct StudyAnalysis {
@@ -207,6 +215,8 @@ struct StudyAnalysis {
   std::vector<TaskPlots> plots;
   std::vector<Rq4Row> rq4;  // RQ4; empty when the folder has no retraining
   std::vector<Finding> findings;
+  std::vector<GuardRow> guard;  // analysis_probes.h
+  ProbeAnalysis probes;
 };
 
 // Reads <dir>/records.json (and study.json and the cells' cell.json when present).

@@ -12,6 +12,9 @@
 //   retrain  RQ4: a train cell's model fine-tuned on the disagreements of one
 //            of its variants (retrain_cells.h): model.qm; its re-quantized
 //            variant and test-set evaluations are ordinary variant / eval cells
+//   probe    the backend matrix and flip attribution of a standard model's
+//            int8 variant on one evaluation set: probe.json (probe_cells.h);
+//            only when the spec's "probes" asks, so other cells' keys never change
 // A cell's id is the first 16 hex digits of FNV-1a 64 over its key, the
 // canonical JSON of its configuration: code version (qualm's version and
 // kStudyCacheVersion, bumped whenever a change alters results), the full
@@ -40,9 +43,9 @@ namespace qualm::study {
 
 inline constexpr int kStudyCacheVersion = 1;
 
-// kRetrain (RQ4, retrain_cells.h) comes last so the other kinds keep their numbers.
-enum class CellKind { kTrain, kVariant, kEval, kRetrain };
-inline constexpr int kCellKinds = 4;
+// kRetrain (RQ4, retrain_cells.h) and kProbe (probe_cells.h) come last so the other kinds keep their numbers.
+enum class CellKind { kTrain, kVariant, kEval, kRetrain, kProbe };
+inline constexpr int kCellKinds = 5;
 const char* CellKindName(CellKind k);
 
 struct Cell {
@@ -70,7 +73,7 @@ struct StudyRuntime {
 
 struct StudyGrid {
   // train cells (parents first), then variant cells, then retrain cells and the
-  // variant cells of retrained models (RQ4), then eval cells
+  // variant cells of retrained models (RQ4), then eval cells, then probes
   std::vector<Cell> cells;
   int groups = 0;
   std::size_t Count(CellKind k) const;

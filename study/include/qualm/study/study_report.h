@@ -10,6 +10,7 @@
 //   results.md    tables for people: float models; per (task, strategy,
 //                 variant) the clean disagreements against the mean over
 //                 shifted sets; the mean disagreement rate per severity
+//   probes.json   the index of the finished probe cells (probe_cells.h)
 // Everything is derived from the records (disagreement = float top-1 !=
 // variant top-1), formatted deterministically, and free of timings and
 // absolute paths: a merged sharded study gives byte-identical files.

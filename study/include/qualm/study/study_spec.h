@@ -16,7 +16,9 @@
 //    "severities": [1, 3, 5],  "natural_shifts": true,  "validation_sets": true,  "shift_seed": 1,
 //    "calibration_samples": 100,  "finetune_epochs": 0,   (qat and adversarial; 0: the recipe's)
 //    "retrain": {"variants": ["int8"], "strategies": ["standard"], "protocols": ["ours", "paper"],
-//                "epochs": 1, "repeat": 1, "severity": 0}}   RQ4 (retrain_cells.h); off while variants is empty
+//                "epochs": 1, "repeat": 1, "severity": 0},   RQ4 (retrain_cells.h); off while variants is empty
+//    "probes": {"matrix": true, "attribution": true, "severities": [5],
+//               "reference_rows": true, "top_layers": 2}}   (probe_cells.h; absent: no probes)
 // Strategies: standard (the task's recipe); mixup (the recipe, trained from
 // scratch with Mixup); qat and adversarial fine-tune the standard model of the
 // same task and seed (the fine-tuning recipe: a tenth of the learning rate,
@@ -57,6 +59,18 @@ struct RetrainSpec {
   bool enabled() const { return !variants.empty(); }
 };
 
+// The probes (probe_cells.h): model runs beyond the evaluations, on the int8
+// variant of the standard-trained models, on the clean test set, the natural
+// text shifts and the synthetic shifts at `severities`.
+struct StudyProbes {
+  bool matrix = false;         // backend disagreement matrix (backend_matrix.h)
+  bool attribution = false;    // flip attribution + mixed-precision check (flip_attribution.h)
+  std::vector<int> severities = {5};
+  bool reference_rows = true;  // the matrix's reference-kernel and QAT rows, on the clean test set only
+  int top_layers = 2;          // attribution's mixed-precision checks
+  bool any() const { return matrix || attribution; }
+};
+
 struct StudySpec {
   std::string name = "custom";
   std::vector<StudyTask> tasks;
@@ -74,6 +88,7 @@ struct StudySpec {
   int finetune_epochs = 0;                // qat and adversarial; 0: the fine-tuning recipe's
   std::int64_t skip_smaller_than = 2048;  // weight-only-int8's small-layer threshold
   RetrainSpec retrain;                    // RQ4; off unless retrain.variants is set
+  StudyProbes probes;                     // off unless asked for (the presets ask)
 };
 
 std::vector<std::string> StudyStrategies();   // standard, qat, adversarial, mixup
