@@ -120,6 +120,7 @@ void AppendProbeCells(const StudySpec& spec, const StudyRuntime& rt, const std::
   std::vector<Cell> probes;
   for (const Cell& v : grid->cells) {
     if (v.kind != CellKind::kVariant || v.strategy != "standard" || v.variant != "int8") continue;
+    if (!v.protocol.empty()) continue;  // a retrained model's variant (RQ4): not one of the grid's models
     const StudyTask& task = spec.tasks[static_cast<std::size_t>(v.task)];
     // The QAT rows' model: the qat cell of the same task and seed, when trained.
     std::string qat;

@@ -116,6 +116,16 @@ TEST_CASE("study probes: adding them adds probe cells and changes no existing ce
     CHECK(c.group == v->group);
     CHECK((c.data == "fashion-mnist:test" || c.data.find("@5") != std::string::npos));
   }
+  // RQ4's retrained models have int8 variants of the standard strategy too; they are not probed.
+  StudySpec both = with;
+  both.retrain.variants = {"int8"};
+  both.retrain.protocols = {"ours", "paper", "control"};
+  auto r = ExpandStudy(both, StudyRuntime{});
+  REQUIRE(r.ok());
+  CHECK(r->Count(CellKind::kRetrain) == 3);
+  CHECK(r->Count(CellKind::kProbe) == 3);
+  for (const auto& c : r->cells)
+    if (c.kind == CellKind::kProbe) CHECK(r->Find(c.parent)->protocol.empty());
   // A probe option changes the probe cells only.
   StudySpec other = with;
   other.probes.top_layers = 1;
