@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "analysis_synthetic.h"
+#include "tiny_study.h"
 #include "qualm/study/analysis.h"
 #include "qualm/study/svg_chart.h"
 
@@ -16,12 +17,7 @@ namespace qualm::study {
 namespace {
 namespace fs = std::filesystem;
 
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using testing::Slurp;
 
 std::size_t Occurrences(const std::string& text, const std::string& what) {
   std::size_t n = 0;

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "study/analysis_synthetic.h"
+#include "tiny_study.h"
 #include "qualm/study/analysis.h"
 #include "qualm/study/probe_cells.h"
 #include "qualm/study/shifted_data.h"
@@ -32,21 +33,7 @@ nlohmann::json ReadJsonFile(const fs::path& p) {
 }
 
 StudySpec Tiny() {
-  StudySpec s;
-  StudyTask t;
-  t.arch = "lenet1";
-  t.epochs = 1;
-  t.train_limit = 1500;
-  s.name = "tiny-probes";
-  s.tasks = {t};
-  s.strategies = {"standard", "qat"};
-  s.seeds = {1};
-  s.variants = {"int8", "bf16-weights"};
-  s.eval_limit = 300;
-  s.image_shifts = {"fog", "gaussian-noise"};
-  s.severities = {2, 5};
-  s.finetune_epochs = 1;
-  return s;
+  return testing::TinyStudy("tiny-probes", {1}, {"int8", "bf16-weights"}, {"fog", "gaussian-noise"}, {2, 5});
 }
 
 std::string Err(const std::string& json) {

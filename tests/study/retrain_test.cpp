@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "qualm/frontends/atomic_file.h"
+#include "tiny_study.h"
 #include "qualm/study/analysis.h"
 #include "qualm/study/npy.h"
 #include "qualm/study/retrain_cells.h"
@@ -24,29 +25,10 @@ namespace qualm::study {
 namespace {
 namespace fs = std::filesystem;
 
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using testing::Slurp;
 
 StudySpec Tiny() {
-  StudySpec s;
-  StudyTask t;
-  t.arch = "lenet1";
-  t.epochs = 1;
-  t.train_limit = 1500;
-  s.name = "tiny-retrain";
-  s.tasks = {t};
-  s.strategies = {"standard", "qat"};
-  s.seeds = {1, 2};
-  s.variants = {"int8", "dynamic"};
-  s.eval_limit = 300;
-  s.image_shifts = {"fog", "gaussian-noise"};
-  s.severities = {3, 5};
-  s.finetune_epochs = 1;
-  return s;
+  return testing::TinyStudy("tiny-retrain", {1, 2}, {"int8", "dynamic"}, {"fog", "gaussian-noise"}, {3, 5});
 }
 
 StudySpec WithRetrain(StudySpec s) {

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "tiny_study.h"
 #include "qualm/study/npy.h"
 #include "qualm/study/shifted_data.h"
 #include "qualm/study/study_report.h"
@@ -19,29 +20,11 @@ namespace qualm::study {
 namespace {
 namespace fs = std::filesystem;
 
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using testing::Slurp;
 
 StudySpec Tiny() {
-  StudySpec s;
-  StudyTask t;
-  t.arch = "lenet1";
-  t.epochs = 1;
-  t.train_limit = 1500;
-  s.name = "tiny";
-  s.tasks = {t};
-  s.strategies = {"standard", "qat"};
-  s.seeds = {1, 2};
-  s.variants = {"int8", "dynamic", "bf16-weights"};
-  s.eval_limit = 300;
-  s.image_shifts = {ImageShiftNames().front(), ImageShiftNames().back()};
-  s.severities = {2, 5};
-  s.finetune_epochs = 1;
-  return s;
+  return testing::TinyStudy("tiny", {1, 2}, {"int8", "dynamic", "bf16-weights"},
+                            {ImageShiftNames().front(), ImageShiftNames().back()}, {2, 5});
 }
 
 Result<StudyRunResult> Run(const StudySpec& s, const fs::path& dir, int shard = 1, int shards = 1) {
