@@ -81,15 +81,7 @@ int RunAttribute(AttributeArgs& a) {
   auto r = study::AttributeFlips(*fm, *qm, *data, o);
   if (!r.ok()) return Fail(cmd, r.status());
   const nlohmann::json out = ToJson(*r, a);
-  if (!a.out.empty()) {
-    Status st = frontends::WriteFileAtomically(a.out, out.dump(2) + "\n");
-    if (!st.ok()) return Fail(cmd, st);
-  }
-  if (a.json)
-    std::printf("%s\n", out.dump(2).c_str());
-  else
-    std::printf("%s", study::FormatFlipAttribution(*r).c_str());
-  return 0;
+  return EmitResult(cmd, a.out, a.json, out.dump(2), study::FormatFlipAttribution(*r));
 }
 
 }  // namespace

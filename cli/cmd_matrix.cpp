@@ -72,15 +72,7 @@ int RunMatrix(MatrixArgs& a) {
   auto m = study::BuildBackendMatrix(*model, *calib, *data, o);
   if (!m.ok()) return Fail(cmd, m.status());
   const nlohmann::json out = ToJson(*m, a);
-  if (!a.out.empty()) {
-    Status st = frontends::WriteFileAtomically(a.out, out.dump(2) + "\n");
-    if (!st.ok()) return Fail(cmd, st);
-  }
-  if (a.json)
-    std::printf("%s\n", out.dump(2).c_str());
-  else
-    std::printf("%s", study::FormatBackendMatrix(*m).c_str());
-  return 0;
+  return EmitResult(cmd, a.out, a.json, out.dump(2), study::FormatBackendMatrix(*m));
 }
 
 }  // namespace

@@ -28,6 +28,11 @@ Runner RegisterAttribute(CLI::App& app);
 
 // Prints "qualm <command>: <status message>" and returns 1.
 int Fail(const std::string& command, const Status& status);
+// The end of a command with a JSON result: writes `json` (already dumped) to
+// out_path atomically when one is given, then prints it (json_flag) or `text`.
+// Returns 0, or Fail's 1 when the file cannot be written.
+int EmitResult(const std::string& command, const std::string& out_path, bool json_flag, const std::string& json,
+               const std::string& text);
 // The version string recorded in every result.
 const char* Version();
 // From now on, SIGINT or SIGTERM print this line to stderr and end the process

@@ -16,6 +16,7 @@
 #include <exception>
 
 #include "commands.h"
+#include "qualm/frontends/atomic_file.h"
 
 namespace qualm::cli {
 
@@ -49,6 +50,19 @@ void SetInterruptMessage(const std::string& line) {
 int Fail(const std::string& command, const Status& status) {
   std::fprintf(stderr, "qualm %s: %s\n", command.c_str(), status.message().c_str());
   return 1;
+}
+
+int EmitResult(const std::string& command, const std::string& out_path, bool json_flag, const std::string& json,
+               const std::string& text) {
+  if (!out_path.empty()) {
+    Status st = frontends::WriteFileAtomically(out_path, json + "\n");
+    if (!st.ok()) return Fail(command, st);
+  }
+  if (json_flag)
+    std::printf("%s\n", json.c_str());
+  else
+    std::printf("%s", text.c_str());
+  return 0;
 }
 
 }  // namespace qualm::cli
