@@ -32,12 +32,7 @@ PackedHybridWeights PackConv2dHybridWeights(const PreparedConv2dHybrid& p, const
   s8.input_zero_point = 0;
   out.s8 = PackConv2dS8Weights(s8, w);
   const std::int64_t K = std::int64_t{p.shape.kernel_h} * p.shape.kernel_w * (p.shape.in_c / p.shape.groups);
-  out.colsum.assign(static_cast<std::size_t>(p.shape.out_c), 0);
-  for (std::int64_t oc = 0; oc < p.shape.out_c; ++oc) {
-    std::int32_t sum = 0;  // |sum| <= 127 * K < 2^31 (Prepare's bound)
-    for (std::int64_t k = 0; k < K; ++k) sum += w[oc * K + k];
-    out.colsum[static_cast<std::size_t>(oc)] = sum;
-  }
+  out.colsum = fast::internal_hybrid::WeightRowSums(w, p.shape.out_c, K);
   return out;
 }
 

@@ -20,13 +20,7 @@ PackedHybridWeights PackDenseHybridWeights(const PreparedDenseHybrid& p, const s
   s8.shape = p.shape;
   s8.input_zero_point = 0;
   out.s8 = PackDenseS8Weights(s8, w);
-  const std::int64_t in = p.shape.in_features;
-  out.colsum.assign(static_cast<std::size_t>(p.shape.out_features), 0);
-  for (std::int64_t o = 0; o < p.shape.out_features; ++o) {
-    std::int32_t sum = 0;  // |sum| <= 127 * in < 2^31 (Prepare's bound)
-    for (std::int64_t i = 0; i < in; ++i) sum += w[o * in + i];
-    out.colsum[static_cast<std::size_t>(o)] = sum;
-  }
+  out.colsum = fast::internal_hybrid::WeightRowSums(w, p.shape.out_features, p.shape.in_features);
   return out;
 }
 

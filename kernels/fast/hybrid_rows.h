@@ -38,12 +38,26 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <vector>
 
 #include "fast/int8_rows.h"
 #include "qualm/kernels/detail/int8_gemm_variants.h"
 #include "qualm/kernels/hybrid_quant.h"
 
 namespace qualm::kernels::fast::internal_hybrid {
+
+// sum_k w[r][k] per row of a [rows][k] int8 weight matrix (dense [out][in],
+// conv OHWI [out_c][kh * kw * in_c / groups]): the colsum of the u8 x s8
+// correction. |sum| <= 127 k < 2^31 (Prepare's bound).
+inline std::vector<std::int32_t> WeightRowSums(const std::int8_t* w, std::int64_t rows, std::int64_t k) {
+  std::vector<std::int32_t> sums(static_cast<std::size_t>(rows), 0);
+  for (std::int64_t r = 0; r < rows; ++r) {
+    std::int32_t sum = 0;
+    for (std::int64_t i = 0; i < k; ++i) sum += w[r * k + i];
+    sums[static_cast<std::size_t>(r)] = sum;
+  }
+  return sums;
+}
 
 using internal_s8::Index;
 

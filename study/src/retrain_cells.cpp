@@ -1,5 +1,6 @@
 // RQ4, retraining on disagreements: the spec section, the cells and the
 // records (retrain_cells.h).
+#include "json_file.h"
 #include "qualm/study/retrain_cells.h"
 
 #include <algorithm>
@@ -61,14 +62,6 @@ Status AppendSamples(const Dataset& src, int copies, Dataset* dst) {
     dst->labels.insert(dst->labels.end(), src.labels.begin(), src.labels.end());
   }
   return Status::Ok();
-}
-
-Result<nlohmann::json> ReadJson(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return NotFound(path + ": missing");
-  auto j = nlohmann::json::parse(in, nullptr, false);
-  if (j.is_discarded()) return DataLoss(path + ": not valid JSON");
-  return j;
 }
 
 }  // namespace
@@ -340,7 +333,7 @@ Result<nlohmann::json> RetrainRecords(const std::string& out, const StudySpec& s
     const Cell* af = find(r.id, test);
     const Cell* aq = find(after_variant->id, test);
     if (!bf || !bq || !af || !aq) continue;
-    QUALM_ASSIGN_OR_RETURN(nlohmann::json rj, ReadJson(CellDir(out, r.id) + "/cell.json"));
+    QUALM_ASSIGN_OR_RETURN(nlohmann::json rj, ReadJsonFile(CellDir(out, r.id) + "/cell.json"));
     // The stated counts of the retrained pair; the analysis recounts them from the files.
     QUALM_ASSIGN_OR_RETURN(NpyArray labels, ReadNpy(CellDir(out, af->id) + "/labels.npy"));
     QUALM_ASSIGN_OR_RETURN(NpyArray ft, ReadNpy(CellDir(out, af->id) + "/top1.npy"));

@@ -1,3 +1,4 @@
+#include "json_file.h"
 #include "qualm/study/study_report.h"
 
 #include <signal.h>
@@ -22,14 +23,6 @@
 namespace qualm::study {
 namespace fs = std::filesystem;
 namespace {
-
-Result<nlohmann::json> ReadJson(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return NotFound(path + ": missing");
-  auto j = nlohmann::json::parse(in, nullptr, false);
-  if (j.is_discarded()) return DataLoss(path + ": not valid JSON");
-  return j;
-}
 
 // One (model, variant, evaluation set) record, read from its cells.
 struct Record {
@@ -65,7 +58,7 @@ Result<Record> ReadRecord(const std::string& out, const StudyGrid& grid, const C
   r.float_accuracy = r.count ? static_cast<double>(fc) / static_cast<double>(r.count) : 0;
   r.quantized_accuracy = r.count ? static_cast<double>(qc) / static_cast<double>(r.count) : 0;
   if (const Cell* v = grid.Find(e.parent); v && v->kind == CellKind::kVariant) {
-    QUALM_ASSIGN_OR_RETURN(nlohmann::json vj, ReadJson(CellDir(out, v->id) + "/cell.json"));
+    QUALM_ASSIGN_OR_RETURN(nlohmann::json vj, ReadJsonFile(CellDir(out, v->id) + "/cell.json"));
     r.quantized_layers = vj.value("quantized_layers", -1);
   }
   return r;
@@ -106,7 +99,7 @@ Status WriteStudyJson(const std::string& out, const StudySpec& spec, const Study
 }
 
 Result<StudyFolder> ReadStudyJson(const std::string& out) {
-  QUALM_ASSIGN_OR_RETURN(nlohmann::json j, ReadJson(out + "/study.json"));
+  QUALM_ASSIGN_OR_RETURN(nlohmann::json j, ReadJsonFile(out + "/study.json"));
   StudyFolder f;
   try {
     QUALM_ASSIGN_OR_RETURN(f.spec, ParseStudySpec(j.at("spec").dump()));
@@ -139,7 +132,7 @@ Status WriteStudyReport(const std::string& out) {
     if (!c.protocol.empty()) continue;  // RQ4's retrained models: the "retrain" list below
     if (c.variant == "float") {
       if (c.data.find('~') != std::string::npos || !CellDone(out, c.id)) continue;
-      QUALM_ASSIGN_OR_RETURN(nlohmann::json cj, ReadJson(CellDir(out, c.id) + "/cell.json"));
+      QUALM_ASSIGN_OR_RETURN(nlohmann::json cj, ReadJsonFile(CellDir(out, c.id) + "/cell.json"));
       float_md += "| " + Cells(spec, c) + " | " + std::to_string(c.seed) + " | " + c.data + " | " +
                   Fmt("%.2f", 100.0 * cj.value("accuracy", 0.0)) + " | " + std::to_string(cj.value("count", 0)) + " |\n";
       continue;
@@ -340,7 +333,7 @@ Result<StudyStatus> ReadStudyStatus(const std::string& out) {
       ++st.done;
     }
   }
-  if (auto p = ReadJson(out + "/progress.json"); p.ok()) {
+  if (auto p = ReadJsonFile(out + "/progress.json"); p.ok()) {
     const long long pid = p->value("pid", 0LL);
     st.running = pid > 0 && kill(static_cast<pid_t>(pid), 0) == 0;
     st.current = p->value("label", std::string());

@@ -5,19 +5,12 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "../json_file.h"
 #include "analysis_internal.h"
 
 namespace qualm::study::internal {
 namespace fs = std::filesystem;
 namespace {
-
-Result<nlohmann::json> ReadJsonFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return NotFound(path + ": missing");
-  auto j = nlohmann::json::parse(in, nullptr, false);
-  if (j.is_discarded()) return DataLoss(path + ": not valid JSON");
-  return j;
-}
 
 bool EndsWith(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;

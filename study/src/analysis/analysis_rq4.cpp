@@ -2,6 +2,7 @@
 // the test-set disagreements before and after retraining, which of them are
 // the same inputs (old), which appeared (new) and which vanished (removed), and
 // the accuracies; then the paper's finding, judged from the "ours" protocol.
+#include "../json_file.h"
 #include "analysis_rq4.h"
 
 #include <algorithm>
@@ -35,14 +36,6 @@ const char* Rq4MeasureName(Rq4Measure m) {
 
 namespace internal {
 namespace {
-
-Result<nlohmann::json> ReadJson(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return NotFound(path + ": missing");
-  auto j = nlohmann::json::parse(in, nullptr, false);
-  if (j.is_discarded()) return DataLoss(path + ": not valid JSON");
-  return j;
-}
 
 Result<std::vector<std::int32_t>> ReadI32(const std::string& dir, const std::string& relative) {
   QUALM_ASSIGN_OR_RETURN(NpyArray a, ReadNpy(dir + "/" + relative));
@@ -158,7 +151,7 @@ std::vector<std::string> Protocols(const StudyAnalysis& a) {
 }  // namespace
 
 Result<std::vector<Rq4Row>> AnalyzeRetraining(const std::string& dir, const AnalysisOptions& options) {
-  QUALM_ASSIGN_OR_RETURN(nlohmann::json index, ReadJson(dir + "/records.json"));
+  QUALM_ASSIGN_OR_RETURN(nlohmann::json index, ReadJsonFile(dir + "/records.json"));
   std::vector<Rq4Row> rows;
   if (!index.contains("retrain")) return rows;
   const std::string where = dir + "/records.json";
