@@ -47,9 +47,11 @@ CLI::Option* AddChoiceOption(CLI::App& app, const std::string& flags, E& value, 
     names[name_of(v)] = v;
     list += (list.empty() ? "" : ", ") + std::string(name_of(v));
   }
-  return app.add_option(flags, value, help + ": " + list)
-      ->transform(CLI::CheckedTransformer(names))
-      ->default_str(name_of(value));
+  // CLI11 would describe the mapping itself ("{adam->1,...} OR {1,...}"), which
+  // prints uint8_t-based enums as raw characters; the names alone are the interface.
+  CLI::Validator choices = CLI::CheckedTransformer(names);
+  choices.description("{" + list + "}");
+  return app.add_option(flags, value, help + ": " + list)->transform(choices)->type_name("CHOICE")->default_str(name_of(value));
 }
 // The choices above for the enums the command line sets.
 inline constexpr std::initializer_list<kernels::RequantMode> kRequantModes = {
