@@ -127,7 +127,7 @@ inline __m256i TwoOverOnePlusX16(__m256i x) {
                                Srdhm(d, Set16(N16(constants::kMinusThirtyTwoSeventeenths))));
   for (int i = 0; i < 3; ++i) {
     const __m256i dy = Srdhm(d, y);
-    const __m256i e = _mm256_sub_epi16(Set16(1 << 12), dy);  // One<int16_t, 2>
+    const __m256i e = _mm256_sub_epi16(Set16(1 << 13), dy);  // One<int16_t, 2> (Q2.13)
     const __m256i ye = Srdhm(y, e);
     y = _mm256_add_epi16(y, SaturatingShiftLeft16<2>(ye));
   }
@@ -143,7 +143,7 @@ template <int kIntegerBits>
 inline __m256i Tanh16(__m256i a) {
   const __m256i zero = _mm256_setzero_si256();
   const __m256i e = ExpOnNegativeValues16<kIntegerBits + 1>(MinusAbs16(a));
-  const __m256i t = SaturatingShiftLeft16<2>(_mm256_sub_epi16(TwoOverOnePlusX16(e), Set16(1 << 12)));
+  const __m256i t = SaturatingShiftLeft16<2>(_mm256_sub_epi16(TwoOverOnePlusX16(e), Set16(1 << 13)));
   const __m256i r = _mm256_blendv_epi8(t, _mm256_sub_epi16(zero, t), _mm256_cmpgt_epi16(zero, a));
   return _mm256_andnot_si256(_mm256_cmpeq_epi16(a, zero), r);
 }
