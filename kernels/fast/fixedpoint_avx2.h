@@ -3,23 +3,17 @@
 // time, for the fast integer LSTM/GRU gate stage (fast/recurrent_s8_avx2.cpp).
 // Include it only from translation units compiled with AVX2 flags.
 //
-// Every primitive is the scalar one lane by lane (the exhaustive test in
-// tests/kernels/int8_rnn_fast_test.cpp compares every int16 input of
-// SigmoidQ3_12, TanhQ3_12 and TanhInt16 for integer bits 0..12):
-//  * SRDHM (int16) = vpmulhrsw: (a * b + 2^14) >> 15 is round-half-toward-
-//    +infinity of a * b / 2^15, which is what the scalar nudge-and-truncate
-//    computes for both signs. The one overflow, (-2^15)^2, comes out as
-//    -32768 (the only way vpmulhrsw can return -32768, since every other
-//    product is > -2^30); it is flipped to 32767 like the scalar saturation;
-//  * RoundingDivideByPOT: the scalar formula with a compile-time shift;
-//  * a saturating left shift by E: compare against INT16_MAX >> E and
-//    INT16_MIN >> E before shifting;
-//  * WrapAdd / WrapSub are vpaddw / vpsubw (two's complement wrap);
-//    exp's final SaturateToRaw(c + scaled) is vpaddsw;
+// Every step is the scalar one lane by lane, checked by the exhaustive test
+// (tests/kernels/int8_rnn_fast_test.cpp) on every int16 input of
+// SigmoidQ3_12, TanhQ3_12 and TanhInt16 for integer bits 0..12:
+//  * SRDHM (int16) is vpmulhrsw: (a * b + 2^14) >> 15 is round-half-toward-
+//    +infinity of a * b / 2^15, what the scalar nudge-and-truncate computes
+//    for both signs; its one overflow, (-2^15)^2, needs both operands at
+//    INT16_MIN, which no step here can see (each says why);
+//  * WrapAdd / WrapSub are vpaddw / vpsubw (two's complement wrap); exp's
+//    final SaturateToRaw(c + scaled) and the saturating doublings are vpaddsw;
 //  * RoundingHalfSum(x, One) for x >= 0 is vpavgw ((x + 32767 + 1) >> 1 as
-//    unsigned). Its only caller reads exp(.) outputs, which are >= 0 (products
-//    and saturated sums of non-negative values; the exhaustive test covers every
-//    reachable exp output since it runs every int16 input).
+//    unsigned); its only caller reads exp(.) outputs, which are >= 0.
 // Internal linkage (unnamed namespace): each TU that includes this compiles
 // its own copy with its own flags.
 #pragma once
@@ -41,57 +35,36 @@ namespace {
 
 inline __m256i Set16(std::int16_t v) { return _mm256_set1_epi16(v); }
 
-inline __m256i Srdhm(__m256i a, __m256i b) {
-  const __m256i r = _mm256_mulhrs_epi16(a, b);
-  return _mm256_xor_si256(r, _mm256_cmpeq_epi16(r, Set16(INT16_MIN)));  // 0x8000 -> 0x7FFF
-}
-
-template <int kE>
-inline __m256i RoundingDivideByPOT16(__m256i x) {
-  static_assert(kE >= 0 && kE <= 15);
-  if constexpr (kE == 0) {
-    return x;
-  } else {
-    constexpr auto kMask = static_cast<std::int16_t>((1 << kE) - 1);
-    const __m256i rem = _mm256_and_si256(x, Set16(kMask));
-    // threshold = (mask >> 1) + (x < 0): subtracting the all-ones compare adds 1.
-    const __m256i threshold =
-        _mm256_sub_epi16(Set16(static_cast<std::int16_t>(kMask >> 1)), _mm256_cmpgt_epi16(_mm256_setzero_si256(), x));
-    return _mm256_sub_epi16(_mm256_srai_epi16(x, kE), _mm256_cmpgt_epi16(rem, threshold));
-  }
-}
-
-template <int kE>
-inline __m256i SaturatingShiftLeft16(__m256i x) {
-  static_assert(kE >= 0 && kE < 15);
-  if constexpr (kE == 0) {
-    return x;
-  } else {
-    const __m256i over = _mm256_cmpgt_epi16(x, Set16(static_cast<std::int16_t>(INT16_MAX >> kE)));
-    const __m256i under = _mm256_cmpgt_epi16(Set16(static_cast<std::int16_t>(INT16_MIN >> kE)), x);
-    __m256i r = _mm256_slli_epi16(x, kE);
-    r = _mm256_blendv_epi8(r, Set16(INT16_MAX), over);
-    return _mm256_blendv_epi8(r, Set16(INT16_MIN), under);
-  }
-}
-
 inline constexpr std::int16_t N16(std::int32_t c32) { return NarrowConstant<std::int16_t>(c32); }
 
-// ExpOnIntervalMinusQuarterToZero<int16_t>.
+// The general primitives (fixedpoint.h) are replaced by cheaper forms wherever
+// the operands a step can see make them equal (each noted). These functions
+// are only ever applied to int16 inputs, 65536 values, and the exhaustive test
+// runs every one of them through every function here, so "the cheaper form is
+// exact on every reachable operand" is checked, not assumed:
+//  * plain vpmulhrsw instead of Srdhm where no operand can be INT16_MIN;
+//  * RoundingDivideByPOT of a non-negative x by 2^e as vpmulhrsw(x, 2^(15-e)):
+//    (x 2^(15-e) + 2^14) >> 15 = (x + 2^(e-1)) >> e, half away from zero for x >= 0;
+//  * left shifts without saturation where the operand is small.
+
+// ExpOnIntervalMinusQuarterToZero<int16_t>: r in [-1/4, 0), so x = r + 1/8 in
+// [-1/8, 1/8) and x^2, x^3, x^4 are tiny (no INT16_MIN operands); x^4 >= 0 and
+// x^2 + third >= 0 (|x^3| << x^2).
 inline __m256i ExpOnIntervalMinusQuarterToZero16(__m256i r) {
   const __m256i c = Set16(N16(constants::kExpMinusOneEighth));
   const __m256i x = _mm256_add_epi16(r, Set16(1 << 12));  // r + 1/8 (f = 15)
-  const __m256i x2 = Srdhm(x, x);
-  const __m256i x3 = Srdhm(x2, x);
-  const __m256i x4 = Srdhm(x2, x2);
-  const __m256i x4_over_4 = RoundingDivideByPOT16<2>(x4);
-  const __m256i third = Srdhm(_mm256_add_epi16(x4_over_4, x3), Set16(N16(constants::kOneThird)));
-  const __m256i poly_tail = RoundingDivideByPOT16<1>(_mm256_add_epi16(third, x2));
-  const __m256i scaled = Srdhm(c, _mm256_add_epi16(x, poly_tail));
+  const __m256i x2 = _mm256_mulhrs_epi16(x, x);
+  const __m256i x3 = _mm256_mulhrs_epi16(x2, x);
+  const __m256i x4 = _mm256_mulhrs_epi16(x2, x2);
+  const __m256i x4_over_4 = _mm256_mulhrs_epi16(x4, Set16(1 << 13));  // RDBPOT(x4, 2), x4 >= 0
+  const __m256i third = _mm256_mulhrs_epi16(_mm256_add_epi16(x4_over_4, x3), Set16(N16(constants::kOneThird)));
+  const __m256i poly_tail = _mm256_mulhrs_epi16(_mm256_add_epi16(third, x2), Set16(1 << 14));  // RDBPOT(., 1)
+  const __m256i scaled = _mm256_mulhrs_epi16(c, _mm256_add_epi16(x, poly_tail));
   return _mm256_adds_epi16(c, scaled);
 }
 
-// ExpOnNegativeValues<int16_t, kIntegerBits>.
+// ExpOnNegativeValues<int16_t, kIntegerBits> for a < 0. a == 0 (exp = One) is
+// NOT handled: both callers replace the a == 0 lanes afterwards.
 template <int kIntegerBits>
 inline __m256i ExpOnNegativeValues16(__m256i a) {
   constexpr int f = 15 - kIntegerBits;
@@ -99,16 +72,18 @@ inline __m256i ExpOnNegativeValues16(__m256i a) {
   constexpr auto kQuarter = static_cast<std::int16_t>(1 << (f - 2));
   const __m256i r =
       _mm256_sub_epi16(_mm256_and_si256(a, Set16(static_cast<std::int16_t>(kQuarter - 1))), Set16(kQuarter));
-  __m256i result = ExpOnIntervalMinusQuarterToZero16(SaturatingShiftLeft16<kIntegerBits>(r));
+  // Rescale<0, m>(r): r in [-2^(f-2), 0) times 2^m is in [-2^13, 0): no saturation.
+  __m256i result = ExpOnIntervalMinusQuarterToZero16(_mm256_slli_epi16(r, kIntegerBits));
   const __m256i s = _mm256_sub_epi16(r, a);
   [&]<int... k>(std::integer_sequence<int, k...>) {
     auto factor = [&](auto kc) {
       constexpr int kk = decltype(kc)::value;
       constexpr int j = constants::kExpFactorFirstExponent + kk;
       if constexpr (j < kIntegerBits) {
-        const __m256i bit = Set16(static_cast<std::int16_t>(1 << (f + j)));
-        const __m256i set = _mm256_cmpeq_epi16(_mm256_and_si256(s, bit), bit);
-        result = _mm256_blendv_epi8(result, Srdhm(result, Set16(N16(constants::kExpFactors[kk]))), set);
+        // Bit f + j of s moved to the sign, then spread over the lane.
+        const __m256i set = _mm256_srai_epi16(_mm256_slli_epi16(s, 15 - (f + j)), 15);
+        // result and the factor are >= 0: no INT16_MIN operand.
+        result = _mm256_blendv_epi8(result, _mm256_mulhrs_epi16(result, Set16(N16(constants::kExpFactors[kk]))), set);
       }
     };
     (factor(std::integral_constant<int, k>{}), ...);
@@ -117,19 +92,21 @@ inline __m256i ExpOnNegativeValues16(__m256i a) {
     const __m256i minus_32 = Set16(N16(-(std::int32_t{1} << (36 - kIntegerBits))));
     result = _mm256_andnot_si256(_mm256_cmpgt_epi16(minus_32, a), result);
   }
-  return _mm256_blendv_epi8(result, Set16(INT16_MAX), _mm256_cmpeq_epi16(a, _mm256_setzero_si256()));
+  return result;
 }
 
-// TwoOverOnePlusX<int16_t> for x >= 0 (see the header comment).
+// TwoOverOnePlusX<int16_t> for x in [0, 1] (exp outputs): d in [1/2, 1] and y
+// near 2/(1+x) in (1, 2] are positive, and the correction y (1 - d y) is tiny,
+// so no INT16_MIN operand and no saturation of its shift by 2.
 inline __m256i TwoOverOnePlusX16(__m256i x) {
-  const __m256i d = _mm256_avg_epu16(x, Set16(INT16_MAX));
+  const __m256i d = _mm256_avg_epu16(x, Set16(INT16_MAX));  // RoundingHalfSum(x, One), x >= 0
   __m256i y = _mm256_add_epi16(Set16(N16(constants::kFortyEightSeventeenths)),
-                               Srdhm(d, Set16(N16(constants::kMinusThirtyTwoSeventeenths))));
+                               _mm256_mulhrs_epi16(d, Set16(N16(constants::kMinusThirtyTwoSeventeenths))));
   for (int i = 0; i < 3; ++i) {
-    const __m256i dy = Srdhm(d, y);
+    const __m256i dy = _mm256_mulhrs_epi16(d, y);
     const __m256i e = _mm256_sub_epi16(Set16(1 << 13), dy);  // One<int16_t, 2> (Q2.13)
-    const __m256i ye = Srdhm(y, e);
-    y = _mm256_add_epi16(y, SaturatingShiftLeft16<2>(ye));
+    const __m256i ye = _mm256_mulhrs_epi16(y, e);
+    y = _mm256_add_epi16(y, _mm256_slli_epi16(ye, 2));
   }
   return y;
 }
@@ -138,22 +115,25 @@ inline __m256i TwoOverOnePlusX16(__m256i x) {
 // scalar code's "negative ? a : WrapNeg(a)" and WrapNeg(WrapNeg-abs) alike).
 inline __m256i MinusAbs16(__m256i a) { return _mm256_min_epi16(a, _mm256_sub_epi16(_mm256_setzero_si256(), a)); }
 
-// Tanh<int16_t, kIntegerBits>.
+// Tanh<int16_t, kIntegerBits>. The Q2 -> Q0 saturating shift by 2 is two
+// saturating doublings (vpaddsw), exact for every value. vpsignw is "a < 0 ? -t : a == 0 ? 0 : t"
+// in one instruction (the scalar tanh(0) = 0 and the wrapping negation).
 template <int kIntegerBits>
 inline __m256i Tanh16(__m256i a) {
-  const __m256i zero = _mm256_setzero_si256();
   const __m256i e = ExpOnNegativeValues16<kIntegerBits + 1>(MinusAbs16(a));
-  const __m256i t = SaturatingShiftLeft16<2>(_mm256_sub_epi16(TwoOverOnePlusX16(e), Set16(1 << 13)));
-  const __m256i r = _mm256_blendv_epi8(t, _mm256_sub_epi16(zero, t), _mm256_cmpgt_epi16(zero, a));
-  return _mm256_andnot_si256(_mm256_cmpeq_epi16(a, zero), r);
+  const __m256i y1 = _mm256_sub_epi16(TwoOverOnePlusX16(e), Set16(1 << 13));
+  const __m256i y2 = _mm256_adds_epi16(y1, y1);
+  const __m256i t = _mm256_adds_epi16(y2, y2);  // saturating x 4
+  return _mm256_sign_epi16(t, a);
 }
 
-// Logistic<int16_t, kIntegerBits>.
+// Logistic<int16_t, kIntegerBits>. Q1 -> Q0 is a saturating doubling (vpaddsw).
 template <int kIntegerBits>
 inline __m256i Logistic16(__m256i a) {
   const __m256i zero = _mm256_setzero_si256();
   const __m256i e = ExpOnNegativeValues16<kIntegerBits>(MinusAbs16(a));
-  const __m256i p = SaturatingShiftLeft16<1>(TwoOverOnePlusX16(e));
+  const __m256i y = TwoOverOnePlusX16(e);
+  const __m256i p = _mm256_adds_epi16(y, y);  // saturating x 2
   const __m256i r = _mm256_blendv_epi8(_mm256_sub_epi16(Set16(INT16_MAX), p), p, _mm256_cmpgt_epi16(a, zero));
   return _mm256_blendv_epi8(r, Set16(N16(constants::kOneHalf)), _mm256_cmpeq_epi16(a, zero));
 }
