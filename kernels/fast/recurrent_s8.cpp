@@ -47,6 +47,8 @@ const RnnS8GatesVariant& Chosen() {
 
 const std::vector<RnnS8GatesVariant>& RnnS8GatesVariants() {
   static const std::vector<RnnS8GatesVariant> table = {
+      {Isa::kAvx512, "s8_rnn_gates_32c__avx512", &s8_rnn_requant_x_16c__avx2, &s8_rnn_lstm_step_32c__avx512,
+       &s8_rnn_gru_step_32c__avx512, &s8_rnn_activation_32c__avx512},
       {Isa::kAvx2, "s8_rnn_gates_16c__avx2", &s8_rnn_requant_x_16c__avx2, &s8_rnn_lstm_step_16c__avx2,
        &s8_rnn_gru_step_16c__avx2, &s8_rnn_activation_16c__avx2},
       {Isa::kScalar, "s8_rnn_gates_1c__generic", &s8_rnn_requant_x_1c__generic, &s8_rnn_lstm_step_1c__generic,
@@ -160,7 +162,7 @@ Layout MakeLayout(const RnnParams& s, int gates) {
   };
   l.a_x = take(l.chunk * l.lda_x);
   l.acc_x = take(2 * l.chunk * l.Gp);
-  l.ax = take(B * T * l.Gp + detail::kRnnS8RowPad);  // the GRU step reads 16 past its n rows
+  l.ax = take(B * T * l.Gp + detail::kRnnS8RowPad);  // the GRU step reads up to 31 past its n rows
   l.a_h = take(B * l.lda_h);
   l.acc_h = take(2 * B * l.Gp);
   l.work = take(2 * l.Gp + detail::kRnnS8RowPad);

@@ -162,7 +162,14 @@ TEST_CASE("int8 rnn fast: which variants run on this machine") {
   }
   std::printf("%s\n", qd::DescribeRnnS8GatesDispatch().c_str());
   CHECK(qd::RnnS8GatesVariants().back().isa == qk::Isa::kScalar);
-  if (qk::IsaAvailable(qk::Isa::kAvx2)) CHECK(std::string(qk::fast::RnnS8GatesPathName()) == "s8_rnn_gates_16c__avx2");
+  const std::string chosen = qk::fast::RnnS8GatesPathName();
+  if (qk::IsaAvailable(qk::Isa::kAvx512)) {
+    CHECK(chosen == "s8_rnn_gates_32c__avx512");
+  } else if (qk::IsaAvailable(qk::Isa::kAvx2)) {
+    CHECK(chosen == "s8_rnn_gates_16c__avx2");
+  } else {
+    CHECK(chosen == "s8_rnn_gates_1c__generic");
+  }
   // An unavailable or absent variant is refused without changing anything.
   qd::ScopedRnnS8GatesIsaForTesting none(qk::Isa::kAvx512Vnni);
   CHECK(!none.ok());

@@ -10,7 +10,8 @@
 //   gru_step   the same for the GRU (state s in Q0.15);
 //   activation the vector sigmoid / tanh on n int16 values (for the exhaustive test).
 // Names (kernels/NAMING.md): s8_rnn_gates_16c__avx2 = 16 hidden units (int16
-// lanes) per step; s8_rnn_gates_1c__generic = the scalar functions of
+// lanes) per vector; s8_rnn_gates_32c__avx512 = the same steps with the
+// sigmoid / tanh on 32 lanes (AVX-512BW); s8_rnn_gates_1c__generic = the scalar functions of
 // fixedpoint.h / requant.h one unit at a time.
 #pragma once
 
@@ -25,9 +26,10 @@
 
 namespace qualm::kernels::detail {
 
-// Rows are padded to a multiple of kRnnS8RowPad (the vector width in int16);
-// padding rows have M = 0, bias 0 (their results are computed and never read).
-constexpr int kRnnS8RowPad = 16;
+// Rows and units are padded to a multiple of kRnnS8RowPad (two AVX2 or one
+// AVX-512 register of int16: the steps' unit block); padding rows have M = 0,
+// bias 0 (their results are computed and never read).
+constexpr int kRnnS8RowPad = 32;
 inline std::int64_t RnnS8Padded(std::int64_t n) { return (n + kRnnS8RowPad - 1) / kRnnS8RowPad * kRnnS8RowPad; }
 
 RnnS8RowRequant MakeRnnS8RowRequant(const std::vector<Requant>& requant, const std::vector<std::int32_t>& bias,
@@ -68,6 +70,11 @@ void s8_rnn_lstm_step_16c__avx2(const PreparedLstmS8& p, const RnnS8StepRow& row
 void s8_rnn_gru_step_16c__avx2(const PreparedGruS8& p, const RnnS8StepRow& row);
 void s8_rnn_activation_16c__avx2(RnnS8Activation f, int integer_bits, const std::int16_t* x, std::int16_t* y,
                                  std::size_t n);
+// AVX-512 (fast/recurrent_s8_avx512.cpp); requant_x is the AVX2 one.
+void s8_rnn_lstm_step_32c__avx512(const PreparedLstmS8& p, const RnnS8StepRow& row);
+void s8_rnn_gru_step_32c__avx512(const PreparedGruS8& p, const RnnS8StepRow& row);
+void s8_rnn_activation_32c__avx512(RnnS8Activation f, int integer_bits, const std::int16_t* x, std::int16_t* y,
+                                   std::size_t n);
 
 // Best first, ending with the generic row.
 const std::vector<RnnS8GatesVariant>& RnnS8GatesVariants();
