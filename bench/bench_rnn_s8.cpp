@@ -1,12 +1,12 @@
 // Integer LSTM / GRU benchmarks (issue 11's shape: input 128, hidden 50, 200
 // steps, batch 1 and 32): the frozen references ref::lstm_s8 / ref::gru_s8,
 // the fast kernels fast::lstm_s8 / fast::gru_s8 under every int8 GEMM variant
-// this machine runs (gate stage: the dispatcher's choice) and with the generic
-// gate stage, and oneDNN's int8 LSTM (u8 activations, s8 weights, f32 bias;
+// this machine runs (with the best gate stage) and every gate stage (with the
+// best GEMM), and oneDNN's int8 LSTM (u8 activations, s8 weights, f32 bias;
 // weights reordered to its packed format before the timed loop) and int8 GRU
 // on the same shape in the same process when the build has oneDNN.
 //
-// Rows: lstm/s8_ref, lstm/s8_fast/<int8 gemm variant>/<gate variant>,
+// Rows: lstm/s8_ref, lstm/s8_fast/<int8 gemm variant>/<gate variant>/...,
 // lstm/onednn_s8, and the same for gru. Only the sequence y is written (no
 // h_n / c_n), as the executor's models read y. Everything (operands, Prepare,
 // packing, oneDNN primitives) is built before the timed loop. One thread:
@@ -92,8 +92,8 @@ void SetRates(benchmark::State& state, const Operands& o) {
 
 enum class Path { kRef, kFast };
 
-// isa: the int8 GEMM variant to force; generic_gates: run the scalar gate stage.
-void BM_Lstm(benchmark::State& state, Path path, qk::Isa isa, bool generic_gates) {
+// isa: the int8 GEMM variant to force; gates: the gate-stage variant's ISA.
+void BM_Lstm(benchmark::State& state, Path path, qk::Isa isa, qk::Isa gates_isa) {
   const Operands o(static_cast<int>(state.range(0)), 4);
   qk::LstmS8Params p;
   p.shape = o.shape, p.input = kInputQuant, p.hidden = kHiddenQuant;
@@ -112,8 +112,8 @@ void BM_Lstm(benchmark::State& state, Path path, qk::Isa isa, bool generic_gates
     }
   } else {
     qd::ScopedInt8GemmIsaForTesting gemm(isa);
-    qd::ScopedRnnS8GatesIsaForTesting gates(generic_gates ? qk::Isa::kScalar : qk::ActiveIsa());
-    if (!gemm.ok()) return state.SkipWithError("int8 GEMM variant not runnable");
+    qd::ScopedRnnS8GatesIsaForTesting gates(gates_isa);
+    if (!gemm.ok() || !gates.ok()) return state.SkipWithError("variant not runnable");
     const qk::PackedRnnS8 packed = qk::PackLstmS8Weights(*prepared, w);
     std::vector<std::int16_t> scratch(qk::fast::lstm_s8_scratch_int16(o.shape));
     state.SetLabel(std::string(qk::Int8GemmPathName()) + " + " + qk::fast::RnnS8GatesPathName());
@@ -125,7 +125,7 @@ void BM_Lstm(benchmark::State& state, Path path, qk::Isa isa, bool generic_gates
   SetRates(state, o);
 }
 
-void BM_Gru(benchmark::State& state, Path path, qk::Isa isa, bool generic_gates) {
+void BM_Gru(benchmark::State& state, Path path, qk::Isa isa, qk::Isa gates_isa) {
   const Operands o(static_cast<int>(state.range(0)), 3);
   qk::GruS8Params p;
   p.shape = o.shape, p.input = kInputQuant, p.hidden = kHiddenQuant;
@@ -144,8 +144,8 @@ void BM_Gru(benchmark::State& state, Path path, qk::Isa isa, bool generic_gates)
     }
   } else {
     qd::ScopedInt8GemmIsaForTesting gemm(isa);
-    qd::ScopedRnnS8GatesIsaForTesting gates(generic_gates ? qk::Isa::kScalar : qk::ActiveIsa());
-    if (!gemm.ok()) return state.SkipWithError("int8 GEMM variant not runnable");
+    qd::ScopedRnnS8GatesIsaForTesting gates(gates_isa);
+    if (!gemm.ok() || !gates.ok()) return state.SkipWithError("variant not runnable");
     const qk::PackedRnnS8 packed = qk::PackGruS8Weights(*prepared, w);
     std::vector<std::int16_t> scratch(qk::fast::gru_s8_scratch_int16(o.shape));
     state.SetLabel(std::string(qk::Int8GemmPathName()) + " + " + qk::fast::RnnS8GatesPathName());
@@ -161,8 +161,9 @@ void BM_Gru(benchmark::State& state, Path path, qk::Isa isa, bool generic_gates)
 // oneDNN's int8 RNN inference: u8 src_layer / dst_layer with one scale and
 // shift for all data (set_rnn_data_qparams), s8 weights with per-output scales
 // (mask over g and o), f32 bias; zero initial states, no final states.
-// `gru`: linear-before-reset GRU (qualm's formulation); oneDNN may not offer
-// int8 for it, in which case the row is skipped with oneDNN's message.
+// `gru`: oneDNN 2.6 has no int8 linear-before-reset GRU (qualm's
+// formulation), so the peer row is its plain int8 GRU (reset before the
+// recurrent product): the same GEMM sizes, one more elementwise product.
 void BM_OneDnn(benchmark::State& state, bool gru) {
   using namespace dnnl;
   using dt = memory::data_type;
@@ -174,7 +175,7 @@ void BM_OneDnn(benchmark::State& state, bool gru) {
     stream s(eng);
     const memory::dims src_dims = {kSeqLen, B, kInput}, dst_dims = {kSeqLen, B, kHidden};
     const memory::dims wl_dims = {1, 1, kInput, G, kHidden}, wi_dims = {1, 1, kHidden, G, kHidden};
-    const memory::dims bias_dims = {1, 1, G + (gru ? 1 : 0), kHidden};
+    const memory::dims bias_dims = {1, 1, G, kHidden};
     const memory::desc src_md(src_dims, dt::u8, tag::tnc), dst_md(dst_dims, dt::u8, tag::tnc);
     const memory::desc wl_any(wl_dims, dt::s8, tag::any), wi_any(wi_dims, dt::s8, tag::any);
     const memory::desc bias_md(bias_dims, dt::f32, tag::ldgo);
@@ -184,11 +185,11 @@ void BM_OneDnn(benchmark::State& state, bool gru) {
     memory::desc wl_md, wi_md;
     primitive prim;
     if (gru) {
-      lbr_gru_forward::desc d(prop_kind::forward_inference, rnn_direction::unidirectional_left2right, src_md,
-                              memory::desc(), wl_any, wi_any, bias_md, dst_md, memory::desc());
-      lbr_gru_forward::primitive_desc pd(d, attr, eng);
+      gru_forward::desc d(prop_kind::forward_inference, rnn_direction::unidirectional_left2right, src_md,
+                          memory::desc(), wl_any, wi_any, bias_md, dst_md, memory::desc());
+      gru_forward::primitive_desc pd(d, attr, eng);
       wl_md = pd.weights_layer_desc(), wi_md = pd.weights_iter_desc();
-      prim = lbr_gru_forward(pd);
+      prim = gru_forward(pd);
     } else {
       lstm_forward::desc d(prop_kind::forward_inference, rnn_direction::unidirectional_left2right, src_md,
                            memory::desc(), memory::desc(), wl_any, wi_any, bias_md, dst_md, memory::desc(),
@@ -204,7 +205,7 @@ void BM_OneDnn(benchmark::State& state, bool gru) {
       return f;
     };
     std::vector<float> wl_f = to_f32(o.w_x), wi_f = to_f32(o.w_h);
-    std::vector<float> bias_f(static_cast<std::size_t>((G + (gru ? 1 : 0)) * kHidden), 0.01f);
+    std::vector<float> bias_f(static_cast<std::size_t>(G * kHidden), 0.01f);
     memory wl_user({wl_dims, dt::f32, tag::ldigo}, eng, wl_f.data());
     memory wi_user({wi_dims, dt::f32, tag::ldigo}, eng, wi_f.data());
     memory wl(wl_md, eng), wi(wi_md, eng), bias(bias_md, eng, bias_f.data());
@@ -229,26 +230,33 @@ void BM_OneDnn(benchmark::State& state, bool gru) {
 }
 #endif
 
-void Register(const std::string& name, void (*fn)(benchmark::State&, Path, qk::Isa, bool), Path path, qk::Isa isa,
-              bool generic_gates) {
-  benchmark::RegisterBenchmark(name.c_str(), fn, path, isa, generic_gates)
+void Register(const std::string& name, void (*fn)(benchmark::State&, Path, qk::Isa, qk::Isa), Path path,
+              qk::Isa isa, qk::Isa gates_isa) {
+  benchmark::RegisterBenchmark(name.c_str(), fn, path, isa, gates_isa)
       ->Unit(benchmark::kMillisecond)->ArgName("batch")->Arg(1)->Arg(32);
 }
 
 void RegisterAll() {
   struct Op {
     const char* name;
-    void (*fn)(benchmark::State&, Path, qk::Isa, bool);
+    void (*fn)(benchmark::State&, Path, qk::Isa, qk::Isa);
     bool gru;
   };
   for (const Op& op : {Op{"lstm", &BM_Lstm, false}, Op{"gru", &BM_Gru, true}}) {
     const std::string shape = "/t200_i128_h50";
-    Register(std::string(op.name) + "/s8_ref" + shape, op.fn, Path::kRef, qk::Isa::kScalar, false);
-    for (const auto& v : qd::RunnableInt8GemmVariants()) {
-      Register(std::string(op.name) + "/s8_fast/" + v.name + "/gates_best" + shape, op.fn, Path::kFast, v.isa, false);
-    }
-    Register(std::string(op.name) + "/s8_fast/" + qk::Int8GemmPathName() + "/gates_generic" + shape, op.fn,
-             Path::kFast, qk::ActiveIsa(), true);
+    Register(std::string(op.name) + "/s8_ref" + shape, op.fn, Path::kRef, qk::Isa::kScalar, qk::Isa::kScalar);
+    // Every int8 GEMM variant with the best gate stage, then every other gate
+    // stage with the best GEMM.
+    const auto gemms = qd::RunnableInt8GemmVariants();
+    std::vector<qd::RnnS8GatesVariant> gates;
+    for (const auto& g : qd::RnnS8GatesVariants())
+      if (qk::IsaAvailable(g.isa)) gates.push_back(g);
+    for (const auto& v : gemms)
+      Register(std::string(op.name) + "/s8_fast/" + v.name + "/" + gates[0].name + shape, op.fn, Path::kFast, v.isa,
+               gates[0].isa);
+    for (std::size_t i = 1; i < gates.size(); ++i)
+      Register(std::string(op.name) + "/s8_fast/" + gemms[0].name + "/" + gates[i].name + shape, op.fn, Path::kFast,
+               gemms[0].isa, gates[i].isa);
 #if defined(QUALM_WITH_ONEDNN)
     benchmark::RegisterBenchmark((std::string(op.name) + "/onednn_s8" + shape).c_str(), BM_OneDnn, op.gru)
         ->Unit(benchmark::kMillisecond)->ArgName("batch")->Arg(1)->Arg(32);
