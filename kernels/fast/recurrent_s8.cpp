@@ -96,6 +96,7 @@ RnnS8RowRequant MakeRnnS8RowRequant(const std::vector<Requant>& requant, const s
     out.multiplier[r] = q.multiplier;
     const int left = std::max(q.shift, 0), right = std::max(-q.shift, 0);
     out.left[r] = left;
+    out.any_left = out.any_left || left > 0;
     out.sat_hi[r] = std::numeric_limits<std::int32_t>::max() >> left;
     out.sat_lo[r] = std::numeric_limits<std::int32_t>::min() >> left;
     out.right[r] = right;

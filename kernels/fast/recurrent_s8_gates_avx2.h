@@ -58,16 +58,21 @@ inline __m256i SingleHalf(__m256i x, __m256i m, __m256i t) {
 }
 
 // MultiplyByQuantizedMultiplier(acc[r] + bias[r], requant[r]) for rows r .. r+7.
-template <RequantMode kMode>
+// kLeft: some row has a left shift (M >= 1). Without one (the usual case:
+// every multiplier below 1), x * 2^0 never saturates and the step is skipped.
+template <RequantMode kMode, bool kLeft = true>
 inline __m256i RowRequant8(__m256i acc, const RnnS8RowRequant& q, Index r) {
   const std::size_t u = static_cast<std::size_t>(r);
   acc = _mm256_add_epi32(acc, Load8(q.bias.data() + u));
   if constexpr (kMode == RequantMode::kGemmlowp) {
-    const __m256i shifted = _mm256_sllv_epi32(acc, Load8(q.left.data() + u));
-    const __m256i over = _mm256_cmpgt_epi32(acc, Load8(q.sat_hi.data() + u));
-    const __m256i under = _mm256_cmpgt_epi32(Load8(q.sat_lo.data() + u), acc);
-    __m256i x = _mm256_blendv_epi8(shifted, _mm256_set1_epi32(std::numeric_limits<std::int32_t>::max()), over);
-    x = _mm256_blendv_epi8(x, _mm256_set1_epi32(std::numeric_limits<std::int32_t>::min()), under);
+    __m256i x = acc;
+    if constexpr (kLeft) {
+      const __m256i shifted = _mm256_sllv_epi32(acc, Load8(q.left.data() + u));
+      const __m256i over = _mm256_cmpgt_epi32(acc, Load8(q.sat_hi.data() + u));
+      const __m256i under = _mm256_cmpgt_epi32(Load8(q.sat_lo.data() + u), acc);
+      x = _mm256_blendv_epi8(shifted, _mm256_set1_epi32(std::numeric_limits<std::int32_t>::max()), over);
+      x = _mm256_blendv_epi8(x, _mm256_set1_epi32(std::numeric_limits<std::int32_t>::min()), under);
+    }
     const __m256i m = Load8(q.multiplier.data() + u);
     const __m256i nudge = _mm256_set1_epi64x(std::int64_t{1} << 30);
     const __m256i pe = _mm256_add_epi64(_mm256_mul_epi32(x, m), nudge);
@@ -137,15 +142,15 @@ inline void StoreHidden(Wide v, const rqv::RequantVec& rq, const rqv::OutputVec&
 
 // Pass 1 of a step: work[r] = sat16(ax[r] + rh[r]) and work[Gp + r] = sat16(rh[r]),
 // rh = RQ(acc_h + bias_h), for every row (padded).
-template <RequantMode kMode>
-void RecurrentRows(const RnnS8StepRow& row) {
+template <RequantMode kMode, bool kLeft>
+void RecurrentRowsImpl(const RnnS8StepRow& row) {
   const RnnS8RowRequant& q = *row.rq_h;
   const Index Gp = RnnS8Padded(q.rows);
   const __m256i lim_hi = _mm256_set1_epi32(1 << 17), lim_lo = _mm256_set1_epi32(-(1 << 17));
   for (Index r = 0; r < Gp; r += 16) {
     // Two blocks of 8 rows, clamped; then put in unpack order to meet Widen(ax).
-    __m256i q0 = RowRequant8<kMode>(Load8(row.acc_h + r), q, r);
-    __m256i q1 = RowRequant8<kMode>(Load8(row.acc_h + r + 8), q, r + 8);
+    __m256i q0 = RowRequant8<kMode, kLeft>(Load8(row.acc_h + r), q, r);
+    __m256i q1 = RowRequant8<kMode, kLeft>(Load8(row.acc_h + r + 8), q, r + 8);
     q0 = _mm256_min_epi32(_mm256_max_epi32(q0, lim_lo), lim_hi);
     q1 = _mm256_min_epi32(_mm256_max_epi32(q1, lim_lo), lim_hi);
     // Natural order -> rows 0-15 as int16 (saturated): packs + a qword permute.
@@ -161,12 +166,30 @@ void RecurrentRows(const RnnS8StepRow& row) {
 }
 
 template <RequantMode kMode>
-void RequantX(const RnnS8RowRequant& q, const std::int32_t* acc, std::int16_t* ax) {
+void RecurrentRows(const RnnS8StepRow& row) {
+  if (row.rq_h->any_left) {
+    RecurrentRowsImpl<kMode, true>(row);
+  } else {
+    RecurrentRowsImpl<kMode, false>(row);
+  }
+}
+
+template <RequantMode kMode, bool kLeft>
+void RequantXImpl(const RnnS8RowRequant& q, const std::int32_t* acc, std::int16_t* ax) {
   const Index Gp = RnnS8Padded(q.rows);
   for (Index r = 0; r < Gp; r += 16) {
-    const __m256i q0 = RowRequant8<kMode>(Load8(acc + r), q, r);
-    const __m256i q1 = RowRequant8<kMode>(Load8(acc + r + 8), q, r + 8);
+    const __m256i q0 = RowRequant8<kMode, kLeft>(Load8(acc + r), q, r);
+    const __m256i q1 = RowRequant8<kMode, kLeft>(Load8(acc + r + 8), q, r + 8);
     Store16(ax + r, _mm256_permute4x64_epi64(_mm256_packs_epi32(q0, q1), _MM_SHUFFLE(3, 1, 2, 0)));
+  }
+}
+
+template <RequantMode kMode>
+void RequantX(const RnnS8RowRequant& q, const std::int32_t* acc, std::int16_t* ax) {
+  if (q.any_left) {
+    RequantXImpl<kMode, true>(q, acc, ax);
+  } else {
+    RequantXImpl<kMode, false>(q, acc, ax);
   }
 }
 

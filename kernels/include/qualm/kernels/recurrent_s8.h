@@ -224,6 +224,7 @@ struct RnnS8RowRequant {
   std::vector<Requant> requant;     // [rows]
   std::vector<std::int32_t> bias;   // [padded] folded bias
   std::vector<std::int32_t> multiplier, left, sat_hi, sat_lo, right, mask, half;  // [padded] kGemmlowp
+  bool any_left = false;            // some row has a left shift (shift > 0)
   std::vector<std::int32_t> t;      // [padded] kSingle: 31 - shift
   std::vector<float> scale;         // [padded] kFloat
 };
