@@ -120,7 +120,7 @@ void ForEveryVariant(const Body& body) {
       ++runs;
     }
   }
-  CHECK(runs >= 2);
+  CHECK(runs >= 1);  // QUALM_ISA=scalar leaves only the generic GEMM and gate stage
 }
 
 // Checks fast == ref for a case under every variant; returns the reference output.
