@@ -11,6 +11,7 @@
 #include "qualm/kernels/gemm.h"
 #include "qualm/kernels/int8_gemm.h"
 #include "qualm/kernels/quantize_s8.h"
+#include "qualm/kernels/recurrent_s8.h"
 #include "qualm/kernels/requant.h"
 
 namespace qualm::cli {
@@ -169,6 +170,7 @@ Runner RegisterCpu(CLI::App& app) {
     std::printf("%s\nfloat gemm path: %s\nint8 gemm path: %s\nint8 elementwise path: %s\n",
                 kernels::DescribeCpu().c_str(), kernels::GemmPathName(), kernels::Int8GemmPathName(),
                 kernels::detail::S8EltwisePathName());
+    std::printf("int8 lstm/gru gate path: %s\n", kernels::fast::RnnS8GatesPathName());
     return 0;
   };
 }

@@ -12,6 +12,7 @@
 #include "qualm/kernels/dense_s8.h"
 #include "qualm/kernels/int8_gemm.h"
 #include "qualm/kernels/int8_ops.h"
+#include "qualm/kernels/recurrent_s8.h"
 
 namespace qualm {
 namespace {
@@ -332,18 +333,31 @@ class LstmS8 : public Int8NodeExec {
     e->sequences_ = op.return_sequences;
     e->x_ = b.inputs[0]->data<std::int8_t>();
     e->y_ = b.output->data<std::int8_t>();
+    if (b.backend == Backend::kFast) {
+      e->fast_ = true;
+      e->packed_ = kernels::PackLstmS8Weights(e->p_, e->w_);
+    }
     return std::unique_ptr<Int8NodeExec>(std::move(e));
   }
-  std::size_t ScratchInt16() const override { return kernels::ref::lstm_s8_scratch_int16(p_.shape); }
+  // p_.shape holds the executor's max batch here, so the size covers every Run(n).
+  std::size_t ScratchInt16() const override {
+    return fast_ ? kernels::fast::lstm_s8_scratch_int16(p_.shape) : kernels::ref::lstm_s8_scratch_int16(p_.shape);
+  }
   void Run(int n) override {
     p_.shape.batch = n;
-    kernels::ref::lstm_s8(p_, w_, {.x = x_, .y = sequences_ ? y_ : nullptr, .h_n = sequences_ ? nullptr : y_},
-                          scratch_);
+    const kernels::LstmS8Io io{.x = x_, .y = sequences_ ? y_ : nullptr, .h_n = sequences_ ? nullptr : y_};
+    if (fast_) {
+      kernels::fast::lstm_s8(p_, packed_, io, scratch_);
+    } else {
+      kernels::ref::lstm_s8(p_, w_, io, scratch_);
+    }
   }
 
  private:
   kernels::PreparedLstmS8 p_;
   kernels::LstmS8Weights w_;
+  bool fast_ = false;
+  kernels::PackedRnnS8 packed_;
   bool sequences_ = false;
   const std::int8_t* x_ = nullptr;
   std::int8_t* y_ = nullptr;
@@ -375,17 +389,30 @@ class GruS8 : public Int8NodeExec {
     e->sequences_ = op.return_sequences;
     e->x_ = b.inputs[0]->data<std::int8_t>();
     e->y_ = b.output->data<std::int8_t>();
+    if (b.backend == Backend::kFast) {
+      e->fast_ = true;
+      e->packed_ = kernels::PackGruS8Weights(e->p_, e->w_);
+    }
     return std::unique_ptr<Int8NodeExec>(std::move(e));
   }
-  std::size_t ScratchInt16() const override { return kernels::ref::gru_s8_scratch_int16(p_.shape); }
+  std::size_t ScratchInt16() const override {
+    return fast_ ? kernels::fast::gru_s8_scratch_int16(p_.shape) : kernels::ref::gru_s8_scratch_int16(p_.shape);
+  }
   void Run(int n) override {
     p_.shape.batch = n;
-    kernels::ref::gru_s8(p_, w_, {.x = x_, .y = sequences_ ? y_ : nullptr, .h_n = sequences_ ? nullptr : y_}, scratch_);
+    const kernels::GruS8Io io{.x = x_, .y = sequences_ ? y_ : nullptr, .h_n = sequences_ ? nullptr : y_};
+    if (fast_) {
+      kernels::fast::gru_s8(p_, packed_, io, scratch_);
+    } else {
+      kernels::ref::gru_s8(p_, w_, io, scratch_);
+    }
   }
 
  private:
   kernels::PreparedGruS8 p_;
   kernels::GruS8Weights w_;
+  bool fast_ = false;
+  kernels::PackedRnnS8 packed_;
   bool sequences_ = false;
   const std::int8_t* x_ = nullptr;
   std::int8_t* y_ = nullptr;

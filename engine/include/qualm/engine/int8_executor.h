@@ -3,9 +3,9 @@
 // Every graph value is an int8 tensor with the per-tensor QuantParams of its
 // node (Model::quant.nodes[i].output); every op runs its frozen integer
 // reference kernel (kernels/*_s8.h) on the model's quantized constants, except
-// that with Int8ExecutorOptions::backend == kFast the conv2d and dense nodes
-// run the optimized kernels of kernels/conv2d_s8.h / dense_s8.h (weights packed once in
-// Create), which are bit-identical to the reference: both backends give the
+// that with Int8ExecutorOptions::backend == kFast the conv2d, dense, LSTM and
+// GRU nodes run the optimized kernels of kernels/conv2d_s8.h / dense_s8.h /
+// recurrent_s8.h (weights packed once in Create), which are bit-identical to the reference: both backends give the
 // same int8 values at every layer and the same logits. The
 // only float steps are quantizing a float input (quantize_s8, ties away from
 // zero, as TFLite) and dequantizing the final logits. Token-id inputs go
@@ -32,8 +32,9 @@ namespace qualm {
 class Int8NodeExec;  // engine/src/quant/int8_nodes.h
 
 struct Int8ExecutorOptions {
-  // kReference: every op on its frozen reference kernel. kFast: conv2d and
-  // dense on the fast int8 kernels (bit-identical), the rest on the reference.
+  // kReference: every op on its frozen reference kernel. kFast: conv2d, dense,
+  // LSTM, GRU and the elementwise family on the fast int8 kernels
+  // (bit-identical), the rest on the reference.
   Backend backend = Backend::kReference;
   int threads = 1;  // OpenMP threads of the fast kernels
 };

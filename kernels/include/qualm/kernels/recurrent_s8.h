@@ -93,6 +93,7 @@
 #include <vector>
 
 #include "qualm/kernels/fixedpoint.h"
+#include "qualm/kernels/int8_gemm.h"
 #include "qualm/kernels/recurrent.h"
 #include "qualm/kernels/requant.h"
 #include "qualm/status.h"
@@ -191,5 +192,59 @@ std::size_t gru_s8_scratch_int16(const RnnParams& p);
 void lstm_s8(const PreparedLstmS8& p, const LstmS8Weights& w, const LstmS8Io& io, std::int16_t* scratch);
 void gru_s8(const PreparedGruS8& p, const GruS8Weights& w, const GruS8Io& io, std::int16_t* scratch);
 }  // namespace ref
+
+// ---------------------------------------------------------------------------
+// Fast paths (fast::lstm_s8 / fast::gru_s8), BIT-EXACT to the references above
+// on every ISA (tests/kernels/int8_rnn_fast_test.cpp):
+//   * the input product of every (b, t) row is ONE int8 GEMM of B*T rows before
+//     the recurrence, the recurrent product one GEMM of B rows per step, both
+//     through the dispatched int8 GEMM (int8_gemm.h) in its raw int32 mode with
+//     zero point 0, so each accumulator is sum_k w * v exactly; the folded bias
+//     is added after. Integer addition is exact in any order as long as the
+//     final value fits (Prepare's bound), and the GEMM's vpaddd / vpdpbusd wrap
+//     modulo 2^32, so the int32 equals the reference's acc bit for bit. The
+//     split into two GEMMs changes nothing either: the reference requantizes
+//     acc_x and acc_h separately (it never adds them as int32);
+//   * the requantization, saturation, gates, cell and hidden arithmetic run in
+//     a per-ISA "gate stage" (detail/recurrent_s8_variants.h): AVX2 int16 /
+//     int32 lanes computing fixedpoint.h's functions (checked on all 65536
+//     int16 inputs), or the scalar functions themselves (generic).
+// Pack once (after Prepare, with the same weights); the kernels never allocate:
+// scratch of fast::lstm_s8_scratch_int16 / gru_s8_scratch_int16 int16 elements
+// (any alignment; the kernels align inside it) for p.shape's batch and seq_len,
+// which also covers every smaller batch / sequence.
+
+// One gate product's per-row requantization (M_x or M_h above) and folded
+// bias, also in the lane form of the AVX2 output stage (fast/int8_gemm_avx2.h).
+// Rows are padded to a multiple of 16 (the int16 vector width); padding rows
+// have M = 0, bias 0 (computed, never read).
+struct RnnS8RowRequant {
+  std::int64_t rows = 0;  // G*H
+  RequantMode mode = RequantMode::kGemmlowp;
+  std::vector<Requant> requant;     // [rows]
+  std::vector<std::int32_t> bias;   // [padded] folded bias
+  std::vector<std::int32_t> multiplier, left, sat_hi, sat_lo, right, mask, half;  // [padded] kGemmlowp
+  bool any_left = false;            // some row has a left shift (shift > 0)
+  std::vector<std::int32_t> t;      // [padded] kSingle: 31 - shift
+  std::vector<float> scale;         // [padded] kFloat
+};
+struct PackedRnnS8 {
+  PackedS8Weights w_x;  // the G*H rows of w_x as GEMM columns, K = I, zero point 0
+  PackedS8Weights w_h;  // the G*H rows of w_h as GEMM columns, K = H, zero point 0
+  RnnS8RowRequant rq_x;  // M_x, bias_x
+  RnnS8RowRequant rq_h;  // M_h, bias_h
+};
+PackedRnnS8 PackLstmS8Weights(const PreparedLstmS8& p, const LstmS8Weights& w);
+PackedRnnS8 PackGruS8Weights(const PreparedGruS8& p, const GruS8Weights& w);
+
+namespace fast {
+std::size_t lstm_s8_scratch_int16(const RnnParams& p);
+std::size_t gru_s8_scratch_int16(const RnnParams& p);
+// Bit-identical to ref::lstm_s8 / ref::gru_s8 with the weights `packed` was made from.
+void lstm_s8(const PreparedLstmS8& p, const PackedRnnS8& packed, const LstmS8Io& io, std::int16_t* scratch);
+void gru_s8(const PreparedGruS8& p, const PackedRnnS8& packed, const GruS8Io& io, std::int16_t* scratch);
+// The gate stage's variant name, e.g. "s8_rnn_gates_16c__avx2".
+const char* RnnS8GatesPathName();
+}  // namespace fast
 
 }  // namespace qualm::kernels
