@@ -285,6 +285,51 @@ NTensor Broadcast2(const NTensor& a, const NTensor& b) {
   return y;
 }
 
+double Sigmoid(double v) { return 1.0 / (1.0 + std::exp(-v)); }
+
+// ONNX LSTM (gates i, o, f, c) / GRU (z, r, h), forward, layout = 1 ([N, T, I]),
+// zero initial state; returns Y_h as [N, 1, H].
+NTensor Recurrent(const onnx::NodeProto& n, const NTensor& x, const NTensor& W, const NTensor& R, const NTensor* B) {
+  const bool lstm = n.op_type() == "LSTM";
+  const std::int64_t H = AI(n, "hidden_size", 0), N = x.dims[0], T = x.dims[1], I = x.dims[2];
+  const std::int64_t G = lstm ? 4 : 3;
+  const bool lbr = AI(n, "linear_before_reset", 0) != 0;
+  NTensor y{{N, 1, H}, std::vector<double>(static_cast<std::size_t>(N * H)), 1};
+  auto b = [&](std::int64_t k) { return B ? B->v[static_cast<std::size_t>(k)] : 0.0; };
+  for (std::int64_t s = 0; s < N; ++s) {
+    std::vector<double> h(static_cast<std::size_t>(H), 0.0), c(static_cast<std::size_t>(H), 0.0);
+    for (std::int64_t t = 0; t < T; ++t) {
+      std::vector<double> wx(static_cast<std::size_t>(G * H)), rh(static_cast<std::size_t>(G * H));
+      for (std::int64_t r = 0; r < G * H; ++r) {
+        double a = 0, q = 0;
+        for (std::int64_t k = 0; k < I; ++k) a += W.v[static_cast<std::size_t>(r * I + k)] * x.v[static_cast<std::size_t>((s * T + t) * I + k)];
+        for (std::int64_t k = 0; k < H; ++k) q += R.v[static_cast<std::size_t>(r * H + k)] * h[static_cast<std::size_t>(k)];
+        wx[static_cast<std::size_t>(r)] = a + b(r);
+        rh[static_cast<std::size_t>(r)] = q + b(G * H + r);
+      }
+      std::vector<double> hn(static_cast<std::size_t>(H));
+      for (std::int64_t j = 0; j < H; ++j) {
+        auto at = [&](const std::vector<double>& v, std::int64_t gate) { return v[static_cast<std::size_t>(gate * H + j)]; };
+        const auto jj = static_cast<std::size_t>(j);
+        if (lstm) {
+          const double i = Sigmoid(at(wx, 0) + at(rh, 0)), o = Sigmoid(at(wx, 1) + at(rh, 1));
+          const double f = Sigmoid(at(wx, 2) + at(rh, 2)), g = std::tanh(at(wx, 3) + at(rh, 3));
+          c[jj] = f * c[jj] + i * g;
+          hn[jj] = o * std::tanh(c[jj]);
+        } else {
+          const double z = Sigmoid(at(wx, 0) + at(rh, 0)), r = Sigmoid(at(wx, 1) + at(rh, 1));
+          if (!lbr) throw std::runtime_error("naive: GRU linear_before_reset=0");
+          const double hh = std::tanh(at(wx, 2) + r * at(rh, 2));
+          hn[jj] = (1 - z) * hh + z * h[jj];
+        }
+      }
+      h = hn;
+    }
+    for (std::int64_t j = 0; j < H; ++j) y.v[static_cast<std::size_t>(s * H + j)] = h[static_cast<std::size_t>(j)];
+  }
+  return y;
+}
+
 }  // namespace
 
 NTensor NaiveRun(const onnx::ModelProto& m, const NTensor& input) {
@@ -367,6 +412,16 @@ NTensor NaiveRun(const onnx::ModelProto& m, const NTensor& input) {
         for (std::int64_t j = 0; j < F; ++j)
           y.v[static_cast<std::size_t>(r * F + j)] = std::exp(y.v[static_cast<std::size_t>(r * F + j)] - mx) / s;
       }
+    } else if (op == "Gather") {
+      const NTensor& t = *x;
+      const NTensor& ids = *in(n, 1);
+      const std::int64_t D = t.dims[1];
+      y = {ids.dims, {}, 1};
+      y.dims.push_back(D);
+      for (double id : ids.v)
+        for (std::int64_t j = 0; j < D; ++j) y.v.push_back(t.v[static_cast<std::size_t>(static_cast<std::int64_t>(id) * D + j)]);
+    } else if (op == "LSTM" || op == "GRU") {
+      y = Recurrent(n, *x, *in(n, 1), *in(n, 2), in(n, 3));
     } else if (op == "Dropout" || op == "Identity") {
       y = *x;
     } else if (op == "QuantizeLinear" || op == "DequantizeLinear") {
@@ -395,7 +450,7 @@ NTensor NaiveRun(const onnx::ModelProto& m, const NTensor& input) {
     } else {
       throw std::runtime_error("naive: op " + op);
     }
-    v[n.output(0)] = std::move(y);
+    v[n.output(op == "LSTM" || op == "GRU" ? 1 : 0)] = std::move(y);  // LSTM / GRU: Y_h
   }
   return v.at(m.graph().output(0).name());
 }

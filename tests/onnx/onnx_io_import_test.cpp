@@ -165,6 +165,10 @@ TEST_CASE("onnx import: unsupported ops and attributes name the node and the op"
     std::vector<std::string> expect;
   };
   std::mt19937 rng(1);
+  auto rnn_weights = [&](GraphBuilder& g, std::int64_t gates) {
+    g.Random("W", {1, gates * 2, 4}, 0.3f, rng);
+    g.Random("R", {1, gates * 2, 2}, 0.3f, rng);
+  };
   auto conv_in = [&](GraphBuilder& g) {
     g.Input("x", 1, {2, 6, 6});
     g.Random("w", {3, 2, 3, 3}, 0.3f, rng);
@@ -186,8 +190,10 @@ TEST_CASE("onnx import: unsupported ops and attributes name the node and the op"
        {"clip_z", "Clip"}},
       {"Gemm transA", [&](GraphBuilder& g) { g.Input("x", 1, {4}); g.Float("fw", {4, 2}, std::vector<float>(8, 0.1f)); g.Node("Gemm", "gemm_t", {"x", "fw"}, {"y"}, {Attr::Int("transA", 1)}); g.Output("y", 2); },
        {"gemm_t", "Gemm", "transA"}},
-      {"LSTM", [&](GraphBuilder& g) { g.Input("x", 1, {4}); g.Node("LSTM", "lstm_a", {"x"}, {"y"}); g.Output("y", 2); },
-       {"lstm_a", "LSTM"}},
+      {"LSTM layout 0", [&](GraphBuilder& g) { g.Input("x", 1, {5, 4}); rnn_weights(g, 4); g.Node("LSTM", "lstm_a", {"x", "W", "R"}, {"", "y"}, {Attr::Int("hidden_size", 2)}); g.Output("y", 2); },
+       {"lstm_a", "LSTM", "layout=1"}},
+      {"GRU reset before", [&](GraphBuilder& g) { g.Input("x", 1, {5, 4}); rnn_weights(g, 3); g.Node("GRU", "gru_b", {"x", "W", "R"}, {"", "y"}, {Attr::Int("hidden_size", 2), Attr::Int("layout", 1)}); g.Output("y", 2); },
+       {"gru_b", "GRU", "linear_before_reset"}},
       {"broadcast Add", [&](GraphBuilder& g) { conv_in(g); g.Float("k", {1}, {0.5f}); g.Node("Add", "add_k", {"x", "k"}, {"a"}); tail(g, "a", 72); },
        {"add_k", "Add"}},
       {"Gemm on an image", [&](GraphBuilder& g) { conv_in(g); g.Float("fw", {2, 72}, std::vector<float>(144, 0.1f)); g.Node("Gemm", "gemm_img", {"x", "fw"}, {"y"}, {Attr::Int("transB", 1)}); g.Output("y", 2); },
@@ -208,4 +214,35 @@ TEST_CASE("onnx import: unsupported ops and attributes name the node and the op"
   auto missing = fe::ImportOnnx("/nonexistent/model.onnx");
   REQUIRE_FALSE(missing.ok());
   CHECK(missing.status().message().find("/nonexistent/model.onnx") != std::string::npos);
+}
+
+TEST_CASE("onnx import: LSTM and GRU (layout 1, both biases) on float sequences match a naive run") {
+  for (const char* op : {"LSTM", "GRU"}) {
+    INFO(std::string(op));
+    std::mt19937 rng(29);
+    const std::int64_t T = 6, I = 5, H = 7, G = std::string(op) == "LSTM" ? 4 : 3;
+    GraphBuilder g(14);
+    g.Input("seq", -1, {T, I});
+    g.Random("W", {1, G * H, I}, 0.6f, rng);
+    g.Random("R", {1, G * H, H}, 0.6f, rng);
+    g.Random("B", {1, 2 * G * H}, 0.4f, rng);
+    std::vector<Attr> attrs = {Attr::Int("hidden_size", H), Attr::Int("layout", 1)};
+    if (G == 3) attrs.push_back(Attr::Int("linear_before_reset", 1));
+    g.Node(op, "rnn", {"seq", "W", "R", "B"}, {"", "h"}, attrs);
+    g.Node("Flatten", "flat", {"h"}, {"flat"});
+    g.Random("fc", {4, H}, 0.5f, rng);
+    g.Node("Gemm", "fc", {"flat", "fc"}, {"y"}, {Attr::Int("transB", 1)});
+    g.Output("y", 4);
+    auto m = fe::ImportOnnxBytes(g.Bytes(), "rnn.onnx");
+    REQUIRE_MESSAGE(m.ok(), m.status().message());
+    CHECK(m->input_shape == std::vector<std::int64_t>{T, I});
+    const int n = 3;
+    std::vector<float> x(static_cast<std::size_t>(n * T * I));
+    std::uniform_real_distribution<float> u(-2.0f, 2.0f);
+    for (auto& v : x) v = u(rng);
+    const NTensor want = NaiveRun(g.proto(), Nchw(x, {n, T, I}));
+    const auto logits = QualmLogits(*m, x, n);
+    INFO("max rel diff " << MaxRelDiff(logits, want.v));
+    CHECK(MaxRelDiff(logits, want.v) < 1e-5);
+  }
 }

@@ -25,7 +25,9 @@ namespace {
 
 using namespace onnx_io;
 
-constexpr int kOpset = 13;
+// 14: the first opset whose LSTM / GRU take batch-major input (layout = 1), as
+// qualm's recurrent ops do.
+constexpr int kOpset = 14;
 
 struct Exporter {
   const Model& m;
@@ -111,6 +113,60 @@ struct Exporter {
     return in;
   }
 
+  // Embedding -> Gather; LSTM / GRU (last hidden state) -> the ONNX op with
+  // layout = 1 and its Y_h [N, 1, H] flattened to [N, H]. Gate blocks: qualm's
+  // LSTM is (i, f, g, o), ONNX's (i, o, f, c); both GRUs are (z, r, n) with
+  // the reset applied after the recurrent product (linear_before_reset = 1).
+  Result<std::string> Recurrent(const Node& n, const std::string& x) {
+    const std::string out = n.name + "/out";
+    if (const auto* e = std::get_if<EmbeddingOp>(&n.op)) {
+      const Tensor& t = n.param("table").value;
+      Init(FloatTensor(n.name + "/table", {e->vocab, e->dim}, std::vector<float>(t.f32(), t.f32() + t.elements())));
+      SetAttr(Add("Gather", n.name, {n.name + "/table", x}, out), "axis", std::int64_t{0});
+      return out;
+    }
+    const bool lstm = std::holds_alternative<LstmOp>(n.op);
+    const int h = lstm ? std::get<LstmOp>(n.op).hidden : std::get<GruOp>(n.op).hidden;
+    if (lstm ? std::get<LstmOp>(n.op).return_sequences : std::get<GruOp>(n.op).return_sequences)
+      return Unimplemented(NodeWhere(n) + ": return_sequences is not exported (only the last hidden state)");
+    const int gates = lstm ? 4 : 3;
+    // ONNX gate block j holds qualm block order[j].
+    const std::vector<int> order = lstm ? std::vector<int>{0, 3, 1, 2} : std::vector<int>{0, 1, 2};
+    auto blocks = [&](const Tensor& t) {
+      const std::int64_t cols = t.elements() / (gates * h);
+      std::vector<float> v(static_cast<std::size_t>(t.elements()));
+      for (int j = 0; j < gates; ++j)
+        std::copy(t.f32() + order[static_cast<std::size_t>(j)] * h * cols,
+                  t.f32() + (order[static_cast<std::size_t>(j)] + 1) * h * cols, v.begin() + j * h * cols);
+      return v;
+    };
+    const Tensor& wx = n.param("w_x").value;
+    const Tensor& wh = n.param("w_h").value;
+    Init(FloatTensor(n.name + "/W", {1, gates * h, wx.shape()[1]}, blocks(wx)));
+    Init(FloatTensor(n.name + "/R", {1, gates * h, h}, blocks(wh)));
+    std::vector<float> b;
+    if (lstm) {
+      b = blocks(n.param("bias").value);
+      b.resize(static_cast<std::size_t>(8 * h), 0.0f);  // Rb = 0: qualm has one bias
+    } else {
+      b = blocks(n.param("b_x").value);
+      const auto bh = blocks(n.param("b_h").value);
+      b.insert(b.end(), bh.begin(), bh.end());
+    }
+    Init(FloatTensor(n.name + "/B", {1, 2 * gates * h}, b));
+    auto* o = g->add_node();
+    o->set_op_type(lstm ? "LSTM" : "GRU");
+    o->set_name(n.name);
+    for (const char* in : {"", "/W", "/R", "/B"}) o->add_input(in[0] ? n.name + in : x);
+    o->add_output("");
+    o->add_output(n.name + "/Y_h");
+    SetAttr(o, "hidden_size", std::int64_t{h});
+    SetAttr(o, "layout", std::int64_t{1});
+    if (!lstm) SetAttr(o, "linear_before_reset", std::int64_t{1});
+    SetAttr(Add("Flatten", n.name + "/flatten", {n.name + "/Y_h"}, out), "axis", std::int64_t{1});
+    return out;
+  }
+
   Status Emit(int i) {
     const Node& n = m.nodes[static_cast<std::size_t>(i)];
     const std::string out = n.name + "/out";
@@ -185,6 +241,13 @@ struct Exporter {
     } else if (std::holds_alternative<AddOp>(n.op)) {
       Add("Add", n.name, {x, value[static_cast<std::size_t>(n.inputs[1])]}, out);
       produced = out;
+    } else if (std::holds_alternative<EmbeddingOp>(n.op) || std::holds_alternative<LstmOp>(n.op) ||
+               std::holds_alternative<GruOp>(n.op)) {
+      if (int8)
+        return Unimplemented(NodeWhere(n) + ": qualm's integer recurrent ops (TFLite's 8x8_16 LSTM) have no QDQ "
+                                            "form; export the float model");
+      QUALM_ASSIGN_OR_RETURN(produced, Recurrent(n, x));
+      r = 2;
     } else if (std::holds_alternative<DropoutOp>(n.op)) {
       value[static_cast<std::size_t>(i)] = x;  // identity at inference, and already quantized
       rank[static_cast<std::size_t>(i)] = r;
@@ -198,10 +261,11 @@ struct Exporter {
   }
 };
 
-void SetValueInfo(onnx::ValueInfoProto* v, const std::string& name, const std::vector<std::int64_t>& dims) {
+void SetValueInfo(onnx::ValueInfoProto* v, const std::string& name, const std::vector<std::int64_t>& dims,
+                  int elem_type = onnx::TensorProto::FLOAT) {
   v->set_name(name);
   auto* t = v->mutable_type()->mutable_tensor_type();
-  t->set_elem_type(onnx::TensorProto::FLOAT);
+  t->set_elem_type(elem_type);
   auto* s = t->mutable_shape();
   s->add_dim()->set_dim_param("N");
   for (auto d : dims) s->add_dim()->set_dim_value(d);
@@ -225,8 +289,7 @@ Result<std::string> ExportOnnxBytes(const Model& model) {
   if (scheme == QuantScheme::kDynamic)
     return Unimplemented(
         "dynamic models have no standard ONNX form (per-sample activation quantization); export the float model");
-  if (model.input_type != SampleType::kFloat32)
-    return Unimplemented("models with token-id inputs (embedding, LSTM, GRU) are not exported to ONNX");
+  const bool ids = model.input_type == SampleType::kInt32;
   QUALM_ASSIGN_OR_RETURN(auto shapes, InferShapes(model));
   const int n = static_cast<int>(model.nodes.size());
   const bool int8 = scheme == QuantScheme::kInt8;
@@ -256,15 +319,18 @@ Result<std::string> ExportOnnxBytes(const Model& model) {
   ex.g->set_doc_string("exported by qualm; input NCHW (images: pixel / 255 unless onnx.input_* metadata says otherwise)");
   const Shape in(model.input_shape);
   const std::string input_name = model.nodes.empty() ? "input" : model.nodes[0].name;
-  if (in.rank() == 3)
+  if (ids && in.rank() == 1)
+    SetValueInfo(ex.g->add_input(), input_name, {in[0]}, onnx::TensorProto::INT32);
+  else if (in.rank() == 3)
     SetValueInfo(ex.g->add_input(), input_name, {in[2], in[0], in[1]});
-  else if (in.rank() == 1)
-    SetValueInfo(ex.g->add_input(), input_name, {in[0]});
+  else if (in.rank() == 1 || in.rank() == 2)
+    SetValueInfo(ex.g->add_input(), input_name, in.dims());
   else
-    return Unimplemented("input shape " + in.ToString() + ": only {H, W, C} images and {F} vectors are exported");
+    return Unimplemented("input shape " + in.ToString() + ": only {H, W, C} images, {F} vectors, {T, F} sequences "
+                         "and {T} token ids are exported");
   ex.value[0] = input_name;
   ex.rank[0] = in.rank() + 1;
-  if (int8) ex.value[0] = ex.QuantDequant(0, input_name);
+  if (int8 && !ids) ex.value[0] = ex.QuantDequant(0, input_name);
   for (int i = 1; i < n; ++i) QUALM_RETURN_IF_ERROR(ex.Emit(i));
   const Shape& last = shapes.back();
   if (last.rank() != 1) return Unimplemented("the last node's output " + last.ToString() + " is not a vector of logits");

@@ -159,6 +159,9 @@ class Walk {
   Status Flatten(const onnx::NodeProto& n);
   Status Reshape(const onnx::NodeProto& n);
   Status Alias(const onnx::NodeProto& n);
+  Status Squeeze(const onnx::NodeProto& n);
+  Status Gather(const onnx::NodeProto& n);
+  Status Recurrent(const onnx::NodeProto& n);
 
   int counter_ = 0;
   std::set<std::string> names_;
@@ -178,8 +181,10 @@ Status Walk::Input() {
   }
   if (!input) return InvalidArgument("graph has no input");
   const auto& type = input->type();
-  if (!type.has_tensor_type() || type.tensor_type().elem_type() != onnx::TensorProto::FLOAT)
-    return Unimplemented("graph input '" + input->name() + "' is not a float tensor");
+  const int elem = type.has_tensor_type() ? type.tensor_type().elem_type() : 0;
+  const bool ids = elem == onnx::TensorProto::INT32 || elem == onnx::TensorProto::INT64;
+  if (elem != onnx::TensorProto::FLOAT && !ids)
+    return Unimplemented("graph input '" + input->name() + "' is neither a float tensor nor int32 / int64 token ids");
   std::vector<std::int64_t> dims;
   const auto& shape = type.tensor_type().shape();
   for (int i = 0; i < shape.dim_size(); ++i) {
@@ -193,10 +198,11 @@ Status Walk::Input() {
                            " is not a fixed positive size (only the batch dimension may be symbolic)");
     dims.push_back(d.dim_value());
   }
-  if (dims.size() != 3 && dims.size() != 1)
+  if (ids ? dims.size() != 1 : dims.empty() || dims.size() > 3)
     return Unimplemented("graph input '" + input->name() + "': rank " + std::to_string(dims.size() + 1) +
-                         " (only [N, C, H, W] images and [N, F] vectors are imported)");
-  m().input_type = SampleType::kFloat32;
+                         " (imported: float [N, C, H, W] images, [N, F] vectors, [N, T, F] sequences, "
+                         "[N, T] token ids)");
+  m().input_type = ids ? SampleType::kInt32 : SampleType::kFloat32;
   m().input_shape = dims.size() == 3 ? std::vector<std::int64_t>{dims[1], dims[2], dims[0]} : dims;
   names_.insert(input->name());
   const int in = m().AddNode(input->name(), InputOp{}, {});
@@ -205,7 +211,7 @@ Status Walk::Input() {
   // The input preprocessing the ONNX model expects, relative to qualm's pixel / 255.
   const float factor = imp_.options.input_scale * 255.0f;
   if (factor == 1.0f && imp_.options.input_offset == 0.0f) return Status::Ok();
-  if (dims.size() != 3) return Unimplemented("input_scale / input_offset apply to image inputs only");
+  if (dims.size() != 3 || ids) return Unimplemented("input_scale / input_offset apply to image inputs only");
   if (!std::isfinite(factor) || factor == 0.0f || !std::isfinite(imp_.options.input_offset))
     return InvalidArgument("input_scale must be finite and non-zero, input_offset finite");
   Conv2dOp c;
@@ -449,11 +455,11 @@ Status Walk::Flatten(const onnx::NodeProto& n) {
   QUALM_RETURN_IF_ERROR(CheckAttributes(n, {"axis"}));
   if (AttrInt(n, "axis", 1) != 1) return Decline(n, "only axis=1 (keep the batch) is supported");
   QUALM_ASSIGN_OR_RETURN(auto x, Value(n, 0));
-  if (x.dims.size() == 1) {
-    SetOut(n, x);
-  } else {
-    SetOut(n, {x.node, {x.dims[0] * x.dims[1] * x.dims[2]}, x.dims});
-  }
+  std::int64_t f = 1;
+  for (auto d : x.dims) f *= d;
+  // Only an image flattens in a different order in qualm ((h, w, c)); the
+  // importer permutes the consuming Gemm's columns for it (ImportedValue::chw).
+  SetOut(n, {x.node, {f}, x.dims.size() == 3 ? x.dims : x.chw});
   return Status::Ok();
 }
 
@@ -495,6 +501,117 @@ Status Walk::Alias(const onnx::NodeProto& n) {
   return Status::Ok();
 }
 
+Status Walk::Squeeze(const onnx::NodeProto& n) {
+  QUALM_RETURN_IF_ERROR(CheckAttributes(n, {"axes"}));
+  QUALM_ASSIGN_OR_RETURN(auto x, Value(n, 0));
+  std::vector<std::int64_t> axes = AttrInts(n, "axes", {});
+  if (const ImportedConst* c = Const(n, 1)) axes = c->value.ints;
+  const auto rank = static_cast<std::int64_t>(x.dims.size()) + 1;
+  std::vector<bool> drop(x.dims.size(), false);
+  for (auto a : axes) {
+    if (a < 0) a += rank;
+    if (a < 1 || a >= rank || x.dims[static_cast<std::size_t>(a - 1)] != 1)
+      return Decline(n, "only size-1 axes after the batch axis can be squeezed");
+    drop[static_cast<std::size_t>(a - 1)] = true;
+  }
+  ImportedValue y{x.node, {}, x.chw};
+  for (std::size_t i = 0; i < x.dims.size(); ++i)
+    if (!drop[i] && !(axes.empty() && x.dims[i] == 1)) y.dims.push_back(x.dims[i]);
+  if (x.dims.size() == 3 && y.dims.size() != 3 && x.dims[1] * x.dims[2] != 1)
+    return Decline(n, "squeezing an image to a lower rank is not supported");
+  SetOut(n, y);
+  return Status::Ok();
+}
+
+// Gather(table, ids, axis 0) after the token-id input: qualm's embedding.
+Status Walk::Gather(const onnx::NodeProto& n) {
+  QUALM_RETURN_IF_ERROR(CheckAttributes(n, {"axis"}));
+  if (AttrInt(n, "axis", 0) != 0) return Decline(n, "only axis=0 (a table lookup) is supported");
+  QUALM_ASSIGN_OR_RETURN(auto table, RequireConst(n, 0, "the table"));
+  QUALM_ASSIGN_OR_RETURN(auto ids, Value(n, 1));
+  if (table.value.dims.size() != 2 || !table.value.is_float()) return Decline(n, "the table must be a float [vocab, dim] tensor");
+  if (ids.node != 0 || m().input_type != SampleType::kInt32)
+    return Decline(n, "only a lookup of the graph's token-id input is supported");
+  EmbeddingOp e;
+  e.vocab = static_cast<int>(table.value.dims[0]);
+  e.dim = static_cast<int>(table.value.dims[1]);
+  const int id = AddNode(n, e, {ids.node});
+  m().nodes[static_cast<std::size_t>(id)].params.push_back({"table", MakeF32(table.value.dims, table.value.f), true});
+  SetOut(n, {id, {ids.dims[0], table.value.dims[1]}, {}});
+  return Status::Ok();
+}
+
+// LSTM / GRU, forward, batch-major (layout = 1), default activations, zero
+// initial state, the last hidden state Y_h as the only output used. Gate
+// blocks: ONNX LSTM (i, o, f, c) -> qualm (i, f, g, o); the two biases (Wb,
+// Rb) are summed into qualm's one (float: not bit-exact to ONNX, which adds
+// them to the products separately). GRU: (z, r, h) in both, ONNX's
+// linear_before_reset = 1 is qualm's GRU (PyTorch's form); biases b_x, b_h.
+Status Walk::Recurrent(const onnx::NodeProto& n) {
+  const bool lstm = n.op_type() == "LSTM";
+  QUALM_RETURN_IF_ERROR(CheckAttributes(n, {"hidden_size", "layout", "direction", "linear_before_reset"}));
+  const std::int64_t h = AttrInt(n, "hidden_size", 0);
+  if (h < 1) return Bad(n, "hidden_size is required");
+  if (AttrInt(n, "layout", 0) != 1)
+    return Decline(n, "only layout=1 (batch-major [N, T, I], opset 14) is supported; layout 0 needs Transposes "
+                      "qualm does not import");
+  if (AttrString(n, "direction", "forward") != "forward") return Decline(n, "only direction=forward is supported");
+  if (!lstm && AttrInt(n, "linear_before_reset", 0) != 1)
+    return Decline(n, "linear_before_reset=0 is not supported (qualm's GRU applies the reset after the recurrent "
+                      "product, as PyTorch does)");
+  for (int i = 4; i < n.input_size(); ++i)
+    if (!n.input(i).empty())
+      return Decline(n, "sequence_lens, initial states and peepholes are not supported (input " + std::to_string(i) + ")");
+  if (n.output_size() < 2 || n.output(1).empty() || (!n.output(0).empty() && imp_.uses[n.output(0)] > 0) ||
+      (n.output_size() > 2 && !n.output(2).empty() && imp_.uses[n.output(2)] > 0))
+    return Decline(n, "only the last hidden state Y_h is supported as an output");
+  QUALM_ASSIGN_OR_RETURN(auto x, Value(n, 0));
+  if (x.dims.size() != 2) return Decline(n, "input " + DimsString(x.dims) + " is not [N, T, I]");
+  const std::int64_t gates = lstm ? 4 : 3, in = x.dims[1];
+  QUALM_ASSIGN_OR_RETURN(auto w, RequireConst(n, 1, "W"));
+  QUALM_ASSIGN_OR_RETURN(auto r, RequireConst(n, 2, "R"));
+  if (w.value.dims != std::vector<std::int64_t>{1, gates * h, in} || r.value.dims != std::vector<std::int64_t>{1, gates * h, h})
+    return Bad(n, "W " + DimsString(w.value.dims) + " / R " + DimsString(r.value.dims) + " do not fit hidden_size " +
+                      std::to_string(h) + " and input " + std::to_string(in));
+  std::vector<float> b(static_cast<std::size_t>(2 * gates * h), 0.0f);
+  if (const ImportedConst* bc = Const(n, 3)) {
+    if (bc->value.size() != 2 * gates * h) return Bad(n, "B does not hold 2 * gates * hidden_size values");
+    b = bc->value.f;
+  } else if (n.input_size() > 3 && !n.input(3).empty()) {
+    return Decline(n, "B must be a constant initializer");
+  }
+  // qualm block k holds ONNX block src[k].
+  const std::vector<int> src = lstm ? std::vector<int>{0, 2, 3, 1} : std::vector<int>{0, 1, 2};
+  auto blocks = [&](const std::vector<float>& v, std::int64_t cols, std::int64_t offset) {
+    std::vector<float> out(static_cast<std::size_t>(gates * h * cols));
+    for (std::int64_t k = 0; k < gates; ++k)
+      std::copy(v.begin() + offset + src[static_cast<std::size_t>(k)] * h * cols,
+                v.begin() + offset + (src[static_cast<std::size_t>(k)] + 1) * h * cols, out.begin() + k * h * cols);
+    return out;
+  };
+  std::vector<Param> params = {{"w_x", MakeF32({gates * h, in}, blocks(w.value.f, in, 0)), true},
+                               {"w_h", MakeF32({gates * h, h}, blocks(r.value.f, h, 0)), true}};
+  const auto bx = blocks(b, 1, 0), bh = blocks(b, 1, gates * h);
+  int id = 0;
+  if (lstm) {
+    std::vector<float> sum(bx.size());
+    for (std::size_t i = 0; i < sum.size(); ++i) sum[i] = bx[i] + bh[i];
+    params.push_back({"bias", MakeF32({gates * h}, sum), true});
+    LstmOp op;
+    op.hidden = static_cast<int>(h);
+    id = AddNode(n, op, {x.node});
+  } else {
+    params.push_back({"b_x", MakeF32({gates * h}, bx), true});
+    params.push_back({"b_h", MakeF32({gates * h}, bh), true});
+    GruOp op;
+    op.hidden = static_cast<int>(h);
+    id = AddNode(n, op, {x.node});
+  }
+  m().nodes[static_cast<std::size_t>(id)].params = std::move(params);
+  imp_.values[n.output(1)] = {id, {1, h}, {}};  // Y_h: [N, num_directions = 1, H] with layout 1
+  return Status::Ok();
+}
+
 Status Walk::Dispatch(const onnx::NodeProto& n) {
   if (!n.domain().empty() && n.domain() != "ai.onnx")
     return Decline(n, "operator domain '" + n.domain() + "' is not supported");
@@ -527,9 +644,9 @@ Status Walk::Dispatch(const onnx::NodeProto& n) {
     SetOut(n, {id, x.dims, x.chw});
     return Status::Ok();
   }
-  if (op == "LSTM" || op == "GRU")
-    return Decline(n, "recurrent ops are not imported yet: qualm's LSTM / GRU read [N, T, I] after an "
-                      "embedding, ONNX's read [T, N, I] with 8H / 6H biases (docs/onnx.md)");
+  if (op == "LSTM" || op == "GRU") return Recurrent(n);
+  if (op == "Gather") return Gather(n);
+  if (op == "Squeeze") return Squeeze(n);
   return Decline(n, "op is not supported by the ONNX importer (docs/onnx.md lists the supported ops)");
 }
 
