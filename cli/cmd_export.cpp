@@ -23,7 +23,7 @@ int RunExport(const ExportArgs& a) {
   auto model = frontends::LoadModel(a.model_path);
   if (!model.ok()) return Fail("export", model.status());
   if (Status s = frontends::ExportOnnx(*model, a.out_path); !s.ok()) return Fail("export", s);
-  std::printf("%s (%s) -> %s (opset 13, checked)\n", a.model_path.c_str(), QuantSchemeName(model->quant.scheme),
+  std::printf("%s (%s) -> %s (ONNX opset 14, passed onnx::checker)\n", a.model_path.c_str(), QuantSchemeName(model->quant.scheme),
               a.out_path.c_str());
   return 0;
 #else

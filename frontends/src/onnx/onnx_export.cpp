@@ -310,13 +310,16 @@ Result<std::string> ExportOnnxBytes(const Model& model) {
   };
   add_meta(kMetaArch, model.arch);
   if (int8) add_meta(kMetaRequantMode, kernels::RequantModeName(model.quant.mode));
-  for (const char* k : {"onnx.input_scale", "onnx.input_offset"})
-    if (auto it = model.metadata.find(k); it != model.metadata.end()) add_meta(k, it->second);
+  // A text model needs its vocabulary to turn text into the ids it reads.
+  // (onnx.input_* are not exported: an exported graph always reads qualm's
+  // pixel / 255, any preprocessing node it had is part of the graph.)
+  for (const auto& [k, v] : model.metadata)
+    if (k.rfind(kMetaTextPrefix, 0) == 0) add_meta(k, v);
 
   Exporter ex{model, shapes, proto.mutable_graph(), std::vector<std::string>(static_cast<std::size_t>(n)),
               std::vector<int>(static_cast<std::size_t>(n)), int8};
   ex.g->set_name(model.arch.empty() ? "qualm" : model.arch);
-  ex.g->set_doc_string("exported by qualm; input NCHW (images: pixel / 255 unless onnx.input_* metadata says otherwise)");
+  ex.g->set_doc_string("exported by qualm; images NCHW, pixel / 255");
   const Shape in(model.input_shape);
   const std::string input_name = model.nodes.empty() ? "input" : model.nodes[0].name;
   if (ids && in.rank() == 1)

@@ -685,6 +685,8 @@ Result<Model> Import(const onnx::ModelProto& proto, const std::string& file, con
   QUALM_RETURN_IF_ERROR(walk.Run().WithContext(file));
   Model& m = imp.model;
   m.metadata["onnx.producer"] = proto.producer_name() + " " + proto.producer_version();
+  for (const auto& p : proto.metadata_props())
+    if (p.key().rfind(kMetaTextPrefix, 0) == 0) m.metadata[p.key()] = p.value();
   m.metadata["onnx.input_scale"] = std::to_string(options.input_scale);
   m.metadata["onnx.input_offset"] = std::to_string(options.input_offset);
   auto shapes = InferShapes(m);

@@ -95,5 +95,8 @@ std::vector<T> Transpose2d(const std::vector<T>& v, std::int64_t rows, std::int6
 // Metadata keys the exporter writes and the importer reads back.
 inline constexpr const char* kMetaRequantMode = "qualm.requant_mode";
 inline constexpr const char* kMetaArch = "qualm.arch";
+// Model::metadata keys with this prefix (a text model's vocabulary, sequence
+// length) travel as ONNX metadata_props both ways.
+inline constexpr const char* kMetaTextPrefix = "text.";
 
 }  // namespace qualm::frontends::onnx_io
