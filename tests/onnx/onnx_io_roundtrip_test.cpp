@@ -95,7 +95,7 @@ void RoundTrip(const qualm::Model& m, const std::vector<float>& nhwc, int n, dou
 
 }  // namespace
 
-TEST_CASE("onnx round trip: zoo models, float and int8, identical logits; exported graphs agree with a naive run") {
+TEST_CASE("onnx round trip: zoo models, float and int8, identical logits, exported graphs agree with a naive run") {
   for (const char* arch : {"lenet5", "lenet1", "resnet20", "nin"}) {
     std::mt19937 rng(23);
     INFO(std::string(arch));
