@@ -62,10 +62,13 @@ Result<Model> ImportOnnxBytes(const std::string& bytes, const std::string& name_
                               const OnnxImportOptions& options = {});
 Result<Model> ImportOnnx(const std::string& path, const OnnxImportOptions& options = {});
 
-// The serialized ModelProto (opset 13, IR version 7). Float models: every op
-// as its ONNX op. int8 models: QDQ form (see docs/onnx.md). Dynamic and
-// weight-only schemes are declined (ONNX has no standard form for qualm's
-// per-sample activation quantization; export the float model instead).
+// The serialized ModelProto (opset 14, IR version 7). Float models: every op
+// as its ONNX op. int8 models: QDQ form (see docs/onnx.md). The weight-only
+// schemes (weight-only-int8, fp16-weights, bf16-weights) are written as float
+// models: their float weights are the dequantized values, so that is exact.
+// Declined: the dynamic scheme (ONNX has no standard form for qualm's
+// per-sample activation quantization) and int8 embedding / LSTM / GRU (qualm's
+// integer recurrent ops have no QDQ form).
 // The result passes onnx::checker::check_model (ExportOnnx checks it).
 Result<std::string> ExportOnnxBytes(const Model& model);
 // Atomic write (frontends/atomic_file.h) after the checker accepted the model.
