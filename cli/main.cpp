@@ -4,6 +4,7 @@
 //   qualm eval m.qm --data fashion-mnist:test [--json]
 //   qualm info m.qm [--json]
 //   qualm zoo --out runs/default
+//   qualm import model.onnx -o m.qm ; qualm export m.qm -o m.onnx
 //   qualm cpu
 #include <CLI/CLI.hpp>
 #include <signal.h>
@@ -98,6 +99,8 @@ int main(int argc, char** argv) {
   add("study", "Run a study grid (preset or study file) resumably; status, report, merge", qualm::cli::RegisterStudy);
   add("report", "The study's analyses and report (report.html, report.md, analysis.json, tables) from a study folder",
       qualm::cli::RegisterReport);
+  add("import", "Import an ONNX model (float or QDQ int8) into a qualm model file", qualm::cli::RegisterImport);
+  add("export", "Export a qualm model file to ONNX (float, or int8 as QDQ)", qualm::cli::RegisterExport);
   add("cpu", "Show the detected CPU and the kernel paths qualm would use", qualm::cli::RegisterCpu);
   try {
     app.parse(argc, argv);
