@@ -18,66 +18,59 @@ struct KernelAvx512 {
 
   template <bool kTransA>
   static void Run(const Tile& t) {
-    __m512 acc[kMr][2];
+    // A panel of at most 16 stored columns (ResNet-20 stage 1 and LeNet's 6 /
+    // 16 output channels) skips the zero-padded upper half: 8 accumulators.
+    if (t.nr <= 16) Body<kTransA, 1>(t);
+    else Body<kTransA, 2>(t);
+  }
+
+  // kV vectors of 16 columns per row; acc is only ever indexed by constants,
+  // so it stays in registers.
+  template <bool kTransA, int kV>
+  static void Body(const Tile& t) {
+    __m512 acc[kMr][kV];
 #pragma GCC unroll 8
-    for (int r = 0; r < kMr; ++r) {
-      if (t.load_acc) {
-        acc[r][0] = _mm512_loadu_ps(t.acc + r * t.ld_acc);
-        acc[r][1] = _mm512_loadu_ps(t.acc + r * t.ld_acc + 16);
-      } else {
-        acc[r][0] = _mm512_setzero_ps();
-        acc[r][1] = _mm512_setzero_ps();
-      }
-    }
+    for (int r = 0; r < kMr; ++r)
+#pragma GCC unroll 2
+      for (int v = 0; v < kV; ++v)
+        acc[r][v] = t.load_acc ? _mm512_loadu_ps(t.acc + r * t.ld_acc + 16 * v) : _mm512_setzero_ps();
     const float* b = t.b;
-    if (kTransA) {
-      const float* a = t.a;
-      for (int q = 0; q < t.kc; ++q, b += kNr, a += t.a_k) {
-        const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+    const float* ar[kMr];
 #pragma GCC unroll 8
-        for (int r = 0; r < kMr; ++r) {
-          const __m512 av = _mm512_set1_ps(a[r]);
-          acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
-          acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
-        }
-      }
-    } else {
-      const float* ar[kMr];
+    for (int r = 0; r < kMr; ++r) ar[r] = t.a + r * t.a_row;
+    const float* a = t.a;
+    for (int q = 0; q < t.kc; ++q, b += kNr, a += t.a_k) {
+      __m512 bv[kV];
+#pragma GCC unroll 2
+      for (int v = 0; v < kV; ++v) bv[v] = _mm512_loadu_ps(b + 16 * v);
 #pragma GCC unroll 8
-      for (int r = 0; r < kMr; ++r) ar[r] = t.a + r * t.a_row;
-      for (int q = 0; q < t.kc; ++q, b += kNr) {
-        const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
-#pragma GCC unroll 8
-        for (int r = 0; r < kMr; ++r) {
-          const __m512 av = _mm512_set1_ps(ar[r][q]);
-          acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
-          acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
-        }
+      for (int r = 0; r < kMr; ++r) {
+        const __m512 av = _mm512_set1_ps(kTransA ? a[r] : ar[r][q]);
+#pragma GCC unroll 2
+        for (int v = 0; v < kV; ++v) acc[r][v] = _mm512_fmadd_ps(av, bv[v], acc[r][v]);
       }
     }
     if (!t.last) {
 #pragma GCC unroll 8
-      for (int r = 0; r < kMr; ++r) {
-        _mm512_storeu_ps(t.acc + r * t.ld_acc, acc[r][0]);
-        _mm512_storeu_ps(t.acc + r * t.ld_acc + 16, acc[r][1]);
-      }
+      for (int r = 0; r < kMr; ++r)
+#pragma GCC unroll 2
+        for (int v = 0; v < kV; ++v) _mm512_storeu_ps(t.acc + r * t.ld_acc + 16 * v, acc[r][v]);
       return;
     }
-    // Through memory so that acc is only ever indexed by constants (kept in registers).
-    alignas(64) float out[kMr * kNr];
+    // Through memory so that the epilogue's runtime row count does not index acc.
+    alignas(64) float out[kMr * 16 * kV];
 #pragma GCC unroll 8
-    for (int r = 0; r < kMr; ++r) {
-      _mm512_store_ps(out + r * kNr, acc[r][0]);
-      _mm512_store_ps(out + r * kNr + 16, acc[r][1]);
-    }
+    for (int r = 0; r < kMr; ++r)
+#pragma GCC unroll 2
+      for (int v = 0; v < kV; ++v) _mm512_store_ps(out + (r * kV + v) * 16, acc[r][v]);
     const __m512 alpha = _mm512_set1_ps(t.alpha), beta = _mm512_set1_ps(t.beta);
     const unsigned bits = t.nr >= 32 ? 0xFFFFFFFFu : (1u << t.nr) - 1u;
     const __mmask16 masks[2] = {static_cast<__mmask16>(bits & 0xFFFFu), static_cast<__mmask16>(bits >> 16)};
     for (int r = 0; r < t.mr; ++r) {
       float* c = t.c + r * t.ldc;
-      for (int v = 0; v < 2; ++v) {
+      for (int v = 0; v < kV; ++v) {
         const __mmask16 m = masks[v];
-        __m512 x = _mm512_load_ps(out + r * kNr + 16 * v);
+        __m512 x = _mm512_load_ps(out + (r * kV + v) * 16);
         if (t.alpha != 1.0f) x = _mm512_mul_ps(alpha, x);
         if (t.beta != 0.0f) {
           __m512 cv = _mm512_maskz_loadu_ps(m, c + 16 * v);
