@@ -40,7 +40,7 @@ namespace {
 
 using Index = std::int64_t;
 
-// About 256 KB of Col per tile: with Eigen's packed panels it stays in a
+// About 256 KB of Col per tile: with gemm_f32's packed B block it stays in a
 // 512 KB L2, and a tile is still >= 100 GEMM rows for the largest ResNet K.
 constexpr Index kTileFloats = 64 * 1024;
 
