@@ -220,7 +220,10 @@ void BM_BnReluTrainStep(benchmark::State& state, int rows, int channels) {
 }
 
 // Every gemm variant this machine can run, on the per-tile GEMMs of the
-// ResNet-20 stage-1 conv (one 28x28 image: forward, dW, dx) and a square one.
+// ResNet-20 convs (stage 1: one 28x28 image, forward, dW, dx; stages 2 and 3:
+// the forward tile conv2d.cpp cuts, and stage 3's dW) and a square one.
+// gemm_f32 is deterministic (gemm.h), so these rates are what determinism
+// costs or saves against the Eigen path it replaced (issue 11 notes).
 struct GemmShape {
   const char* name;
   bool trans_a, trans_b;
@@ -230,6 +233,9 @@ const GemmShape kGemmShapes[] = {
     {"conv_fwd_tile_784x16x144_nt", false, true, 784, 16, 144},
     {"conv_dw_tile_16x144x784_tn", true, false, 16, 144, 784},
     {"conv_dx_tile_784x144x16_nn", false, false, 784, 144, 16},
+    {"conv_fwd_tile_196x32x288_nt", false, true, 196, 32, 288},
+    {"conv_fwd_tile_98x64x576_nt", false, true, 98, 64, 576},
+    {"conv_dw_tile_64x576x98_tn", true, false, 64, 576, 98},
     {"square_512_nn", false, false, 512, 512, 512},
 };
 

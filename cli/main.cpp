@@ -69,7 +69,7 @@ int EmitResult(const std::string& command, const std::string& out_path, bool jso
 }  // namespace qualm::cli
 
 int main(int argc, char** argv) {
-  // OpenMP workers (Eigen's GEMM) sleep instead of spinning between parallel
+  // OpenMP workers (the kernels' threads) sleep instead of spinning between parallel
   // regions: on a small machine shared with other work, spinning threads steal
   // the cores the other workers need (measured: >50 % of CPU time spinning in
   // libgomp while training LeNet-5 next to a compiler). Set before the OpenMP

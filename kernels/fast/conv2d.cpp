@@ -18,12 +18,15 @@
 // call single-threaded GEMMs; when there are fewer tiles than threads, tiles
 // run one by one and the GEMM itself is threaded.
 //  * forward: tiles write disjoint rows of y.
-//  * dW: each thread accumulates into its own dW buffer, and the buffers are
-//    added to dw in thread order at the end (deterministic for a fixed thread
-//    count).
+//  * dW: the tiles are cut into a fixed number of contiguous chunks
+//    (min(kDwChunks, tiles), from the shape alone), each accumulated into its
+//    own partial buffer; threads take contiguous runs of chunks, and the
+//    partials are added to dw in chunk order at the end. Together with
+//    gemm_f32's fixed per-element order (gemm.h) this gives the same bits for
+//    every thread count.
 //  * dx: col2im of neighbouring pixels overlaps, so threads split by image
 //    (a tile never straddles two threads' images) and write disjoint images.
-// Scratch layout per thread: Col tile, dW partial; plus one db accumulator.
+// Scratch layout: per thread a Col tile; kDwChunks dW partials; one db accumulator.
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -37,9 +40,14 @@ namespace {
 
 using Index = std::int64_t;
 
-// About 256 KB of Col per tile: with Eigen's packed panels it stays in a
+// About 256 KB of Col per tile: with gemm_f32's packed B block it stays in a
 // 512 KB L2, and a tile is still >= 100 GEMM rows for the largest ResNet K.
 constexpr Index kTileFloats = 64 * 1024;
+
+// Partial dW sums per conv backward, whatever the thread count: enough for 8
+// threads to work on disjoint chunks, few enough that adding the partials up
+// costs little (8 * ocg * K adds per group per pass).
+constexpr Index kDwChunks = 8;
 
 struct Geometry {
   Index oh, ow, P;  // P = output pixels per image
@@ -106,7 +114,7 @@ Tiles MakeTiles(const Geometry& g, Index b0, Index b1) {
 
 struct Layout {
   float* col = nullptr;      // per thread: T * K
-  float* partial = nullptr;  // per thread: ocg * K (dW)
+  float* partial = nullptr;  // per dW chunk (kDwChunks): ocg * K
   float* db = nullptr;       // out_c
   std::size_t col_stride = 0, partial_stride = 0, used = 0;
 };
@@ -120,7 +128,7 @@ Layout MakeLayout(const Conv2dParams& p, const Geometry& g, int threads, float* 
   l.col_stride = (col + 15) / 16 * 16;
   l.partial_stride = (part + 15) / 16 * 16;
   l.col = cur.Take(l.col_stride * nt);
-  l.partial = cur.Take(l.partial_stride * nt);
+  l.partial = cur.Take(l.partial_stride * kDwChunks);
   l.db = cur.Take(static_cast<std::size_t>(p.out_c));
   l.used = cur.used();
   return l;
@@ -298,23 +306,26 @@ void conv2d_backward_f32(const KernelContext& ctx, const Conv2dParams& p, const 
     if (dwg) {
       const Tiles tiles = MakeTiles(g, 0, p.batch);
       const Index count = tiles.count();
-      const int nt = static_cast<int>(std::min<Index>(std::max(1, ctx.threads), count));
-      ForTileRuns(ctx.threads, count, [&](int tid, Index first, Index end, int gemm_threads) {
+      const Index chunks = std::min(kDwChunks, count);
+      // Chunk c covers tiles [count * c / chunks, count * (c + 1) / chunks).
+      // One chunk accumulates straight into dw: the same bits as dw += (0 + chunk).
+      ForTileRuns(ctx.threads, chunks, [&](int tid, Index first_chunk, Index end_chunk, int gemm_threads) {
         float* col = l.col + tid * l.col_stride;
-        // One run: accumulate straight into dw. Several: into this thread's partial.
-        float* target = nt <= 1 ? dwg : l.partial + tid * l.partial_stride;
-        if (nt > 1) std::fill(target, target + g.ocg * g.K, 0.0f);
-        for (Index i = first; i < end; ++i) {
-          Index row0, rows;
-          tiles.at(i, &row0, &rows);
-          Im2Col(p, g, x, grp, row0, rows, col);
-          gemm_f32(Gemm(true, false, g.ocg, g.K, rows, p.out_c, g.K, g.K, 1.0f), dyg + row0 * p.out_c, col,
-                   target, gemm_threads);
+        for (Index c = first_chunk; c < end_chunk; ++c) {
+          float* target = chunks == 1 ? dwg : l.partial + c * l.partial_stride;
+          if (chunks > 1) std::fill(target, target + g.ocg * g.K, 0.0f);
+          for (Index i = count * c / chunks; i < count * (c + 1) / chunks; ++i) {
+            Index row0, rows;
+            tiles.at(i, &row0, &rows);
+            Im2Col(p, g, x, grp, row0, rows, col);
+            gemm_f32(Gemm(true, false, g.ocg, g.K, rows, p.out_c, g.K, g.K, 1.0f), dyg + row0 * p.out_c, col,
+                     target, gemm_threads);
+          }
         }
       });
-      if (nt > 1) {
-        for (int tid = 0; tid < nt; ++tid) {
-          const float* part = l.partial + tid * l.partial_stride;
+      if (chunks > 1) {
+        for (Index c = 0; c < chunks; ++c) {
+          const float* part = l.partial + c * l.partial_stride;
           for (Index j = 0; j < g.ocg * g.K; ++j) dwg[j] += part[j];
         }
       }

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "fast/gemm_f32_tile.h"
 #include "internal/isa_dispatch.h"
 #include "qualm/kernels/detail/gemm_variants.h"
 
@@ -26,10 +27,20 @@ const GemmVariant& Chosen() {
 
 }  // namespace
 
+namespace gemm_f32_internal {
+// Static thread-local storage, so gemm_f32 never allocates (zeroed once per
+// thread by the C library at thread creation).
+Scratch& ThreadScratch() {
+  static thread_local Scratch scratch;
+  return scratch;
+}
+}  // namespace gemm_f32_internal
+
 const std::vector<GemmVariant>& GemmVariants() {
   static const std::vector<GemmVariant> variants = {
-      {Isa::kAvx2, "gemm_f32_eigen__avx2", &gemm_f32_eigen__avx2},
-      {Isa::kScalar, "gemm_f32_eigen__generic", &gemm_f32_eigen__generic},
+      {Isa::kAvx512, "gemm_f32_8x32__avx512", &gemm_f32_8x32__avx512},
+      {Isa::kAvx2, "gemm_f32_6x16__avx2", &gemm_f32_6x16__avx2},
+      {Isa::kScalar, "gemm_f32_4x8__generic", &gemm_f32_4x8__generic},
   };
   return variants;
 }

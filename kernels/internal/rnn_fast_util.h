@@ -30,7 +30,8 @@ inline GemmParams RnnGemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std:
 // single-threaded per-step GEMMs, and there is one fork/join per recurrence
 // instead of one or two per step (which, on a loaded machine, costs a
 // scheduler time slice each). Slices are contiguous and fixed by (batch,
-// threads), so a given thread count gives the same bits on every run. Below
+// threads); gemm_f32 computes each row the same way whatever the slicing, so
+// every thread count gives the same bits. Below
 // ~16k gate elements per step the recurrence runs on one thread.
 inline int RecurrenceThreads(int threads, std::int64_t batch, std::int64_t gate_width) {
   if (threads <= 1 || batch * gate_width < 16 * 1024) return 1;

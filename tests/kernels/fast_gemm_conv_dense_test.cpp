@@ -1,6 +1,7 @@
 // The fast path against the reference: every compiled gemm variant directly
 // against a double oracle, and fast conv2d / dense under every variant the
-// machine supports, on random and awkward shapes, with threads 1 and 2.
+// machine supports, on random and awkward shapes, with threads 1, 2 and 3 and
+// the same bits across all of them (the determinism contract, gemm.h).
 //
 // Tolerance: a float dot product of length k is within k * eps * sum|terms| of
 // the exact value (first-order bound), whatever the summation order or FMA use.
@@ -8,6 +9,8 @@
 // sum|terms| per element is the same op run on absolute values. A wrong index
 // or a lost term produces errors of the order of the terms themselves, far
 // outside this bound for the small k used here.
+#include <optional>
+
 #include "kernels/fast_test_util.h"
 #include "qualm/kernels/conv2d.h"
 #include "qualm/kernels/dense.h"
@@ -143,7 +146,7 @@ std::string Describe(const qk::Conv2dParams& p) {
 
 }  // namespace
 
-TEST_CASE("fast conv2d matches the reference on every gemm variant, threads 1 and 2") {
+TEST_CASE("fast conv2d matches the reference, with the same bits on every gemm variant and threads 1, 2, 3") {
   std::mt19937 rng(107);
   for (const qk::Conv2dParams& p : FastConvCases()) {
     const std::string shape = Describe(p);
@@ -157,14 +160,25 @@ TEST_CASE("fast conv2d matches the reference on every gemm variant, threads 1 an
     const double k_y = p.kernel_h * p.kernel_w * (p.in_c / p.groups) + 1;
     const double k_dx = p.kernel_h * p.kernel_w * (p.out_c / p.groups);
     const double k_dw = double(p.batch) * p.out_h() * p.out_w();
+    // The determinism contract (gemm.h, conv2d.cpp's fixed dW chunks): every
+    // variant and thread count gives the first run's bits.
+    std::optional<ConvRun> first;
     ForEachGemmVariant([&] {
-      for (int threads : {1, 2}) {
+      for (int threads : {1, 2, 3}) {
         CAPTURE(threads);
         const ConvRun fast = FastConv(p, x, w, b, dy, threads);
         CheckWithinDotBound("y", fast.y, ToDouble(ref.y), mag.y, k_y, 2.0);
         CheckWithinDotBound("dx", fast.dx, ToDouble(ref.dx), mag.dx, k_dx, 2.0);
         CheckWithinDotBound("dw", fast.dw, ToDouble(ref.dw), mag.dw, k_dw, 2.0);
         CheckWithinDotBound("db", fast.db, ToDouble(ref.db), mag.db, k_dw, 2.0);
+        if (!first) {
+          first = fast;
+          continue;
+        }
+        CHECK(SameBits(fast.y, first->y));
+        CHECK(SameBits(fast.dx, first->dx));
+        CHECK(SameBits(fast.dw, first->dw));
+        CHECK(SameBits(fast.db, first->db));
       }
     });
   }
@@ -212,7 +226,7 @@ TEST_CASE("fast conv2d backward accumulates (+=), skips null gradients, and is d
   }
 }
 
-TEST_CASE("fast dense matches the reference on every gemm variant, accumulates, is deterministic") {
+TEST_CASE("fast dense matches the reference, accumulates, and has the same bits on every variant and thread count") {
   std::mt19937 rng(113);
   const int shapes[][3] = {{1, 1, 1}, {3, 7, 5}, {13, 31, 7}, {128, 400, 120}, {64, 84, 10}, {2, 257, 3}};
   for (const auto& s : shapes) {
@@ -227,8 +241,9 @@ TEST_CASE("fast dense matches the reference on every gemm variant, accumulates, 
       return r;
     };
     const ConvRun ref = run_ref(x, w, b, dy), mag = run_ref(Abs(x), Abs(w), Abs(b), Abs(dy));
+    std::optional<ConvRun> first;
     ForEachGemmVariant([&] {
-      for (int threads : {1, 2}) {
+      for (int threads : {1, 2, 3}) {
         CAPTURE(threads);
         const qk::KernelContext ctx{threads, nullptr, qk::fast::dense_scratch_floats(p, threads)};
         ConvRun runs[2];
@@ -244,6 +259,11 @@ TEST_CASE("fast dense matches the reference on every gemm variant, accumulates, 
         CHECK(SameBits(runs[0].y, runs[1].y));
         CHECK(SameBits(runs[0].dx, runs[1].dx));
         CHECK(SameBits(runs[0].dw, runs[1].dw));
+        if (!first) first = runs[0];
+        CHECK(SameBits(runs[0].y, first->y));
+        CHECK(SameBits(runs[0].dx, first->dx));
+        CHECK(SameBits(runs[0].dw, first->dw));
+        CHECK(SameBits(runs[0].db, first->db));
         const Vec pre = Random(w.size(), rng);
         Vec dw = pre;
         qk::fast::dense_backward_f32(ctx, p, x.data(), w.data(), dy.data(), nullptr, dw.data(), nullptr);

@@ -102,7 +102,7 @@ TEST_CASE("CPU detection and ISA cap are consistent") {
   {
     qk::detail::ScopedGemmIsaForTesting forced(qk::Isa::kScalar);
     CHECK(forced.ok());
-    CHECK(std::string(qk::GemmPathName()) == "gemm_f32_eigen__generic");
+    CHECK(std::string(qk::GemmPathName()) == "gemm_f32_4x8__generic");
   }
   CHECK(std::string(qk::GemmPathName()) == qk::detail::RunnableGemmVariants().front().name);
   if (!qk::IsaAvailable(qk::Isa::kAvx2)) {

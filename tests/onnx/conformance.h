@@ -104,7 +104,7 @@ class Scratch {
 
 // Calls body(label) for every fast-path configuration: each gemm variant this
 // machine can run (gemm_variants.h test hook) x threads 1 and 2. The label
-// ("fast gemm_f32_eigen__avx2 t2") goes into failure messages.
+// ("fast gemm_f32_6x16__avx2 t2") goes into failure messages.
 inline void ForEachFastPath(const std::function<void(int threads, const std::string& label)>& body) {
   for (const auto& v : qualm::kernels::detail::RunnableGemmVariants()) {
     qualm::kernels::detail::ScopedGemmIsaForTesting scoped(v.isa);

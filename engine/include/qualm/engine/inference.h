@@ -50,7 +50,7 @@ class Inference {
   virtual const float* logits() const = 0;
   virtual int num_classes() const = 0;
   virtual int max_batch() const = 0;
-  // Which kernels ran, e.g. "fast (gemm_f32_eigen__avx2, 2 threads)" or
+  // Which kernels ran, e.g. "fast (gemm_f32_8x32__avx512, 2 threads)" or
   // "int8 fast (avx2: s8s16_gemm_4x16c2__avx2, 2 threads, requant gemmlowp)".
   virtual std::string PathDescription() const = 0;
 };

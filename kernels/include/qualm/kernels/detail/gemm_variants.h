@@ -15,12 +15,14 @@ namespace qualm::kernels::detail {
 
 using GemmFn = void (*)(const GemmParams& p, const float* a, const float* b, float* c, int threads);
 
-// Named <entry point>_<implementation>__<isa> (kernels/NAMING.md); the table's
-// names are these symbols.
-void gemm_f32_eigen__generic(const GemmParams& p, const float* a, const float* b, float* c,
-                             int threads);  // x86-64 baseline
-void gemm_f32_eigen__avx2(const GemmParams& p, const float* a, const float* b, float* c,
-                          int threads);  // AVX2 + FMA
+// Named <entry point>_<tile>__<isa> (kernels/NAMING.md); the table's names
+// are these symbols. All three give identical bits (the contract in gemm.h).
+void gemm_f32_4x8__generic(const GemmParams& p, const float* a, const float* b, float* c,
+                           int threads);  // x86-64 baseline, std::fma
+void gemm_f32_6x16__avx2(const GemmParams& p, const float* a, const float* b, float* c,
+                         int threads);  // AVX2 + FMA
+void gemm_f32_8x32__avx512(const GemmParams& p, const float* a, const float* b, float* c,
+                           int threads);  // AVX-512F
 
 struct GemmVariant {
   Isa isa;
@@ -32,7 +34,7 @@ struct GemmVariant {
 const std::vector<GemmVariant>& GemmVariants();
 // The variants this process may run (ISA available under the QUALM_ISA cap), best first.
 std::vector<GemmVariant> RunnableGemmVariants();
-// "gemm_f32_eigen__avx2: chosen; gemm_f32_eigen__generic: not needed" and the like.
+// "gemm_f32_8x32__avx512: chosen; gemm_f32_6x16__avx2: not needed; ..." and the like.
 std::string DescribeGemmDispatch();
 
 // Test-only hook: while alive, gemm_f32 (and therefore every fast kernel) runs

@@ -1,0 +1,93 @@
+// gemm_f32 with AVX-512F (this file gets the avx512 flags from
+// qualm_isa_sources in kernels/CMakeLists.txt): an 8x32 register tile, 16 zmm
+// accumulators, A broadcast and B loaded as two 16-float vectors per k; the
+// column tail uses mask registers. Vector lanes span output columns only; each
+// lane is one output's fixed-order FMA chain (gemm.h), so the bits equal the
+// generic and AVX2 paths'.
+#include <immintrin.h>
+
+#include "fast/gemm_f32_driver.h"
+#include "qualm/kernels/detail/gemm_variants.h"
+
+namespace qualm::kernels::detail {
+namespace gemm_f32_internal {
+namespace {
+
+struct KernelAvx512 {
+  static constexpr int kMr = 8, kNr = 32, kMc = 128;
+
+  template <bool kTransA>
+  static void Run(const Tile& t) {
+    // A panel of at most 16 stored columns (ResNet-20 stage 1 and LeNet's 6 /
+    // 16 output channels) skips the zero-padded upper half: 8 accumulators.
+    if (t.nr <= 16) Body<kTransA, 1>(t);
+    else Body<kTransA, 2>(t);
+  }
+
+  // kV vectors of 16 columns per row; acc is only ever indexed by constants,
+  // so it stays in registers.
+  template <bool kTransA, int kV>
+  static void Body(const Tile& t) {
+    __m512 acc[kMr][kV];
+#pragma GCC unroll 8
+    for (int r = 0; r < kMr; ++r)
+#pragma GCC unroll 2
+      for (int v = 0; v < kV; ++v)
+        acc[r][v] = t.load_acc ? _mm512_loadu_ps(t.acc + r * t.ld_acc + 16 * v) : _mm512_setzero_ps();
+    const float* b = t.b;
+    const float* ar[kMr];
+#pragma GCC unroll 8
+    for (int r = 0; r < kMr; ++r) ar[r] = t.a + r * t.a_row;
+    const float* a = t.a;
+    for (int q = 0; q < t.kc; ++q, b += kNr, a += t.a_k) {
+      __m512 bv[kV];
+#pragma GCC unroll 2
+      for (int v = 0; v < kV; ++v) bv[v] = _mm512_loadu_ps(b + 16 * v);
+#pragma GCC unroll 8
+      for (int r = 0; r < kMr; ++r) {
+        const __m512 av = _mm512_set1_ps(kTransA ? a[r] : ar[r][q]);
+#pragma GCC unroll 2
+        for (int v = 0; v < kV; ++v) acc[r][v] = _mm512_fmadd_ps(av, bv[v], acc[r][v]);
+      }
+    }
+    if (!t.last) {
+#pragma GCC unroll 8
+      for (int r = 0; r < kMr; ++r)
+#pragma GCC unroll 2
+        for (int v = 0; v < kV; ++v) _mm512_storeu_ps(t.acc + r * t.ld_acc + 16 * v, acc[r][v]);
+      return;
+    }
+    // Through memory so that the epilogue's runtime row count does not index acc.
+    alignas(64) float out[kMr * 16 * kV];
+#pragma GCC unroll 8
+    for (int r = 0; r < kMr; ++r)
+#pragma GCC unroll 2
+      for (int v = 0; v < kV; ++v) _mm512_store_ps(out + (r * kV + v) * 16, acc[r][v]);
+    const __m512 alpha = _mm512_set1_ps(t.alpha), beta = _mm512_set1_ps(t.beta);
+    const unsigned bits = t.nr >= 32 ? 0xFFFFFFFFu : (1u << t.nr) - 1u;
+    const __mmask16 masks[2] = {static_cast<__mmask16>(bits & 0xFFFFu), static_cast<__mmask16>(bits >> 16)};
+    for (int r = 0; r < t.mr; ++r) {
+      float* c = t.c + r * t.ldc;
+      for (int v = 0; v < kV; ++v) {
+        const __mmask16 m = masks[v];
+        __m512 x = _mm512_load_ps(out + (r * kV + v) * 16);
+        if (t.alpha != 1.0f) x = _mm512_mul_ps(alpha, x);
+        if (t.beta != 0.0f) {
+          __m512 cv = _mm512_maskz_loadu_ps(m, c + 16 * v);
+          if (t.beta != 1.0f) cv = _mm512_mul_ps(beta, cv);
+          x = _mm512_add_ps(cv, x);
+        }
+        _mm512_mask_storeu_ps(c + 16 * v, m, x);
+      }
+    }
+  }
+};
+
+}  // namespace
+}  // namespace gemm_f32_internal
+
+void gemm_f32_8x32__avx512(const GemmParams& p, const float* a, const float* b, float* c, int threads) {
+  gemm_f32_internal::Gemm<gemm_f32_internal::KernelAvx512>(p, a, b, c, threads);
+}
+
+}  // namespace qualm::kernels::detail
