@@ -21,8 +21,11 @@
 // training configuration, the parent cell's id, the data set, limits and
 // seeds. So a rerun skips finished cells, an interrupted run resumes, and
 // changing one axis recomputes only the cells that depend on it. Thread count
-// and backend are part of the training key (float training bits may depend on
-// them); evaluation keys hold the backend.
+// and backend are part of the training key (the fast float path gives the same
+// bits for every ISA and thread count since cache version 2, but the reference
+// backend's bits differ from the fast one's); evaluation keys hold the backend.
+// Version 2: the fast float GEMM became qualm's own fixed-order FMA kernel
+// (Eigen's blocking gave other bits), so every trained model changed.
 //
 // Shards: cells are grouped by (task, seed): a qat model needs the standard
 // model of its task and seed, and every variant and evaluation belongs to its
@@ -41,7 +44,7 @@
 
 namespace qualm::study {
 
-inline constexpr int kStudyCacheVersion = 1;
+inline constexpr int kStudyCacheVersion = 2;
 
 // kRetrain (RQ4, retrain_cells.h) and kProbe (probe_cells.h) come last so the other kinds keep their numbers.
 enum class CellKind { kTrain, kVariant, kEval, kRetrain, kProbe };
