@@ -124,7 +124,7 @@ TEST_CASE("engine: the onednn backend is named, and refused where it cannot run"
 
 TEST_CASE("engine: int8 models on the onednn backend are bit-identical to the reference at every layer") {
   if (!kernels::onednn::Available()) {
-    MESSAGE("skipped: " << kernels::onednn::kUnavailableMessage);
+    MESSAGE("skipped: " << std::string(kernels::onednn::kUnavailableMessage));
     return;
   }
   std::uint64_t seed = 41;
@@ -157,7 +157,7 @@ TEST_CASE("engine: int8 models on the onednn backend are bit-identical to the re
 
 TEST_CASE("engine: float models on the onednn backend match the reference within the float tolerance") {
   if (!kernels::onednn::Available()) {
-    MESSAGE("skipped: " << kernels::onednn::kUnavailableMessage);
+    MESSAGE("skipped: " << std::string(kernels::onednn::kUnavailableMessage));
     return;
   }
   std::uint64_t seed = 61;

@@ -258,7 +258,7 @@ TEST_CASE("onednn: the build says whether it has oneDNN; without it every Prepar
 
 TEST_CASE("onednn: int8 conv2d, s32 + qualm requantization == reference; native scales counted") {
   if (!qo::Available()) {
-    MESSAGE("skipped: " << qo::kUnavailableMessage);
+    MESSAGE("skipped: " << std::string(qo::kUnavailableMessage));
     return;
   }
   Disagreements native;
@@ -269,7 +269,7 @@ TEST_CASE("onednn: int8 conv2d, s32 + qualm requantization == reference; native 
 
 TEST_CASE("onednn: int8 dense, s32 + qualm requantization == reference; native scales counted") {
   if (!qo::Available()) {
-    MESSAGE("skipped: " << qo::kUnavailableMessage);
+    MESSAGE("skipped: " << std::string(qo::kUnavailableMessage));
     return;
   }
   Disagreements native;
@@ -280,7 +280,7 @@ TEST_CASE("onednn: int8 dense, s32 + qualm requantization == reference; native s
 
 TEST_CASE("onednn: float conv2d and dense within the float tolerance of the reference") {
   if (!qo::Available()) {
-    MESSAGE("skipped: " << qo::kUnavailableMessage);
+    MESSAGE("skipped: " << std::string(qo::kUnavailableMessage));
     return;
   }
   std::mt19937 rng(11);
