@@ -7,7 +7,8 @@
 //   pct_peak  percent of the machine's measured peak for that thread count
 //             (per-core peak x threads): the vpdpbusd loop for int8, the FMA
 //             loop for float (bench/peer/peak.h); absent when there is no loop
-// Times are wall-clock (UseRealTime): the 2-thread rows use two cores.
+// Times: CPU time for 1 thread (meaningful on a shared machine), wall-clock
+// (UseRealTime) for 2 threads, whose rows are noisy when other work runs.
 // Operands, Prepare, packing and oneDNN primitives are built before the timed
 // loop. The JSON context records the CPU, the measured peaks, qualm's dispatch
 // choices and the oneDNN version/ISA. bench/compare.py turns the JSON into the
@@ -44,7 +45,10 @@ void Register(const qualm_peer::PeerCase& c) {
       if (peak > 0) state.counters["pct_peak"] = benchmark::Counter(ops * 100.0 / peak, benchmark::Counter::kIsRate);
       state.SetLabel(made->kernel);
     });
-    b->UseRealTime()->Unit(benchmark::kMicrosecond);
+    // 1 thread: CPU time, which stays meaningful on a shared machine; 2
+    // threads: wall-clock time (CPU time would count the main thread only).
+    if (c.threads > 1) b->UseRealTime();
+    b->Unit(benchmark::kMicrosecond);
   }
 }
 

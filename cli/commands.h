@@ -25,6 +25,7 @@ Runner RegisterShift(CLI::App& app);
 Runner RegisterReport(CLI::App& app);
 Runner RegisterMatrix(CLI::App& app);
 Runner RegisterAttribute(CLI::App& app);
+Runner RegisterBench(CLI::App& app);
 
 // Prints "qualm <command>: <status message>" and returns 1.
 int Fail(const std::string& command, const Status& status);

@@ -99,6 +99,7 @@ int main(int argc, char** argv) {
   add("report", "The study's analyses and report (report.html, report.md, analysis.json, tables) from a study folder",
       qualm::cli::RegisterReport);
   add("cpu", "Show the detected CPU and the kernel paths qualm would use", qualm::cli::RegisterCpu);
+  add("bench", "qualm against oneDNN on the study's layer shapes (a Markdown table)", qualm::cli::RegisterBench);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -2,8 +2,9 @@
 // "% of peak" counters (bench_vs_onednn, `qualm bench`).
 //
 // Each loop runs 12 independent accumulator chains (enough to cover the FMA /
-// VNNI latency on two ports) of one instruction for a fixed time on the calling
-// thread, so the result is a per-core rate. Each ISA's loop lives in its own
+// VNNI latency on two ports) of one instruction for a fixed CPU time on the
+// calling thread (CLOCK_THREAD_CPUTIME_ID, so other processes on a shared
+// machine do not lower it), so the result is a per-core rate. Each ISA's loop lives in its own
 // translation unit with that ISA's flags (peak_<isa>.cpp); a loop runs only if
 // the CPU has the ISA (kernels/cpu.h, under the QUALM_ISA cap).
 //   FMA:  vfmadd231ps, 2 FLOP per lane (8 lanes AVX2, 16 lanes AVX-512)
