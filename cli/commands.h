@@ -27,6 +27,7 @@ Runner RegisterMatrix(CLI::App& app);
 Runner RegisterAttribute(CLI::App& app);
 Runner RegisterImport(CLI::App& app);
 Runner RegisterExport(CLI::App& app);
+Runner RegisterBench(CLI::App& app);
 
 // Prints "qualm <command>: <status message>" and returns 1.
 int Fail(const std::string& command, const Status& status);

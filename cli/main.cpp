@@ -102,6 +102,7 @@ int main(int argc, char** argv) {
   add("import", "Import an ONNX model (float or QDQ int8) into a qualm model file", qualm::cli::RegisterImport);
   add("export", "Export a qualm model file to ONNX (float, or int8 as QDQ)", qualm::cli::RegisterExport);
   add("cpu", "Show the detected CPU and the kernel paths qualm would use", qualm::cli::RegisterCpu);
+  add("bench", "qualm against oneDNN on the study's layer shapes (a Markdown table)", qualm::cli::RegisterBench);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

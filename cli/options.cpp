@@ -62,9 +62,12 @@ CLI::Option* AddThreadsOption(CLI::App& app, int& threads) {
 int ResolveThreads(int threads) { return threads > 0 ? threads : HardwareThreads(); }
 
 CLI::Option* AddBackendOption(CLI::App& app, Backend& backend) {
-  return AddChoiceOption(app, "--backend", backend, {Backend::kFast, Backend::kReference}, BackendName,
+  return AddChoiceOption(app, "--backend", backend, {Backend::kFast, Backend::kReference, Backend::kOnednn},
+                         BackendName,
                          "Kernel path for running models, float and int8 alike: fast (SIMD, chosen at run time; "
-                         "int8 bit-identical to the reference) or reference (the frozen scalar kernels)");
+                         "int8 bit-identical to the reference), reference (the frozen scalar kernels) or onednn "
+                         "(conv2d/dense through oneDNN, int8 with qualm's requantization so still bit-identical; "
+                         "inference only, and only in builds with oneDNN)");
 }
 
 Result<std::vector<QuantScheme>> ParseSchemeList(const std::string& list) {

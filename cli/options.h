@@ -3,7 +3,8 @@
 //   -o,--output FILE   the file a command writes (never one of its inputs)
 //   --threads N        1 .. the hardware threads this process may run on
 //   --backend B        kernel path for running models, float and int8 alike:
-//                      fast (SIMD, chosen at run time) or reference (frozen scalar)
+//                      fast (SIMD, chosen at run time), reference (frozen scalar)
+//                      or onednn (conv2d/dense through oneDNN; inference only)
 //   --limit N          only the first N samples of each data set (N >= 1)
 //   --fashion-dir D, --spam-dir D   data folders; defaults from the environment
 //                      (QUALM_FASHION_MNIST_DIR, QUALM_DATA_DIR) or the built-in ones

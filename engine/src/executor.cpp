@@ -6,8 +6,12 @@
 #include "op_table.h"
 #include "qualm/kernels/gemm.h"
 #include "qualm/kernels/int8_gemm.h"
+#include "qualm/kernels/onednn.h"
 
 namespace qualm {
+
+// The backend every op but conv2d / dense runs with: kOnednn means kFast there.
+static Backend KernelBackend(Backend b) { return b == Backend::kOnednn ? Backend::kFast : b; }
 
 Executor::~Executor() = default;
 
@@ -31,6 +35,11 @@ Result<std::unique_ptr<Executor>> Executor::Make(const Model& model_ref, Model* 
   if (options.input_gradient && (!options.training || model->input_type != SampleType::kFloat32))
     return InvalidArgument("an input gradient needs a training executor and a float-input model");
   if (options.threads <= 0) return InvalidArgument("threads must be positive");
+  const bool onednn = options.backend == Backend::kOnednn;
+  if (onednn && !kernels::onednn::Available()) return Unimplemented(kernels::onednn::kUnavailableMessage);
+  if (onednn && options.training)
+    return InvalidArgument("the onednn backend is for inference only (its weights are packed once at prepare): "
+                           "train with --backend fast or reference");
   QUALM_ASSIGN_OR_RETURN(std::vector<Shape> shapes, InferShapes(*model));
   const QuantSpec& quant = model->quant;
   if (quant.scheme == QuantScheme::kInt8)
@@ -75,7 +84,8 @@ Result<std::unique_ptr<Executor>> Executor::Make(const Model& model_ref, Model* 
     b.max_batch = options.max_batch;
     b.training = options.training;
     b.threads = options.threads;
-    b.backend = options.backend;
+    b.backend = KernelBackend(options.backend);
+    b.onednn = onednn;
     const OpEntry& entry = EntryOf(model->nodes[i].op);
     // Dynamic scheme: a node with int8 weight constants runs its op's hybrid
     // kernels, every other node its float ones.
@@ -87,7 +97,7 @@ Result<std::unique_ptr<Executor>> Executor::Make(const Model& model_ref, Model* 
     auto made = hybrid ? entry.make_hybrid(b) : entry.make_float(b);
     if (!made.ok()) return made.status().WithContext("node '" + model->nodes[i].name + "'");
     ex->execs_[i] = std::move(made).value();
-    scratch = std::max(scratch, ex->execs_[i]->ScratchFloats(options.backend));
+    scratch = std::max(scratch, ex->execs_[i]->ScratchFloats(KernelBackend(options.backend)));
   }
   if (scratch > 0) ex->scratch_ = Tensor(DType::kF32, Shape{static_cast<std::int64_t>(scratch)});
   ex->ctx_.threads = options.threads;
@@ -101,7 +111,7 @@ void Executor::Forward(const void* input, int n, ForwardHook* hook) {
   batch_ = n;
   auto& in = values_[0];
   std::memcpy(in.value.raw(), input, static_cast<std::size_t>(n * in.sample_shape.elements()) * 4);
-  ExecState s{n, options_.training && !eval_mode_, options_.backend, &ctx_, &rng_};
+  ExecState s{n, options_.training && !eval_mode_, KernelBackend(options_.backend), &ctx_, &rng_};
   if (hook) hook->AfterNode(*this, 0, n);
   for (std::size_t i = 1; i < execs_.size(); ++i) {
     execs_[i]->Forward(s);
@@ -121,7 +131,7 @@ void Executor::Backward(const float* dlogits, BackwardHook* hook) {
   }
   auto& last = values_.back();
   std::memcpy(last.grad.raw(), dlogits, static_cast<std::size_t>(n * last.sample_shape.elements()) * sizeof(float));
-  ExecState s{n, !eval_mode_, options_.backend, &ctx_, &rng_};
+  ExecState s{n, !eval_mode_, KernelBackend(options_.backend), &ctx_, &rng_};
   for (std::size_t i = execs_.size() - 1; i >= 1; --i) {
     if (hook) hook->BeforeNodeBackward(*this, static_cast<int>(i), n);
     execs_[i]->Backward(s);
@@ -154,6 +164,14 @@ std::string Executor::PathDescription() const {
                              : std::string("hybrid int8 fast (") + kernels::Int8GemmPathName() +
                                    (recurrent ? "; lstm/gru reference) + " : ") + ");
     path = hybrid + path;
+  }
+  if (options_.backend == Backend::kOnednn) {
+    std::string impls;
+    for (const auto& e : execs_) {
+      const std::string k = e ? e->OnednnImpl() : std::string();
+      if (!k.empty() && impls.find(k) == std::string::npos) impls += (impls.empty() ? "" : ", ") + k;
+    }
+    path = "onednn (conv2d/dense: " + kernels::onednn::Describe() + ": " + (impls.empty() ? std::string("no node") : impls) + "; other ops " + path + ")";
   }
   return path;
 }

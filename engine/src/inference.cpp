@@ -5,12 +5,20 @@
 
 namespace qualm {
 
-const char* BackendName(Backend b) { return b == Backend::kReference ? "reference" : "fast"; }
+const char* BackendName(Backend b) {
+  switch (b) {
+    case Backend::kReference: return "reference";
+    case Backend::kFast: return "fast";
+    case Backend::kOnednn: return "onednn";
+  }
+  return "?";
+}
 
 Result<Backend> ParseBackend(const std::string& name) {
   if (name == "reference") return Backend::kReference;
   if (name == "fast") return Backend::kFast;
-  return InvalidArgument("unknown backend '" + name + "' (expected reference or fast)");
+  if (name == "onednn") return Backend::kOnednn;
+  return InvalidArgument("unknown backend '" + name + "' (expected reference, fast or onednn)");
 }
 
 Result<std::unique_ptr<Inference>> Inference::Create(const Model& model, const InferenceOptions& options) {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -36,6 +37,9 @@ struct NodeBinding {
   int threads = 1;
   Backend backend = Backend::kFast;  // the executor's; kernels that pack weights for the fast path do it at bind time
   const NodeQuant* quant = nullptr;  // the node's quantization record (dynamic scheme), or null
+  // Backend::kOnednn: `backend` is then kFast (every op's fast kernels) and
+  // conv2d / dense prepare oneDNN primitives instead (ops/conv_dense_ops.cpp).
+  bool onednn = false;
 };
 
 class NodeExec {
@@ -46,6 +50,8 @@ class NodeExec {
   virtual void Backward(const ExecState& s) = 0;
   // Scratch the kernels of `backend` need at max_batch.
   virtual std::size_t ScratchFloats(Backend backend) const { return 0; }
+  // The oneDNN implementation this node runs (Backend::kOnednn), else empty.
+  virtual std::string OnednnImpl() const { return {}; }
 };
 
 // The per-op factories are declared in op_table.h, which the op table uses.

@@ -1,5 +1,6 @@
 // Conv2d and dense nodes: bind shapes to kernel parameter structs once, then
-// dispatch to the reference or fast kernels.
+// dispatch to the reference or fast kernels, or (Backend::kOnednn, inference
+// executors only) to oneDNN primitives prepared here once from the weights.
 #include <type_traits>
 
 #include "../node_exec.h"
@@ -7,13 +8,17 @@
 #include "../op_table.h"
 #include "qualm/kernels/conv2d.h"
 #include "qualm/kernels/dense.h"
+#include "qualm/kernels/onednn.h"
 
 namespace qualm {
 namespace {
 
 class Conv2dExec final : public NodeExec {
  public:
-  Conv2dExec(const NodeBinding& b, const kernels::Conv2dParams& p) : b_(b), p_(p) {}
+  Conv2dExec(const NodeBinding& b, const kernels::Conv2dParams& p,
+             std::unique_ptr<kernels::onednn::PreparedF32> onednn = nullptr)
+      : b_(b), p_(p), onednn_(std::move(onednn)) {}
+  std::string OnednnImpl() const override { return onednn_ ? onednn_->ImplName() : std::string(); }
   std::size_t ScratchFloats(Backend backend) const override {
     return backend == Backend::kFast ? kernels::fast::conv2d_scratch_floats(p_, b_.threads) : 0;
   }
@@ -24,7 +29,8 @@ class Conv2dExec final : public NodeExec {
     const float* x = b_.inputs[0]->value.f32();
     const float* w = ParamData(b_, "weight");
     float* y = b_.output->value.f32();
-    if (s.backend == Backend::kFast) kernels::fast::conv2d_f32(*s.ctx, p, x, w, bias, y);
+    if (onednn_) onednn_->Run(s.n, x, y);
+    else if (s.backend == Backend::kFast) kernels::fast::conv2d_f32(*s.ctx, p, x, w, bias, y);
     else kernels::ref::conv2d_f32(p, x, w, bias, y);
   }
   void Backward(const ExecState& s) override {
@@ -43,11 +49,15 @@ class Conv2dExec final : public NodeExec {
  private:
   NodeBinding b_;
   kernels::Conv2dParams p_;
+  std::unique_ptr<kernels::onednn::PreparedF32> onednn_;  // Backend::kOnednn
 };
 
 class DenseExec final : public NodeExec {
  public:
-  DenseExec(const NodeBinding& b, const kernels::DenseParams& p) : b_(b), p_(p) {}
+  DenseExec(const NodeBinding& b, const kernels::DenseParams& p,
+            std::unique_ptr<kernels::onednn::PreparedF32> onednn = nullptr)
+      : b_(b), p_(p), onednn_(std::move(onednn)) {}
+  std::string OnednnImpl() const override { return onednn_ ? onednn_->ImplName() : std::string(); }
   std::size_t ScratchFloats(Backend backend) const override {
     return backend == Backend::kFast ? kernels::fast::dense_scratch_floats(p_, b_.threads) : 0;
   }
@@ -58,7 +68,8 @@ class DenseExec final : public NodeExec {
     const float* x = b_.inputs[0]->value.f32();
     const float* w = ParamData(b_, "weight");
     float* y = b_.output->value.f32();
-    if (s.backend == Backend::kFast) kernels::fast::dense_f32(*s.ctx, p, x, w, bias, y);
+    if (onednn_) onednn_->Run(s.n, x, y);
+    else if (s.backend == Backend::kFast) kernels::fast::dense_f32(*s.ctx, p, x, w, bias, y);
     else kernels::ref::dense_f32(p, x, w, bias, y);
   }
   void Backward(const ExecState& s) override {
@@ -77,6 +88,7 @@ class DenseExec final : public NodeExec {
  private:
   NodeBinding b_;
   kernels::DenseParams p_;
+  std::unique_ptr<kernels::onednn::PreparedF32> onednn_;  // Backend::kOnednn
 };
 
 }  // namespace
@@ -85,7 +97,12 @@ Result<std::unique_ptr<NodeExec>> MakeConv2dExec(const NodeBinding& b) {
   const auto& op = std::get<Conv2dOp>(b.node->op);
   const kernels::Conv2dParams p = ToConvParams(op, b.inputs[0]->sample_shape, b.max_batch);
   QUALM_RETURN_IF_ERROR(kernels::Validate(p));
-  return std::unique_ptr<NodeExec>(new Conv2dExec(b, p));
+  std::unique_ptr<kernels::onednn::PreparedF32> onednn;
+  if (b.onednn) {
+    QUALM_ASSIGN_OR_RETURN(onednn, kernels::onednn::PrepareConv2dF32(p, ParamData(b, "weight"), ParamData(b, "bias"),
+                                                                      b.threads));
+  }
+  return std::unique_ptr<NodeExec>(new Conv2dExec(b, p, std::move(onednn)));
 }
 
 Result<std::unique_ptr<NodeExec>> MakeDenseExec(const NodeBinding& b) {
@@ -96,7 +113,12 @@ Result<std::unique_ptr<NodeExec>> MakeDenseExec(const NodeBinding& b) {
   p.in_features = static_cast<int>(in.elements());
   p.out_features = op.out_features;
   QUALM_RETURN_IF_ERROR(kernels::Validate(p));
-  return std::unique_ptr<NodeExec>(new DenseExec(b, p));
+  std::unique_ptr<kernels::onednn::PreparedF32> onednn;
+  if (b.onednn) {
+    QUALM_ASSIGN_OR_RETURN(onednn, kernels::onednn::PrepareDenseF32(p, ParamData(b, "weight"), ParamData(b, "bias"),
+                                                                     b.threads));
+  }
+  return std::unique_ptr<NodeExec>(new DenseExec(b, p, std::move(onednn)));
 }
 
 }  // namespace qualm

@@ -8,6 +8,7 @@
 #include "qualm/kernels/conv2d_s8.h"
 #include "qualm/kernels/dense_s8.h"
 #include "qualm/kernels/int8_gemm.h"
+#include "qualm/kernels/onednn.h"
 #include "qualm/kernels/quantize_s8.h"
 
 namespace qualm {
@@ -24,6 +25,8 @@ Result<std::unique_ptr<Int8Executor>> Int8Executor::Create(const Model* model, c
   if (max_batch <= 0) return InvalidArgument("max_batch must be positive, got " + std::to_string(max_batch));
   if (options.threads <= 0) return InvalidArgument("threads must be positive, got " + std::to_string(options.threads));
   const QuantSpec& q = *spec;
+  const bool onednn = options.backend == Backend::kOnednn;
+  if (onednn && !kernels::onednn::Available()) return Unimplemented(kernels::onednn::kUnavailableMessage);
   if (q.scheme != QuantScheme::kInt8)
     return InvalidArgument(std::string("the int8 executor runs int8 models, this one is '") + QuantSchemeName(q.scheme) + "'");
   if (q.nodes.size() != model->nodes.size())
@@ -54,7 +57,8 @@ Result<std::unique_ptr<Int8Executor>> Int8Executor::Create(const Model* model, c
     b.output_shape = shapes[i];
     b.max_batch = max_batch;
     b.mode = q.mode;
-    b.backend = options.backend;
+    b.backend = onednn ? Backend::kFast : options.backend;  // onednn: every other op fast
+    b.onednn = onednn;
     b.threads = options.threads;
     for (int k : model->nodes[i].inputs) {
       b.input_quant.push_back(&q.nodes[static_cast<std::size_t>(k)]);
@@ -108,6 +112,16 @@ void Int8Executor::Forward(const void* input, int n) {
 std::string Int8Executor::PathDescription() const {
   const std::string requant = std::string("requant ") + kernels::RequantModeName(spec_->mode);
   if (options_.backend == Backend::kReference) return "int8 reference (" + requant + ")";
+  if (options_.backend == Backend::kOnednn) {
+    std::string impls;
+    for (const auto& e : execs_) {
+      const std::string k = e ? e->OnednnImpl() : std::string();
+      if (!k.empty() && impls.find(k) == std::string::npos) impls += (impls.empty() ? "" : ", ") + k;
+    }
+    return "int8 onednn (conv2d/dense: " + kernels::onednn::Describe() + ": " +
+           (impls.empty() ? std::string("no node") : impls) + ", s32 + " + requant + "; other ops fast, " +
+           std::to_string(options_.threads) + (options_.threads == 1 ? " thread)" : " threads)");
+  }
   return std::string("int8 fast (") + kernels::Int8GemmPathIsa() + ": " + kernels::Int8GemmPathName() + ", " +
          std::to_string(options_.threads) + (options_.threads == 1 ? " thread, " : " threads, ") + requant + ")";
 }

@@ -13,6 +13,7 @@
 #include "qualm/kernels/int8_gemm.h"
 #include "qualm/kernels/int8_ops.h"
 #include "qualm/kernels/recurrent_s8.h"
+#include "qualm/kernels/onednn.h"
 
 namespace qualm {
 namespace {
@@ -66,6 +67,7 @@ struct ConvTraits {
   static constexpr auto kPack = kernels::PackConv2dS8Weights;
   static constexpr auto kFastScratch = kernels::fast::conv2d_s8_scratch_int16;
   static constexpr auto kRunFast = kernels::fast::conv2d_s8;
+  static constexpr auto kPrepareOnednn = kernels::onednn::PrepareConv2dS8;
 };
 
 struct DenseTraits {
@@ -81,6 +83,7 @@ struct DenseTraits {
   static constexpr auto kPack = kernels::PackDenseS8Weights;
   static constexpr auto kFastScratch = kernels::fast::dense_s8_scratch_int16;
   static constexpr auto kRunFast = kernels::fast::dense_s8;
+  static constexpr auto kPrepareOnednn = kernels::onednn::PrepareDenseS8;
 };
 
 template <typename T>
@@ -106,7 +109,11 @@ class LinearS8 : public Int8NodeExec {
     e->p_ = std::move(prepared).value();
     e->x_ = b.inputs[0]->data<std::int8_t>();
     e->y_ = b.output->data<std::int8_t>();
-    if (b.backend == Backend::kFast) {
+    if (b.onednn) {
+      auto made = T::kPrepareOnednn(e->p_, e->w_, e->bias_, kernels::onednn::S8Requant::kQualm, b.threads);
+      if (!made.ok()) return made.status().WithContext(Where(*b.node));
+      e->onednn_ = std::move(made).value();
+    } else if (b.backend == Backend::kFast) {
       // Packed once here; the scratch (sized for max_batch, which covers any
       // smaller n) is the executor's shared int16 buffer.
       e->fast_ = true;
@@ -117,9 +124,12 @@ class LinearS8 : public Int8NodeExec {
     return std::unique_ptr<Int8NodeExec>(std::move(e));
   }
   std::size_t ScratchInt16() const override { return fast_ ? ctx_.scratch_int16 : 0; }
+  std::string OnednnImpl() const override { return onednn_ ? onednn_->ImplName() : std::string(); }
   void Run(int n) override {
     p_.shape.batch = n;
-    if (fast_) {
+    if (onednn_) {
+      onednn_->Run(n, x_, y_);
+    } else if (fast_) {
       ctx_.scratch = scratch_;
       T::kRunFast(ctx_, p_, packed_, x_, bias_, y_);
     } else {
@@ -130,6 +140,7 @@ class LinearS8 : public Int8NodeExec {
  private:
   typename T::Prepared p_;
   bool fast_ = false;
+  std::unique_ptr<kernels::onednn::PreparedS8> onednn_;  // Backend::kOnednn
   kernels::PackedS8Weights packed_;
   kernels::KernelContextS8 ctx_;
   const std::int8_t* w_ = nullptr;

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "qualm/engine/executor.h"
@@ -25,6 +26,9 @@ struct Int8Binding {
   // input quantization on the fast elementwise kernels (all bit-identical).
   Backend backend = Backend::kReference;
   int threads = 1;
+  // Backend::kOnednn (then `backend` is kFast): conv2d / dense run oneDNN's
+  // s32 accumulators and qualm's requantization (bit-identical).
+  bool onednn = false;
 };
 
 class Int8NodeExec {
@@ -34,6 +38,8 @@ class Int8NodeExec {
   // int16 elements of shared scratch Run needs (recurrent nodes, fast conv2d / dense).
   virtual std::size_t ScratchInt16() const { return 0; }
   void set_scratch(std::int16_t* s) { scratch_ = s; }
+  // The oneDNN implementation this node runs (Backend::kOnednn), else empty.
+  virtual std::string OnednnImpl() const { return {}; }
 
  protected:
   std::int16_t* scratch_ = nullptr;

@@ -26,8 +26,13 @@ struct Model;
 // kReference: the frozen scalar kernels (float and int8). kFast: the optimized
 // kernels where they exist (int8 ones bit-identical to the reference, float
 // ones within the tolerance kernels/README.md states), the reference elsewhere.
-enum class Backend { kReference, kFast };
-const char* BackendName(Backend b);  // "reference", "fast"
+// kOnednn (inference only): conv2d and dense through oneDNN primitives created
+// once at prepare (qualm/kernels/onednn.h): float within the float tolerance,
+// int8 from oneDNN's exact s32 accumulators and qualm's own requantization,
+// so bit-identical to the reference; every other op as kFast. In a build
+// without oneDNN, creating an executor with it fails with a message.
+enum class Backend { kReference, kFast, kOnednn };
+const char* BackendName(Backend b);  // "reference", "fast", "onednn"
 Result<Backend> ParseBackend(const std::string& name);  // for stored configurations
 
 struct InferenceOptions {

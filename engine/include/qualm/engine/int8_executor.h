@@ -5,8 +5,11 @@
 // reference kernel (kernels/*_s8.h) on the model's quantized constants, except
 // that with Int8ExecutorOptions::backend == kFast the conv2d, dense, LSTM and
 // GRU nodes run the optimized kernels of kernels/conv2d_s8.h / dense_s8.h /
-// recurrent_s8.h (weights packed once in Create), which are bit-identical to the reference: both backends give the
-// same int8 values at every layer and the same logits. The
+// recurrent_s8.h (weights packed once in Create), which are bit-identical to the
+// reference: both backends give the same int8 values at every layer and the same
+// logits. With kOnednn the conv2d and dense nodes run oneDNN primitives for their
+// exact s32 accumulators and qualm's requantization (kernels/onednn.h), also
+// bit-identical. The
 // only float steps are quantizing a float input (quantize_s8, ties away from
 // zero, as TFLite) and dequantizing the final logits. Token-id inputs go
 // straight to the int8 embedding gather.

@@ -1,0 +1,258 @@
+// bench/peer/peer_cases.cpp: the qualm / oneDNN cases of peer_cases.h.
+#include "peer/peer_cases.h"
+
+#include <cmath>
+#include <cstdlib>
+#include <memory>
+#include <random>
+
+#include "qualm/kernels/conv2d.h"
+#include "qualm/kernels/conv2d_s8.h"
+#include "qualm/kernels/dense.h"
+#include "qualm/kernels/dense_s8.h"
+#include "qualm/kernels/gemm.h"
+#include "qualm/kernels/int8_gemm.h"
+#include "qualm/kernels/onednn.h"
+
+namespace qualm_peer {
+namespace {
+
+namespace qk = qualm::kernels;
+namespace qo = qualm::kernels::onednn;
+using qualm::Result;
+
+// 64-byte aligned, zero-initialized buffer (the fast kernels' scratch contract).
+template <typename T>
+struct Buffer {
+  explicit Buffer(std::size_t n) : size(n) {
+    const std::size_t bytes = ((n * sizeof(T) + 63) / 64 + 1) * 64;
+    data = static_cast<T*>(std::aligned_alloc(64, bytes));
+    std::fill(reinterpret_cast<char*>(data), reinterpret_cast<char*>(data) + bytes, 0);
+  }
+  ~Buffer() { std::free(data); }
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+  T* data = nullptr;
+  std::size_t size = 0;
+};
+
+// A layer: a conv (dense = false) or a dense layer given as a 1x1 conv shape.
+struct Layer {
+  std::string model;
+  bool dense = false;
+  qk::Conv2dParams conv;  // for dense: in_c = in_features, out_c = out_features
+};
+
+Layer ConvLayer(const std::string& model, int hw, int ic, int oc, int k, int pad) {
+  Layer l;
+  l.model = model;
+  l.conv.in_h = l.conv.in_w = hw;
+  l.conv.in_c = ic, l.conv.out_c = oc, l.conv.kernel_h = l.conv.kernel_w = k;
+  l.conv.pad_top = l.conv.pad_left = l.conv.pad_bottom = l.conv.pad_right = pad;
+  return l;
+}
+
+Layer DenseLayer(const std::string& model, int in, int out) {
+  Layer l;
+  l.model = model;
+  l.dense = true;
+  l.conv.in_c = in, l.conv.out_c = out;
+  return l;
+}
+
+std::vector<Layer> Layers(const std::string& model) {
+  if (model == "lenet5")
+    return {ConvLayer(model, 28, 1, 6, 5, 2), ConvLayer(model, 14, 6, 16, 5, 0), DenseLayer(model, 400, 120),
+            DenseLayer(model, 120, 84), DenseLayer(model, 84, 10)};
+  if (model == "resnet20")
+    return {ConvLayer(model, 28, 16, 16, 3, 1), ConvLayer(model, 14, 32, 32, 3, 1), ConvLayer(model, 7, 64, 64, 3, 1),
+            DenseLayer(model, 64, 10)};
+  if (model == "nin")
+    return {ConvLayer(model, 28, 1, 48, 5, 2), ConvLayer(model, 28, 48, 32, 1, 0), ConvLayer(model, 14, 32, 64, 5, 2),
+            ConvLayer(model, 14, 64, 64, 1, 0), ConvLayer(model, 7, 64, 64, 3, 1), ConvLayer(model, 7, 64, 10, 1, 0)};
+  return {};
+}
+
+std::string LayerName(const Layer& l) {
+  const qk::Conv2dParams& p = l.conv;
+  if (l.dense) return "dense " + std::to_string(p.in_c) + "->" + std::to_string(p.out_c);
+  return "conv " + std::to_string(p.in_h) + "x" + std::to_string(p.in_w) + "x" + std::to_string(p.in_c) + "->" +
+         std::to_string(p.out_c) + " k" + std::to_string(p.kernel_h);
+}
+
+std::int64_t Macs(const Layer& l, int batch) {
+  const qk::Conv2dParams& p = l.conv;
+  if (l.dense) return std::int64_t{batch} * p.in_c * p.out_c;
+  return std::int64_t{batch} * p.out_h() * p.out_w() * p.out_c * p.kernel_h * p.kernel_w * (p.in_c / p.groups);
+}
+
+// Seeded operands for one layer at one batch, shared by the callables.
+struct Operands {
+  Operands(const Layer& l, int batch) : x_count(static_cast<std::size_t>(batch) * l.conv.in_h * l.conv.in_w * l.conv.in_c) {
+    const qk::Conv2dParams& p = l.conv;
+    k = std::int64_t{p.kernel_h} * p.kernel_w * (p.in_c / p.groups);
+    w_count = static_cast<std::size_t>(p.out_c * k);
+    y_count = l.dense ? static_cast<std::size_t>(batch) * p.out_c
+                      : static_cast<std::size_t>(batch) * p.out_h() * p.out_w() * p.out_c;
+  }
+  std::size_t x_count, w_count, y_count;
+  std::int64_t k = 0;
+};
+
+struct F32Data {
+  F32Data(const Operands& o, int out_c) : x(o.x_count), w(o.w_count), b(static_cast<std::size_t>(out_c)), y(o.y_count) {
+    std::mt19937 rng(7);
+    std::uniform_real_distribution<float> d(-1.0f, 1.0f);
+    for (std::size_t i = 0; i < x.size; ++i) x.data[i] = d(rng);
+    for (std::size_t i = 0; i < w.size; ++i) w.data[i] = d(rng);
+    for (std::size_t i = 0; i < b.size; ++i) b.data[i] = d(rng);
+  }
+  Buffer<float> x, w, b, y;
+};
+
+struct S8Data {
+  S8Data(const Operands& o, int out_c) : x(o.x_count), w(o.w_count), b(static_cast<std::size_t>(out_c)), y(o.y_count) {
+    std::mt19937 rng(7);
+    std::uniform_int_distribution<int> dx(-128, 127), dw(-127, 127), db(-5000, 5000);
+    for (std::size_t i = 0; i < x.size; ++i) x.data[i] = static_cast<std::int8_t>(dx(rng));
+    for (std::size_t i = 0; i < w.size; ++i) w.data[i] = static_cast<std::int8_t>(dw(rng));
+    for (std::size_t i = 0; i < b.size; ++i) b.data[i] = db(rng);
+    std::uniform_real_distribution<float> ds(0.5f, 2.0f);
+    scales.resize(static_cast<std::size_t>(out_c));
+    for (auto& s : scales) s = 0.004f * ds(rng);
+    input = {0.02f, 3};
+    // Outputs spread over the int8 range (rms ~ 30 units) instead of saturating.
+    const double rms_acc = std::sqrt(static_cast<double>(o.k)) * 73.3 * 74.0;
+    output.params = {static_cast<float>(0.02 * 0.004 * rms_acc / 30.0), -2};
+  }
+  Buffer<std::int8_t> x, w;
+  Buffer<std::int32_t> b;
+  Buffer<std::int8_t> y;
+  std::vector<float> scales;
+  qk::QuantParams input;
+  qk::OutputQuantS8 output;
+};
+
+Result<PeerImpl> MakeF32(const Layer& l, int batch, int threads, const std::string& impl) {
+  const Operands o(l, batch);
+  auto d = std::make_shared<F32Data>(o, l.conv.out_c);
+  qk::Conv2dParams cp = l.conv;
+  cp.batch = batch;
+  const qk::DenseParams dp{batch, l.conv.in_c, l.conv.out_c};
+  PeerImpl r;
+  r.name = impl;
+  if (impl == "qualm") {
+    const std::size_t floats = l.dense ? qk::fast::dense_scratch_floats(dp, threads) : qk::fast::conv2d_scratch_floats(cp, threads);
+    auto scratch = std::make_shared<Buffer<float>>(floats);
+    const qk::KernelContext ctx{threads, scratch->data, floats};
+    r.kernel = qk::GemmPathName();
+    if (l.dense)
+      r.run = [d, scratch, ctx, dp] { qk::fast::dense_f32(ctx, dp, d->x.data, d->w.data, d->b.data, d->y.data); };
+    else
+      r.run = [d, scratch, ctx, cp] { qk::fast::conv2d_f32(ctx, cp, d->x.data, d->w.data, d->b.data, d->y.data); };
+    return r;
+  }
+  if (impl != "onednn") return qualm::InvalidArgument("no f32 implementation '" + impl + "'");
+  std::shared_ptr<qo::PreparedF32> op;
+  if (l.dense) {
+    QUALM_ASSIGN_OR_RETURN(op, qo::PrepareDenseF32(dp, d->w.data, d->b.data, threads));
+  } else {
+    QUALM_ASSIGN_OR_RETURN(op, qo::PrepareConv2dF32(cp, d->w.data, d->b.data, threads));
+  }
+  r.kernel = op->ImplName();
+  r.run = [d, op, batch] { op->Run(batch, d->x.data, d->y.data); };
+  return r;
+}
+
+Result<PeerImpl> MakeS8(const Layer& l, int batch, int threads, const std::string& impl) {
+  const Operands o(l, batch);
+  auto d = std::make_shared<S8Data>(o, l.conv.out_c);
+  PeerImpl r;
+  r.name = impl;
+  // Prepare once (validates, computes the requantization); then the named path.
+  std::shared_ptr<qk::PreparedConv2dS8> pc;
+  std::shared_ptr<qk::PreparedDenseS8> pd;
+  if (l.dense) {
+    qk::DenseS8Params p;
+    p.shape = {batch, l.conv.in_c, l.conv.out_c};
+    p.input = d->input, p.weight_scales = d->scales, p.output = d->output;
+    QUALM_ASSIGN_OR_RETURN(auto prepared, qk::PrepareDenseS8(p, d->w.data, d->b.data));
+    pd = std::make_shared<qk::PreparedDenseS8>(std::move(prepared));
+  } else {
+    qk::Conv2dS8Params p;
+    p.shape = l.conv;
+    p.shape.batch = batch;
+    p.input = d->input, p.weight_scales = d->scales, p.output = d->output;
+    QUALM_ASSIGN_OR_RETURN(auto prepared, qk::PrepareConv2dS8(p, d->w.data, d->b.data));
+    pc = std::make_shared<qk::PreparedConv2dS8>(std::move(prepared));
+  }
+  if (impl == "qualm") {
+    r.kernel = qk::Int8GemmPathName();
+    const std::size_t n16 =
+        l.dense ? qk::fast::dense_s8_scratch_int16(*pd, threads) : qk::fast::conv2d_s8_scratch_int16(*pc, threads);
+    auto scratch = std::make_shared<Buffer<std::int16_t>>(n16);
+    const qk::KernelContextS8 ctx{threads, scratch->data, n16};
+    if (l.dense) {
+      auto packed = std::make_shared<qk::PackedS8Weights>(qk::PackDenseS8Weights(*pd, d->w.data));
+      r.run = [d, pd, packed, scratch, ctx] { qk::fast::dense_s8(ctx, *pd, *packed, d->x.data, d->b.data, d->y.data); };
+    } else {
+      auto packed = std::make_shared<qk::PackedS8Weights>(qk::PackConv2dS8Weights(*pc, d->w.data));
+      r.run = [d, pc, packed, scratch, ctx] { qk::fast::conv2d_s8(ctx, *pc, *packed, d->x.data, d->b.data, d->y.data); };
+    }
+    return r;
+  }
+  qo::S8Requant requant;
+  if (impl == "onednn") requant = qo::S8Requant::kNativeScales;
+  else if (impl == "onednn-s32") requant = qo::S8Requant::kQualm;
+  else return qualm::InvalidArgument("no s8 implementation '" + impl + "'");
+  std::shared_ptr<qo::PreparedS8> op;
+  if (l.dense) {
+    QUALM_ASSIGN_OR_RETURN(op, qo::PrepareDenseS8(*pd, d->w.data, d->b.data, requant, threads));
+  } else {
+    QUALM_ASSIGN_OR_RETURN(op, qo::PrepareConv2dS8(*pc, d->w.data, d->b.data, requant, threads));
+  }
+  r.kernel = op->ImplName();
+  r.run = [d, op, batch] { op->Run(batch, d->x.data, d->y.data); };
+  return r;
+}
+
+}  // namespace
+
+std::string PeerCase::Name() const {
+  return dtype + "/" + model + "/" + layer + "/b" + std::to_string(batch) + "/t" + std::to_string(threads);
+}
+
+std::vector<std::string> PeerModels() { return {"lenet5", "resnet20", "nin"}; }
+
+Result<std::vector<PeerCase>> MakePeerCases(const PeerOptions& options) {
+  std::vector<PeerCase> cases;
+  for (const std::string& model : options.models) {
+    const std::vector<Layer> layers = Layers(model);
+    if (layers.empty()) return qualm::InvalidArgument("unknown model '" + model + "' (expected lenet5, resnet20 or nin)");
+    for (const std::string& dtype : options.dtypes) {
+      if (dtype != "f32" && dtype != "s8") return qualm::InvalidArgument("unknown data type '" + dtype + "'");
+      for (const Layer& l : layers)
+        for (int batch : options.batches)
+          for (int threads : options.threads) {
+            PeerCase c;
+            c.model = model;
+            c.layer = LayerName(l);
+            c.dtype = dtype;
+            c.batch = batch;
+            c.threads = threads;
+            c.ops = 2.0 * static_cast<double>(Macs(l, batch));
+            c.impls = {"qualm"};
+            if (qo::Available()) c.impls.push_back("onednn");
+            if (qo::Available() && dtype == "s8") c.impls.push_back("onednn-s32");
+            const bool f32 = dtype == "f32";
+            c.make = [l, batch, threads, f32](const std::string& impl) {
+              return f32 ? MakeF32(l, batch, threads, impl) : MakeS8(l, batch, threads, impl);
+            };
+            cases.push_back(std::move(c));
+          }
+    }
+  }
+  return cases;
+}
+
+}  // namespace qualm_peer
