@@ -4,7 +4,8 @@
 // call on a tile and the float epilogue.
 //
 // The arithmetic (why the fast path is the reference bit for bit):
-//  * Quantization: QuantizeSampleDynamic itself (hybrid_quant.h), per sample.
+//  * Quantization: QuantizeSampleDynamic (hybrid_quant.h), per sample, in the
+//    dispatched form of detail/hybrid_quant_variants.h (its bits exactly).
 //  * Accumulator. The reference computes, per output c of a sample with zero
 //    point zp, acc = sum over real taps k of w[c][k] * (q[k] - zp), an exact
 //    int32 (Prepare: K * 255 * 127 < 2^31).
@@ -41,6 +42,7 @@
 #include <vector>
 
 #include "fast/int8_rows.h"
+#include "qualm/kernels/detail/hybrid_quant_variants.h"
 #include "qualm/kernels/detail/int8_gemm_variants.h"
 #include "qualm/kernels/hybrid_quant.h"
 
@@ -98,9 +100,10 @@ inline Layout MakeLayout(Index samples, Index sample_elems, Index rows, Index k_
 // reads defined values; its outputs are NaN anyway).
 inline void QuantizeSamples(const float* x, Index samples, Index elems, std::int8_t* q, SampleQuant* sq,
                             int threads) {
+  const detail::QuantizeSampleFn quantize = detail::ActiveQuantizeSampleVariant().fn;  // QuantizeSampleDynamic's bits
   auto one = [&](Index s) {
     std::int8_t* qs = q + s * elems;
-    const DynamicQuant d = QuantizeSampleDynamic(x + s * elems, elems, qs);
+    const DynamicQuant d = quantize(x + s * elems, elems, qs);
     sq[s].finite = d.finite ? 1 : 0;
     sq[s].scale = d.params.scale;
     sq[s].zp = d.params.zero_point;
