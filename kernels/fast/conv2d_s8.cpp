@@ -8,8 +8,9 @@
 // (fast/int8_rows.h): x - zp_in as int16 and 0 at padding taps (what the
 // reference's skipped taps contribute), or x + 128 as u8 and zp_in + 128 at
 // padding taps (which the u8 x s8 GEMM's column correction cancels exactly:
-// int8_gemm_variants.h). Rows are cut into tiles
-// (fast/int8_rows.h); each thread builds its tiles' Col_g in its own slice of
+// int8_gemm_variants.h). Rows are cut into tiles, and when there are fewer
+// tiles than threads the tiles into column blocks (fast/int8_rows.h, a fixed
+// partition); each thread builds its tiles' Col_g in its own slice of
 // ctx.scratch, group by group, and hands them to the GEMM, which writes
 // disjoint rows and columns of y.
 //
@@ -89,18 +90,24 @@ void conv2d_s8(const KernelContextS8& ctx, const PreparedConv2dS8& pp, const Pac
   const Index tile = internal_s8::TileRows(g.M, g.k_padded, ctx.threads);
   const std::size_t stride = internal_s8::ThreadStride(g.M, g.k_padded, ctx.threads);
   const detail::S8OutputStage out = internal_s8::MakeOutputStage(pp.output, bias);
-  // Each thread converts its tiles' rows of one group, then runs the GEMM on them.
+  const internal_s8::TileGrid grid = internal_s8::MakeTileGrid(g.M, g.ocg, g.K, tile, ctx.threads);
+  // Each thread converts its tiles' rows of one group (once for consecutive
+  // column blocks of one row tile when there is one group), then runs the
+  // GEMM on its columns [col0, col0 + cols) of the group.
   auto tiles = [&](const auto& op, auto&& gemm) {
     using Operand = std::decay_t<decltype(op)>;
     const Index lda = internal_s8::RowLength(v.operands, g.K);
-    internal_s8::ForRowTiles(g.M, tile, ctx.threads, [&](int tid, Index row0, Index rows) {
+    internal_s8::ForTiles(grid, ctx.threads, [&](int tid, Index row0, Index rows, Index col0, Index cols,
+                                                 bool new_rows) {
       typename Operand::T* col = internal_s8::ThreadBuffer<Operand>(ctx.scratch, stride, tid);
       for (int grp = 0; grp < p.groups; ++grp) {
-        internal_s8::Im2Col(p, g, x, op, grp, row0, rows, lda, col);
+        if (new_rows || p.groups > 1) internal_s8::Im2Col(p, g, x, op, grp, row0, rows, lda, col);
         detail::S8OutputStage o = out;
-        o.requant += grp * g.ocg;
-        if (bias) o.bias += grp * g.ocg;
-        gemm(col, lda, static_cast<int>(rows), grp, o, y + row0 * p.out_c + grp * g.ocg);
+        const Index c0 = grp * g.ocg + col0;
+        o.requant += c0;
+        if (bias) o.bias += c0;
+        gemm(col, lda, static_cast<int>(rows), grp, static_cast<int>(col0), static_cast<int>(cols), o,
+             y + row0 * p.out_c + c0);
       }
     });
   };
@@ -110,12 +117,14 @@ void conv2d_s8(const KernelContextS8& ctx, const PreparedConv2dS8& pp, const Pac
     const std::size_t panel_size = static_cast<std::size_t>(w.panels) * static_cast<std::size_t>(w.k_padded4) *
                                    detail::kS8PanelCols;
     tiles(internal_s8::U8Operand(pp.input_zero_point),
-          [&](const std::uint8_t* a, Index lda, int rows, int grp, const detail::S8OutputStage& o, std::int8_t* yt) {
+          [&](const std::uint8_t* a, Index lda, int rows, int grp, int col0, int cols, const detail::S8OutputStage& o,
+              std::int8_t* yt) {
             detail::U8S8GemmTile t;
             t.a = a, t.lda = lda, t.m = rows;
-            t.b = w.data_u8s8.data() + static_cast<std::size_t>(grp) * panel_size;
-            t.col_offset = w.col_offset.data() + static_cast<std::size_t>(grp) * w.panels * detail::kS8PanelCols;
-            t.n = static_cast<int>(g.ocg), t.k_padded = static_cast<int>(lda);
+            t.b = w.data_u8s8.data() + static_cast<std::size_t>(grp) * panel_size +
+                  static_cast<std::size_t>(col0) * static_cast<std::size_t>(w.k_padded4);
+            t.col_offset = w.col_offset.data() + static_cast<std::size_t>(grp) * w.panels * detail::kS8PanelCols + col0;
+            t.n = cols, t.k_padded = static_cast<int>(lda);
             t.out = o, t.y = yt, t.ldy = p.out_c;
             v.gemm_u8s8(t);
           });
@@ -123,11 +132,13 @@ void conv2d_s8(const KernelContextS8& ctx, const PreparedConv2dS8& pp, const Pac
     const std::size_t panel_size = static_cast<std::size_t>(w.panels) * static_cast<std::size_t>(g.k_padded) *
                                    detail::kS8PanelCols;
     tiles(internal_s8::S16Operand{static_cast<std::int16_t>(pp.input_zero_point)},
-          [&](const std::int16_t* a, Index lda, int rows, int grp, const detail::S8OutputStage& o, std::int8_t* yt) {
+          [&](const std::int16_t* a, Index lda, int rows, int grp, int col0, int cols, const detail::S8OutputStage& o,
+              std::int8_t* yt) {
             detail::S8GemmTile t;
             t.a = a, t.lda = lda, t.m = rows;
-            t.b = w.data.data() + static_cast<std::size_t>(grp) * panel_size;
-            t.n = static_cast<int>(g.ocg), t.k_padded = static_cast<int>(lda);
+            t.b = w.data.data() + static_cast<std::size_t>(grp) * panel_size +
+                  static_cast<std::size_t>(col0) * static_cast<std::size_t>(g.k_padded);
+            t.n = cols, t.k_padded = static_cast<int>(lda);
             t.out = o, t.y = yt, t.ldy = p.out_c;
             v.gemm(t);
           });

@@ -248,6 +248,18 @@ TEST_CASE("int8 fast conv2d on the study's layer shapes in every mode") {
     for (RequantMode m : kModes) CheckConv(p, Q(m, static_cast<int>(seed * 37 % 256) - 128, static_cast<int>(seed * 11 % 41) - 20, seed)), ++seed;
 }
 
+TEST_CASE("int8 fast conv2d and dense: few rows split into column blocks, 1 to 3 threads") {
+  // Fewer row tiles than threads: the columns are cut into blocks of whole
+  // panels (fast/int8_rows.h: blocks of at least 2^18 multiply-adds), so
+  // these shapes are large in K x N; column tails inside the last block.
+  for (RequantMode m : kModes) {
+    CheckDense(qk::DenseParams{1, 1500, 700}, Q(m, 17, -3, 71));
+    CheckDense(qk::DenseParams{3, 1031, 517}, Q(m, -128, 127, 72));
+    CheckConv(Conv(1, 4, 4, 200, 300, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0, 1), Q(m, 5, 9, 73));
+    CheckConv(Conv(1, 5, 4, 200, 300, 3, 3, 1, 1, 1, 1, 1, 0, 0, 1, 2), Q(m, -77, 2, 74));  // groups 2, padding
+  }
+}
+
 TEST_CASE("int8 fast conv2d sizes 1 to 10 and channel and row tails") {
   for (RequantMode m : kModes)
     for (int s = 1; s <= 10; ++s) {
