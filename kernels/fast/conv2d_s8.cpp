@@ -16,11 +16,14 @@
 //
 // Pure depthwise convs (in_c == out_c == groups; the BN-folded 1x1 depthwise
 // layers of the lowered ResNet are such) would be GEMMs of one column each, so
-// they run a kernel vectorized across channels instead, with no scratch.
+// they run a kernel vectorized across channels instead, with no scratch; the
+// 1x1 stride-1 unpadded ones (per-channel affines) with many pixels run as a
+// lookup in a table that kernel makes (fast/channel_affine_s8.h), in scratch.
 #include <algorithm>
 #include <cstdint>
 #include <type_traits>
 
+#include "fast/channel_affine_s8.h"
 #include "fast/im2col_s8.h"
 #include "fast/int8_rows.h"
 #include "qualm/kernels/detail/int8_gemm_variants.h"
@@ -38,6 +41,41 @@ using internal_s8::MakeGeometry;
 // Output pixels per thread below which a depthwise split is not worth a fork.
 constexpr Index kMinDepthwisePixelsPerThread = 64;
 
+// Whether the call runs the table path (fast/channel_affine_s8.h): a
+// per-channel affine with enough pixels, and a C small enough for int32
+// gather offsets (255 * C + C).
+bool UsesAffineTable(const Conv2dParams& p) {
+  return internal_s8::IsChannelAffine(p) && p.out_c <= (1 << 20) &&
+         Index{p.batch} * p.out_h() * p.out_w() >= internal_s8::kMinAffinePixels;
+}
+
+// The per-channel affine as a table lookup: the table is the variant's own
+// depthwise kernel run on the 256 possible inputs (fast/channel_affine_s8.h).
+void ChannelAffine(const KernelContextS8& ctx, const detail::S8DepthwiseTile& proto, const Conv2dParams& p,
+                   const detail::Int8GemmVariant& v) {
+  const Index C = p.out_c, M = Index{p.batch} * p.out_h() * p.out_w();
+  auto* image = reinterpret_cast<std::int8_t*>(ctx.scratch);  // [256][C]: pixel u holds u - 128
+  std::int8_t* table = image + internal_s8::kAffineTableRows * C;
+  for (Index u = 0; u < internal_s8::kAffineTableRows; ++u)
+    std::fill(image + u * C, image + (u + 1) * C, static_cast<std::int8_t>(u - 128));
+  std::fill(table + internal_s8::kAffineTableRows * C, table + internal_s8::kAffineTableRows * C + 4, std::int8_t{0});
+  Conv2dParams tp = p;
+  tp.batch = 1, tp.in_h = 1, tp.in_w = static_cast<int>(internal_s8::kAffineTableRows);
+  detail::S8DepthwiseTile t = proto;
+  t.shape = &tp, t.x = image, t.y = table, t.pix0 = 0, t.pix1 = internal_s8::kAffineTableRows;
+  v.depthwise(t);
+  // The generic variant never runs AVX2 code (QUALM_ISA=scalar means scalar).
+  const auto lookup = v.isa == Isa::kScalar ? &internal_s8::LookupChannels : &internal_s8::LookupChannels_avx2;
+  const int nt = static_cast<int>(
+      std::max<Index>(1, std::min<Index>(std::max(ctx.threads, 1), M / kMinDepthwisePixelsPerThread)));
+  if (nt == 1) {
+    lookup(table, C, proto.x, 0, M, proto.y);
+    return;
+  }
+#pragma omp parallel for num_threads(nt) schedule(static, 1)
+  for (int tid = 0; tid < nt; ++tid) lookup(table, C, proto.x, M * tid / nt, M * (tid + 1) / nt, proto.y);
+}
+
 void Depthwise(const KernelContextS8& ctx, const PreparedConv2dS8& pp, const PackedS8Weights& w,
                const std::int8_t* x, const std::int32_t* bias, std::int8_t* y, const detail::Int8GemmVariant& v) {
   const Conv2dParams& p = pp.shape;
@@ -50,6 +88,12 @@ void Depthwise(const KernelContextS8& ctx, const PreparedConv2dS8& pp, const Pac
   t.x = x;
   t.out = internal_s8::MakeOutputStage(pp.output, bias);
   t.y = y;
+  if (UsesAffineTable(p)) {
+    QUALM_DCHECK(ctx.scratch != nullptr &&
+                 ctx.scratch_int16 * 2 >= static_cast<std::size_t>(internal_s8::AffineTableBytes(p.out_c)));
+    ChannelAffine(ctx, t, p, v);
+    return;
+  }
   const int nt = static_cast<int>(
       std::max<Index>(1, std::min<Index>(std::max(ctx.threads, 1), M / kMinDepthwisePixelsPerThread)));
   if (nt == 1) {
@@ -69,6 +113,8 @@ void Depthwise(const KernelContextS8& ctx, const PreparedConv2dS8& pp, const Pac
 }  // namespace
 
 std::size_t conv2d_s8_scratch_int16(const PreparedConv2dS8& pp, int threads) {
+  // Sized for the prepared batch: a smaller run batch needs the same or nothing.
+  if (UsesAffineTable(pp.shape)) return static_cast<std::size_t>(internal_s8::AffineTableBytes(pp.shape.out_c) + 1) / 2;
   if (IsDepthwise(pp.shape)) return 0;
   const ConvGeometry g = MakeGeometry(pp.shape);
   return internal_s8::ScratchInt16(g.M, g.k_padded, threads);
