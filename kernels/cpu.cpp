@@ -43,16 +43,27 @@ CpuFeatures Detect() {
     f.avx512bw = Bit(ebx, 30);
     f.avx512vl = Bit(ebx, 31);
     f.avx512vnni = Bit(ecx, 11);
+    // Leaf 7 sub-leaf 1 exists when sub-leaf 0 reports EAX >= 1.
+    if (eax >= 1) {
+      unsigned eax1 = 0, ebx1 = 0, ecx1 = 0, edx1 = 0;
+      __cpuid_count(7, 1, eax1, ebx1, ecx1, edx1);
+      f.avx_vnni = Bit(eax1, 4);
+    }
   }
   return f;
 }
 
+bool HasAvx2(const CpuFeatures& f) { return f.os_avx && f.avx2 && f.fma && f.f16c; }
+// The flags of the avxvnni files (-mavxvnni -mavx2 -mfma -mf16c).
+bool HasAvxVnni(const CpuFeatures& f) { return HasAvx2(f) && f.avx_vnni; }
+
 // The best ISA whose per-file flags (cmake/QualmFlags.cmake) the machine fully supports.
 Isa BestIsa(const CpuFeatures& f) {
-  const bool avx2 = f.os_avx && f.avx2 && f.fma && f.f16c;
+  const bool avx2 = HasAvx2(f);
   const bool avx512 = avx2 && f.os_avx512 && f.avx512f && f.avx512bw && f.avx512dq && f.avx512vl;
   if (avx512 && f.avx512vnni) return Isa::kAvx512Vnni;
   if (avx512) return Isa::kAvx512;
+  if (HasAvxVnni(f)) return Isa::kAvxVnni;
   if (avx2) return Isa::kAvx2;
   return Isa::kScalar;
 }
@@ -71,12 +82,13 @@ const CpuState& State() {
       s.cap_note = "(QUALM_ISA=" + v + ")";
       if (v == "scalar") s.cap = Isa::kScalar;
       else if (v == "avx2") s.cap = Isa::kAvx2;
+      else if (v == "avxvnni") s.cap = Isa::kAvxVnni;
       else if (v == "avx512") s.cap = Isa::kAvx512;
       else if (v == "avx512vnni") s.cap = Isa::kAvx512Vnni;
       else {
         // Fail safe: an unrecognized cap means the most conservative path.
         s.cap = Isa::kScalar;
-        s.cap_note = "(QUALM_ISA=" + v + " not recognized: expected scalar|avx2|avx512|avx512vnni; using scalar)";
+        s.cap_note = "(QUALM_ISA=" + v + " not recognized: expected scalar|avx2|avxvnni|avx512|avx512vnni; using scalar)";
       }
     }
     return s;
@@ -92,15 +104,21 @@ Isa IsaCap() { return State().cap; }
 
 Isa ActiveIsa() {
   const CpuState& s = State();
-  return static_cast<int>(s.detected) < static_cast<int>(s.cap) ? s.detected : s.cap;
+  const Isa a = static_cast<int>(s.detected) < static_cast<int>(s.cap) ? s.detected : s.cap;
+  // A cap of avxvnni on an AVX-512 CPU without AVX-VNNI: the best level below it.
+  return a == Isa::kAvxVnni && !HasAvxVnni(s.features) ? Isa::kAvx2 : a;
 }
 
-bool IsaAvailable(Isa isa) { return static_cast<int>(isa) <= static_cast<int>(ActiveIsa()); }
+bool IsaAvailable(Isa isa) {
+  if (isa == Isa::kAvxVnni && !HasAvxVnni(State().features)) return false;
+  return static_cast<int>(isa) <= static_cast<int>(ActiveIsa());
+}
 
 const char* IsaName(Isa isa) {
   switch (isa) {
     case Isa::kScalar: return "scalar";
     case Isa::kAvx2: return "avx2";
+    case Isa::kAvxVnni: return "avxvnni";
     case Isa::kAvx512: return "avx512";
     case Isa::kAvx512Vnni: return "avx512vnni";
   }
@@ -124,6 +142,7 @@ std::string DescribeCpu() {
   add(f.avx512dq, "avx512dq");
   add(f.avx512vl, "avx512vl");
   add(f.avx512vnni, "avx512vnni");
+  add(f.avx_vnni, "avxvnni");
   if (!f.os_avx && (f.avx2 || f.fma)) add(true, "[OS has not enabled AVX state]");
   if (f.os_avx && !f.os_avx512 && f.avx512f) add(true, "[OS has not enabled AVX-512 state]");
   if (feats.empty()) feats = "none";

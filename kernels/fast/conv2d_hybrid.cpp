@@ -6,7 +6,8 @@
 // fast/hybrid_rows.h.
 //
 // The GEMM rows are the output pixels of the whole batch (M = batch * P), cut
-// into tiles (fast/int8_rows.h) as in conv2d_s8. A tile may straddle two
+// into tiles (and column blocks when there are fewer tiles than threads:
+// fast/int8_rows.h) as in conv2d_s8. A tile may straddle two
 // images with different zero points: its im2col is built image segment by
 // image segment, each with its image's operand (q - zp, or q + 128 with
 // padding taps zp + 128), and the epilogue takes each row's image parameters.
@@ -80,13 +81,16 @@ void conv2d_hybrid(const KernelContext& ctx, const PreparedConv2dHybrid& pp, con
   const bool u8 = v.operands == detail::S8Operands::kU8S8;
   QUALM_DCHECK(!u8 || (w.zp_in == 0 && !w.data_u8s8.empty()));
   const Index lda = internal_s8::RowLength(v.operands, g.K);
-  const int ocg = static_cast<int>(g.ocg);
-  internal_s8::ForRowTiles(g.M, l.tile, ctx.threads, [&](int tid, Index row0, Index rows) {
+  const internal_s8::TileGrid grid = internal_s8::MakeTileGrid(g.M, g.ocg, g.K, l.tile, ctx.threads);
+  internal_s8::ForTiles(grid, ctx.threads, [&](int tid, Index row0, Index rows, Index col0, Index cols,
+                                               bool new_rows) {
     unsigned char* mine = base + l.threads_off + static_cast<std::size_t>(tid) * l.thread_stride;
     auto* acc = reinterpret_cast<std::int32_t*>(mine + l.a_bytes);
+    const int nc = static_cast<int>(cols);
     for (int grp = 0; grp < p.groups; ++grp) {
-      // im2col image segment by image segment (each with its own zero point).
-      for (Index r = row0; r < row0 + rows;) {
+      // im2col image segment by image segment (each with its own zero point);
+      // once for consecutive column blocks of one tile when there is one group.
+      for (Index r = row0; r < row0 + rows && (new_rows || p.groups > 1);) {
         const Index n = r / g.P, end = std::min(row0 + rows, (n + 1) * g.P);
         if (u8) {
           auto* a = reinterpret_cast<std::uint8_t*>(mine) + (r - row0) * lda;
@@ -97,11 +101,11 @@ void conv2d_hybrid(const KernelContext& ctx, const PreparedConv2dHybrid& pp, con
         }
         r = end;
       }
-      RawGemm(v, w, grp, mine, lda, static_cast<int>(rows), ocg, acc);
-      const Index c0 = Index{grp} * ocg;
+      RawGemm(v, w, grp, mine, lda, static_cast<int>(rows), col0, nc, acc);
+      const Index c0 = Index{grp} * g.ocg + col0;
       for (Index r = 0; r < rows; ++r) {
         const SampleQuant& s = sq[(row0 + r) / g.P];
-        Epilogue(acc + r * ocg, ocg, s, u8 ? s.zp : 0, packed.colsum.data() + c0, pp.weight_scales.data() + c0,
+        Epilogue(acc + r * nc, nc, s, u8 ? s.zp : 0, packed.colsum.data() + c0, pp.weight_scales.data() + c0,
                  bias ? bias + c0 : nullptr, y + (row0 + r) * p.out_c + c0);
       }
     }

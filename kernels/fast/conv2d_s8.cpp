@@ -8,18 +8,22 @@
 // (fast/int8_rows.h): x - zp_in as int16 and 0 at padding taps (what the
 // reference's skipped taps contribute), or x + 128 as u8 and zp_in + 128 at
 // padding taps (which the u8 x s8 GEMM's column correction cancels exactly:
-// int8_gemm_variants.h). Rows are cut into tiles
-// (fast/int8_rows.h); each thread builds its tiles' Col_g in its own slice of
+// int8_gemm_variants.h). Rows are cut into tiles, and when there are fewer
+// tiles than threads the tiles into column blocks (fast/int8_rows.h, a fixed
+// partition); each thread builds its tiles' Col_g in its own slice of
 // ctx.scratch, group by group, and hands them to the GEMM, which writes
 // disjoint rows and columns of y.
 //
 // Pure depthwise convs (in_c == out_c == groups; the BN-folded 1x1 depthwise
 // layers of the lowered ResNet are such) would be GEMMs of one column each, so
-// they run a kernel vectorized across channels instead, with no scratch.
+// they run a kernel vectorized across channels instead, with no scratch; the
+// 1x1 stride-1 unpadded ones (per-channel affines) with many pixels run as a
+// lookup in a table that kernel makes (fast/channel_affine_s8.h), in scratch.
 #include <algorithm>
 #include <cstdint>
 #include <type_traits>
 
+#include "fast/channel_affine_s8.h"
 #include "fast/im2col_s8.h"
 #include "fast/int8_rows.h"
 #include "qualm/kernels/detail/int8_gemm_variants.h"
@@ -37,6 +41,41 @@ using internal_s8::MakeGeometry;
 // Output pixels per thread below which a depthwise split is not worth a fork.
 constexpr Index kMinDepthwisePixelsPerThread = 64;
 
+// Whether the call runs the table path (fast/channel_affine_s8.h): a
+// per-channel affine with enough pixels, and a C small enough for int32
+// gather offsets (255 * C + C).
+bool UsesAffineTable(const Conv2dParams& p) {
+  return internal_s8::IsChannelAffine(p) && p.out_c <= (1 << 20) &&
+         Index{p.batch} * p.out_h() * p.out_w() >= internal_s8::kMinAffinePixels;
+}
+
+// The per-channel affine as a table lookup: the table is the variant's own
+// depthwise kernel run on the 256 possible inputs (fast/channel_affine_s8.h).
+void ChannelAffine(const KernelContextS8& ctx, const detail::S8DepthwiseTile& proto, const Conv2dParams& p,
+                   const detail::Int8GemmVariant& v) {
+  const Index C = p.out_c, M = Index{p.batch} * p.out_h() * p.out_w();
+  auto* image = reinterpret_cast<std::int8_t*>(ctx.scratch);  // [256][C]: pixel u holds u - 128
+  std::int8_t* table = image + internal_s8::kAffineTableRows * C;
+  for (Index u = 0; u < internal_s8::kAffineTableRows; ++u)
+    std::fill(image + u * C, image + (u + 1) * C, static_cast<std::int8_t>(u - 128));
+  std::fill(table + internal_s8::kAffineTableRows * C, table + internal_s8::kAffineTableRows * C + 4, std::int8_t{0});
+  Conv2dParams tp = p;
+  tp.batch = 1, tp.in_h = 1, tp.in_w = static_cast<int>(internal_s8::kAffineTableRows);
+  detail::S8DepthwiseTile t = proto;
+  t.shape = &tp, t.x = image, t.y = table, t.pix0 = 0, t.pix1 = internal_s8::kAffineTableRows;
+  v.depthwise(t);
+  // The generic variant never runs AVX2 code (QUALM_ISA=scalar means scalar).
+  const auto lookup = v.isa == Isa::kScalar ? &internal_s8::LookupChannels : &internal_s8::LookupChannels_avx2;
+  const int nt = static_cast<int>(
+      std::max<Index>(1, std::min<Index>(std::max(ctx.threads, 1), M / kMinDepthwisePixelsPerThread)));
+  if (nt == 1) {
+    lookup(table, C, proto.x, 0, M, proto.y);
+    return;
+  }
+#pragma omp parallel for num_threads(nt) schedule(static, 1)
+  for (int tid = 0; tid < nt; ++tid) lookup(table, C, proto.x, M * tid / nt, M * (tid + 1) / nt, proto.y);
+}
+
 void Depthwise(const KernelContextS8& ctx, const PreparedConv2dS8& pp, const PackedS8Weights& w,
                const std::int8_t* x, const std::int32_t* bias, std::int8_t* y, const detail::Int8GemmVariant& v) {
   const Conv2dParams& p = pp.shape;
@@ -49,6 +88,12 @@ void Depthwise(const KernelContextS8& ctx, const PreparedConv2dS8& pp, const Pac
   t.x = x;
   t.out = internal_s8::MakeOutputStage(pp.output, bias);
   t.y = y;
+  if (UsesAffineTable(p)) {
+    QUALM_DCHECK(ctx.scratch != nullptr &&
+                 ctx.scratch_int16 * 2 >= static_cast<std::size_t>(internal_s8::AffineTableBytes(p.out_c)));
+    ChannelAffine(ctx, t, p, v);
+    return;
+  }
   const int nt = static_cast<int>(
       std::max<Index>(1, std::min<Index>(std::max(ctx.threads, 1), M / kMinDepthwisePixelsPerThread)));
   if (nt == 1) {
@@ -68,6 +113,8 @@ void Depthwise(const KernelContextS8& ctx, const PreparedConv2dS8& pp, const Pac
 }  // namespace
 
 std::size_t conv2d_s8_scratch_int16(const PreparedConv2dS8& pp, int threads) {
+  // Sized for the prepared batch: a smaller run batch needs the same or nothing.
+  if (UsesAffineTable(pp.shape)) return static_cast<std::size_t>(internal_s8::AffineTableBytes(pp.shape.out_c) + 1) / 2;
   if (IsDepthwise(pp.shape)) return 0;
   const ConvGeometry g = MakeGeometry(pp.shape);
   return internal_s8::ScratchInt16(g.M, g.k_padded, threads);
@@ -89,18 +136,24 @@ void conv2d_s8(const KernelContextS8& ctx, const PreparedConv2dS8& pp, const Pac
   const Index tile = internal_s8::TileRows(g.M, g.k_padded, ctx.threads);
   const std::size_t stride = internal_s8::ThreadStride(g.M, g.k_padded, ctx.threads);
   const detail::S8OutputStage out = internal_s8::MakeOutputStage(pp.output, bias);
-  // Each thread converts its tiles' rows of one group, then runs the GEMM on them.
+  const internal_s8::TileGrid grid = internal_s8::MakeTileGrid(g.M, g.ocg, g.K, tile, ctx.threads);
+  // Each thread converts its tiles' rows of one group (once for consecutive
+  // column blocks of one row tile when there is one group), then runs the
+  // GEMM on its columns [col0, col0 + cols) of the group.
   auto tiles = [&](const auto& op, auto&& gemm) {
     using Operand = std::decay_t<decltype(op)>;
     const Index lda = internal_s8::RowLength(v.operands, g.K);
-    internal_s8::ForRowTiles(g.M, tile, ctx.threads, [&](int tid, Index row0, Index rows) {
+    internal_s8::ForTiles(grid, ctx.threads, [&](int tid, Index row0, Index rows, Index col0, Index cols,
+                                                 bool new_rows) {
       typename Operand::T* col = internal_s8::ThreadBuffer<Operand>(ctx.scratch, stride, tid);
       for (int grp = 0; grp < p.groups; ++grp) {
-        internal_s8::Im2Col(p, g, x, op, grp, row0, rows, lda, col);
+        if (new_rows || p.groups > 1) internal_s8::Im2Col(p, g, x, op, grp, row0, rows, lda, col);
         detail::S8OutputStage o = out;
-        o.requant += grp * g.ocg;
-        if (bias) o.bias += grp * g.ocg;
-        gemm(col, lda, static_cast<int>(rows), grp, o, y + row0 * p.out_c + grp * g.ocg);
+        const Index c0 = grp * g.ocg + col0;
+        o.requant += c0;
+        if (bias) o.bias += c0;
+        gemm(col, lda, static_cast<int>(rows), grp, static_cast<int>(col0), static_cast<int>(cols), o,
+             y + row0 * p.out_c + c0);
       }
     });
   };
@@ -110,12 +163,14 @@ void conv2d_s8(const KernelContextS8& ctx, const PreparedConv2dS8& pp, const Pac
     const std::size_t panel_size = static_cast<std::size_t>(w.panels) * static_cast<std::size_t>(w.k_padded4) *
                                    detail::kS8PanelCols;
     tiles(internal_s8::U8Operand(pp.input_zero_point),
-          [&](const std::uint8_t* a, Index lda, int rows, int grp, const detail::S8OutputStage& o, std::int8_t* yt) {
+          [&](const std::uint8_t* a, Index lda, int rows, int grp, int col0, int cols, const detail::S8OutputStage& o,
+              std::int8_t* yt) {
             detail::U8S8GemmTile t;
             t.a = a, t.lda = lda, t.m = rows;
-            t.b = w.data_u8s8.data() + static_cast<std::size_t>(grp) * panel_size;
-            t.col_offset = w.col_offset.data() + static_cast<std::size_t>(grp) * w.panels * detail::kS8PanelCols;
-            t.n = static_cast<int>(g.ocg), t.k_padded = static_cast<int>(lda);
+            t.b = w.data_u8s8.data() + static_cast<std::size_t>(grp) * panel_size +
+                  static_cast<std::size_t>(col0) * static_cast<std::size_t>(w.k_padded4);
+            t.col_offset = w.col_offset.data() + static_cast<std::size_t>(grp) * w.panels * detail::kS8PanelCols + col0;
+            t.n = cols, t.k_padded = static_cast<int>(lda);
             t.out = o, t.y = yt, t.ldy = p.out_c;
             v.gemm_u8s8(t);
           });
@@ -123,11 +178,13 @@ void conv2d_s8(const KernelContextS8& ctx, const PreparedConv2dS8& pp, const Pac
     const std::size_t panel_size = static_cast<std::size_t>(w.panels) * static_cast<std::size_t>(g.k_padded) *
                                    detail::kS8PanelCols;
     tiles(internal_s8::S16Operand{static_cast<std::int16_t>(pp.input_zero_point)},
-          [&](const std::int16_t* a, Index lda, int rows, int grp, const detail::S8OutputStage& o, std::int8_t* yt) {
+          [&](const std::int16_t* a, Index lda, int rows, int grp, int col0, int cols, const detail::S8OutputStage& o,
+              std::int8_t* yt) {
             detail::S8GemmTile t;
             t.a = a, t.lda = lda, t.m = rows;
-            t.b = w.data.data() + static_cast<std::size_t>(grp) * panel_size;
-            t.n = static_cast<int>(g.ocg), t.k_padded = static_cast<int>(lda);
+            t.b = w.data.data() + static_cast<std::size_t>(grp) * panel_size +
+                  static_cast<std::size_t>(col0) * static_cast<std::size_t>(g.k_padded);
+            t.n = cols, t.k_padded = static_cast<int>(lda);
             t.out = o, t.y = yt, t.ldy = p.out_c;
             v.gemm(t);
           });

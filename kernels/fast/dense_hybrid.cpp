@@ -59,11 +59,13 @@ void dense_hybrid(const KernelContext& ctx, const PreparedDenseHybrid& pp, const
   const bool u8 = v.operands == detail::S8Operands::kU8S8;
   QUALM_DCHECK(!u8 || (w.zp_in == 0 && !w.data_u8s8.empty()));
   const Index lda = internal_s8::RowLength(v.operands, K);
-  const int n = static_cast<int>(N);
-  internal_s8::ForRowTiles(p.batch, l.tile, ctx.threads, [&](int tid, Index row0, Index rows) {
+  const internal_s8::TileGrid grid = internal_s8::MakeTileGrid(p.batch, N, K, l.tile, ctx.threads);
+  internal_s8::ForTiles(grid, ctx.threads, [&](int tid, Index row0, Index rows, Index col0, Index cols,
+                                               bool new_rows) {
     unsigned char* mine = base + l.threads_off + static_cast<std::size_t>(tid) * l.thread_stride;
     auto* acc = reinterpret_cast<std::int32_t*>(mine + l.a_bytes);
-    // Each row converted with its own sample's operand; zero past K (those weights are zero).
+    // Each row converted with its own sample's operand; zero past K (those
+    // weights are zero); once for consecutive column blocks of one tile.
     auto convert = [&](auto* a, auto make) {
       for (Index r = 0; r < rows; ++r) {
         auto* ar = a + r * lda;
@@ -71,13 +73,16 @@ void dense_hybrid(const KernelContext& ctx, const PreparedDenseHybrid& pp, const
         std::fill(ar + K, ar + lda, static_cast<std::remove_pointer_t<decltype(ar)>>(0));
       }
     };
-    if (u8) convert(reinterpret_cast<std::uint8_t*>(mine), U8For);
-    else convert(reinterpret_cast<std::int16_t*>(mine), S16For);
-    RawGemm(v, w, 0, mine, lda, static_cast<int>(rows), n, acc);
+    if (new_rows) {
+      if (u8) convert(reinterpret_cast<std::uint8_t*>(mine), U8For);
+      else convert(reinterpret_cast<std::int16_t*>(mine), S16For);
+    }
+    const int nc = static_cast<int>(cols);
+    RawGemm(v, w, 0, mine, lda, static_cast<int>(rows), col0, nc, acc);
     for (Index r = 0; r < rows; ++r) {
       const SampleQuant& s = sq[row0 + r];
-      Epilogue(acc + r * n, n, s, u8 ? s.zp : 0, packed.colsum.data(), pp.weight_scales.data(), bias,
-               y + (row0 + r) * N);
+      Epilogue(acc + r * nc, nc, s, u8 ? s.zp : 0, packed.colsum.data() + col0, pp.weight_scales.data() + col0,
+               bias ? bias + col0 : nullptr, y + (row0 + r) * N + col0);
     }
   });
 }

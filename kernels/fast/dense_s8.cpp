@@ -3,8 +3,9 @@
 // bit-exact to ref::dense_s8; or, for a u8 x s8 variant, X' = x + 128 (u8) and
 // the GEMM's column correction -(zp_in + 128) sum_k w (int8_gemm_variants.h).
 // The rows of X' are converted tile by tile into each thread's slice of
-// ctx.scratch (fast/int8_rows.h); threads split the batch.
-// A batch of one runs on one thread (the GEMM does not split columns).
+// ctx.scratch (fast/int8_rows.h); threads split the batch, and, when there
+// are fewer row tiles than threads (a batch of one), the output columns in
+// blocks of whole panels (a fixed partition: fast/int8_rows.h).
 #include <algorithm>
 #include <cstdint>
 #include <type_traits>
@@ -34,37 +35,46 @@ void dense_s8(const KernelContextS8& ctx, const PreparedDenseS8& pp, const Packe
   const std::size_t stride = internal_s8::ThreadStride(p.batch, kp, ctx.threads);
   const Index lda = internal_s8::RowLength(v.operands, K);
   const detail::S8OutputStage out = internal_s8::MakeOutputStage(pp.output, bias);
-  // Each thread converts its tile of rows (zero past K: those weights are zero), then runs the GEMM.
+  const internal_s8::TileGrid grid = internal_s8::MakeTileGrid(p.batch, N, K, tile, ctx.threads);
+  // Each thread converts its tile of rows (zero past K: those weights are
+  // zero; once for consecutive column blocks of one tile), then runs the GEMM
+  // on its columns [col0, col0 + cols).
   auto tiles = [&](const auto& op, auto&& gemm) {
     using Operand = std::decay_t<decltype(op)>;
-    internal_s8::ForRowTiles(p.batch, tile, ctx.threads, [&](int tid, Index row0, Index rows) {
+    internal_s8::ForTiles(grid, ctx.threads, [&](int tid, Index row0, Index rows, Index col0, Index cols,
+                                                 bool new_rows) {
       typename Operand::T* a = internal_s8::ThreadBuffer<Operand>(ctx.scratch, stride, tid);
-      for (Index r = 0; r < rows; ++r) {
+      for (Index r = 0; r < rows && new_rows; ++r) {
         typename Operand::T* ar = a + r * lda;
         op.Convert(x + (row0 + r) * K, K, ar);
         std::fill(ar + K, ar + lda, typename Operand::T{0});
       }
-      gemm(a, static_cast<int>(rows), y + row0 * N);
+      detail::S8OutputStage o = out;
+      o.requant += col0;
+      if (bias) o.bias += col0;
+      gemm(a, static_cast<int>(rows), static_cast<int>(col0), static_cast<int>(cols), o, y + row0 * N + col0);
     });
   };
   if (v.operands == detail::S8Operands::kU8S8) {
     QUALM_DCHECK(w.k_padded4 == lda && w.zp_in == pp.input_zero_point && !w.data_u8s8.empty());
-    tiles(internal_s8::U8Operand(pp.input_zero_point), [&](const std::uint8_t* a, int rows, std::int8_t* yt) {
+    tiles(internal_s8::U8Operand(pp.input_zero_point), [&](const std::uint8_t* a, int rows, int col0, int cols,
+                                                           const detail::S8OutputStage& o, std::int8_t* yt) {
       detail::U8S8GemmTile t;
       t.a = a, t.lda = lda, t.m = rows;
-      t.b = w.data_u8s8.data(), t.col_offset = w.col_offset.data();
-      t.n = static_cast<int>(N), t.k_padded = static_cast<int>(lda);
-      t.out = out, t.y = yt, t.ldy = N;
+      t.b = w.data_u8s8.data() + static_cast<std::size_t>(col0) * static_cast<std::size_t>(lda);
+      t.col_offset = w.col_offset.data() + col0;
+      t.n = cols, t.k_padded = static_cast<int>(lda);
+      t.out = o, t.y = yt, t.ldy = N;
       v.gemm_u8s8(t);
     });
   } else {
     tiles(internal_s8::S16Operand{static_cast<std::int16_t>(pp.input_zero_point)},
-          [&](const std::int16_t* a, int rows, std::int8_t* yt) {
+          [&](const std::int16_t* a, int rows, int col0, int cols, const detail::S8OutputStage& o, std::int8_t* yt) {
             detail::S8GemmTile t;
             t.a = a, t.lda = lda, t.m = rows;
-            t.b = w.data.data();
-            t.n = static_cast<int>(N), t.k_padded = static_cast<int>(lda);
-            t.out = out, t.y = yt, t.ldy = N;
+            t.b = w.data.data() + static_cast<std::size_t>(col0) * static_cast<std::size_t>(lda);
+            t.n = cols, t.k_padded = static_cast<int>(lda);
+            t.out = o, t.y = yt, t.ldy = N;
             v.gemm(t);
           });
   }

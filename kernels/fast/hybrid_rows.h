@@ -4,7 +4,8 @@
 // call on a tile and the float epilogue.
 //
 // The arithmetic (why the fast path is the reference bit for bit):
-//  * Quantization: QuantizeSampleDynamic itself (hybrid_quant.h), per sample.
+//  * Quantization: QuantizeSampleDynamic (hybrid_quant.h), per sample, in the
+//    dispatched form of detail/hybrid_quant_variants.h (its bits exactly).
 //  * Accumulator. The reference computes, per output c of a sample with zero
 //    point zp, acc = sum over real taps k of w[c][k] * (q[k] - zp), an exact
 //    int32 (Prepare: K * 255 * 127 < 2^31).
@@ -28,7 +29,8 @@
 //    -ffp-contract=off, so the add is never fused). Samples with a NaN or an
 //    infinity give NaN rows, as the reference.
 // Threads: samples are quantized in parallel (each independently), then the
-// GEMM rows are split into tiles like the int8 kernels (fast/int8_rows.h);
+// GEMM rows are split into tiles, and into column blocks when there are fewer
+// tiles than threads, like the int8 kernels (fast/int8_rows.h);
 // every output is computed from its own sample only, in fixed arithmetic, so
 // the result does not depend on the thread count or the tile split.
 #pragma once
@@ -41,6 +43,7 @@
 #include <vector>
 
 #include "fast/int8_rows.h"
+#include "qualm/kernels/detail/hybrid_quant_variants.h"
 #include "qualm/kernels/detail/int8_gemm_variants.h"
 #include "qualm/kernels/hybrid_quant.h"
 
@@ -98,9 +101,10 @@ inline Layout MakeLayout(Index samples, Index sample_elems, Index rows, Index k_
 // reads defined values; its outputs are NaN anyway).
 inline void QuantizeSamples(const float* x, Index samples, Index elems, std::int8_t* q, SampleQuant* sq,
                             int threads) {
+  const detail::QuantizeSampleFn quantize = detail::ActiveQuantizeSampleVariant().fn;  // QuantizeSampleDynamic's bits
   auto one = [&](Index s) {
     std::int8_t* qs = q + s * elems;
-    const DynamicQuant d = QuantizeSampleDynamic(x + s * elems, elems, qs);
+    const DynamicQuant d = quantize(x + s * elems, elems, qs);
     sq[s].finite = d.finite ? 1 : 0;
     sq[s].scale = d.params.scale;
     sq[s].zp = d.params.zero_point;
@@ -123,28 +127,30 @@ inline void QuantizeSamples(const float* x, Index samples, Index elems, std::int
 inline internal_s8::S16Operand S16For(std::int32_t zp) { return internal_s8::S16Operand{static_cast<std::int16_t>(zp)}; }
 inline internal_s8::U8Operand U8For(std::int32_t zp) { return internal_s8::U8Operand(zp); }
 
-// Raw GEMM of `rows` rows of A (lda) against one group's panels (n columns)
-// into acc[rows][n].
+// Raw GEMM of `rows` rows of A (lda) against columns [col0, col0 + cols) of
+// one group's panels (col0 a multiple of 16) into acc[rows][cols].
 inline void RawGemm(const detail::Int8GemmVariant& v, const PackedS8Weights& w, int grp, const void* a, Index lda,
-                    int rows, int n, std::int32_t* acc) {
+                    int rows, Index col0, int cols, std::int32_t* acc) {
+  QUALM_DCHECK(col0 % detail::kS8PanelCols == 0);
+  const std::size_t c0 = static_cast<std::size_t>(col0);
   if (v.operands == detail::S8Operands::kU8S8) {
     const std::size_t panel_size =
         static_cast<std::size_t>(w.panels) * static_cast<std::size_t>(w.k_padded4) * detail::kS8PanelCols;
     detail::U8S8GemmTile t;
     t.a = static_cast<const std::uint8_t*>(a), t.lda = lda, t.m = rows;
-    t.b = w.data_u8s8.data() + static_cast<std::size_t>(grp) * panel_size;
-    t.col_offset = w.col_offset.data() + static_cast<std::size_t>(grp) * w.panels * detail::kS8PanelCols;
-    t.n = n, t.k_padded = static_cast<int>(lda);
-    t.y32 = acc, t.ldy = n;
+    t.b = w.data_u8s8.data() + static_cast<std::size_t>(grp) * panel_size + c0 * static_cast<std::size_t>(w.k_padded4);
+    t.col_offset = w.col_offset.data() + static_cast<std::size_t>(grp) * w.panels * detail::kS8PanelCols + c0;
+    t.n = cols, t.k_padded = static_cast<int>(lda);
+    t.y32 = acc, t.ldy = cols;
     v.gemm_u8s8(t);
   } else {
     const std::size_t panel_size =
         static_cast<std::size_t>(w.panels) * static_cast<std::size_t>(w.k_padded) * detail::kS8PanelCols;
     detail::S8GemmTile t;
     t.a = static_cast<const std::int16_t*>(a), t.lda = lda, t.m = rows;
-    t.b = w.data.data() + static_cast<std::size_t>(grp) * panel_size;
-    t.n = n, t.k_padded = static_cast<int>(lda);
-    t.y32 = acc, t.ldy = n;
+    t.b = w.data.data() + static_cast<std::size_t>(grp) * panel_size + c0 * static_cast<std::size_t>(w.k_padded);
+    t.n = cols, t.k_padded = static_cast<int>(lda);
+    t.y32 = acc, t.ldy = cols;
     v.gemm(t);
   }
 }

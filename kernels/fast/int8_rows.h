@@ -86,15 +86,60 @@ typename Operand::T* ThreadBuffer(std::int16_t* scratch, std::size_t stride, int
   return reinterpret_cast<typename Operand::T*>(scratch + static_cast<std::size_t>(tid) * stride);
 }
 
-// body(tid, row0, rows) over tiles of `tile` rows covering [0, m); thread tid
-// (< threads) takes a contiguous run of tiles. Any split gives the same bits:
-// every output is one exact integer sum and one output stage.
+// The fixed work partition of a GEMM of m rows x n columns (reduction k) on
+// `threads` threads: row tiles of `tile` rows (TileRows), and, only when
+// there are fewer row tiles than threads (a batch of one, a few output
+// pixels), each row tile cut into column blocks of whole 16-column panels
+// (an even number of them when possible, so the AVX-512 variant keeps its
+// 32-column steps), as many as the threads need but each at least
+// kMinBlockMacs multiply-adds, below which a fork costs more than it saves.
+// Any partition gives the same bits: every output is one exact integer sum
+// and one output stage, computed by whichever thread owns it; the partition
+// only decides who computes what.
+constexpr Index kMinBlockMacs = Index{1} << 18;
+
+struct TileGrid {
+  Index m = 0, n = 0, tile = 1;
+  Index row_tiles = 0;
+  Index block_cols = 0;  // columns per block (a multiple of 16, or n)
+  Index col_blocks = 1;
+  Index items() const { return row_tiles * col_blocks; }
+};
+
+inline TileGrid MakeTileGrid(Index m, Index n, Index k, Index tile, int threads) {
+  TileGrid g;
+  g.m = m, g.n = n, g.tile = tile;
+  g.row_tiles = (m + tile - 1) / tile;
+  g.block_cols = n;
+  const Index nt = std::max(threads, 1);
+  if (g.row_tiles >= nt || n <= detail::kS8PanelCols) return g;
+  const Index panels = (n + detail::kS8PanelCols - 1) / detail::kS8PanelCols;
+  const Index tile_macs = std::min(tile, m) * k * n;  // one row tile, all columns
+  Index blocks = std::min<Index>({(nt + g.row_tiles - 1) / g.row_tiles, panels,
+                                  std::max<Index>(1, tile_macs / kMinBlockMacs)});
+  if (blocks <= 1) return g;
+  Index per = (panels + blocks - 1) / blocks;
+  if (per > 1 && per % 2) ++per;  // keep 32-column steps whole
+  g.block_cols = per * detail::kS8PanelCols;
+  g.col_blocks = (n + g.block_cols - 1) / g.block_cols;
+  return g;
+}
+
+// body(tid, row0, rows, col0, cols, new_rows) over the grid's items (row tile
+// major); thread tid (< threads) takes a contiguous run of items. new_rows is
+// false when the thread's previous item had the same row tile (its converted
+// A rows can be reused).
 template <typename Body>
-void ForRowTiles(Index m, Index tile, int threads, const Body& body) {
-  const Index count = (m + tile - 1) / tile;
+void ForTiles(const TileGrid& g, int threads, const Body& body) {
+  const Index count = g.items();
   const int nt = static_cast<int>(std::min<Index>(std::max(threads, 1), count));
   auto run = [&](int tid, Index first, Index end) {
-    for (Index i = first; i < end; ++i) body(tid, i * tile, std::min(tile, m - i * tile));
+    for (Index i = first; i < end; ++i) {
+      const Index rt = i / g.col_blocks, cb = i % g.col_blocks;
+      const Index row0 = rt * g.tile, col0 = cb * g.block_cols;
+      const bool new_rows = i == first || cb == 0;
+      body(tid, row0, std::min(g.tile, g.m - row0), col0, std::min(g.block_cols, g.n - col0), new_rows);
+    }
   };
   if (nt <= 1) {
     run(0, 0, count);

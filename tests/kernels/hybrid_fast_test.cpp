@@ -3,7 +3,7 @@
 // ref::dense_hybrid / ref::conv2d_hybrid, BIT FOR BIT (memcmp of the float
 // outputs, NaN rows included), under every int8 GEMM variant this machine
 // runs (the test hook; the first case prints which ran and which were
-// skipped), on 1 and 2 threads, for awkward shapes (batch 1, primes, K not a
+// skipped), on 1, 2 and 3 threads, for awkward shapes (batch 1, primes, K not a
 // multiple of 4, column tails, stride / padding / dilation / groups, 1-channel
 // input like LeNet's conv1, tiles straddling images), per-channel and
 // per-tensor scales, with and without bias, and samples that are all zero,
@@ -93,7 +93,7 @@ void CheckDense(const std::string& what, const DenseCase& c) {
   qk::ref::dense_hybrid(*prep, c.x.data(), c.qw.w.data(), c.B(), want.data(), ref_scratch.data());
   const qk::PackedHybridWeights packed = qk::PackDenseHybridWeights(*prep, c.qw.w.data());
   ForEachVariant([&](const std::string& variant) {
-    for (int threads : {1, 2}) {
+    for (int threads : {1, 2, 3}) {
       FastScratch s(qk::fast::dense_hybrid_scratch_floats(*prep, threads));
       Vec got(ny, -7.0f);
       qk::fast::dense_hybrid(s.Context(threads), *prep, packed, c.x.data(), c.qw.w.data(), c.B(), got.data());
@@ -139,7 +139,7 @@ void CheckConv(const std::string& what, const ConvCase& c) {
   const bool depthwise = c.p.in_c == c.p.groups && c.p.out_c == c.p.groups;
   CHECK(packed.reference_fallback == depthwise);
   ForEachVariant([&](const std::string& variant) {
-    for (int threads : {1, 2}) {
+    for (int threads : {1, 2, 3}) {
       FastScratch s(qk::fast::conv2d_hybrid_scratch_floats(*prep, threads));
       Vec got(ny, -7.0f);
       qk::fast::conv2d_hybrid(s.Context(threads), *prep, packed, c.x.data(), c.qw.w.data(), c.B(), got.data());
@@ -297,3 +297,23 @@ TEST_CASE("hybrid fast kernels stay inside x, y and the scratch in every variant
 }
 
 }  // namespace
+
+TEST_CASE("hybrid fast dense and conv2d: few rows split into column blocks, 1 to 3 threads") {
+  // Fewer row tiles than threads: the columns are cut into blocks of whole
+  // panels (fast/int8_rows.h: blocks of at least 2^18 multiply-adds), so
+  // these shapes are large in K x N. Column tails inside the last block.
+  unsigned seed = 1300;
+  for (const int batch : {1, 2, 3}) {
+    const DenseCase c = MakeDenseCase(batch, 1500, 700, false, true, seed % 7, seed);
+    ++seed;
+    CheckDense("dense " + std::to_string(batch) + "x1500->700", c);
+  }
+  const DenseCase d = MakeDenseCase(1, 1031, 517, true, false, 0, seed++);
+  CheckDense("dense 1x1031->517 per-tensor no-bias", d);
+  CheckConv("conv 1x4x4x200 -> 300 k3x3", MakeConvCase(Conv(1, 4, 4, 200, 300, 3, 3), false, true, 0, seed++));
+  {
+    qk::Conv2dParams p = Conv(1, 5, 4, 200, 300, 3, 3);  // groups 2: blocks of each group's 150 columns
+    p.groups = 2;
+    CheckConv("conv 1x5x4x200 -> 300 k3x3 groups 2", MakeConvCase(p, false, false, 0, seed++));
+  }
+}

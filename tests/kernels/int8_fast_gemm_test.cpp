@@ -329,7 +329,13 @@ TEST_CASE("int8 fast dispatch names a variant and the test hook covers only avai
   }
   // The best available variant is the chosen one: VNNI where the CPU (under the cap) has it.
   if (qk::IsaAvailable(qk::Isa::kAvx512Vnni)) CHECK(chosen == "s8u8_gemm_8x32c4__avx512vnni");
+  else if (qk::IsaAvailable(qk::Isa::kAvxVnni)) CHECK(chosen == "s8u8_gemm_6x16c4__avxvnni");
   else if (qk::IsaAvailable(qk::Isa::kAvx2)) CHECK(chosen == "s8s16_gemm_4x16c2__avx2");
+  {
+    qd::ScopedInt8GemmIsaForTesting avxvnni(qk::Isa::kAvxVnni);
+    CHECK(avxvnni.ok() == qk::IsaAvailable(qk::Isa::kAvxVnni));
+    if (avxvnni.ok()) CHECK(std::string(qk::Int8GemmPathName()) == "s8u8_gemm_6x16c4__avxvnni");
+  }
   {
     qd::ScopedInt8GemmIsaForTesting avx2(qk::Isa::kAvx2);
     CHECK(avx2.ok() == qk::IsaAvailable(qk::Isa::kAvx2));

@@ -248,6 +248,37 @@ TEST_CASE("int8 fast conv2d on the study's layer shapes in every mode") {
     for (RequantMode m : kModes) CheckConv(p, Q(m, static_cast<int>(seed * 37 % 256) - 128, static_cast<int>(seed * 11 % 41) - 20, seed)), ++seed;
 }
 
+TEST_CASE("int8 fast conv2d and dense: few rows split into column blocks, 1 to 3 threads") {
+  // Fewer row tiles than threads: the columns are cut into blocks of whole
+  // panels (fast/int8_rows.h: blocks of at least 2^18 multiply-adds), so
+  // these shapes are large in K x N; column tails inside the last block.
+  for (RequantMode m : kModes) {
+    CheckDense(qk::DenseParams{1, 1500, 700}, Q(m, 17, -3, 71));
+    CheckDense(qk::DenseParams{3, 1031, 517}, Q(m, -128, 127, 72));
+    CheckConv(Conv(1, 4, 4, 200, 300, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0, 1), Q(m, 5, 9, 73));
+    CheckConv(Conv(1, 5, 4, 200, 300, 3, 3, 1, 1, 1, 1, 1, 0, 0, 1, 2), Q(m, -77, 2, 74));  // groups 2, padding
+  }
+}
+
+TEST_CASE("int8 fast per-channel affine (1x1 depthwise, the lowered batch norm) through its table") {
+  // From kMinAffinePixels = 1024 pixels the fast conv runs a 1x1 stride-1
+  // unpadded depthwise conv as a lookup in a [256][C] table made by the
+  // depthwise kernel itself (fast/channel_affine_s8.h). Channel counts around
+  // the 8-channel gather and 32-channel step, primes, every mode and zero
+  // points at both ends; prepared for a large batch and also run on a small
+  // one (the direct kernel then, with the scratch sized for the large one).
+  unsigned seed = 3000;
+  for (int c : {1, 3, 16, 17, 31, 32, 33, 64, 100})
+    for (RequantMode m : kModes) {
+      const int batch = 1100 / (7 * 5) + 1;  // 32 images of 7x5: 1120 pixels
+      CheckConv(Conv(batch, 7, 5, c, c, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, c), Q(m, static_cast<int>(seed % 255) - 127, 9 - c % 19, seed));
+      ++seed;
+    }
+  CheckConv(Conv(64, 7, 7, 64, 64, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 64), Q(RequantMode::kGemmlowp, -128, 127, 3100));
+  CheckConv(Conv(64, 7, 7, 64, 64, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 64), Q(RequantMode::kGemmlowp, 127, -128, 3101), 1);
+  CheckConv(Conv(40, 6, 6, 32, 32, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 32), Q(RequantMode::kSingle, 3, -5, 3102), 29);
+}
+
 TEST_CASE("int8 fast conv2d sizes 1 to 10 and channel and row tails") {
   for (RequantMode m : kModes)
     for (int s = 1; s <= 10; ++s) {

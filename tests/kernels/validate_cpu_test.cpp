@@ -87,8 +87,15 @@ TEST_CASE("CPU detection and ISA cap are consistent") {
   const qk::Isa detected = qk::DetectedIsa();
   if (detected >= qk::Isa::kAvx2) CHECK((f.avx2 && f.fma && f.os_avx));
   if (detected >= qk::Isa::kAvx512) CHECK((f.avx512f && f.os_avx512));
-  CHECK(static_cast<int>(qk::ActiveIsa()) ==
-        std::min(static_cast<int>(qk::DetectedIsa()), static_cast<int>(qk::IsaCap())));
+  if (detected == qk::Isa::kAvxVnni) CHECK((f.avx_vnni && !f.avx512f));
+  // AVX-VNNI is not implied by the levels above it: available only when the CPU has it.
+  if (qk::IsaAvailable(qk::Isa::kAvxVnni)) CHECK((f.avx_vnni && f.avx2 && f.os_avx));
+  if (!f.avx_vnni) CHECK_FALSE(qk::IsaAvailable(qk::Isa::kAvxVnni));
+  const int min_level = std::min(static_cast<int>(qk::DetectedIsa()), static_cast<int>(qk::IsaCap()));
+  if (min_level == static_cast<int>(qk::Isa::kAvxVnni) && !f.avx_vnni)
+    CHECK(qk::ActiveIsa() == qk::Isa::kAvx2);  // a cap of avxvnni on a CPU without it
+  else
+    CHECK(static_cast<int>(qk::ActiveIsa()) == min_level);
   CHECK(qk::IsaAvailable(qk::Isa::kScalar));
   CHECK(qk::IsaAvailable(qk::ActiveIsa()));
   const std::string d = qk::DescribeCpu();

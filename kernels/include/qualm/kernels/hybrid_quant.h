@@ -118,6 +118,28 @@ struct DynamicQuant {
   bool finite = true;
 };
 
+// The parameters of a finite sample's range [lo, hi] (lo <= 0 <= hi), and
+// whether the sample is quantized as all zeros (zero or tiny range: params
+// (1, 0)): the statements of QuantizeSampleDynamic below, for its vectorized
+// forms (detail/hybrid_quant_variants.h; equality on every input tested in
+// hybrid_quant_fast_test.cpp). A copy on purpose: calling this from the
+// frozen QuantizeSampleDynamic changed how GCC 12 compiles the reference
+// hybrid LSTM around it (the sign of a NaN it propagates), so the reference
+// text stays as it was.
+inline bool DynamicRangeParams(float lo, float hi, QuantParams* params) {
+  *params = QuantParams{};
+  // ChooseQuantParams' own scale expression: below FLT_MIN it would fail (or,
+  // for lo == hi == 0, return (1, 0)); handled here without building a Status.
+  const float scale = static_cast<float>((static_cast<double>(hi) - static_cast<double>(lo)) /
+                                         (static_cast<double>(kInt8Max) - static_cast<double>(kInt8Min)));
+  const bool tiny = !(scale >= std::numeric_limits<float>::min());
+  const Result<QuantParams> r = tiny ? Result<QuantParams>(*params) : ChooseQuantParams(lo, hi, kInt8Min, kInt8Max);
+  QUALM_DCHECK(r.ok());  // finite bounds, lo <= 0 <= hi, normal scale: cannot fail
+  if (tiny || !r.ok()) return true;
+  *params = *r;
+  return false;
+}
+
 // Quantizes x[0..n) as one sample (rules above) into q[0..n).
 inline DynamicQuant QuantizeSampleDynamic(const float* x, std::int64_t n, std::int8_t* q) {
   float lo = 0.0f, hi = 0.0f;  // the range always includes 0

@@ -8,7 +8,8 @@
 // translation unit; s8s16_depthwise_16c__avx2 = 16 channels per step;
 // s8u8_gemm_8x32c4__avx512vnni = int8 data taken as u8 operands (x + 128), up
 // to 8 rows x 32 columns per step, c4 = four reduction indices per 32-bit lane
-// (one vpdpbusd). A variant's name is its GEMM function's symbol.
+// (one vpdpbusd); s8u8_gemm_6x16c4__avxvnni the same on 256-bit registers,
+// 6 rows x 16 columns. A variant's name is its GEMM function's symbol.
 //
 // A variant is two functions on plain structs, and says which operands its GEMM takes:
 //   gemm       (S8Operands::kS16) one tile: y[m][n] = OutputStage(A[m][k_padded]
@@ -114,6 +115,10 @@ void s8s16_depthwise_16c__avx2(const S8DepthwiseTile& t);
 // (u8 x s8 -> int32, the non-saturating form), the AVX2 output stage on each
 // half of a zmm; depthwise is s8s16_depthwise_16c__avx2.
 void s8u8_gemm_8x32c4__avx512vnni(const U8S8GemmTile& t);
+// AVX-VNNI (256-bit VEX vpdpbusd, for CPUs with VNNI but no AVX-512): the same
+// operands and panels, up to 6 rows x 16 columns; depthwise is
+// s8s16_depthwise_16c__avx2.
+void s8u8_gemm_6x16c4__avxvnni(const U8S8GemmTile& t);
 
 struct Int8GemmVariant {
   Isa isa;
