@@ -4,7 +4,7 @@
  *
  * Opens an int8 qualm model, prints its input and output, and runs it on the
  * samples of INPUT.bin (raw little-endian floats or int32 token ids, as many
- * whole samples as the file holds, at most 64) or, without one, on one sample
+ * whole samples as the file holds, at most 8) or, without one, on one sample
  * of a fixed pattern. Prints each sample's predicted class and writes the
  * float logits to LOGITS.bin when given. Ends with the process's peak
  * resident memory (ru_maxrss). Exit status 0, or 1 with the runtime's error
@@ -16,7 +16,7 @@
 
 #include "qualm.h"
 
-enum { kMaxBatch = 64 };
+enum { kMaxBatch = 8 };
 
 static int fail(const char* what, qualm_status s) {
   fprintf(stderr, "classify: %s: %s: %s\n", what, qualm_status_string(s), qualm_last_error());
