@@ -92,8 +92,9 @@ typedef struct qualm_tensor_info {
 QUALM_API const char* qualm_version(void);
 /* "invalid argument", ... */
 QUALM_API const char* qualm_status_string(qualm_status status);
-/* The message of this thread's last failed call ("" if none); valid until
- * the next qualm call on this thread. */
+/* The error message of this thread's most recent qualm call that returns a
+ * status ("" when it succeeded); valid until the next qualm call on this
+ * thread. */
 QUALM_API const char* qualm_last_error(void);
 
 /* Opens a model for batches of 1..max_batch samples. *out is set to NULL on
