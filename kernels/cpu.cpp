@@ -4,7 +4,12 @@
 // state and nothing reads the environment afterwards.
 #include "qualm/kernels/cpu.h"
 
+// CPUID exists on x86 only; other architectures (the ARM runtime builds)
+// detect no extension and run the generic variants.
+#if defined(__x86_64__) || defined(__i386__)
+#define QUALM_CPU_X86 1
 #include <cpuid.h>
+#endif
 
 #include <cstdlib>
 #include <string>
@@ -19,10 +24,13 @@ struct CpuState {
   std::string cap_note;  // "(QUALM_ISA unset)", "(QUALM_ISA=avx2)", or why it was rejected
 };
 
-bool Bit(unsigned reg, int bit) { return (reg >> bit) & 1u; }
+[[maybe_unused]] bool Bit(unsigned reg, int bit) { return (reg >> bit) & 1u; }
 
 CpuFeatures Detect() {
   CpuFeatures f;
+#if !defined(QUALM_CPU_X86)
+  return f;
+#else
   unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
   if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return f;
   const bool osxsave = Bit(ecx, 27), avx = Bit(ecx, 28);
@@ -51,6 +59,7 @@ CpuFeatures Detect() {
     }
   }
   return f;
+#endif
 }
 
 bool HasAvx2(const CpuFeatures& f) { return f.os_avx && f.avx2 && f.fma && f.f16c; }

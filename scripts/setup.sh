@@ -5,6 +5,7 @@
 #
 #   scripts/setup.sh                    # packages + data
 #   scripts/setup.sh --with-test-tools  # also what only the test suite uses
+#   scripts/setup.sh --with-cross       # also the ARM cross toolchains (scripts/cross_test.sh)
 #   QUALM_DATA_DIR=... scripts/setup.sh
 set -euo pipefail
 
@@ -32,6 +33,17 @@ if [ "${1:-}" = "--with-test-tools" ]; then PACKAGES+=("${TEST_PACKAGES[@]}"); f
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+# Cross builds of the runtime for aarch64 and armhf, run under qemu-user
+# (scripts/cross_test.sh): Debian's cross compilers (with the targets' libc and
+# libstdc++), qemu-user, and zlib for the targets from the multiarch archives.
+CROSS_PACKAGES=(g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user zlib1g-dev:arm64 zlib1g-dev:armhf)
+if [ "${1:-}" = "--with-cross" ]; then
+  for arch in arm64 armhf; do
+    dpkg --print-foreign-architectures | grep -qx "$arch" || $SUDO dpkg --add-architecture "$arch"
+  done
+  PACKAGES+=("${CROSS_PACKAGES[@]}")
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

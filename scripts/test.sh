@@ -8,7 +8,8 @@
 # must equal the unsharded run's byte for byte, and opens the quick study's
 # report.html in headless Chromium (tests/report). Then builds the layers that may
 # use oneDNN without it (-DQUALM_WITH_ONEDNN=OFF, as constrained targets do)
-# and runs their tests again.
+# and runs their tests again. The runtime library is also cross-built for
+# aarch64 and armhf and run under qemu-user (scripts/cross_test.sh).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -16,6 +17,10 @@ start=$SECONDS
 bash scripts/setup.sh
 bash scripts/build.sh ci
 ctest --preset ci -j "$(nproc)" --timeout 900 --no-tests=error
+
+echo "== the runtime on aarch64 and armhf under qemu-user, against x86's logits =="
+bash scripts/setup.sh --with-cross
+bash scripts/cross_test.sh build/ci
 
 echo "== README command (1): scripts/main.sh --smoke (the quick study), then again (resume) =="
 smoke="$(mktemp -d)"

@@ -40,6 +40,8 @@ Result<std::unique_ptr<Executor>> Executor::Make(const Model& model_ref, Model* 
   if (onednn && options.training)
     return InvalidArgument("the onednn backend is for inference only (its weights are packed once at prepare): "
                            "train with --backend fast or reference");
+  if (options.plan_memory && options.training)
+    return InvalidArgument("a training executor keeps every activation for backward: plan_memory is for inference");
   QUALM_ASSIGN_OR_RETURN(std::vector<Shape> shapes, InferShapes(*model));
   const QuantSpec& quant = model->quant;
   if (quant.scheme == QuantScheme::kInt8)
@@ -71,6 +73,7 @@ Result<std::unique_ptr<Executor>> Executor::Make(const Model& model_ref, Model* 
       for (const auto& p : model->nodes[i].params)
         ex->param_grads_[i].push_back(p.trainable ? Tensor(DType::kF32, p.value.shape()) : Tensor());
   }
+  if (options.plan_memory) QUALM_RETURN_IF_ERROR(ex->PlanValues(*model));
   std::size_t scratch = 0;
   ex->execs_.resize(n);
   for (std::size_t i = 1; i < n; ++i) {
@@ -104,6 +107,29 @@ Result<std::unique_ptr<Executor>> Executor::Make(const Model& model_ref, Model* 
   ex->ctx_.scratch = scratch > 0 ? ex->scratch_.f32() : nullptr;
   ex->ctx_.scratch_floats = scratch;
   return ex;
+}
+
+// Replaces every value's buffer by a view into one arena, before any node is
+// bound (nodes may keep pointers to their buffers). The input is written by
+// Forward before step 1 and the logits are read after the last step.
+Status Executor::PlanValues(const Model& model) {
+  const std::size_t n = values_.size();
+  std::vector<std::vector<int>> inputs(n);
+  std::vector<std::size_t> bytes(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    inputs[i] = model.nodes[i].inputs;
+    bytes[i] = values_[i].value.bytes();
+  }
+  lifetimes_ = GraphLifetimes(inputs, bytes, {static_cast<int>(n) - 1});
+  QUALM_ASSIGN_OR_RETURN(plan_, PlanGreedyBySize(lifetimes_));
+  QUALM_RETURN_IF_ERROR(CheckMemoryPlan(lifetimes_, plan_));
+  arena_ = Tensor(DType::kU8, Shape{static_cast<std::int64_t>(plan_.arena_bytes)});
+  auto* base = static_cast<unsigned char*>(arena_.raw());
+  for (std::size_t i = 0; i < n; ++i) {
+    Tensor& t = values_[i].value;
+    t = Tensor::View(t.dtype(), t.shape(), base + plan_.offsets[i]);
+  }
+  return Status::Ok();
 }
 
 void Executor::Forward(const void* input, int n, ForwardHook* hook) {
@@ -177,8 +203,9 @@ std::string Executor::PathDescription() const {
 }
 
 std::size_t Executor::allocated_bytes() const {
-  std::size_t total = scratch_.empty() ? 0 : scratch_.bytes();
-  for (const auto& v : values_) total += v.value.bytes() + (v.grad.empty() ? 0 : v.grad.bytes());
+  std::size_t total = (scratch_.empty() ? 0 : scratch_.bytes()) + (arena_.empty() ? 0 : arena_.bytes());
+  for (const auto& v : values_)
+    total += (arena_.empty() ? v.value.bytes() : 0) + (v.grad.empty() ? 0 : v.grad.bytes());
   for (const auto& grads : param_grads_)
     for (const auto& g : grads)
       if (!g.empty()) total += g.bytes();

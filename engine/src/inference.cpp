@@ -26,6 +26,7 @@ Result<std::unique_ptr<Inference>> Inference::Create(const Model& model, const I
     Int8ExecutorOptions io;
     io.backend = options.backend;
     io.threads = options.threads;
+    io.plan_memory = true;  // only the logits are read: activations share one arena
     QUALM_ASSIGN_OR_RETURN(auto ex, Int8Executor::Create(&model, options.max_batch, io));
     return std::unique_ptr<Inference>(std::move(ex));
   }
@@ -33,6 +34,7 @@ Result<std::unique_ptr<Inference>> Inference::Create(const Model& model, const I
   eo.max_batch = options.max_batch;
   eo.backend = options.backend;
   eo.threads = options.threads;
+  eo.plan_memory = true;
   QUALM_ASSIGN_OR_RETURN(auto ex, Executor::Create(model, eo));
   return std::unique_ptr<Inference>(std::move(ex));
 }

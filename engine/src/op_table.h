@@ -98,6 +98,20 @@ struct OpEntry {
   std::vector<std::string> weights;
 };
 
+// The runtime library (runtime/, qualm_runtime) runs int8 models only and
+// compiles the op files with QUALM_INT8_RUNTIME defined: its entries keep the
+// shape rule, the lowering rule and the int8 executor, and the members wrapped
+// in QUALM_ENGINE_ONLY (float and hybrid executors with their backward passes,
+// initialization, quantization rules, batch-norm folding) are null there, so
+// none of that code is linked into it. The arithmetic of what remains is the
+// same object code either way. (The runtime compiles the op files with
+// -Wno-unused-function: their local rules are then unused.)
+#ifdef QUALM_INT8_RUNTIME
+#define QUALM_ENGINE_ONLY(f) nullptr
+#else
+#define QUALM_ENGINE_ONLY(f) f
+#endif
+
 // One definition per op, in engine/src/ops/<op>.cpp.
 template <typename Op>
 const OpEntry& OpEntryOf();

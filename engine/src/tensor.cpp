@@ -37,7 +37,17 @@ std::string Shape::ToString() const {
   return s + "]";
 }
 
-void Tensor::Free::operator()(void* p) const { std::free(p); }
+void Tensor::Free::operator()(void* p) const {
+  if (owned) std::free(p);
+}
+
+Tensor Tensor::View(DType dtype, Shape shape, void* data) {
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  t.data_ = std::unique_ptr<void, Free>(data, Free{false});
+  return t;
+}
 
 Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
   const std::size_t n = bytes();

@@ -32,8 +32,10 @@ const S8EltwiseVariant& Chosen() {
 
 const std::vector<S8EltwiseVariant>& S8EltwiseVariantTable() {
   static const std::vector<S8EltwiseVariant> table = {
+#if defined(__x86_64__) || defined(__i386__)  // x86 builds only, as in int8_gemm.cpp
       {Isa::kAvx2, "s8_eltwise__avx2", &s8_add_u32__avx2, &s8_rescale_u32__avx2, &s8_quantize_u32__avx2,
        &s8_dequantize_u32__avx2, &s8_max_pool_32c__avx2, &s8_avg_pool_32c__avx2, &s8_global_avg_pool_32c__avx2},
+#endif
       {Isa::kScalar, "s8_eltwise_ref__generic", &ref::add_s8, &ref::rescale_s8, &ref::quantize_s8,
        &ref::dequantize_s8, &ref::max_pool2d_s8, &ref::avg_pool2d_s8, &ref::global_avg_pool_s8},
   };

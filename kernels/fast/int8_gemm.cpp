@@ -36,13 +36,17 @@ const Int8GemmVariant& Chosen() {
 }  // namespace
 
 const std::vector<Int8GemmVariant>& Int8GemmVariants() {
+  // The x86 SIMD variants exist in x86 builds only (their translation units
+  // are not compiled for ARM); the generic baseline closes every table.
   static const std::vector<Int8GemmVariant> variants = {
+#if defined(__x86_64__) || defined(__i386__)
       {Isa::kAvx512Vnni, "s8u8_gemm_8x32c4__avx512vnni", S8Operands::kU8S8, nullptr, &s8u8_gemm_8x32c4__avx512vnni,
        &s8s16_depthwise_16c__avx2},
       {Isa::kAvxVnni, "s8u8_gemm_6x16c4__avxvnni", S8Operands::kU8S8, nullptr, &s8u8_gemm_6x16c4__avxvnni,
        &s8s16_depthwise_16c__avx2},
       {Isa::kAvx2, "s8s16_gemm_4x16c2__avx2", S8Operands::kS16, &s8s16_gemm_4x16c2__avx2, nullptr,
        &s8s16_depthwise_16c__avx2},
+#endif
       {Isa::kScalar, "s8s16_gemm_1x16c2__generic", S8Operands::kS16, &s8s16_gemm_1x16c2__generic, nullptr,
        &s8s16_depthwise_1c__generic},
   };

@@ -11,7 +11,15 @@
 // crash at the end of an allocation; reproduced standalone, and the
 // guard-page test in tests/kernels/int8_fast_gemm_test.cpp checks every variant
 // for it). One row at a time with explicit SSE2 is both fast and safe.
+//
+// Other architectures (the aarch64 / armhf runtime builds) compile the plain
+// C++ row below instead, one row at a time as well: the same int32 sums of the
+// same int16 products (integer adds, so the order does not matter), hence the
+// same bits as the SSE2 row and the reference (the cross-built runtime tests
+// compare its logits with x86's). Every x86-64 compiler defines __SSE2__.
+#if defined(__SSE2__)
 #include <emmintrin.h>
+#endif
 
 #include <algorithm>
 #include <cstdint>
@@ -28,8 +36,9 @@ std::int8_t Output(std::int32_t acc, const S8OutputStage& o, int c) {
   return static_cast<std::int8_t>(RequantizeToRange(acc, o.requant[c], o.mode, o.zp_out, o.act_min, o.act_max));
 }
 
+#if defined(__SSE2__)
 // One row of one 16-column panel: 4 registers of 4 int32 accumulators.
-void Row(const S8GemmTile& t, int r, const std::int16_t* panel, int c0, int nc) {
+void Sums(const S8GemmTile& t, int r, const std::int16_t* panel, std::int32_t* sums) {
   __m128i acc[4] = {_mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128()};
   const std::int16_t* a = t.a + r * t.lda;
   const int pairs = t.k_padded / 2;
@@ -41,8 +50,25 @@ void Row(const S8GemmTile& t, int r, const std::int16_t* panel, int c0, int nc) 
     for (int v = 0; v < 4; ++v)
       acc[v] = _mm_add_epi32(acc[v], _mm_madd_epi16(av, _mm_loadu_si128(reinterpret_cast<const __m128i*>(bq + 8 * v))));
   }
+  for (int v = 0; v < 4; ++v) _mm_storeu_si128(reinterpret_cast<__m128i*>(sums + 4 * v), acc[v]);
+}
+#else
+// The portable row: sums[j] = sum over k of a[k] * panel column j.
+void Sums(const S8GemmTile& t, int r, const std::int16_t* panel, std::int32_t* sums) {
+  const std::int16_t* a = t.a + r * t.lda;
+  for (int j = 0; j < kS8PanelCols; ++j) sums[j] = 0;
+  for (int kk = 0; kk < t.k_padded; ++kk) {
+    const std::int32_t av = a[kk];
+    const std::int16_t* bq = panel + static_cast<std::int64_t>(kk / 2) * kS8PanelCols * 2 + kk % 2;
+    for (int j = 0; j < kS8PanelCols; ++j) sums[j] += av * bq[2 * j];
+  }
+}
+#endif
+
+// One row of one 16-column panel.
+void Row(const S8GemmTile& t, int r, const std::int16_t* panel, int c0, int nc) {
   alignas(16) std::int32_t sums[kS8PanelCols];
-  for (int v = 0; v < 4; ++v) _mm_store_si128(reinterpret_cast<__m128i*>(sums + 4 * v), acc[v]);
+  Sums(t, r, panel, sums);
   if (t.y32) {  // raw accumulators (one branch per row and panel: negligible next to the k loop)
     std::memcpy(t.y32 + r * t.ldy + c0, sums, static_cast<std::size_t>(nc) * sizeof(std::int32_t));
     return;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "qualm/engine/executor.h"
+#include "qualm/engine/inference.h"
 #include "qualm/engine/int8_executor.h"
 #include "qualm/engine/ptq.h"
 #include "qualm/engine/random.h"
@@ -165,7 +166,7 @@ TEST_CASE("Forward and Backward do not allocate (reference backend)") {
   }
 }
 
-TEST_CASE("engine: int8 and dynamic models execute without allocating") {
+TEST_CASE("engine: float, int8 and dynamic models execute without allocating (planned and not)") {
   for (const std::string arch : {"lenet5", "resnet20", "lstm", "gru"}) {
     INFO(arch);
     Model m = Zoo(arch);
@@ -213,6 +214,27 @@ TEST_CASE("engine: int8 and dynamic models execute without allocating") {
       (*dx)->Forward(input, 3);
       g_counting = false;
       CHECK(g_allocations.load() == 0);
+    }
+
+    // The planned executors (one arena, memory_plan.h) that Inference::Create
+    // makes, for the three model kinds.
+    for (const Model* model : std::vector<const Model*>{&m, &*q, &*dq}) {
+      for (const Backend backend : {Backend::kReference, Backend::kFast}) {
+        INFO("planned ", QuantSchemeName(model->quant.scheme), " ", BackendName(backend));
+        InferenceOptions po;
+        po.max_batch = 4;
+        po.backend = backend;
+        po.threads = 2;
+        auto run = Inference::Create(*model, po);
+        REQUIRE_MESSAGE(run.ok(), run.status().ToString());
+        (*run)->Run(input, 4);
+        g_allocations = 0;
+        g_counting = true;
+        (*run)->Run(input, 3);
+        (*run)->Run(input, 1);
+        g_counting = false;
+        CHECK(g_allocations.load() == 0);
+      }
     }
   }
 }

@@ -6,10 +6,11 @@
 # fails if there is one. Usage: check_includes.sh [source root]
 set -uo pipefail
 ROOT="${1:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
-declare -A rank=([kernels]=0 [status]=0 [engine]=1 [frontends]=2 [study]=3 [cli]=4)
+# runtime/ (the int8 runtime library and its C API) sits on frontends, beside study.
+declare -A rank=([kernels]=0 [status]=0 [engine]=1 [frontends]=2 [study]=3 [runtime]=3 [cli]=4)
 bad=0
 checked=0
-for layer in kernels engine frontends study cli; do
+for layer in kernels engine frontends study runtime cli; do
   [ -d "$ROOT/$layer" ] || { echo "missing layer folder $ROOT/$layer"; exit 1; }
   while IFS= read -r -d '' f; do
     checked=$((checked + 1))
@@ -28,6 +29,10 @@ for layer in kernels engine frontends study cli; do
 done
 # The CLI's own headers are private to it: no library layer may reach into cli/.
 if grep -rEn '#[[:space:]]*include[[:space:]]*"(\.\./)*cli/' "$ROOT"/{kernels,engine,frontends,study} 2>/dev/null; then
+  bad=$((bad + 1))
+fi
+# The runtime library holds no study code: it may not include study headers either.
+if grep -rEn '#[[:space:]]*include[[:space:]]*[<"]qualm/study/' "$ROOT/runtime" 2>/dev/null; then
   bad=$((bad + 1))
 fi
 echo "checked $checked files: $bad upward include(s)"

@@ -10,9 +10,9 @@ const OpEntry& OpEntryOf<AddOp>() {
   static const OpEntry e = [] {
     OpEntry x;
     x.infer = [](const InferInput& in) { return InferSameShape(in, 2); };
-    x.make_float = MakeAddExec;
+    x.make_float = QUALM_ENGINE_ONLY(MakeAddExec);
     x.make_int8 = MakeAddS8Exec;
-    x.int8_rule = KeepCalibratedParams;
+    x.int8_rule = QUALM_ENGINE_ONLY(KeepCalibratedParams);
     return x;
   }();
   return e;

@@ -10,9 +10,9 @@ const OpEntry& OpEntryOf<AvgPoolOp>() {
   static const OpEntry e = [] {
     OpEntry x;
     x.infer = InferPool2d<AvgPoolOp>;
-    x.make_float = MakeAvgPoolExec;
+    x.make_float = QUALM_ENGINE_ONLY(MakeAvgPoolExec);
     x.make_int8 = MakeAvgPoolS8Exec;
-    x.int8_rule = PoolInt8Rule;
+    x.int8_rule = QUALM_ENGINE_ONLY(PoolInt8Rule);
     return x;
   }();
   return e;

@@ -40,8 +40,8 @@ const OpEntry& OpEntryOf<BatchNormOp>() {
   static const OpEntry e = [] {
     OpEntry x;
     x.infer = Infer;
-    x.initialize = Initialize;
-    x.make_float = MakeBatchNormExec;
+    x.initialize = QUALM_ENGINE_ONLY(Initialize);
+    x.make_float = QUALM_ENGINE_ONLY(MakeBatchNormExec);
     x.lower = LowerRule::kBatchNorm;
     return x;
   }();

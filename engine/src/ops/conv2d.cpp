@@ -31,12 +31,12 @@ const OpEntry& OpEntryOf<Conv2dOp>() {
   static const OpEntry e = [] {
     OpEntry x;
     x.infer = Infer;
-    x.initialize = InitializeLinear;
-    x.make_float = MakeConv2dExec;
-    x.make_hybrid = MakeHybridExec;
+    x.initialize = QUALM_ENGINE_ONLY(InitializeLinear);
+    x.make_float = QUALM_ENGINE_ONLY(MakeConv2dExec);
+    x.make_hybrid = QUALM_ENGINE_ONLY(MakeHybridExec);
     x.make_int8 = MakeConv2dS8Exec;
-    x.int8_rule = LinearInt8Rule;
-    x.absorb_affine = AbsorbAffine<Conv2dOp>;
+    x.int8_rule = QUALM_ENGINE_ONLY(LinearInt8Rule);
+    x.absorb_affine = QUALM_ENGINE_ONLY(AbsorbAffine<Conv2dOp>);
     x.weights = {"weight"};
     return x;
   }();

@@ -28,12 +28,12 @@ const OpEntry& OpEntryOf<DenseOp>() {
   static const OpEntry e = [] {
     OpEntry x;
     x.infer = Infer;
-    x.initialize = InitializeLinear;
-    x.make_float = MakeDenseExec;
-    x.make_hybrid = MakeHybridExec;
+    x.initialize = QUALM_ENGINE_ONLY(InitializeLinear);
+    x.make_float = QUALM_ENGINE_ONLY(MakeDenseExec);
+    x.make_hybrid = QUALM_ENGINE_ONLY(MakeHybridExec);
     x.make_int8 = MakeDenseS8Exec;
-    x.int8_rule = LinearInt8Rule;
-    x.absorb_affine = AbsorbAffine<DenseOp>;
+    x.int8_rule = QUALM_ENGINE_ONLY(LinearInt8Rule);
+    x.absorb_affine = QUALM_ENGINE_ONLY(AbsorbAffine<DenseOp>);
     x.weights = {"weight"};
     return x;
   }();

@@ -22,7 +22,7 @@ const OpEntry& OpEntryOf<DropoutOp>() {
   static const OpEntry e = [] {
     OpEntry x;
     x.infer = Infer;
-    x.make_float = MakeDropoutExec;
+    x.make_float = QUALM_ENGINE_ONLY(MakeDropoutExec);
     x.lower = LowerRule::kIdentity;
     return x;
   }();

@@ -48,10 +48,10 @@ const OpEntry& OpEntryOf<EmbeddingOp>() {
   static const OpEntry e = [] {
     OpEntry x;
     x.infer = Infer;
-    x.initialize = Initialize;
-    x.make_float = MakeEmbeddingExec;
+    x.initialize = QUALM_ENGINE_ONLY(Initialize);
+    x.make_float = QUALM_ENGINE_ONLY(MakeEmbeddingExec);
     x.make_int8 = MakeEmbeddingS8Exec;
-    x.int8_rule = Int8Rule;
+    x.int8_rule = QUALM_ENGINE_ONLY(Int8Rule);
     return x;
   }();
   return e;

@@ -22,9 +22,9 @@ const OpEntry& OpEntryOf<GlobalAvgPoolOp>() {
   static const OpEntry e = [] {
     OpEntry x;
     x.infer = Infer;
-    x.make_float = MakeGlobalAvgPoolExec;
+    x.make_float = QUALM_ENGINE_ONLY(MakeGlobalAvgPoolExec);
     x.make_int8 = MakeGlobalAvgPoolS8Exec;
-    x.int8_rule = PoolInt8Rule;
+    x.int8_rule = QUALM_ENGINE_ONLY(PoolInt8Rule);
     return x;
   }();
   return e;

@@ -32,11 +32,11 @@ const OpEntry& OpEntryOf<GruOp>() {
   static const OpEntry e = [] {
     OpEntry x;
     x.infer = Infer;
-    x.initialize = InitializeRecurrent<GruOp>;
-    x.make_float = MakeGruExec;
-    x.make_hybrid = MakeHybridExec;
+    x.initialize = QUALM_ENGINE_ONLY(InitializeRecurrent<GruOp>);
+    x.make_float = QUALM_ENGINE_ONLY(MakeGruExec);
+    x.make_hybrid = QUALM_ENGINE_ONLY(MakeHybridExec);
     x.make_int8 = MakeGruS8Exec;
-    x.int8_rule = Int8Rule;
+    x.int8_rule = QUALM_ENGINE_ONLY(Int8Rule);
     x.weights = {"w_x", "w_h"};
     return x;
   }();

@@ -31,7 +31,7 @@ const OpEntry& OpEntryOf<InputOp>() {
   static const OpEntry e = [] {
     OpEntry x;
     x.infer = Infer;
-    x.int8_rule = Int8Rule;
+    x.int8_rule = QUALM_ENGINE_ONLY(Int8Rule);
     return x;
   }();
   return e;

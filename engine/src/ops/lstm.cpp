@@ -46,11 +46,11 @@ const OpEntry& OpEntryOf<LstmOp>() {
   static const OpEntry e = [] {
     OpEntry x;
     x.infer = Infer;
-    x.initialize = Initialize;
-    x.make_float = MakeLstmExec;
-    x.make_hybrid = MakeHybridExec;
+    x.initialize = QUALM_ENGINE_ONLY(Initialize);
+    x.make_float = QUALM_ENGINE_ONLY(MakeLstmExec);
+    x.make_hybrid = QUALM_ENGINE_ONLY(MakeHybridExec);
     x.make_int8 = MakeLstmS8Exec;
-    x.int8_rule = Int8Rule;
+    x.int8_rule = QUALM_ENGINE_ONLY(Int8Rule);
     x.weights = {"w_x", "w_h"};
     return x;
   }();

@@ -10,9 +10,9 @@ const OpEntry& OpEntryOf<MaxPoolOp>() {
   static const OpEntry e = [] {
     OpEntry x;
     x.infer = InferPool2d<MaxPoolOp>;
-    x.make_float = MakeMaxPoolExec;
+    x.make_float = QUALM_ENGINE_ONLY(MakeMaxPoolExec);
     x.make_int8 = MakeMaxPoolS8Exec;
-    x.int8_rule = PoolInt8Rule;
+    x.int8_rule = QUALM_ENGINE_ONLY(PoolInt8Rule);
     return x;
   }();
   return e;

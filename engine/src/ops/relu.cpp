@@ -14,9 +14,9 @@ const OpEntry& OpEntryOf<ReluOp>() {
   static const OpEntry e = [] {
     OpEntry x;
     x.infer = [](const InferInput& in) { return InferSameShape(in, 1); };
-    x.make_float = MakeReluExec;
+    x.make_float = QUALM_ENGINE_ONLY(MakeReluExec);
     x.make_int8 = MakeReluS8Exec;
-    x.int8_rule = KeepCalibratedParams;
+    x.int8_rule = QUALM_ENGINE_ONLY(KeepCalibratedParams);
     return x;
   }();
   return e;

@@ -47,6 +47,26 @@ Result<std::unique_ptr<Int8Executor>> Int8Executor::Create(const Model* model, c
     dims.insert(dims.end(), shapes[i].dims().begin(), shapes[i].dims().end());
     ex->values_[i] = Tensor(i == 0 && text ? DType::kI32 : DType::kI8, Shape(dims));
   }
+  if (options.plan_memory) {
+    // Before any node is bound: nodes keep pointers to their buffers. Value 0
+    // is written first (input quantize or the ids' copy); the last value is
+    // read after the last step (dequantized into the logits).
+    std::vector<std::vector<int>> inputs(n);
+    std::vector<std::size_t> bytes(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      inputs[i] = model->nodes[i].inputs;
+      bytes[i] = ex->values_[i].bytes();
+    }
+    ex->lifetimes_ = GraphLifetimes(inputs, bytes, {static_cast<int>(n) - 1});
+    QUALM_ASSIGN_OR_RETURN(ex->plan_, PlanGreedyBySize(ex->lifetimes_));
+    QUALM_RETURN_IF_ERROR(CheckMemoryPlan(ex->lifetimes_, ex->plan_));
+    ex->arena_ = Tensor(DType::kU8, Shape{static_cast<std::int64_t>(ex->plan_.arena_bytes)});
+    auto* base = static_cast<unsigned char*>(ex->arena_.raw());
+    for (std::size_t i = 0; i < n; ++i) {
+      Tensor& t = ex->values_[i];
+      t = Tensor::View(t.dtype(), t.shape(), base + ex->plan_.offsets[i]);
+    }
+  }
   ex->execs_.resize(n);
   std::size_t scratch = 0;
   for (std::size_t i = 0; i < n; ++i) {
@@ -107,6 +127,14 @@ void Int8Executor::Forward(const void* input, int n) {
   dq.count = static_cast<std::int64_t>(n) * model_->num_classes;
   dq.q = spec_->nodes.back().output;
   kernels::ref::dequantize_s8(dq, values_.back().data<std::int8_t>(), logits_.f32());
+}
+
+std::size_t Int8Executor::allocated_bytes() const {
+  auto size = [](const Tensor& t) { return t.empty() ? std::size_t{0} : t.bytes(); };
+  std::size_t total = size(arena_) + size(scratch_) + size(logits_);
+  if (arena_.empty())
+    for (const auto& v : values_) total += size(v);
+  return total;
 }
 
 std::string Int8Executor::PathDescription() const {

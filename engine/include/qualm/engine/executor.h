@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "qualm/engine/inference.h"
+#include "qualm/engine/memory_plan.h"
 #include "qualm/engine/model.h"
 #include "qualm/engine/random.h"
 #include "qualm/kernels/context.h"
@@ -42,6 +43,12 @@ struct ExecutorOptions {
   // d(loss)/d(input) into values()[0].grad (adversarial attacks need it; plain
   // training does not, so it is off by default and costs nothing then).
   bool input_gradient = false;
+  // Inference executors: place the activations in one arena by their
+  // lifetimes (memory_plan.h) instead of one buffer each. values() then holds
+  // only the input and the logits after Forward (an intermediate value's
+  // bytes are reused by later nodes), so hooks and callers that read
+  // intermediate values leave it off. Refused with training.
+  bool plan_memory = false;
 };
 
 class NodeExec;  // one prepared op (engine/src/node_exec.h)
@@ -118,16 +125,24 @@ class Executor final : public Inference {
   // "fast (gemm avx2, 2 threads)" or "reference".
   std::string PathDescription() const override;
   std::size_t allocated_bytes() const;
+  // The activation plan of a plan_memory executor (empty otherwise): offsets,
+  // arena bytes and the sum of the buffers it replaces; and its lifetimes.
+  const MemoryPlan& memory_plan() const { return plan_; }
+  const std::vector<BufferLifetime>& buffer_lifetimes() const { return lifetimes_; }
 
  private:
   Executor() = default;
   static Result<std::unique_ptr<Executor>> Make(const Model& model, Model* mutable_model, const ExecutorOptions& options);
+  Status PlanValues(const Model& model);
   const Model* model_ = nullptr;
   ExecutorOptions options_;
   std::vector<ValueBuffers> values_;
   std::vector<std::vector<Tensor>> param_grads_;
   std::vector<std::unique_ptr<NodeExec>> execs_;
   Tensor scratch_;
+  Tensor arena_;  // plan_memory: every value's bytes (values_ are views into it)
+  MemoryPlan plan_;
+  std::vector<BufferLifetime> lifetimes_;
   kernels::KernelContext ctx_;
   Rng rng_{0};
   int batch_ = 0;

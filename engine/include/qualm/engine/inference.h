@@ -11,7 +11,8 @@
 //   const float* logits = (*run)->logits();  // [n][num_classes]
 //
 // Prepare, then execute: Create validates the model and prepares every kernel;
-// Run never validates and never allocates.
+// Run never validates and never allocates. The executors it creates place
+// the activations in one arena planned by lifetime (memory_plan.h).
 #pragma once
 
 #include <memory>

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "qualm/engine/executor.h"
+#include "qualm/engine/memory_plan.h"
 #include "qualm/engine/model.h"
 #include "qualm/engine/tensor.h"
 #include "qualm/status.h"
@@ -40,6 +41,12 @@ struct Int8ExecutorOptions {
   // (bit-identical), the rest on the reference.
   Backend backend = Backend::kReference;
   int threads = 1;  // OpenMP threads of the fast kernels
+  // Place the int8 values in one arena by their lifetimes (memory_plan.h)
+  // instead of one buffer each. value(i) of an intermediate node is then
+  // overwritten by later nodes, so QAT, mixed precision and per-layer
+  // comparisons (which read every value) leave it off; Inference::Create
+  // turns it on.
+  bool plan_memory = false;
 };
 
 class Int8Executor final : public Inference {
@@ -78,6 +85,12 @@ class Int8Executor final : public Inference {
   void SetInput(const void* input, int n);
   void RunNode(int i, int n);
   const QuantSpec& spec() const { return *spec_; }
+  // The activation plan of a plan_memory executor (empty otherwise) and its lifetimes.
+  const MemoryPlan& memory_plan() const { return plan_; }
+  const std::vector<BufferLifetime>& buffer_lifetimes() const { return lifetimes_; }
+  // Bytes this executor allocated at prepare for values, scratch and logits
+  // (packed weights not included).
+  std::size_t allocated_bytes() const;
 
  private:
   Int8Executor() = default;
@@ -90,6 +103,9 @@ class Int8Executor final : public Inference {
   std::vector<std::unique_ptr<Int8NodeExec>> execs_;
   Tensor logits_;
   const float* input_f32_ = nullptr;  // the float input of the running Forward
+  Tensor arena_;  // plan_memory: every value's bytes (values_ are views into it)
+  MemoryPlan plan_;
+  std::vector<BufferLifetime> lifetimes_;
   Tensor scratch_;  // int16 scratch (RNN state, fast im2col tiles), shared by nodes (run one at a time)
 };
 

@@ -42,6 +42,10 @@ class Tensor {
  public:
   Tensor() = default;
   Tensor(DType dtype, Shape shape);  // zero-filled
+  // A non-owning view of `data` (the executors' planned arena, memory_plan.h):
+  // `data` must stay valid, and 64-byte aligned, for the view's lifetime.
+  // Copying a view copies its bytes into an owning tensor.
+  static Tensor View(DType dtype, Shape shape, void* data);
   Tensor(const Tensor& other);
   Tensor& operator=(const Tensor& other);
   Tensor(Tensor&&) noexcept = default;
@@ -66,7 +70,12 @@ class Tensor {
   void Reshape(Shape s) { shape_ = std::move(s); }
 
  private:
-  struct Free { void operator()(void* p) const; };
+  struct Free {
+    Free() noexcept : owned(true) {}
+    explicit Free(bool own) noexcept : owned(own) {}
+    bool owned;  // false: a view (View)
+    void operator()(void* p) const;
+  };
   DType dtype_ = DType::kF32;
   Shape shape_;
   std::unique_ptr<void, Free> data_;
