@@ -47,10 +47,13 @@ const RnnS8GatesVariant& Chosen() {
 
 const std::vector<RnnS8GatesVariant>& RnnS8GatesVariants() {
   static const std::vector<RnnS8GatesVariant> table = {
+  // The x86 entries exist only in x86 builds (the ARM runtime has the generic one).
+#if defined(__x86_64__) || defined(__i386__)
       {Isa::kAvx512, "s8_rnn_gates_32c__avx512", &s8_rnn_requant_x_16c__avx2, &s8_rnn_lstm_step_32c__avx512,
        &s8_rnn_gru_step_32c__avx512, &s8_rnn_activation_32c__avx512},
       {Isa::kAvx2, "s8_rnn_gates_16c__avx2", &s8_rnn_requant_x_16c__avx2, &s8_rnn_lstm_step_16c__avx2,
        &s8_rnn_gru_step_16c__avx2, &s8_rnn_activation_16c__avx2},
+#endif
       {Isa::kScalar, "s8_rnn_gates_1c__generic", &s8_rnn_requant_x_1c__generic, &s8_rnn_lstm_step_1c__generic,
        &s8_rnn_gru_step_1c__generic, &s8_rnn_activation_1c__generic},
   };
