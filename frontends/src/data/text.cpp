@@ -223,7 +223,7 @@ Dataset EncodeCorpus(const TextCorpus& corpus, const Vocabulary& vocabulary, int
   return ds;
 }
 
-Result<TextCorpus> LoadTextFolder(const std::string& dir) {
+Result<TextCorpus> LoadTextFolder(const std::string& dir, std::uint64_t max_file_bytes) {
   auto classes = detail::ListDir(dir, /*want_dirs=*/true);
   if (!classes.ok()) return NotFound(dir + ": text corpus directory not found (expected <dir>/<class>/*.txt)");
   if (classes->empty()) return InvalidArgument(dir + ": text corpus has no class subdirectories");
@@ -237,7 +237,7 @@ Result<TextCorpus> LoadTextFolder(const std::string& dir) {
     for (const auto& f : files) {
       if (detail::LowerExtension(f) != ".txt") continue;
       const std::string path = class_dir + "/" + f;
-      QUALM_ASSIGN_OR_RETURN(std::string text, detail::ReadWholeFile(path));
+      QUALM_ASSIGN_OR_RETURN(std::string text, detail::ReadWholeFile(path, max_file_bytes, "max_text_file_bytes"));
       corpus.documents.push_back(Tokenize(text));
       corpus.labels.push_back(static_cast<std::int32_t>(c));
       corpus.sources.push_back(path);

@@ -13,7 +13,8 @@ namespace qualm::frontends {
 // Writes `bytes` to path.tmp.<pid>, flushes and fsyncs it, renames it over
 // `path`, then fsyncs the directory. On any failure the temporary file is
 // removed and an existing file at `path` is left untouched; the message names
-// the path and the step that failed.
+// the path and the step that failed. Before writing, "<path>.tmp.<pid>" files
+// left by writers that were killed (their pid no longer runs) are removed.
 Status WriteFileAtomically(const std::string& path, std::string_view bytes);
 
 }  // namespace qualm::frontends
