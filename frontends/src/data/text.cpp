@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "io_util.h"
+#include "qualm/frontends/input_limits.h"
 
 namespace qualm::frontends {
 namespace {
@@ -176,7 +177,8 @@ Status SaveVocabulary(const Vocabulary& vocabulary, const std::string& path) {
 }
 
 Result<Vocabulary> LoadVocabulary(const std::string& path) {
-  QUALM_ASSIGN_OR_RETURN(std::string text, detail::ReadWholeFile(path));
+  QUALM_ASSIGN_OR_RETURN(std::string text,
+                         detail::ReadWholeFile(path, InputLimits{}.max_text_file_bytes, "max_text_file_bytes"));
   nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return InvalidArgument(path + ": vocabulary file is not valid JSON");
   if (!j.is_object() || j.value("format", "") != "qualm-vocabulary") {
