@@ -4,9 +4,13 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <string>
 #include <system_error>
 
 namespace qualm::frontends {
@@ -42,6 +46,26 @@ void RemoveStaleTemporaries(const std::string& path) {
 }
 }  // namespace
 
+void KillPointForTest(const char* step) {
+  struct Target {
+    std::string step;
+    int nth = 1;
+  };
+  static const Target target = [] {
+    Target t;
+    const char* v = std::getenv("QUALM_TEST_KILL_AT");
+    if (!v || !*v) return t;
+    const std::string s(v);
+    const std::size_t colon = s.find(':');
+    t.step = s.substr(0, colon);
+    if (colon != std::string::npos) t.nth = std::atoi(s.c_str() + colon + 1);
+    return t;
+  }();
+  static std::atomic<int> seen{0};
+  if (target.step.empty() || target.step != step) return;
+  if (++seen == target.nth) ::raise(SIGKILL);
+}
+
 Status WriteFileAtomically(const std::string& path, std::string_view bytes) {
   RemoveStaleTemporaries(path);
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
@@ -58,11 +82,13 @@ Status WriteFileAtomically(const std::string& path, std::string_view bytes) {
   const int rc = std::fclose(f);
   f = nullptr;
   if (rc != 0) return fail("cannot close", errno);
+  KillPointForTest("after_fsync");
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     const int err = errno;
     std::remove(tmp.c_str());
     return IoError(path + ": cannot rename " + tmp + " to it: " + ErrnoText(err));
   }
+  KillPointForTest("after_rename");
   // Make the rename itself durable; failure here does not undo the save.
   const std::string dir = std::filesystem::path(path).parent_path().string();
   const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
