@@ -42,8 +42,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   limits.max_decompressed_bytes = 1u << 20;
   const std::string& a = qualm::fuzz::ScratchPath("a.idx");
   if (mode == 2) {
+    if (size == 0) return 0;
     // Image file | label file, split at the first byte's value (mod size).
-    const std::size_t cut = size == 0 ? 0 : data[0] % size;
+    const std::size_t cut = data[0] % size;
     const std::string& b = qualm::fuzz::ScratchPath("b.idx");
     qualm::fuzz::WriteScratch(a, data, cut);
     qualm::fuzz::WriteScratch(b, data + cut, size - cut);
