@@ -18,6 +18,7 @@
 #include "qualm/frontends/image_folder.h"
 #include "qualm/frontends/input_limits.h"
 #include "qualm/frontends/spam_assassin.h"
+#include "qualm/frontends/text.h"
 #include "qualm/kernels/checked.h"
 
 namespace {
@@ -274,4 +275,20 @@ TEST_CASE("hardening/atomic file: temporaries of killed writers are removed on t
   CHECK(std::filesystem::exists(other));
   CHECK(std::filesystem::exists(odd));
   CHECK(qualm::testing::ReadBytes(target).size() == std::string("new contents").size());
+}
+
+TEST_CASE("hardening/fuzz findings: a vocabulary file whose format is not a string is an error, not an exception") {
+  // fuzz_text, crash-5490dd36: {"format": 0, ...} made nlohmann's value() throw out of LoadVocabulary.
+  ScratchDir dir("hard-vocab");
+  for (const char* text : {R"({"format": 0, "tokens": ["<pad>", "hello", "world"]})",
+                           R"({"format": null, "version": 1, "tokens": []})",
+                           R"({"format": ["qualm-vocabulary"], "version": 1, "tokens": []})",
+                           R"({"format": "qualm-vocabulary", "version": "1", "tokens": []})",
+                           R"({"format": "qualm-vocabulary", "version": 1, "tokens": {"a": 1}})"}) {
+    INFO(text);
+    qualm::testing::WriteText(dir / "v.json", text);
+    auto v = fe::LoadVocabulary(dir / "v.json");
+    REQUIRE_FALSE(v.ok());
+    CHECK(Contains(v.status().message(), dir / "v.json"));
+  }
 }

@@ -181,7 +181,9 @@ Result<Vocabulary> LoadVocabulary(const std::string& path) {
                          detail::ReadWholeFile(path, InputLimits{}.max_text_file_bytes, "max_text_file_bytes"));
   nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return InvalidArgument(path + ": vocabulary file is not valid JSON");
-  if (!j.is_object() || j.value("format", "") != "qualm-vocabulary") {
+  // Not j.value("format", ""): it throws when "format" is not a string (found
+  // by fuzz/fuzz_text.cpp: {"format": 0} escaped as an exception).
+  if (!j.is_object() || !j.contains("format") || !j["format"].is_string() || j["format"] != "qualm-vocabulary") {
     return InvalidArgument(path + ": not a qualm vocabulary file (missing \"format\": \"qualm-vocabulary\")");
   }
   if (!j.contains("version") || !j["version"].is_number_integer() || j["version"].get<int>() != 1) {
