@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstring>
 #include <string>
@@ -291,4 +292,29 @@ TEST_CASE("hardening/fuzz findings: a vocabulary file whose format is not a stri
     REQUIRE_FALSE(v.ok());
     CHECK(Contains(v.status().message(), dir / "v.json"));
   }
+}
+
+TEST_CASE("hardening/idx: a prefix of a gzip stream of several MiB reads and checks the whole length") {
+  // The rest of the declared data is drained in 1 MiB steps; a first version
+  // stopped after one step and reported a truncated stream.
+  ScratchDir dir("hard-prefix");
+  std::vector<std::uint8_t> img = {0, 0, 0x08, 3};
+  Put32(img, 4000);
+  Put32(img, 28);
+  Put32(img, 28);
+  for (std::uint32_t i = 0; i < 4000u * 784u; ++i) img.push_back(static_cast<std::uint8_t>((i * 2654435761u) >> 24));
+  WriteGzip(dir / "img.gz", img);
+  for (std::size_t keep : {std::size_t{0}, std::size_t{1}, std::size_t{1000}, std::size_t{3999}}) {
+    INFO(keep);
+    auto arr = fe::ReadIdxUbyte(dir / "img.gz", 3, keep);
+    REQUIRE_MESSAGE(arr.ok(), arr.status().ToString());
+    CHECK(arr->header_items == 4000);
+    CHECK(arr->data.size() == (keep == 0 ? 4000u : keep) * 784u);
+    CHECK(std::equal(arr->data.begin(), arr->data.end(), img.begin() + 16));
+  }
+  img.resize(img.size() - 1);  // one byte short: still found under a prefix
+  WriteGzip(dir / "short.gz", img);
+  auto arr = fe::ReadIdxUbyte(dir / "short.gz", 3, 10);
+  REQUIRE_FALSE(arr.ok());
+  CHECK(Contains(arr.status().message(), "ends after 3135999 bytes"));
 }

@@ -225,12 +225,13 @@ Result<IdxArray> ReadIdxUbyte(const std::string& path, int expected_rank, std::s
   // stream's length is still checked against the header.
   std::uint64_t have = out.data.size();
   std::vector<std::uint8_t> scratch;
-  while (have == keep && have < total) {
+  bool stream_ended = have < keep;
+  while (!stream_ended && have < total) {
     scratch.clear();
     const std::uint64_t step = std::min<std::uint64_t>(total - have, 1u << 20);
     QUALM_RETURN_IF_ERROR(in.Read(step, scratch));
     have += scratch.size();
-    if (scratch.size() < step) break;
+    stream_ended = scratch.size() < step;
   }
   if (have < total) {
     return DataLoss(path + ": truncated: header says " + what + " (" + std::to_string(total) +
