@@ -122,6 +122,18 @@ void AddDataDirOptions(CLI::App& app, frontends::DataSpecOptions& options) {
   app.add_option("--spam-dir", options.spam_dir,
                  "SpamAssassin data folder (default: $QUALM_DATA_DIR/spam-assassin/package/data, else the "
                  "repository's data/ folder, where scripts/setup.sh puts it)");
+  // Raising a parser's resource limit (docs/LIMITS.md); repeatable.
+  app.add_option_function<std::vector<std::string>>(
+         "--input-limit",
+         [&options](const std::vector<std::string>& values) {
+           for (const auto& v : values) (void)frontends::SetInputLimit(options.limits, v);  // checked below
+         },
+         "Raise a data parser's limit, NAME=VALUE (repeatable; names and defaults in docs/LIMITS.md)")
+      ->check([](const std::string& v) {
+        frontends::InputLimits scratch;
+        const Status st = frontends::SetInputLimit(scratch, v);
+        return st.ok() ? std::string() : st.message();
+      });
 }
 
 void AddTextShiftOptions(CLI::App& app, TextShiftArgs& args) {

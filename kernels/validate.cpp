@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "qualm/kernels/checked.h"
 #include "qualm/kernels/conv2d.h"
 #include "qualm/kernels/dense.h"
 #include "qualm/kernels/pool.h"
@@ -26,12 +27,19 @@ Status RequireNonNegative(const char* op, const char* field, int value) {
   return InvalidArgument(std::string(op) + ": " + field + " must be non-negative, got " + S(value));
 }
 
-// The fast paths index with int (GEMM sizes), so every tensor must have fewer
-// than INT_MAX elements.
-Status RequireFitsInt(const char* op, const char* what, std::int64_t elements) {
-  if (elements <= INT_MAX) return Status::Ok();
-  return InvalidArgument(std::string(op) + ": " + what + " has " + S(elements) +
-                         " elements, more than the supported " + S(INT_MAX));
+// The fast paths index with int (GEMM sizes), so every tensor must have at
+// most INT_MAX elements. The product is checked factor by factor (checked.h):
+// fields near INT_MAX must not wrap a 64-bit product into a small one.
+Status RequireFitsInt(const char* op, const char* what, std::initializer_list<std::int64_t> dims) {
+  auto n = CheckedProduct(dims, INT_MAX, std::string(op) + ": " + what);
+  return n.ok() ? Status::Ok() : n.status();
+}
+
+// A padded extent or a dilated kernel must itself fit an int: out_h() and
+// out_w() compute in int.
+Status RequireIntExtent(const char* op, const char* what, std::int64_t v) {
+  if (v <= INT_MAX) return Status::Ok();
+  return InvalidArgument(std::string(op) + ": " + what + " " + S(v) + " exceeds " + S(INT_MAX));
 }
 
 }  // namespace
@@ -62,19 +70,22 @@ Status Validate(const Conv2dParams& p) {
   const std::int64_t eff_w = std::int64_t{p.dilation_w} * (p.kernel_w - 1) + 1;
   const std::int64_t padded_h = std::int64_t{p.in_h} + p.pad_top + p.pad_bottom;
   const std::int64_t padded_w = std::int64_t{p.in_w} + p.pad_left + p.pad_right;
+  QUALM_RETURN_IF_ERROR(RequireIntExtent(op, "dilated kernel height", eff_h));
+  QUALM_RETURN_IF_ERROR(RequireIntExtent(op, "dilated kernel width", eff_w));
+  QUALM_RETURN_IF_ERROR(RequireIntExtent(op, "padded input height", padded_h));
+  QUALM_RETURN_IF_ERROR(RequireIntExtent(op, "padded input width", padded_w));
   if (eff_h > padded_h || eff_w > padded_w) {
     return InvalidArgument(std::string(op) + ": kernel " + S(p.kernel_h) + "x" + S(p.kernel_w) + " (dilated " +
                            S(eff_h) + "x" + S(eff_w) + ") is larger than the padded input " + S(padded_h) + "x" +
                            S(padded_w));
   }
   const std::int64_t n = p.batch;
-  QUALM_RETURN_IF_ERROR(RequireFitsInt(op, "input", n * p.in_h * p.in_w * p.in_c));
-  QUALM_RETURN_IF_ERROR(RequireFitsInt(op, "output", n * p.out_h() * p.out_w() * p.out_c));
-  QUALM_RETURN_IF_ERROR(
-      RequireFitsInt(op, "weights", std::int64_t{p.out_c} * p.kernel_h * p.kernel_w * (p.in_c / p.groups)));
+  QUALM_RETURN_IF_ERROR(RequireFitsInt(op, "input", {n, p.in_h, p.in_w, p.in_c}));
+  QUALM_RETURN_IF_ERROR(RequireFitsInt(op, "output", {n, p.out_h(), p.out_w(), p.out_c}));
+  QUALM_RETURN_IF_ERROR(RequireFitsInt(op, "weights", {p.out_c, p.kernel_h, p.kernel_w, p.in_c / p.groups}));
   // The fast path's im2col matrix has batch*out_h*out_w rows of kernel_h*kernel_w*in_c/groups.
-  QUALM_RETURN_IF_ERROR(RequireFitsInt(op, "im2col matrix", n * p.out_h() * p.out_w() * p.kernel_h *
-                                                                 p.kernel_w * (p.in_c / p.groups)));
+  QUALM_RETURN_IF_ERROR(RequireFitsInt(
+      op, "im2col matrix", {n, p.out_h(), p.out_w(), p.kernel_h, p.kernel_w, p.in_c / p.groups}));
   return Status::Ok();
 }
 
@@ -83,9 +94,9 @@ Status Validate(const DenseParams& p) {
   QUALM_RETURN_IF_ERROR(RequirePositive(op, "batch", p.batch));
   QUALM_RETURN_IF_ERROR(RequirePositive(op, "in_features", p.in_features));
   QUALM_RETURN_IF_ERROR(RequirePositive(op, "out_features", p.out_features));
-  QUALM_RETURN_IF_ERROR(RequireFitsInt(op, "input", std::int64_t{p.batch} * p.in_features));
-  QUALM_RETURN_IF_ERROR(RequireFitsInt(op, "output", std::int64_t{p.batch} * p.out_features));
-  QUALM_RETURN_IF_ERROR(RequireFitsInt(op, "weights", std::int64_t{p.out_features} * p.in_features));
+  QUALM_RETURN_IF_ERROR(RequireFitsInt(op, "input", {p.batch, p.in_features}));
+  QUALM_RETURN_IF_ERROR(RequireFitsInt(op, "output", {p.batch, p.out_features}));
+  QUALM_RETURN_IF_ERROR(RequireFitsInt(op, "weights", {p.out_features, p.in_features}));
   return Status::Ok();
 }
 
@@ -114,12 +125,14 @@ Status Validate(const Pool2dParams& p) {
   }
   const std::int64_t padded_h = std::int64_t{p.in_h} + p.pad_top + p.pad_bottom;
   const std::int64_t padded_w = std::int64_t{p.in_w} + p.pad_left + p.pad_right;
+  QUALM_RETURN_IF_ERROR(RequireIntExtent(op, "padded input height", padded_h));
+  QUALM_RETURN_IF_ERROR(RequireIntExtent(op, "padded input width", padded_w));
   if (p.kernel_h > padded_h || p.kernel_w > padded_w) {
     return InvalidArgument(std::string(op) + ": kernel " + S(p.kernel_h) + "x" + S(p.kernel_w) +
                            " is larger than the padded input " + S(padded_h) + "x" + S(padded_w));
   }
-  QUALM_RETURN_IF_ERROR(
-      RequireFitsInt(op, "input", std::int64_t{p.batch} * p.in_h * p.in_w * p.channels));
+  QUALM_RETURN_IF_ERROR(RequireFitsInt(op, "input", {p.batch, p.in_h, p.in_w, p.channels}));
+  QUALM_RETURN_IF_ERROR(RequireFitsInt(op, "output", {p.batch, p.out_h(), p.out_w(), p.channels}));
   return Status::Ok();
 }
 
@@ -129,12 +142,11 @@ Status Validate(const RnnParams& p) {
   QUALM_RETURN_IF_ERROR(RequirePositive(op, "seq_len", p.seq_len));
   QUALM_RETURN_IF_ERROR(RequirePositive(op, "input_size", p.input_size));
   QUALM_RETURN_IF_ERROR(RequirePositive(op, "hidden_size", p.hidden_size));
-  const std::int64_t rows = std::int64_t{p.batch} * p.seq_len;
-  QUALM_RETURN_IF_ERROR(RequireFitsInt(op, "input", rows * p.input_size));
+  QUALM_RETURN_IF_ERROR(RequireFitsInt(op, "input", {p.batch, p.seq_len, p.input_size}));
   // The largest tensors are the gate workspaces: [batch][seq_len][4 * hidden].
-  QUALM_RETURN_IF_ERROR(RequireFitsInt(op, "gate workspace", rows * 4 * p.hidden_size));
-  QUALM_RETURN_IF_ERROR(RequireFitsInt(op, "input weights", std::int64_t{4} * p.hidden_size * p.input_size));
-  QUALM_RETURN_IF_ERROR(RequireFitsInt(op, "hidden weights", std::int64_t{4} * p.hidden_size * p.hidden_size));
+  QUALM_RETURN_IF_ERROR(RequireFitsInt(op, "gate workspace", {p.batch, p.seq_len, 4, p.hidden_size}));
+  QUALM_RETURN_IF_ERROR(RequireFitsInt(op, "input weights", {4, p.hidden_size, p.input_size}));
+  QUALM_RETURN_IF_ERROR(RequireFitsInt(op, "hidden weights", {4, p.hidden_size, p.hidden_size}));
   return Status::Ok();
 }
 

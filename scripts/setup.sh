@@ -28,6 +28,7 @@ PACKAGES=(
 TEST_PACKAGES=(
   slurm-wlm munge
   chromium  # tests/report/report_screenshot_test.sh: the study report in a headless browser
+  clang libclang-rt-dev  # the sanitize preset: ASan+UBSan suite and the libFuzzer targets (fuzz/)
 )
 if [ "${1:-}" = "--with-test-tools" ]; then PACKAGES+=("${TEST_PACKAGES[@]}"); fi
 

@@ -50,4 +50,17 @@ echo "== without oneDNN =="
 cmake --preset no-onednn -DQUALM_WERROR=ON -DQUALM_BUILD_BENCH=OFF >/dev/null
 cmake --build --preset no-onednn -j "$(nproc)" --target qualm_tests_kernels qualm_tests_engine
 ctest --preset no-onednn -j "$(nproc)" --timeout 900 --no-tests=error -R '^(kernels|engine):'
+echo "== ASan+UBSan: the whole suite (clang, build/sanitize), then each fuzz target for 20 s =="
+# Every sanitizer report is fatal (-fno-sanitize-recover=all); the suite runs
+# with the same timeout. fuzz/run.sh fails on any finding (fuzz/README.md).
+bash scripts/setup.sh --with-test-tools
+cmake --preset sanitize -DQUALM_WERROR=OFF >/dev/null
+cmake --build --preset sanitize -j "$(nproc)"
+san_start=$SECONDS
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --preset sanitize -j "$(nproc)" --timeout 1800 --no-tests=error
+echo "sanitized suite: $(( SECONDS - san_start )) s"
+fuzz_out="$(mktemp -d)"
+bash fuzz/run.sh build/sanitize 20 "$fuzz_out" || { echo "fuzzing found something: $fuzz_out"; exit 1; }
+rm -rf "$fuzz_out"
 echo "test.sh: done in $(( (SECONDS - start) / 60 )) min $(( (SECONDS - start) % 60 )) s"

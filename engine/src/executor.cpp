@@ -133,6 +133,10 @@ Status Executor::PlanValues(const Model& model) {
 }
 
 void Executor::Forward(const void* input, int n, ForwardHook* hook) {
+  // An empty batch is a no-op (docs/LIMITS.md): the last batch's outputs stay.
+  // The kernels were prepared for batch >= 1 and are never called with 0 (the
+  // fast conv divided by it: SIGFPE, found by tests/engine/nonfinite_inputs_test.cpp).
+  if (n == 0) return;
   QUALM_DCHECK(n > 0 && n <= options_.max_batch);
   batch_ = n;
   auto& in = values_[0];

@@ -6,6 +6,7 @@
 
 #include "op_table.h"
 #include "qualm/engine/random.h"
+#include "qualm/kernels/checked.h"
 
 namespace qualm {
 
@@ -87,6 +88,13 @@ Result<std::vector<Shape>> InferShapesImpl(M& model) {
       in_int.push_back(is_int[static_cast<std::size_t>(k)]);
     }
     QUALM_ASSIGN_OR_RETURN(NodeShapes ns, EntryOf(node.op).infer(InferInput{model, node, in, in_int}));
+    // Every inferred size is checked once here (checked.h), whatever op made it.
+    if (auto n = CheckedProduct(ns.out.dims(), kMaxTensorElements, NodeWhere(node) + ": output"); !n.ok())
+      return n.status();
+    for (const auto& spec : ns.params)
+      if (auto n = CheckedProduct(spec.shape.dims(), kMaxTensorElements, NodeWhere(node) + ": parameter " + spec.name);
+          !n.ok())
+        return n.status();
     if constexpr (!std::is_const_v<M>) {
       if (node.params.empty())
         for (const auto& spec : ns.params) node.params.push_back(Param{spec.name, Tensor(DType::kF32, spec.shape), spec.trainable});

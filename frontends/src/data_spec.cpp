@@ -18,6 +18,7 @@ DataOptions ToDataOptions(const DataSpecOptions& o) {
   d.spam_assassin_dir = o.spam_dir;
   d.limit = o.limit;
   d.text_transform = o.text_transform;
+  d.limits = o.limits;
   if (o.image_shape.size() == 3) {
     d.images.height = static_cast<int>(o.image_shape[0]);
     d.images.width = static_cast<int>(o.image_shape[1]);

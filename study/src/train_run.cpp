@@ -10,6 +10,7 @@
 #include "early_stopping.h"
 #include "qualm/engine/zoo.h"
 #include "qualm/study/recipes.h"
+#include "qualm/frontends/atomic_file.h"
 #include "qualm/frontends/model_file.h"
 #include "qualm/kernels/cpu.h"
 
@@ -209,7 +210,10 @@ Result<TrainRunResult> RunTraining(const TrainRunOptions& options, const TrainRu
   } else {
     QUALM_RETURN_IF_ERROR(frontends::SaveModel(model, options.output));
   }
-  if (checkpoints) std::remove(checkpoint.c_str());
+  if (checkpoints) {
+    frontends::KillPointForTest("before_checkpoint_removal");
+    std::remove(checkpoint.c_str());
+  }
   result.history_json = history.dump();
   return result;
 }

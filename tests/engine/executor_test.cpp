@@ -62,7 +62,9 @@ TEST_CASE("zoo: every architecture builds with the documented shapes") {
       {"lenet1", 4 * 25 + 4 + 12 * 4 * 25 + 12 + 192 * 10 + 10},
       {"lenet5", 6 * 25 + 6 + 16 * 6 * 25 + 16 + 400 * 120 + 120 + 120 * 84 + 84 + 84 * 10 + 10},
   };
-  for (const auto& [arch, count] : expected_params) {
+  for (const auto& expected : expected_params) {
+    const std::string& arch = expected.first;  // not a structured binding: clang 14 cannot capture one
+    const std::int64_t count = expected.second;
     Model m = Zoo(arch);
     CHECK_MESSAGE(m.ParameterCount() == count, arch);
   }

@@ -486,7 +486,10 @@ TEST_CASE("observers: factory / parse / canonical names") {
       {"mse", "mse:bins=2048"},
       {"entropy:bins=4096", "entropy:bins=4096"},
   };
-  for (const auto& [spec, canonical] : round_trips) {
+  for (const auto& round_trip : round_trips) {
+    // Not a structured binding: clang 14 (sanitize preset) cannot capture one in CAPTURE's lambda.
+    const auto& spec = round_trip.first;
+    const auto& canonical = round_trip.second;
     CAPTURE(spec);
     auto o = ParseObserver(spec);
     REQUIRE_MESSAGE(o.ok(), o.status().ToString());

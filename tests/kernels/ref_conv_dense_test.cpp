@@ -203,7 +203,9 @@ TEST_CASE("ref conv2d backward accumulates (+=) and skips null gradients") {
 
 TEST_CASE("ref dense matches an Eigen double oracle, finite differences and +=") {
   std::mt19937 rng(13);
-  for (auto [batch, in, out] : {std::tuple{1, 1, 1}, {3, 7, 5}, {4, 31, 13}, {2, 64, 10}}) {
+  for (auto shape : {std::tuple{1, 1, 1}, {3, 7, 5}, {4, 31, 13}, {2, 64, 10}}) {
+    // Plain variables, not a structured binding: clang 14 cannot capture one in CAPTURE.
+    const int batch = std::get<0>(shape), in = std::get<1>(shape), out = std::get<2>(shape);
     CAPTURE(batch); CAPTURE(in); CAPTURE(out);
     qk::DenseParams p{batch, in, out};
     Vec x = Random(batch * in, rng), w = Random(out * in, rng), b = Random(out, rng), dy = Random(batch * out, rng);

@@ -38,7 +38,8 @@ BnOracle OracleBn(const qk::BatchNormParams& p, const Vec& x, const Vec& gamma, 
 
 TEST_CASE("ref batchnorm training and inference match double math") {
   std::mt19937 rng(41);
-  for (auto [rows, channels] : {std::pair{12, 5}, {50, 70}, {2, 1}}) {
+  for (auto shape : {std::pair{12, 5}, {50, 70}, {2, 1}}) {
+    const int rows = shape.first, channels = shape.second;  // clang 14: no structured binding in CAPTURE
     CAPTURE(rows); CAPTURE(channels);
     qk::BatchNormParams p{rows, channels, 1e-5f, 0.1f};
     const Vec x = Random(rows * channels, rng, -2.0f, 3.0f), gamma = Random(channels, rng, 0.5f, 1.5f),
@@ -69,7 +70,8 @@ TEST_CASE("ref batchnorm training and inference match double math") {
 // against values spread over ~[-2, 3], relative tolerance 1e-2.
 TEST_CASE("ref batchnorm backward matches finite differences and accumulates") {
   std::mt19937 rng(43);
-  for (auto [rows, channels] : {std::pair{12, 3}, {6, 67}}) {
+  for (auto shape : {std::pair{12, 3}, {6, 67}}) {
+    const int rows = shape.first, channels = shape.second;  // clang 14: no structured binding in CAPTURE
     CAPTURE(rows); CAPTURE(channels);
     const qk::BatchNormParams p{rows, channels, 1e-5f, 0.1f};
     Vec x = Random(rows * channels, rng, -2.0f, 3.0f), gamma = Random(channels, rng, 0.5f, 1.5f),

@@ -71,7 +71,8 @@ TEST_CASE("stats ranking: AUROC and AP equal brute force on random data with tie
   Rng rng(7);
   const std::vector<std::pair<std::size_t, std::size_t>> sizes = {
       {1, 1}, {1, 2}, {2, 1}, {2, 2}, {1, 9}, {9, 1}, {3, 7}, {16, 17}, {50, 50}, {100, 37}, {5, 300}};
-  for (auto [np, nn] : sizes) {
+  for (const auto& size : sizes) {
+    const std::size_t np = size.first, nn = size.second;  // not a structured binding: clang 14 cannot CAPTURE one
     for (std::uint64_t levels : {1u, 2u, 5u, 1000u}) {
       std::vector<double> s;
       std::vector<std::uint8_t> y;

@@ -2,6 +2,7 @@
 // The executors handle node 0 themselves (they copy or quantize the caller's
 // input into it), so the op has no executor factories.
 #include "../op_table.h"
+#include "qualm/kernels/checked.h"
 
 namespace qualm {
 namespace {
@@ -9,6 +10,14 @@ namespace {
 Result<NodeShapes> Infer(const InferInput& in) {
   QUALM_RETURN_IF_ERROR(ExpectInputs(in, 0));
   if (in.model.input_shape.empty()) return InvalidArgument("model has no input shape");
+  // The input shape comes from a file: every dimension must be positive and
+  // the sample must fit kMaxTensorElements before any op casts a dimension to
+  // int (ToConvParams) or multiplies dimensions unchecked.
+  for (std::int64_t d : in.model.input_shape)
+    if (d <= 0)
+      return InvalidArgument("input shape " + Shape(in.model.input_shape).ToString() + " has a dimension < 1");
+  auto n = CheckedProduct(in.model.input_shape, kMaxTensorElements, "input shape");
+  if (!n.ok()) return n.status();
   NodeShapes r;
   r.out = Shape(in.model.input_shape);
   r.int_out = in.model.input_type == SampleType::kInt32;

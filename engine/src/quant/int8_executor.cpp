@@ -120,6 +120,7 @@ void Int8Executor::SetInput(const void* input, int n) {
 }
 
 void Int8Executor::Forward(const void* input, int n) {
+  if (n == 0) return;  // an empty batch is a no-op, as in Executor::Forward
   SetInput(input, n);
   for (std::size_t i = 0; i < execs_.size(); ++i)
     if (execs_[i]) execs_[i]->Run(n);

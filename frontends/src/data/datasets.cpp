@@ -17,6 +17,7 @@ Dataset FirstN(Dataset ds, std::size_t limit) {
 Result<Dataset> LoadFashionMnist(const std::string& part, const DataOptions& options) {
   const std::string& dir = options.fashion_mnist_dir;
   IdxOptions idx;
+  idx.limits = options.limits;
   idx.num_classes = 10;
   idx.class_names = FashionMnistClassNames();
   const std::string name = "fashion-mnist:" + part;
@@ -67,6 +68,7 @@ SpamAssassinOptions SpamOptions(const SpamTask& task, const DataOptions& options
   s.balanced = task.balanced;
   s.validation_fraction = task.validation_fraction;
   s.test_fraction = task.test_fraction;
+  s.max_mail_bytes = options.limits.max_mail_bytes;
   return s;
 }
 
@@ -116,6 +118,7 @@ Result<Dataset> LoadNamedDataset(const std::string& spec, const DataOptions& opt
   if (kind == "fashion-mnist") return LoadFashionMnist(arg, options);
   if (kind == "images") {
     ImageFolderOptions img = options.images;
+    img.max_image_pixels = options.limits.max_image_pixels;
     if (options.limit > 0) img.limit = options.limit;
     return LoadImageFolder(arg, img);
   }
@@ -123,13 +126,14 @@ Result<Dataset> LoadNamedDataset(const std::string& spec, const DataOptions& opt
     const std::size_t comma = arg.find(',');
     if (comma == std::string::npos) return InvalidArgument("idx spec needs two files: idx:<images>,<labels>");
     IdxOptions idx;
+    idx.limits = options.limits;
     idx.limit = options.limit;
     idx.num_classes = options.idx_num_classes;
     return LoadIdxPair(arg.substr(0, comma), arg.substr(comma + 1), spec, idx);
   }
   if (kind == "text") {
     if (options.seq_len < 0) return InvalidArgument("seq_len must be positive");
-    QUALM_ASSIGN_OR_RETURN(TextCorpus corpus, LoadTextFolder(arg));
+    QUALM_ASSIGN_OR_RETURN(TextCorpus corpus, LoadTextFolder(arg, options.limits.max_text_file_bytes));
     QUALM_ASSIGN_OR_RETURN(Vocabulary vocab, TextFolderVocabulary(corpus, options));
     if (options.text_transform) {
       QUALM_ASSIGN_OR_RETURN(corpus, TransformCorpus(corpus, {}, options.text_transform));

@@ -7,9 +7,11 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <memory>
 
 #include "io_util.h"
+#include "qualm/kernels/checked.h"
 
 namespace qualm::frontends {
 namespace {
@@ -48,70 +50,125 @@ std::string DimsString(const std::vector<std::uint32_t>& dims, std::size_t from)
   return s;
 }
 
-Result<std::vector<std::uint8_t>> Inflate(const std::string& path, const std::vector<std::uint8_t>& in) {
-  std::vector<std::uint8_t> out;
-  z_stream zs{};
-  // 16 + MAX_WBITS: gzip wrapper only (we only get here after seeing its magic).
-  if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) return Internal(path + ": zlib inflateInit2 failed");
-  zs.next_in = const_cast<Bytef*>(in.data());
-  zs.avail_in = static_cast<uInt>(in.size());
-  // The gzip trailer holds the uncompressed size mod 2^32: a good first guess,
-  // capped by deflate's maximum ratio (~1032:1) so a lying trailer cannot make us allocate gigabytes.
-  std::size_t guess = in.size() * 4;
-  if (in.size() >= 18) {
-    const std::uint8_t* t = in.data() + in.size() - 4;
-    const std::size_t isize = std::uint32_t{t[0]} | (std::uint32_t{t[1]} << 8) | (std::uint32_t{t[2]} << 16) |
-                              (std::uint32_t{t[3]} << 24);
-    guess = std::max<std::size_t>(std::min<std::size_t>(isize + 1, in.size() * 1040), 1024);
+// The bytes of a raw or gzip file, produced on demand: the IDX reader pulls
+// the 4-byte preamble, then the dimensions, then exactly the data the header
+// declares, so a gzip bomb is stopped at what its header allows (and at
+// InputLimits::max_decompressed_bytes), never inflated first and checked after.
+class ByteStream {
+ public:
+  ByteStream(std::string path, std::string raw, std::uint64_t max_inflated)
+      : path_(std::move(path)), raw_(std::move(raw)), max_(max_inflated) {
+    gzip_ = raw_.size() >= 2 && static_cast<std::uint8_t>(raw_[0]) == 0x1f && static_cast<std::uint8_t>(raw_[1]) == 0x8b;
   }
-  out.resize(guess);
-  std::size_t produced = 0;
-  int ret = Z_OK;
-  for (;;) {
-    if (produced == out.size()) out.resize(out.size() * 2);
-    const std::size_t room = std::min<std::size_t>(out.size() - produced, 1u << 30);
-    zs.next_out = out.data() + produced;
-    zs.avail_out = static_cast<uInt>(room);
-    ret = inflate(&zs, Z_NO_FLUSH);
-    produced += room - zs.avail_out;
-    if (ret == Z_STREAM_END) {
-      // Concatenated gzip members are legal: keep going if more input follows.
-      if (zs.avail_in == 0) break;
-      if (zs.avail_in >= 2 && zs.next_in[0] == 0x1f && zs.next_in[1] == 0x8b) {
-        inflateReset(&zs);
-        continue;
+  ByteStream(const ByteStream&) = delete;
+  ByteStream& operator=(const ByteStream&) = delete;
+  ~ByteStream() {
+    if (open_) inflateEnd(&zs_);
+  }
+  bool gzip() const { return gzip_; }
+  std::uint64_t produced() const { return produced_; }
+  // Bytes left in a raw file (unknown for gzip).
+  std::uint64_t raw_left() const { return raw_.size() - pos_; }
+
+  // Appends up to `n` bytes to `out`; fewer only at the end of the stream.
+  // Going past max_decompressed_bytes is an error, as is a broken gzip stream.
+  Status Read(std::uint64_t n, std::vector<std::uint8_t>& out) {
+    if (!gzip_) {
+      const std::uint64_t take = std::min<std::uint64_t>(n, raw_.size() - pos_);
+      out.insert(out.end(), raw_.begin() + static_cast<std::ptrdiff_t>(pos_),
+                 raw_.begin() + static_cast<std::ptrdiff_t>(pos_ + take));
+      pos_ += take;
+      produced_ += take;
+      return Status::Ok();
+    }
+    if (produced_ + n > max_ + 1) n = max_ + 1 - produced_;  // one byte past the limit detects the excess
+    while (n > 0 && !ended_) {
+      if (!open_) {
+        // 16 + MAX_WBITS: gzip wrapper only (we only get here after seeing its magic).
+        if (inflateInit2(&zs_, 16 + MAX_WBITS) != Z_OK) return Internal(path_ + ": zlib inflateInit2 failed");
+        open_ = true;
+        zs_.next_in = reinterpret_cast<Bytef*>(raw_.data());
+        zs_.avail_in = static_cast<uInt>(std::min<std::size_t>(raw_.size(), 1u << 30));
+        in_pos_ = zs_.avail_in;
       }
-      // Trailing garbage after a complete member: gzip(1) warns and ignores it; so do we.
-      break;
+      // Inflate in chunks of at most 1 MiB: memory grows with what the stream really holds.
+      const std::size_t chunk = static_cast<std::size_t>(std::min<std::uint64_t>(n, 1u << 20));
+      const std::size_t old = out.size();
+      out.resize(old + chunk);
+      zs_.next_out = out.data() + old;
+      zs_.avail_out = static_cast<uInt>(chunk);
+      if (zs_.avail_in == 0 && in_pos_ < raw_.size()) Refill();
+      const int ret = inflate(&zs_, Z_NO_FLUSH);
+      const std::size_t got = chunk - zs_.avail_out;
+      out.resize(old + got);
+      produced_ += got;
+      n -= got;
+      if (ret == Z_STREAM_END) {
+        if (zs_.avail_in == 0 && in_pos_ < raw_.size()) Refill();
+        // Concatenated gzip members are legal: keep going if more input follows.
+        if (zs_.avail_in >= 2 && zs_.next_in[0] == 0x1f && zs_.next_in[1] == 0x8b) {
+          inflateReset(&zs_);
+          continue;
+        }
+        // Trailing garbage after a complete member: gzip(1) warns and ignores it; so do we.
+        ended_ = true;
+        break;
+      }
+      if (ret == Z_OK && zs_.avail_in == 0 && in_pos_ < raw_.size()) continue;
+      if (ret == Z_BUF_ERROR || (ret == Z_OK && zs_.avail_in == 0 && zs_.avail_out != 0))
+        return DataLoss(path_ + ": truncated gzip stream: the compressed data ends after " +
+                        std::to_string(produced_) + " decompressed bytes");
+      if (ret != Z_OK) {
+        const std::string why = zs_.msg ? zs_.msg : "zlib error " + std::to_string(ret);
+        return DataLoss(path_ + ": corrupt gzip stream (" + why + ") after " + std::to_string(produced_) +
+                        " decompressed bytes");
+      }
     }
-    if (ret == Z_BUF_ERROR || (ret == Z_OK && zs.avail_in == 0 && zs.avail_out != 0)) {
-      inflateEnd(&zs);
-      return DataLoss(path + ": truncated gzip stream: the compressed data ends after " + std::to_string(produced) +
-                      " decompressed bytes");
-    }
-    if (ret != Z_OK) {
-      std::string why = zs.msg ? zs.msg : "zlib error " + std::to_string(ret);
-      inflateEnd(&zs);
-      return DataLoss(path + ": corrupt gzip stream (" + why + ") after " + std::to_string(produced) +
-                      " decompressed bytes");
-    }
+    if (produced_ > max_)
+      return InvalidArgument(path_ + ": the gzip stream inflates to more than the limit max_decompressed_bytes=" +
+                             std::to_string(max_) + " bytes");
+    return Status::Ok();
   }
-  inflateEnd(&zs);
-  out.resize(produced);
-  return out;
-}
+
+ private:
+  void Refill() {
+    const std::size_t take = std::min<std::size_t>(raw_.size() - in_pos_, 1u << 30);
+    zs_.next_in = reinterpret_cast<Bytef*>(raw_.data() + in_pos_);
+    zs_.avail_in = static_cast<uInt>(take);
+    in_pos_ += take;
+  }
+
+  std::string path_, raw_;
+  std::uint64_t max_;
+  bool gzip_ = false, open_ = false, ended_ = false;
+  z_stream zs_{};
+  std::size_t in_pos_ = 0;   // gzip: compressed bytes handed to zlib so far
+  std::uint64_t pos_ = 0;    // raw: bytes consumed
+  std::uint64_t produced_ = 0;
+};
 
 }  // namespace
 
-Result<std::vector<std::uint8_t>> ReadFileMaybeGzip(const std::string& path) {
+Result<std::vector<std::uint8_t>> ReadFileMaybeGzip(const std::string& path, const InputLimits& limits) {
   QUALM_ASSIGN_OR_RETURN(std::string raw, detail::ReadWholeFile(path));
-  std::vector<std::uint8_t> bytes(raw.begin(), raw.end());
-  if (bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b) return Inflate(path, bytes);
+  ByteStream in(path, std::move(raw), limits.max_decompressed_bytes);
+  std::vector<std::uint8_t> bytes;
+  QUALM_RETURN_IF_ERROR(in.Read(limits.max_decompressed_bytes, bytes));
+  // Exactly at the limit: one more byte tells a stream that ends there from one that goes on.
+  std::vector<std::uint8_t> probe;
+  QUALM_RETURN_IF_ERROR(in.Read(1, probe));
+  if (!probe.empty())
+    return InvalidArgument(path + ": the gzip stream inflates to more than the limit max_decompressed_bytes=" +
+                           std::to_string(limits.max_decompressed_bytes) + " bytes");
   return bytes;
 }
 
-Result<IdxArray> ReadIdxUbyte(const std::string& path, int expected_rank, std::size_t max_items) {
-  QUALM_ASSIGN_OR_RETURN(std::vector<std::uint8_t> bytes, ReadFileMaybeGzip(path));
+Result<IdxArray> ReadIdxUbyte(const std::string& path, int expected_rank, std::size_t max_items,
+                              const InputLimits& limits) {
+  QUALM_ASSIGN_OR_RETURN(std::string raw, detail::ReadWholeFile(path));
+  ByteStream in(path, std::move(raw), limits.max_decompressed_bytes);
+  std::vector<std::uint8_t> bytes;
+  QUALM_RETURN_IF_ERROR(in.Read(4, bytes));
   if (bytes.size() < 4) {
     return DataLoss(path + ": not an IDX file: " + std::to_string(bytes.size()) + " bytes, shorter than the header");
   }
@@ -131,37 +188,70 @@ Result<IdxArray> ReadIdxUbyte(const std::string& path, int expected_rank, std::s
                            std::to_string(expected_rank));
   }
   const std::size_t header = 4 + 4 * static_cast<std::size_t>(rank);
+  QUALM_RETURN_IF_ERROR(in.Read(header - 4, bytes));
   if (bytes.size() < header) {
     return DataLoss(path + ": truncated: the IDX header needs " + std::to_string(header) + " bytes, the stream has " +
                     std::to_string(bytes.size()));
   }
   IdxArray out;
-  std::uint64_t total = 1;
+  std::vector<std::int64_t> dims64;
   for (int i = 0; i < rank; ++i) {
     const std::uint32_t d = BigEndian32(&bytes[4 + 4 * static_cast<std::size_t>(i)]);
     out.dims.push_back(d);
-    total *= d;
-    if (total > (std::uint64_t{1} << 40)) return InvalidArgument(path + ": IDX dimensions are implausibly large");
+    dims64.push_back(d);
   }
-  const std::uint64_t have = bytes.size() - header;
-  if (have != total) {
-    const std::string what = rank == 1 ? std::to_string(out.dims[0]) + " items"
-                                       : std::to_string(out.dims[0]) + " items of " + DimsString(out.dims, 1);
-    if (have < total) {
-      return DataLoss(path + ": truncated: header says " + what + " (" + std::to_string(total) +
-                      " bytes) but the stream ends after " + std::to_string(have) + " bytes of data");
-    }
-    return DataLoss(path + ": header says " + what + " (" + std::to_string(total) + " bytes) but the stream has " +
-                    std::to_string(have - total) + " extra bytes after the data");
-  }
+  // Checked: a wrapped product would let a 16-byte file claim a million images.
+  auto product = CheckedProduct(dims64, std::numeric_limits<std::int64_t>::max(), path + ": IDX dimensions");
+  if (!product.ok()) return product.status();
+  const auto total = static_cast<std::uint64_t>(*product);
+  const std::string what = rank == 1 ? std::to_string(out.dims[0]) + " items"
+                                     : std::to_string(out.dims[0]) + " items of " + DimsString(out.dims, 1);
+  if (in.gzip() && total > limits.max_decompressed_bytes - std::min<std::uint64_t>(header, limits.max_decompressed_bytes))
+    return InvalidArgument(path + ": header says " + what + " (" + std::to_string(total) +
+                           " bytes), more than the limit max_decompressed_bytes=" +
+                           std::to_string(limits.max_decompressed_bytes));
+  // A raw file's size is known: compare before copying anything.
+  if (!in.gzip() && in.raw_left() < total)
+    return DataLoss(path + ": truncated: header says " + what + " (" + std::to_string(total) +
+                    " bytes) but the stream ends after " + std::to_string(in.raw_left()) + " bytes of data");
   out.header_items = out.dims[0];
   std::uint64_t keep = total;
   if (max_items > 0 && max_items < out.dims[0]) {
     keep = total / out.dims[0] * max_items;
     out.dims[0] = static_cast<std::uint32_t>(max_items);
   }
-  out.data.assign(bytes.begin() + static_cast<std::ptrdiff_t>(header),
-                  bytes.begin() + static_cast<std::ptrdiff_t>(header + keep));
+  QUALM_RETURN_IF_ERROR(in.Read(keep, out.data));
+  // The rest of the declared data is read and dropped in bounded chunks: the
+  // stream's length is still checked against the header.
+  std::uint64_t have = out.data.size();
+  std::vector<std::uint8_t> scratch;
+  bool stream_ended = have < keep;
+  while (!stream_ended && have < total) {
+    scratch.clear();
+    const std::uint64_t step = std::min<std::uint64_t>(total - have, 1u << 20);
+    QUALM_RETURN_IF_ERROR(in.Read(step, scratch));
+    have += scratch.size();
+    stream_ended = scratch.size() < step;
+  }
+  if (have < total) {
+    return DataLoss(path + ": truncated: header says " + what + " (" + std::to_string(total) +
+                    " bytes) but the stream ends after " + std::to_string(have) + " bytes of data");
+  }
+  // Extra bytes after the data. A raw file's are counted; a gzip stream is
+  // not inflated further than one byte past the declared data (a bomb behind
+  // a small header stops here).
+  if (!in.gzip()) {
+    if (in.raw_left() > 0)
+      return DataLoss(path + ": header says " + what + " (" + std::to_string(total) + " bytes) but the stream has " +
+                      std::to_string(in.raw_left()) + " extra bytes after the data");
+  } else {
+    scratch.clear();
+    QUALM_RETURN_IF_ERROR(in.Read(1, scratch));
+    if (!scratch.empty())
+      return DataLoss(path + ": header says " + what + " (" + std::to_string(total) +
+                      " bytes) but the gzip stream has more data after it (stopped after " +
+                      std::to_string(in.produced()) + " decompressed bytes)");
+  }
   return out;
 }
 
@@ -174,12 +264,16 @@ Result<Dataset> LoadIdxPair(const std::string& images_path, const std::string& l
     return InvalidArgument(name + ": " + std::to_string(options.class_names.size()) + " class names for " +
                            std::to_string(options.num_classes) + " classes");
   }
-  QUALM_ASSIGN_OR_RETURN(IdxArray images, ReadIdxUbyte(images_path, 0, options.limit));
+  QUALM_ASSIGN_OR_RETURN(IdxArray images, ReadIdxUbyte(images_path, 0, options.limit, options.limits));
   if (images.dims.size() != 3 && images.dims.size() != 4) {
     return InvalidArgument(images_path + ": an image IDX file must have 3 (N,H,W) or 4 (N,H,W,C) dimensions, got " +
                            std::to_string(images.dims.size()));
   }
-  QUALM_ASSIGN_OR_RETURN(IdxArray labels, ReadIdxUbyte(labels_path, 1, options.limit));
+  for (std::size_t i = 1; i < images.dims.size(); ++i)
+    if (images.dims[i] == 0 || images.dims[i] > static_cast<std::uint32_t>(std::numeric_limits<int>::max()))
+      return InvalidArgument(images_path + ": image dimensions " + DimsString(images.dims, 1) +
+                             " must each be in [1, 2^31 - 1]");
+  QUALM_ASSIGN_OR_RETURN(IdxArray labels, ReadIdxUbyte(labels_path, 1, options.limit, options.limits));
   // Compare the header counts, not the kept prefix: a mismatched pair is an error even under `limit`.
   if (images.header_items != labels.header_items) {
     return InvalidArgument(images_path + " has " + std::to_string(images.header_items) + " images but " + labels_path +

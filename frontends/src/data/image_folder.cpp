@@ -81,7 +81,7 @@ void ResizeImage(const float* src, int src_h, int src_w, int channels, float* ds
   }
 }
 
-Result<DecodedImage> DecodeImageFile(const std::string& path, ColorMode color) {
+Result<DecodedImage> DecodeImageFile(const std::string& path, ColorMode color, std::uint64_t max_pixels) {
   QUALM_ASSIGN_OR_RETURN(std::string bytes, detail::ReadWholeFile(path));
   if (bytes.empty()) return DataLoss(path + ": cannot decode image: the file is empty");
   if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
@@ -89,6 +89,18 @@ Result<DecodedImage> DecodeImageFile(const std::string& path, ColorMode color) {
   }
   const int want = color == ColorMode::kGrey ? 1 : 3;
   int w = 0, h = 0, n = 0;
+  // The header alone first: a small file may declare 900 megapixels.
+  if (!stbi_info_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()), static_cast<int>(bytes.size()), &w, &h,
+                             &n)) {
+    const char* why = stbi_failure_reason();
+    return DataLoss(path + ": cannot decode image: " + (why ? why : "unknown stb_image error"));
+  }
+  if (w <= 0 || h <= 0) return DataLoss(path + ": cannot decode image: its header declares " +
+                                        std::to_string(w) + "x" + std::to_string(h) + " pixels");
+  if (static_cast<std::uint64_t>(w) * static_cast<std::uint64_t>(h) > max_pixels)
+    return InvalidArgument(path + ": image is " + std::to_string(w) + "x" + std::to_string(h) + " (" +
+                           std::to_string(static_cast<std::uint64_t>(w) * static_cast<std::uint64_t>(h)) +
+                           " pixels), more than the limit max_image_pixels=" + std::to_string(max_pixels));
   std::unique_ptr<stbi_uc, void (*)(void*)> pixels(
       stbi_load_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()), static_cast<int>(bytes.size()), &w, &h,
                             &n, want),
@@ -138,7 +150,7 @@ Result<Dataset> LoadImageFolder(const std::string& dir, const ImageFolderOptions
       }
       if (options.limit > 0 && ds.size() >= options.limit) break;
       const std::string path = class_dir + "/" + f;
-      auto img = DecodeImageFile(path, options.color);
+      auto img = DecodeImageFile(path, options.color, options.max_image_pixels);
       if (!img.ok()) {
         if (options.skip_unreadable) {
           rep.skipped.push_back(img.status().message());

@@ -8,16 +8,27 @@
 
 namespace qualm::frontends::detail {
 
-Result<std::string> ReadWholeFile(const std::string& path) {
+Result<std::string> ReadWholeFile(const std::string& path, std::uint64_t max_bytes, const char* limit_name) {
   // stdio with one sized read: the corpus loader reads thousands of files, and
   // this is several times faster than istreambuf_iterator.
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
   if (!f) return NotFound(path + ": cannot open file");
+  if (max_bytes > 0) {
+    std::error_code ec;
+    const std::uintmax_t size = std::filesystem::file_size(path, ec);
+    if (!ec && size > max_bytes)
+      return InvalidArgument(path + ": file is " + std::to_string(size) + " bytes, more than the limit " + limit_name +
+                             "=" + std::to_string(max_bytes));
+  }
   std::string out;
   char buf[1 << 16];
   for (;;) {
     const std::size_t n = std::fread(buf, 1, sizeof buf, f.get());
     out.append(buf, n);
+    // A file that grows while being read (or a pipe) is held to the limit too.
+    if (max_bytes > 0 && out.size() > max_bytes)
+      return InvalidArgument(path + ": file is more than the limit " + std::string(limit_name) + "=" +
+                             std::to_string(max_bytes) + " bytes");
     if (n < sizeof buf) break;
   }
   if (std::ferror(f.get())) return IoError(path + ": read error");

@@ -2,6 +2,7 @@
 // sorted directory listings.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -9,7 +10,10 @@
 
 namespace qualm::frontends::detail {
 
-Result<std::string> ReadWholeFile(const std::string& path);
+// `max_bytes` > 0: a file larger than that is an error naming `limit_name`
+// (an InputLimits field), checked from its size before anything is read.
+Result<std::string> ReadWholeFile(const std::string& path, std::uint64_t max_bytes = 0,
+                                  const char* limit_name = "");
 
 // Names (not paths) of the entries of `dir`, sorted by byte order, hidden
 // entries (leading '.') skipped; `want_dirs` selects directories or regular files.

@@ -257,8 +257,10 @@ std::size_t SkipRawTextElement(std::string_view s, std::size_t i) {
 }
 
 // Decodes "&name;" / "&#N;" / "&#xH;" at s[i] == '&'; returns consumed length (0 if not an entity).
+// The ';' is looked for within the longest entity only (10 characters): a
+// search to the end of the text made "&&&&..." without a ';' quadratic.
 std::size_t DecodeEntity(std::string_view s, std::size_t i, std::string& out) {
-  const std::size_t semi = s.find(';', i);
+  const std::size_t semi = s.substr(0, std::min(s.size(), i + 11)).find(';', i);
   if (semi == std::string_view::npos || semi - i > 10 || semi == i + 1) return 0;
   const std::string_view name = s.substr(i + 1, semi - i - 1);
   long code = -1;
@@ -346,16 +348,45 @@ std::string DecodeBase64(std::string_view in) {
   return out;
 }
 
+namespace {
+
+// The next occurrence of `needle` at or after a position, for queries whose
+// start never decreases: the last answer is reused while it lies ahead of the
+// query, so a run of queries costs one pass over the text. Without it, a
+// subject of "=?a?b?" repeated with no closing "?=" searched to the end once
+// per "=?" (quadratic: minutes for a 1 MB subject).
+class ForwardFinder {
+ public:
+  ForwardFinder(std::string_view text, std::string_view needle) : text_(text), needle_(needle) {}
+  std::size_t From(std::size_t from) {
+    if (!valid_ || (found_ != std::string_view::npos && found_ < from)) {
+      found_ = text_.find(needle_, from);
+      valid_ = true;
+    }
+    return found_;
+  }
+
+ private:
+  std::string_view text_, needle_;
+  std::size_t found_ = std::string_view::npos;
+  bool valid_ = false;
+};
+
+}  // namespace
+
 std::string DecodeEncodedWords(std::string_view value) {
   std::string out;
+  // Three monotone searches; see ForwardFinder. Each is made with a start
+  // that does not decrease: i grows, q1 >= i + 2 and q2 > q1 grow with it.
+  ForwardFinder q1_finder(value, "?"), q2_finder(value, "?"), end_finder(value, "?=");
   std::size_t i = 0;
   bool last_was_encoded = false;
   std::size_t pending_space_start = std::string::npos;  // whitespace between two encoded words is dropped
   while (i < value.size()) {
     if (value.substr(i, 2) == "=?") {
-      const std::size_t q1 = value.find('?', i + 2);
-      const std::size_t q2 = q1 == std::string_view::npos ? q1 : value.find('?', q1 + 1);
-      const std::size_t end = q2 == std::string_view::npos ? q2 : value.find("?=", q2 + 1);
+      const std::size_t q1 = q1_finder.From(i + 2);
+      const std::size_t q2 = q1 == std::string_view::npos ? q1 : q2_finder.From(q1 + 1);
+      const std::size_t end = q2 == std::string_view::npos ? q2 : end_finder.From(q2 + 1);
       if (end != std::string_view::npos && q2 == q1 + 2) {
         const char enc = Lower(value[q1 + 1]);
         const std::string_view payload = value.substr(q2 + 1, end - q2 - 1);
@@ -465,7 +496,8 @@ std::string DefaultSpamAssassinDir() {
   return (std::filesystem::path(QUALM_SOURCE_DIR) / "data/spam-assassin/package/data").string();
 }
 
-Result<TextCorpus> LoadSpamAssassinGroup(const std::string& data_dir, const std::string& group, int label) {
+Result<TextCorpus> LoadSpamAssassinGroup(const std::string& data_dir, const std::string& group, int label,
+                                         std::uint64_t max_mail_bytes) {
   std::error_code ec;
   if (!std::filesystem::is_directory(data_dir, ec)) {
     return NotFound(data_dir + ": SpamAssassin corpus not found; run scripts/setup.sh");
@@ -481,7 +513,7 @@ Result<TextCorpus> LoadSpamAssassinGroup(const std::string& data_dir, const std:
   for (const std::string& f : files) {
     if (detail::LowerExtension(f) != ".txt") continue;
     const std::string path = dir + "/" + f;
-    QUALM_ASSIGN_OR_RETURN(std::string raw, detail::ReadWholeFile(path));
+    QUALM_ASSIGN_OR_RETURN(std::string raw, detail::ReadWholeFile(path, max_mail_bytes, "max_mail_bytes"));
     corpus.documents.push_back(Tokenize(MailText(raw)));
     corpus.labels.push_back(label);
     corpus.sources.push_back(path);
@@ -520,8 +552,8 @@ Result<SpamAssassinCorpus> LoadSpamAssassinCorpus(const SpamAssassinOptions& opt
                            std::to_string(tf) + " must be in [0, 1)");
   }
   const std::string dir = options.data_dir.empty() ? DefaultSpamAssassinDir() : options.data_dir;
-  QUALM_ASSIGN_OR_RETURN(TextCorpus ham1, LoadSpamAssassinGroup(dir, "easy-ham-1", 0));
-  QUALM_ASSIGN_OR_RETURN(TextCorpus spam1, LoadSpamAssassinGroup(dir, "spam-1", 1));
+  QUALM_ASSIGN_OR_RETURN(TextCorpus ham1, LoadSpamAssassinGroup(dir, "easy-ham-1", 0, options.max_mail_bytes));
+  QUALM_ASSIGN_OR_RETURN(TextCorpus spam1, LoadSpamAssassinGroup(dir, "spam-1", 1, options.max_mail_bytes));
   if (options.balanced && ham1.size() > spam1.size()) {
     std::vector<std::size_t> keep = SeededPermutation(ham1.size(), options.split_seed + kBalanceSeedOffset);
     keep.resize(spam1.size());
@@ -530,9 +562,9 @@ Result<SpamAssassinCorpus> LoadSpamAssassinCorpus(const SpamAssassinOptions& opt
     Append(cut, ham1, keep);
     ham1 = std::move(cut);
   }
-  QUALM_ASSIGN_OR_RETURN(TextCorpus hard1, LoadSpamAssassinGroup(dir, "hard-ham-1", 0));
-  QUALM_ASSIGN_OR_RETURN(TextCorpus ham2, LoadSpamAssassinGroup(dir, "easy-ham-2", 0));
-  QUALM_ASSIGN_OR_RETURN(TextCorpus spam2, LoadSpamAssassinGroup(dir, "spam-2", 1));
+  QUALM_ASSIGN_OR_RETURN(TextCorpus hard1, LoadSpamAssassinGroup(dir, "hard-ham-1", 0, options.max_mail_bytes));
+  QUALM_ASSIGN_OR_RETURN(TextCorpus ham2, LoadSpamAssassinGroup(dir, "easy-ham-2", 0, options.max_mail_bytes));
+  QUALM_ASSIGN_OR_RETURN(TextCorpus spam2, LoadSpamAssassinGroup(dir, "spam-2", 1, options.max_mail_bytes));
 
   SpamAssassinCorpus out{Empty("spam:train"), Empty("spam:validation"), Empty("spam:test"), Empty("spam:hard-ham"),
                          Empty("spam:later")};

@@ -19,6 +19,7 @@
 
 #include "qualm/engine/dataset.h"
 #include "qualm/engine/model.h"
+#include "qualm/frontends/input_limits.h"
 #include "qualm/status.h"
 
 namespace qualm::frontends {
@@ -34,6 +35,7 @@ struct DataSpecOptions {
   // training split (LoadTrainingData, LoadModelTrainingSplit: calibration) are
   // never transformed; an image data set with a transform is an error.
   std::function<std::string(std::string_view text, std::size_t index)> text_transform;
+  InputLimits limits;  // the parsers' resource limits (input_limits.h)
 };
 
 struct TrainingData {

@@ -73,6 +73,9 @@ struct DataOptions {
   ImageFolderOptions images;
   // idx:
   int idx_num_classes = 10;
+  // Resource limits of every parser (input_limits.h); images.max_image_pixels
+  // is taken from here.
+  InputLimits limits;
 };
 
 Result<Dataset> LoadNamedDataset(const std::string& spec, const DataOptions& options = {});

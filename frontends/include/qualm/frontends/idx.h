@@ -21,14 +21,16 @@
 #include <vector>
 
 #include "qualm/engine/dataset.h"
+#include "qualm/frontends/input_limits.h"
 #include "qualm/status.h"
 
 namespace qualm::frontends {
 
 // Reads a whole file; when it starts with the gzip magic it is inflated
 // (concatenated gzip members are accepted, CRC and length are checked by zlib).
-// A truncated gzip stream is a DataLoss error, not a short read.
-Result<std::vector<std::uint8_t>> ReadFileMaybeGzip(const std::string& path);
+// A truncated gzip stream is a DataLoss error, not a short read; a stream that
+// inflates past limits.max_decompressed_bytes is an error once it gets there.
+Result<std::vector<std::uint8_t>> ReadFileMaybeGzip(const std::string& path, const InputLimits& limits = {});
 
 // A parsed IDX file of unsigned bytes.
 struct IdxArray {
@@ -40,13 +42,18 @@ struct IdxArray {
 // Reads an IDX file whose element type is ubyte. `expected_rank` > 0 must
 // match the header's number of dimensions (0 accepts any rank). `max_items` > 0
 // keeps only the first max_items entries of the leading axis; the length of
-// the whole stream is still checked against the header.
-Result<IdxArray> ReadIdxUbyte(const std::string& path, int expected_rank = 0, std::size_t max_items = 0);
+// the whole stream is still checked against the header. The header is read
+// first: its dimension product is checked (no wrapping), and a gzip stream
+// is inflated only as far as the header declares (plus the check for extra
+// bytes), within limits.max_decompressed_bytes.
+Result<IdxArray> ReadIdxUbyte(const std::string& path, int expected_rank = 0, std::size_t max_items = 0,
+                              const InputLimits& limits = {});
 
 struct IdxOptions {
   std::size_t limit = 0;                 // keep only the first `limit` samples (0 = all)
   int num_classes = 10;                  // labels must be in [0, num_classes)
   std::vector<std::string> class_names;  // empty, or num_classes entries
+  InputLimits limits;
 };
 
 // Images (idx3 ubyte (N,H,W) or idx4 ubyte (N,H,W,C)) + labels (idx1 ubyte

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "qualm/engine/dataset.h"
+#include "qualm/frontends/input_limits.h"
 #include "qualm/status.h"
 
 namespace qualm::frontends {
@@ -37,6 +38,8 @@ struct ImageFolderOptions {
   ColorMode color = ColorMode::kGrey;
   bool skip_unreadable = false;
   std::size_t limit = 0;  // keep the first `limit` images in the order above (0 = all)
+  // Checked from each image's header before it is decoded.
+  std::uint64_t max_image_pixels = InputLimits{}.max_image_pixels;
 };
 
 struct ImageFolderReport {
@@ -53,7 +56,10 @@ struct DecodedImage {
   int height = 0, width = 0, channels = 0;
   std::vector<unsigned char> pixels;
 };
-Result<DecodedImage> DecodeImageFile(const std::string& path, ColorMode color);
+// The header is read first (stbi_info): more than max_pixels pixels is an
+// error naming the file and the limit, before any pixel is decoded.
+Result<DecodedImage> DecodeImageFile(const std::string& path, ColorMode color,
+                                     std::uint64_t max_pixels = InputLimits{}.max_image_pixels);
 
 // Resizes an HWC float image, each channel independently, separably (rows
 // first, then columns), with fixed per-axis weights:

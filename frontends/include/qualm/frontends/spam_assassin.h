@@ -55,6 +55,7 @@
 
 #include "qualm/engine/dataset.h"
 #include "qualm/frontends/text.h"
+#include "qualm/frontends/input_limits.h"
 #include "qualm/status.h"
 
 namespace qualm::frontends {
@@ -91,11 +92,14 @@ struct SpamAssassinOptions {
   // (SeededPermutation(n_ham, split_seed + kBalanceSeedOffset), the first
   // n_spam, in file order). The shifted sets are not affected.
   bool balanced = false;
+  // A larger message is an error naming it (InputLimits::max_mail_bytes).
+  std::uint64_t max_mail_bytes = InputLimits{}.max_mail_bytes;
 };
 inline constexpr std::uint64_t kBalanceSeedOffset = 100;
 
 // One group ("easy-ham-1", ...) tokenized, every document labelled `label`.
-Result<TextCorpus> LoadSpamAssassinGroup(const std::string& data_dir, const std::string& group, int label);
+Result<TextCorpus> LoadSpamAssassinGroup(const std::string& data_dir, const std::string& group, int label,
+                                         std::uint64_t max_mail_bytes = InputLimits{}.max_mail_bytes);
 
 struct SpamAssassinCorpus {
   TextCorpus train, validation, test;  // collection 1 (easy-ham-1 + spam-1), split as above

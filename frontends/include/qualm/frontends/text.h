@@ -122,6 +122,7 @@ Result<TextCorpus> TransformCorpus(const TextCorpus& corpus,
 
 // The folder layout in the file header. Errors: missing directory, no class
 // subdirectories, a class with no .txt files, unreadable files (named).
-Result<TextCorpus> LoadTextFolder(const std::string& dir);
+// A file larger than max_file_bytes (InputLimits::max_text_file_bytes) is an error.
+Result<TextCorpus> LoadTextFolder(const std::string& dir, std::uint64_t max_file_bytes = 64u << 20);
 
 }  // namespace qualm::frontends
