@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Crash safety as a test (issue 12): a training run and a quantization are
+# Crash safety as a test (issue 12): a training run, a quantization and a study are
 # killed with SIGKILL at each write step -- after the temporary file is
 # fsynced, after it is renamed, before the checkpoint is removed (the
 # QUALM_TEST_KILL_AT hook, frontends/atomic_file.h) -- for every write the run
@@ -75,6 +75,34 @@ for k in 1 2 3; do
   check "train killed after ${delay}s: rerun has the uninterrupted weights" test "$(weights "$d/m.qm")" = "$ref"
   check "train killed after ${delay}s: no temporary file left" no_temporaries "$d"
   matrix+=" train:random:${delay}s"
+done
+
+# A study: a tiny grid (LeNet-1, one epoch on 600 images, int8 + dynamic,
+# one shift at one severity, 200 inputs per set) killed after the n-th fsync
+# and the n-th rename of the run (each cell writes its outputs, then cell.json
+# last) and then resumed; the tables must be byte-identical to an
+# uninterrupted run's and no temporary file may remain.
+cat >"$T/tiny.json" <<'JSON'
+{"name": "kill", "tasks": [{"arch": "lenet1", "epochs": 1, "train_limit": 600}], "strategies": ["standard"],
+ "seeds": [3], "variants": ["int8", "dynamic"], "eval_limit": 200, "image_shifts": ["gaussian-noise"],
+ "text_shifts": [], "severities": [3], "natural_shifts": false}
+JSON
+STUDY=(study --spec "$T/tiny.json" --threads 1 --no-reuse -q)
+"$Q" "${STUDY[@]}" -o "$T/study-ref" >/dev/null 2>&1
+check "uninterrupted tiny study finished" test -s "$T/study-ref/results.json"
+for step in after_fsync after_rename; do
+  for n in 1 4 9; do
+    d="$T/study-$step-$n"
+    QUALM_TEST_KILL_AT="$step:$n" "$Q" "${STUDY[@]}" -o "$d" >/dev/null 2>&1
+    rc=$?
+    check "study killed at $step:$n (exit $rc)" test $rc -eq 137
+    "$Q" "${STUDY[@]}" -o "$d" >/dev/null 2>&1
+    for f in results.md results.json records.json; do
+      check "study resumed after $step:$n: $f byte-identical" cmp -s "$d/$f" "$T/study-ref/$f"
+    done
+    check "study resumed after $step:$n: no temporary file left" no_temporaries "$d"
+    matrix+=" study:$step:$n"
+  done
 done
 
 # A full disk: the file size limit (SIGXFSZ ignored, so the write fails with EFBIG).
