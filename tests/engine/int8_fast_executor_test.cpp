@@ -16,6 +16,7 @@
 #include "qualm/engine/random.h"
 #include "qualm/engine/train.h"
 #include "qualm/engine/zoo.h"
+#include "engine/int8_executor_util.h"
 #include "qualm/kernels/detail/int8_gemm_variants.h"
 #include "qualm/kernels/conv2d_s8.h"
 #include "qualm/kernels/dense_s8.h"
@@ -24,74 +25,11 @@
 namespace qualm {
 namespace {
 
-Model ImageZoo(const std::string& arch, std::uint64_t seed) {
-  ZooOptions o;
-  o.input_shape = {28, 28, 1};
-  o.num_classes = 10;
-  auto m = BuildZooModel(arch, o);
-  REQUIRE_MESSAGE(m.ok(), m.status().ToString());
-  REQUIRE(InitializeParameters(*m, seed).ok());
-  // Non-trivial batch-norm statistics, so that folding makes real depthwise convs.
-  Rng rng(seed + 1);
-  for (auto& n : m->nodes)
-    if (std::holds_alternative<BatchNormOp>(n.op))
-      for (std::int64_t c = 0; c < n.params[0].value.elements(); ++c) {
-        n.params[0].value.f32()[c] = 0.5f + rng.Uniform();
-        n.params[1].value.f32()[c] = 0.2f * (rng.Uniform() - 0.5f);
-        n.params[2].value.f32()[c] = 0.3f * (rng.Uniform() - 0.5f);
-        n.params[3].value.f32()[c] = 0.5f + rng.Uniform();
-      }
-  return std::move(m).value();
-}
-
-Dataset RandomImages(const Model& m, int n, std::uint64_t seed) {
-  Dataset d;
-  d.name = "random";
-  d.sample_type = SampleType::kFloat32;
-  for (auto s : m.input_shape) d.sample_shape.push_back(static_cast<int>(s));
-  d.num_classes = m.num_classes;
-  Rng rng(seed);
-  for (std::size_t i = 0; i < static_cast<std::size_t>(n) * d.sample_size(); ++i) d.f32.push_back(rng.Uniform());
-  for (int i = 0; i < n; ++i) d.labels.push_back(static_cast<std::int32_t>(rng.Below(10)));
-  return d;
-}
-
-Model QuantizeInt8(const Model& m, const Dataset& calib, kernels::RequantMode mode) {
-  PtqOptions o;
-  o.mode = mode;
-  o.calibration.samples = static_cast<int>(calib.size());
-  auto q = QuantizeModel(m, &calib, o);
-  REQUIRE_MESSAGE(q.ok(), q.status().ToString());
-  return std::move(q).value();
-}
-
-std::unique_ptr<Int8Executor> Make(const Model& q, int max_batch, Backend backend, int threads) {
-  Int8ExecutorOptions o;
-  o.backend = backend;
-  o.threads = threads;
-  auto ex = Int8Executor::Create(&q, max_batch, o);
-  REQUIRE_MESSAGE(ex.ok(), ex.status().ToString());
-  return std::move(ex).value();
-}
-
-// Every value (all n samples) and the logits of `fast` equal those of `ref`.
-void CheckIdentical(const Model& q, const Int8Executor& ref, const Int8Executor& fast, int n) {
-  int layers = 0;
-  for (int i = 1; i < static_cast<int>(q.nodes.size()); ++i) {
-    const std::size_t bytes = static_cast<std::size_t>(n * ref.sample_shape(i).elements());
-    const auto* a = ref.value(i).data<std::int8_t>();
-    const auto* b = fast.value(i).data<std::int8_t>();
-    std::size_t differ = 0;
-    for (std::size_t k = 0; k < bytes; ++k) differ += a[k] != b[k];
-    INFO("node " << q.nodes[static_cast<std::size_t>(i)].name << ": " << differ << " of " << bytes
-                 << " int8 values differ");
-    CHECK(differ == 0);
-    ++layers;
-  }
-  CHECK(layers > 3);
-  const std::size_t logits = static_cast<std::size_t>(n * q.num_classes);
-  CHECK(std::memcmp(ref.logits(), fast.logits(), logits * sizeof(float)) == 0);
-}
+using testing::CheckIdentical;
+using testing::ImageZoo;
+using testing::QuantizeInt8;
+using testing::RandomImages;
+constexpr auto Make = testing::MakeInt8;
 
 TEST_CASE("engine: fast int8 executor is bit-identical to the reference at every layer") {
   const kernels::RequantMode modes[] = {kernels::RequantMode::kGemmlowp, kernels::RequantMode::kSingle,

@@ -21,73 +21,17 @@
 #include "qualm/engine/ptq.h"
 #include "qualm/engine/random.h"
 #include "qualm/engine/zoo.h"
+#include "engine/int8_executor_util.h"
 #include "qualm/kernels/onednn.h"
 
 namespace qualm {
 namespace {
 
-Model ImageZoo(const std::string& arch, std::uint64_t seed) {
-  ZooOptions o;
-  o.input_shape = {28, 28, 1};
-  o.num_classes = 10;
-  auto m = BuildZooModel(arch, o);
-  REQUIRE_MESSAGE(m.ok(), m.status().ToString());
-  REQUIRE(InitializeParameters(*m, seed).ok());
-  Rng rng(seed + 1);  // non-trivial batch-norm statistics: folding makes real depthwise convs
-  for (auto& n : m->nodes)
-    if (std::holds_alternative<BatchNormOp>(n.op))
-      for (std::int64_t c = 0; c < n.params[0].value.elements(); ++c) {
-        n.params[0].value.f32()[c] = 0.5f + rng.Uniform();
-        n.params[1].value.f32()[c] = 0.2f * (rng.Uniform() - 0.5f);
-        n.params[2].value.f32()[c] = 0.3f * (rng.Uniform() - 0.5f);
-        n.params[3].value.f32()[c] = 0.5f + rng.Uniform();
-      }
-  return std::move(m).value();
-}
-
-Dataset RandomImages(const Model& m, int n, std::uint64_t seed) {
-  Dataset d;
-  d.name = "random";
-  d.sample_type = SampleType::kFloat32;
-  for (auto s : m.input_shape) d.sample_shape.push_back(static_cast<int>(s));
-  d.num_classes = m.num_classes;
-  Rng rng(seed);
-  for (std::size_t i = 0; i < static_cast<std::size_t>(n) * d.sample_size(); ++i) d.f32.push_back(rng.Uniform());
-  for (int i = 0; i < n; ++i) d.labels.push_back(static_cast<std::int32_t>(rng.Below(10)));
-  return d;
-}
-
-Model QuantizeInt8(const Model& m, const Dataset& calib, kernels::RequantMode mode) {
-  PtqOptions o;
-  o.mode = mode;
-  o.calibration.samples = static_cast<int>(calib.size());
-  auto q = QuantizeModel(m, &calib, o);
-  REQUIRE_MESSAGE(q.ok(), q.status().ToString());
-  return std::move(q).value();
-}
-
-std::unique_ptr<Int8Executor> MakeInt8(const Model& q, int max_batch, Backend backend, int threads) {
-  Int8ExecutorOptions o;
-  o.backend = backend;
-  o.threads = threads;
-  auto ex = Int8Executor::Create(&q, max_batch, o);
-  REQUIRE_MESSAGE(ex.ok(), ex.status().ToString());
-  return std::move(ex).value();
-}
-
-void CheckIdentical(const Model& q, const Int8Executor& ref, const Int8Executor& got, int n) {
-  for (int i = 1; i < static_cast<int>(q.nodes.size()); ++i) {
-    const std::size_t bytes = static_cast<std::size_t>(n * ref.sample_shape(i).elements());
-    const auto* a = ref.value(i).data<std::int8_t>();
-    const auto* b = got.value(i).data<std::int8_t>();
-    std::size_t differ = 0;
-    for (std::size_t k = 0; k < bytes; ++k) differ += a[k] != b[k];
-    INFO("node " << q.nodes[static_cast<std::size_t>(i)].name << ": " << differ << " of " << bytes
-                 << " int8 values differ");
-    CHECK(differ == 0);
-  }
-  CHECK(std::memcmp(ref.logits(), got.logits(), static_cast<std::size_t>(n * q.num_classes) * sizeof(float)) == 0);
-}
+using testing::CheckIdentical;
+using testing::ImageZoo;
+using testing::QuantizeInt8;
+using testing::RandomImages;
+using testing::MakeInt8;
 
 TEST_CASE("engine: the onednn backend is named, and refused where it cannot run") {
   CHECK(std::string(BackendName(Backend::kOnednn)) == "onednn");
