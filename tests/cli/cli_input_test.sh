@@ -134,4 +134,30 @@ timeout --preserve-status -s INT 4 "$Q" train --arch lenet5 --epochs 1 -o "$T/in
 check "interrupted train exits 130" test $rc -eq 130
 check "interrupted train says how to resume" contains "$(cat "$T/int.err")" "run the same command again to resume"
 
+# ---- --input-limit (docs/LIMITS.md): a limit lowered below the data is an
+# error naming the file and the limit, checked before decoding; a bad name is
+# a usage error
+IMG="$T/images"
+python3 - "$IMG" <<'PY'
+import os, struct, sys
+for c in range(10):  # one 28x28 grey 24-bit BMP per class
+    d = os.path.join(sys.argv[1], str(c)); os.makedirs(d)
+    row = bytes([c * 20] * 3 * 28)
+    pixels = row * 28
+    header = b'BM' + struct.pack('<IHHI', 54 + len(pixels), 0, 0, 54)
+    info = struct.pack('<IiiHHIIiiII', 40, 28, 28, 1, 24, 0, len(pixels), 2835, 2835, 0, 0)
+    open(os.path.join(d, 'a.bmp'), 'wb').write(header + info + pixels)
+PY
+run "$Q" eval "$M/lenet1.qm" --data "images:$IMG" -q
+check "eval on a 10-image folder within the limits: exit 0 ($out)" test $rc -eq 0
+run "$Q" eval "$M/lenet1.qm" --data "images:$IMG" --input-limit max_image_pixels=100 -q
+check "max_image_pixels=100: exit 1" test $rc -eq 1
+check "max_image_pixels=100: names the limit" contains "$out" "max_image_pixels=100"
+check "max_image_pixels=100: names the file" contains "$out" "a.bmp"
+run "$Q" eval "$M/lenet1.qm" --data "images:$IMG" --input-limit max_image_pixels=784 -q
+check "max_image_pixels=784 (exactly 28x28): exit 0" test $rc -eq 0
+run "$Q" eval "$M/lenet1.qm" --input-limit no_such_limit=5
+check "--input-limit with an unknown name: exit 2" test $rc -eq 2
+check "--input-limit with an unknown name: says which" contains "$out" "no_such_limit"
+
 finish "cli-input"
