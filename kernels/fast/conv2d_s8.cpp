@@ -64,8 +64,13 @@ void ChannelAffine(const KernelContextS8& ctx, const detail::S8DepthwiseTile& pr
   detail::S8DepthwiseTile t = proto;
   t.shape = &tp, t.x = image, t.y = table, t.pix0 = 0, t.pix1 = internal_s8::kAffineTableRows;
   v.depthwise(t);
-  // The generic variant never runs AVX2 code (QUALM_ISA=scalar means scalar).
+  // The generic variant never runs AVX2 code (QUALM_ISA=scalar means scalar);
+  // non-x86 builds (the ARM runtime) have no AVX2 translation unit at all.
+#if defined(__x86_64__) || defined(__i386__)
   const auto lookup = v.isa == Isa::kScalar ? &internal_s8::LookupChannels : &internal_s8::LookupChannels_avx2;
+#else
+  const auto lookup = &internal_s8::LookupChannels;
+#endif
   const int nt = static_cast<int>(
       std::max<Index>(1, std::min<Index>(std::max(ctx.threads, 1), M / kMinDepthwisePixelsPerThread)));
   if (nt == 1) {
