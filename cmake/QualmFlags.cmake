@@ -7,8 +7,9 @@
 #    translation unit and gets that ISA's flags with qualm_isa_sources();
 #    the CPU is detected once at run time (kernels/cpu.h).
 add_library(qualm_warnings INTERFACE)
+# -Wshadow=local is GCC's spelling (clang, used by the sanitize preset, does not know it).
 target_compile_options(qualm_warnings INTERFACE
-  -Wall -Wextra -Wshadow=local -Wno-unused-parameter -ffp-contract=off -fno-math-errno)
+  -Wall -Wextra $<$<CXX_COMPILER_ID:GNU>:-Wshadow=local> -Wno-unused-parameter -ffp-contract=off -fno-math-errno)
 if(QUALM_WERROR)
   target_compile_options(qualm_warnings INTERFACE -Werror)
 endif()
