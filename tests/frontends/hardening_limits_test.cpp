@@ -38,9 +38,9 @@ void PutBe32(std::string& s, std::uint32_t x) {
   for (int k = 24; k >= 0; k -= 8) s.push_back(static_cast<char>(x >> k));
 }
 
-// A PNG of signature + IHDR (width x height, 8-bit grey) + IEND, with valid
-// CRCs: stb_image's header reader accepts it; it holds no pixel data at all.
-std::vector<std::uint8_t> PngHeaderOnly(std::uint32_t w, std::uint32_t h) {
+// An 8-bit grey PNG with valid CRCs: signature, IHDR (width x height), the
+// given IDAT chunks in order, IEND.
+std::vector<std::uint8_t> GreyPng(std::uint32_t w, std::uint32_t h, const std::vector<std::string>& idats) {
   std::string png = "\x89PNG\r\n\x1a\n";
   auto chunk = [&](const std::string& type, const std::string& data) {
     PutBe32(png, static_cast<std::uint32_t>(data.size()));
@@ -54,9 +54,13 @@ std::vector<std::uint8_t> PngHeaderOnly(std::uint32_t w, std::uint32_t h) {
   PutBe32(ihdr, h);
   ihdr += std::string("\x08\x00\x00\x00\x00", 5);  // depth 8, grey, deflate, filter 0, no interlace
   chunk("IHDR", ihdr);
+  for (const std::string& idat : idats) chunk("IDAT", idat);
   chunk("IEND", "");
   return {png.begin(), png.end()};
 }
+
+// Header only, no pixel data at all: stb_image's header reader accepts it.
+std::vector<std::uint8_t> PngHeaderOnly(std::uint32_t w, std::uint32_t h) { return GreyPng(w, h, {}); }
 
 }  // namespace
 
@@ -317,4 +321,32 @@ TEST_CASE("hardening/idx: a prefix of a gzip stream of several MiB reads and che
   auto arr = fe::ReadIdxUbyte(dir / "short.gz", 3, 10);
   REQUIRE_FALSE(arr.ok());
   CHECK(Contains(arr.status().message(), "ends after 3135999 bytes"));
+}
+
+TEST_CASE("hardening/fuzz findings: a PNG whose first IDAT chunk is empty decodes like one without it") {
+  // fuzz_image, crash-fb0cd280 (fuzz/corpus/image/regression-empty-idat.png):
+  // an empty first IDAT made stb_image call memcpy(NULL, p, 0), which UBSan
+  // reports (fuzz/stb_ignorelist.txt). The file is legal PNG; qualm must read
+  // it, and read it the same as without the empty chunk.
+  std::string rows;
+  for (int y = 0; y < 3; ++y) {
+    rows.push_back('\0');  // filter: none
+    for (int x = 0; x < 5; ++x) rows.push_back(static_cast<char>(40 * y + 7 * x));
+  }
+  std::string z(compressBound(static_cast<uLong>(rows.size())), '\0');
+  uLongf zn = static_cast<uLongf>(z.size());
+  REQUIRE(compress(reinterpret_cast<Bytef*>(z.data()), &zn, reinterpret_cast<const Bytef*>(rows.data()),
+                   static_cast<uLong>(rows.size())) == Z_OK);
+  z.resize(zn);
+  ScratchDir dir("hard-empty-idat");
+  WriteBytes(dir / "plain.png", GreyPng(5, 3, {z}));
+  WriteBytes(dir / "empty-first.png", GreyPng(5, 3, {"", z.substr(0, 4), "", z.substr(4)}));
+  auto plain = fe::DecodeImageFile(dir / "plain.png", fe::ColorMode::kGrey);
+  auto empty = fe::DecodeImageFile(dir / "empty-first.png", fe::ColorMode::kGrey);
+  REQUIRE(plain.ok());
+  REQUIRE(empty.ok());
+  CHECK(plain->height == 3);
+  CHECK(plain->width == 5);
+  CHECK(plain->pixels[5 + 2] == 40 + 14);
+  CHECK(empty->pixels == plain->pixels);
 }
