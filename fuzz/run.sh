@@ -16,9 +16,9 @@ SECONDS_EACH="${2:?seconds per target}"
 OUT="${3:?output dir}"
 shift 3
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(model_file idx mail image text)
-declare -A max_len=([model_file]=65536 [idx]=8192 [mail]=65536 [image]=16384 [text]=16384)
-declare -A dict=([model_file]=model_file.dict [mail]=mail.dict [text]=text.dict)
+[ ${#targets[@]} -gt 0 ] || targets=(model_file idx mail image text onnx)
+declare -A max_len=([onnx]=65536 [model_file]=65536 [idx]=8192 [mail]=65536 [image]=16384 [text]=16384)
+declare -A dict=([onnx]=onnx.dict [model_file]=model_file.dict [mail]=mail.dict [text]=text.dict)
 status=0
 mkdir -p "$OUT"
 for t in "${targets[@]}"; do

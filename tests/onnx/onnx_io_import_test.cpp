@@ -62,6 +62,7 @@ std::vector<double> SoftmaxRows(const std::vector<float>& logits, int classes) {
 TEST_CASE("onnx import: PyTorch-shaped CNN (Conv, Relu, MaxPool, Flatten, Gemm transB, Softmax) matches a naive NCHW run") {
   std::mt19937 rng(11);
   GraphBuilder g = TorchLikeCnn(rng);
+  WriteFuzzSeed("torch-cnn", g.Bytes());
   auto m = fe::ImportOnnxBytes(g.Bytes(), "torch.onnx");
   REQUIRE_MESSAGE(m.ok(), m.status().message());
   CHECK(m->input_shape == std::vector<std::int64_t>{13, 11, 1});
@@ -115,6 +116,7 @@ TEST_CASE("onnx import: SAME padding, BN, Clip 0..6, depthwise, average pool wit
   g.Node("MatMul", "mm", {"flat", "fc"}, {"mm"});
   g.Node("Add", "mm_bias", {"mm", "fcb"}, {"logits"});
   g.Output("logits", 3);
+  WriteFuzzSeed("same-bn-clip-dw-pool-add-gap-matmul", g.Bytes());
   const int n = 3;
   const auto x = RandomImages(n * 3 * 9 * 7, rng);
   const NTensor want = NaiveRun(g.proto(), Nchw(x, {n, 3, 9, 7}));
@@ -233,6 +235,7 @@ TEST_CASE("onnx import: LSTM and GRU (layout 1, both biases) on float sequences 
     g.Random("fc", {4, H}, 0.5f, rng);
     g.Node("Gemm", "fc", {"flat", "fc"}, {"y"}, {Attr::Int("transB", 1)});
     g.Output("y", 4);
+    WriteFuzzSeed(std::string("rnn-") + op, g.Bytes());
     auto m = fe::ImportOnnxBytes(g.Bytes(), "rnn.onnx");
     REQUIRE_MESSAGE(m.ok(), m.status().message());
     CHECK(m->input_shape == std::vector<std::int64_t>{T, I});

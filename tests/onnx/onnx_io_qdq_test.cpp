@@ -48,6 +48,7 @@ GraphBuilder QdqCnn(std::mt19937& rng, bool pool_rescales = false) {
 TEST_CASE("onnx import QDQ: int8 constants carried over exactly, outputs within one step of ONNX's float rescale") {
   std::mt19937 rng(17);
   GraphBuilder g = QdqCnn(rng);
+  WriteFuzzSeed("qdq-cnn", g.Bytes());
   auto m = fe::ImportOnnxBytes(g.Bytes(), "qdq.onnx");
   REQUIRE_MESSAGE(m.ok(), m.status().message());
   REQUIRE(m->quant.scheme == qualm::QuantScheme::kInt8);

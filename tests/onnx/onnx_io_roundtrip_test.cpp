@@ -61,6 +61,10 @@ void RoundTrip(const qualm::Model& m, const std::vector<float>& nhwc, int n, dou
   auto bytes = fe::ExportOnnxBytes(m);
   REQUIRE_MESSAGE(bytes.ok(), bytes.status().message());
   CHECK(fe::CheckOnnxBytes(*bytes, "exported").ok());
+  WriteFuzzSeed("export-" + m.arch + "-" +
+                    (m.quant.scheme == qualm::QuantScheme::kInt8 ? qualm::kernels::RequantModeName(m.quant.mode)
+                                                                 : std::string("float")),
+                *bytes);
   auto back = fe::ImportOnnxBytes(*bytes, "exported.onnx");
   REQUIRE_MESSAGE(back.ok(), back.status().message());
   CHECK(back->quant.scheme == m.quant.scheme);
@@ -138,6 +142,7 @@ TEST_CASE("onnx round trip: text models (embedding -> LSTM / GRU -> dense), floa
     auto bytes = fe::ExportOnnxBytes(*m);
     REQUIRE_MESSAGE(bytes.ok(), bytes.status().message());
     CHECK(fe::CheckOnnxBytes(*bytes, "exported").ok());
+    WriteFuzzSeed(std::string("export-") + arch, *bytes);
     auto back = fe::ImportOnnxBytes(*bytes, "text.onnx");
     REQUIRE_MESSAGE(back.ok(), back.status().message());
     const int n = 7;

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <fstream>
 #include <random>
 #include <string>
 #include <vector>
@@ -50,6 +52,15 @@ inline double MaxRelDiff(const std::vector<float>& a, const std::vector<double>&
   double worst = 0;
   for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::fabs(a[i] - b[i]) / (1.0 + std::fabs(b[i])));
   return worst;
+}
+
+// The fuzz_onnx seed corpus (fuzz/corpus/onnx) is written by the tests that
+// build these graphs: QUALM_WRITE_FUZZ_SEEDS=<dir> qualm_tests_onnx_io writes
+// each seed as <dir>/<name>.onnx. Unset (always, in the suite): nothing.
+inline void WriteFuzzSeed(const std::string& name, const std::string& bytes) {
+  const char* dir = std::getenv("QUALM_WRITE_FUZZ_SEEDS");
+  if (!dir || bytes.size() > 65536) return;  // fuzz/run.sh: -max_len=65536 for onnx
+  std::ofstream(std::string(dir) + "/" + name + ".onnx", std::ios::binary) << bytes;
 }
 
 }  // namespace qualm_onnx_io

@@ -18,6 +18,7 @@
 #include <sstream>
 
 #include "onnx_import.h"
+#include "qualm/kernels/checked.h"
 #include "qualm/engine/lower.h"
 
 namespace qualm::frontends {
@@ -202,6 +203,10 @@ Status Walk::Input() {
     return Unimplemented("graph input '" + input->name() + "': rank " + std::to_string(dims.size() + 1) +
                          " (imported: float [N, C, H, W] images, [N, F] vectors, [N, T, F] sequences, "
                          "[N, T] token ids)");
+  // Every size the walk derives (windows, flattened widths) starts here:
+  // bounded, so that their arithmetic cannot overflow.
+  auto elements = CheckedProduct(dims, kMaxTensorElements, "graph input '" + input->name() + "'");
+  if (!elements.ok()) return elements.status();
   m().input_type = ids ? SampleType::kInt32 : SampleType::kFloat32;
   m().input_shape = dims.size() == 3 ? std::vector<std::int64_t>{dims[1], dims[2], dims[0]} : dims;
   names_.insert(input->name());
@@ -236,7 +241,7 @@ Status Walk::Conv(const onnx::NodeProto& n) {
   QUALM_ASSIGN_OR_RETURN(auto win, ReadWindow(n, x.dims, {wd[2], wd[3]}));
   if (win.kh != wd[2] || win.kw != wd[3]) return Bad(n, "kernel_shape does not match the weight " + DimsString(wd));
   const std::int64_t g = AttrInt(n, "group", 1);
-  if (g < 1 || x.dims[0] % g != 0 || wd[0] % g != 0 || wd[1] * g != x.dims[0])
+  if (g < 1 || g > x.dims[0] || x.dims[0] % g != 0 || wd[0] % g != 0 || wd[1] * g != x.dims[0])
     return Bad(n, "group " + std::to_string(g) + " does not fit input channels " + std::to_string(x.dims[0]) +
                       " and weight " + DimsString(wd));
   if (w.quantized && w.scale.size() > 1 && w.axis != 0)
@@ -568,6 +573,10 @@ Status Walk::Recurrent(const onnx::NodeProto& n) {
   QUALM_ASSIGN_OR_RETURN(auto x, Value(n, 0));
   if (x.dims.size() != 2) return Decline(n, "input " + DimsString(x.dims) + " is not [N, T, I]");
   const std::int64_t gates = lstm ? 4 : 3, in = x.dims[1];
+  // hidden_size is a file's number: the weights it implies must be a tensor
+  // qualm can hold before any product below is formed.
+  const auto weights = CheckedProduct({2, gates, h, std::max(in, h)}, kMaxTensorElements, "hidden_size " + std::to_string(h) + ": weights");
+  if (!weights.ok()) return Bad(n, weights.status().message());
   QUALM_ASSIGN_OR_RETURN(auto w, RequireConst(n, 1, "W"));
   QUALM_ASSIGN_OR_RETURN(auto r, RequireConst(n, 2, "R"));
   if (w.value.dims != std::vector<std::int64_t>{1, gates * h, in} || r.value.dims != std::vector<std::int64_t>{1, gates * h, h})

@@ -35,6 +35,9 @@ namespace {
 Status Decline(const onnx::NodeProto& n, const std::string& why) {
   return Unimplemented(Importer::Where(n) + ": " + why);
 }
+Status Bad(const onnx::NodeProto& n, const std::string& why) {
+  return InvalidArgument(Importer::Where(n) + ": " + why);
+}
 
 // The scalar (scale, zero point) of a Q / DQ node as int8 parameters.
 Result<kernels::QuantParams> ScalarParams(const Importer& imp, const onnx::NodeProto& n) {
@@ -45,17 +48,22 @@ Result<kernels::QuantParams> ScalarParams(const Importer& imp, const onnx::NodeP
   p.scale = s->second.value.f[0];
   if (!(p.scale > 0.0f) || !std::isfinite(p.scale)) return Decline(n, "scale must be positive and finite");
   int type = onnx::TensorProto::UINT8;  // ONNX's default zero point is uint8 0
+  std::int64_t zero = 0;
   if (n.input_size() > 2 && !n.input(2).empty()) {
     auto z = imp.consts.find(n.input(2));
     if (z == imp.consts.end() || z->second.value.size() != 1)
       return Decline(n, "the zero point must be a constant scalar for an activation");
     type = z->second.value.elem_type;
-    p.zero_point = static_cast<std::int32_t>(z->second.value.ints.empty() ? 0 : z->second.value.ints[0]);
+    zero = z->second.value.ints.empty() ? 0 : z->second.value.ints[0];
   }
-  if (type == onnx::TensorProto::UINT8)
-    p.zero_point -= 128;
-  else if (type != onnx::TensorProto::INT8)
+  if (type != onnx::TensorProto::UINT8 && type != onnx::TensorProto::INT8)
     return Decline(n, "only int8 and uint8 activations are supported");
+  // Typed fields (int32_data) can hold any integer whatever the element type.
+  const std::int64_t lo = type == onnx::TensorProto::UINT8 ? 0 : -128, hi = lo + 255;
+  if (zero < lo || zero > hi)
+    return Bad(n, "zero point " + std::to_string(zero) + " is outside its type's range [" + std::to_string(lo) +
+                      ", " + std::to_string(hi) + "]");
+  p.zero_point = static_cast<std::int32_t>(type == onnx::TensorProto::UINT8 ? zero - 128 : zero);
   return p;
 }
 
@@ -104,7 +112,9 @@ Status ImportDequantizeLinear(Importer& imp, const onnx::NodeProto& n) {
     return InvalidArgument(Importer::Where(n) + ": input '" + n.input(0) + "' is neither a constant nor a QuantizeLinear output");
   ImportedConst out;
   out.q = c->second.value;
-  if (out.q.is_float()) return Decline(n, "dequantizing a float tensor");
+  if (out.q.elem_type != onnx::TensorProto::INT8 && out.q.elem_type != onnx::TensorProto::UINT8 &&
+      out.q.elem_type != onnx::TensorProto::INT32)
+    return Decline(n, "only int8, uint8 and int32 tensors are dequantized");
   auto s = imp.consts.find(n.input_size() > 1 ? n.input(1) : "");
   if (s == imp.consts.end() || !s->second.value.is_float()) return Decline(n, "the scale must be a float constant");
   out.scale = s->second.value.f;
@@ -120,7 +130,8 @@ Status ImportDequantizeLinear(Importer& imp, const onnx::NodeProto& n) {
   const auto rank = static_cast<std::int64_t>(out.q.dims.size());
   std::int64_t axis = n.input_size() > 0 ? AttrInt(n, "axis", 1) : 1;
   if (axis < 0) axis += rank;
-  out.axis = static_cast<int>(axis);
+  // Per tensor, ONNX ignores the axis; per axis, it is checked below.
+  out.axis = axis >= 0 && axis < rank ? static_cast<int>(axis) : 1;
   std::int64_t inner = 1, len = 1;
   if (out.scale.size() > 1) {
     if (axis < 0 || axis >= rank || out.q.dims[static_cast<std::size_t>(axis)] != static_cast<std::int64_t>(out.scale.size()))

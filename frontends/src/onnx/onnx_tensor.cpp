@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "onnx_internal.h"
+#include "qualm/kernels/checked.h"
 
 namespace qualm::frontends::onnx_io {
 
@@ -46,12 +47,14 @@ Result<ConstTensor> ReadTensor(const onnx::TensorProto& t) {
                          " (only float, int8, uint8, int32, int64 are read)");
   if (t.data_location() == onnx::TensorProto::EXTERNAL)
     return Unimplemented(where + ": external data is not supported (save the model with its weights inside)");
-  for (auto d : t.dims()) {
-    if (d < 0 || d > (std::int64_t{1} << 31)) return InvalidArgument(where + ": dimension " + std::to_string(d));
-    out.dims.push_back(d);
-  }
-  const std::int64_t n = out.size();
-  if (n > (std::int64_t{1} << 31)) return InvalidArgument(where + ": too many elements");
+  if (t.dims_size() > kMaxTensorRank)
+    return InvalidArgument(where + ": " + std::to_string(t.dims_size()) + " dimensions (limit " +
+                           std::to_string(kMaxTensorRank) + ")");
+  out.dims.assign(t.dims().begin(), t.dims().end());
+  // Checked before anything is sized from it: the dims come from the file.
+  auto elements = CheckedProduct(out.dims, kMaxTensorElements, where);
+  if (!elements.ok()) return elements.status();
+  const std::int64_t n = *elements;
   const bool raw = t.has_raw_data();
   if (raw && t.raw_data().size() != static_cast<std::size_t>(n) * es)
     return InvalidArgument(where + ": raw_data holds " + std::to_string(t.raw_data().size()) + " bytes, shape needs " +
@@ -79,6 +82,14 @@ Result<ConstTensor> ReadTensor(const onnx::TensorProto& t) {
       } else {
         if (t.int32_data_size() != n) return count_error(t.int32_data_size());
         out.ints.assign(t.int32_data().begin(), t.int32_data().end());
+        // int32_data holds int8 / uint8 elements widened: each must fit the type.
+        if (out.elem_type != onnx::TensorProto::INT32) {
+          const std::int64_t lo = out.elem_type == onnx::TensorProto::INT8 ? -128 : 0, hi = lo + 255;
+          for (std::int64_t v : out.ints)
+            if (v < lo || v > hi)
+              return InvalidArgument(where + ": value " + std::to_string(v) + " is outside the element type's range [" +
+                                     std::to_string(lo) + ", " + std::to_string(hi) + "]");
+        }
       }
       break;
     case onnx::TensorProto::INT64:
