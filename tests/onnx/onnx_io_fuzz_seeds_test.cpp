@@ -2,12 +2,13 @@
 // (fuzz/corpus/onnx) holds models that import, so the fuzzer starts from the
 // importer's deep paths (conv, QDQ, LSTM / GRU) rather than from its first
 // error. The seeds are written by the tests that build those graphs
-// (WriteFuzzSeed); regression inputs from findings are named regression-*
-// and only have to be handled without a crash.
+// (WriteFuzzSeed); inputs from fuzzer findings are named regression-* and
+// must be refused with the error that replaced the crash.
 #include <doctest/doctest.h>
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "onnx_io_test_util.h"
@@ -28,7 +29,15 @@ TEST_CASE("onnx import: every fuzz seed imports, saves as a qualm model and expo
     auto m = fe::ImportOnnxBytes(s.str(), name);
     if (name.rfind("regression-", 0) == 0) {
       ++regressions;
-      if (!m.ok()) CHECK(m.status().message().find(name) != std::string::npos);
+      // fuzz_onnx findings (signed overflow before the fix): each is now an error naming the limit.
+      const std::map<std::string, std::string> expect = {
+          {"regression-input-dim-int64-max.onnx", "graph input 'x': [3, 9223372036854775807, 7] has more than"},
+          {"regression-hidden-size-int64-max.onnx", "(LSTM): hidden_size 9223372036854775807: weights"},
+          {"regression-zero-point-int32-min.onnx", "value -2147483648 is outside the element type's range [0, 255]"}};
+      REQUIRE_FALSE(m.ok());
+      CHECK(m.status().message().find(name) != std::string::npos);
+      if (auto it = expect.find(name); it != expect.end())
+        CHECK_MESSAGE(m.status().message().find(it->second) != std::string::npos, m.status().message());
       continue;
     }
     ++seeds;
