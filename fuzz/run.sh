@@ -8,6 +8,9 @@
 # New inputs go to a scratch corpus seeded from fuzz/corpus/<target> (the
 # checked-in corpus is never modified); crashes go to OUT/<target>/ and fail
 # the script. Prints each target's executions, coverage and features.
+# FUZZ_SEED=<n> fixes libFuzzer's random seed (scripts/test.sh uses 1, so a CI
+# run replays the same mutation sequence, as far as it gets in its time;
+# exploring is the long runs' job); unset, each run draws its own.
 # Usage: fuzz/run.sh BUILD_DIR SECONDS OUT_DIR [target...]
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -29,6 +32,7 @@ for t in "${targets[@]}"; do
   args=(-max_total_time="$SECONDS_EACH" -rss_limit_mb=2048 -timeout=10 -max_len="${max_len[$t]}"
         -print_final_stats=1 -artifact_prefix="$work/crashes/" -close_fd_mask=3)
   [ -n "${dict[$t]:-}" ] && args+=(-dict="$ROOT/fuzz/${dict[$t]}")
+  [ -n "${FUZZ_SEED:-}" ] && args+=(-seed="$FUZZ_SEED")
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ASAN_OPTIONS=detect_leaks=1 \
     "$bin" "${args[@]}" "$work/corpus" "$ROOT/fuzz/corpus/$t" >"$work/log" 2>&1
   rc=$?
