@@ -350,3 +350,48 @@ TEST_CASE("hardening/fuzz findings: a PNG whose first IDAT chunk is empty decode
   CHECK(plain->pixels[5 + 2] == 40 + 14);
   CHECK(empty->pixels == plain->pixels);
 }
+
+TEST_CASE("hardening/fuzz findings: a PNG chunk declaring more bytes than the file holds is refused before stb") {
+  // fuzz_image, oom-304be257 (fuzz/corpus/image/regression-idat-declares-1.9gb.png):
+  // a 146-byte PNG whose second IDAT declared 1.9 GB made stb_image realloc
+  // 2 GiB before it noticed the file was short.
+  std::string idat = "\x78\x9c";  // a zlib header; the rest is never read
+  std::vector<std::uint8_t> png = GreyPng(4, 4, {idat});
+  // Overwrite the IDAT length (signature 8 + IHDR 25 bytes: at byte 33) with 0x7351b501.
+  png[33] = 0x73, png[34] = 0x51, png[35] = 0xb5, png[36] = 0x01;
+  ScratchDir dir("hard-png-chunk");
+  WriteBytes(dir / "bomb.png", png);
+  auto img = fe::DecodeImageFile(dir / "bomb.png", fe::ColorMode::kGrey);
+  REQUIRE_FALSE(img.ok());
+  CHECK(Contains(img.status().message(), dir / "bomb.png"));
+  CHECK(Contains(img.status().message(), "PNG chunk 'IDAT' at byte 33 declares 1934734593 bytes"));
+}
+
+TEST_CASE("hardening/images: only PNG, JPEG and BMP content reaches stb_image, whatever the file name") {
+  // Debian's libstb carries every decoder; qualm reads three formats and refuses
+  // the others by magic number (GIF, PSD, PIC, TGA, PNM, HDR).
+  ScratchDir dir("hard-format");
+  for (const std::string& content : {std::string("GIF89a\x01\x00\x01\x00\x00\x00\x00;"),
+                                     std::string("8BPS\x00\x01\x00\x00\x00\x00\x00\x00"),
+                                     std::string("\x53\x80\xf6\x34PICT") + std::string(100, '\0'),
+                                     std::string("P5\n2 2\n255\n\x01\x02\x03\x04"),
+                                     std::string("#?RADIANCE\n")}) {
+    INFO(content.substr(0, 4));
+    WriteBytes(dir / "x.png", std::vector<std::uint8_t>(content.begin(), content.end()));
+    auto img = fe::DecodeImageFile(dir / "x.png", fe::ColorMode::kGrey);
+    REQUIRE_FALSE(img.ok());
+    CHECK(Contains(img.status().message(), "not a PNG, JPEG or BMP file"));
+  }
+  // The three formats still decode (a PNG here; BMP and JPEG in the image folder tests).
+  std::string rows(1 + 2, '\0');
+  rows[1] = 10, rows[2] = 20;
+  std::string z(compressBound(static_cast<uLong>(rows.size())), '\0');
+  uLongf zn = static_cast<uLongf>(z.size());
+  REQUIRE(compress(reinterpret_cast<Bytef*>(z.data()), &zn, reinterpret_cast<const Bytef*>(rows.data()),
+                   static_cast<uLong>(rows.size())) == Z_OK);
+  z.resize(zn);
+  WriteBytes(dir / "ok.png", GreyPng(2, 1, {z}));
+  auto ok = fe::DecodeImageFile(dir / "ok.png", fe::ColorMode::kGrey);
+  REQUIRE_MESSAGE(ok.ok(), ok.status().message());
+  CHECK(ok->pixels == std::vector<unsigned char>{10, 20});
+}

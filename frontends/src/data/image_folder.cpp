@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <memory>
 
@@ -81,12 +82,52 @@ void ResizeImage(const float* src, int src_h, int src_w, int channels, float* ds
   }
 }
 
+// The container checks qualm makes before stb_image sees a file.
+//
+// Format: Debian's libstb is built with every decoder (GIF, PSD, TGA, HDR,
+// PIC, PNM too) and picks one from the content, whatever the file's name;
+// qualm reads PNG, JPEG and BMP only, so anything else is refused by its
+// magic number and the other decoders (stb's least exercised code, where
+// its published crashes are) never run on untrusted files.
+//
+// PNG chunk lengths: stb_image grows its IDAT buffer to what a chunk
+// declares (up to 1 GiB, doubled: 2 GiB) before it finds the file is
+// shorter; fuzz_image found a 146-byte file that allocated 2 GiB. Every
+// chunk must fit in the bytes that follow it (PNG: length + type + data +
+// CRC), so a declaration can never exceed the file.
+namespace {
+Status CheckImageContainer(const std::string& bytes, const std::string& path) {
+  const auto* b = reinterpret_cast<const unsigned char*>(bytes.data());
+  const std::size_t size = bytes.size();
+  static const unsigned char kPng[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  const bool png = size >= 8 && std::memcmp(b, kPng, 8) == 0;
+  const bool jpeg = size >= 3 && b[0] == 0xff && b[1] == 0xd8 && b[2] == 0xff;
+  const bool bmp = size >= 2 && b[0] == 'B' && b[1] == 'M';
+  if (!png && !jpeg && !bmp) return DataLoss(path + ": cannot decode image: not a PNG, JPEG or BMP file");
+  if (!png) return Status::Ok();
+  std::size_t at = 8;
+  while (size - at >= 12) {
+    const std::uint32_t len = static_cast<std::uint32_t>(b[at]) << 24 | static_cast<std::uint32_t>(b[at + 1]) << 16 |
+                              static_cast<std::uint32_t>(b[at + 2]) << 8 | b[at + 3];
+    const std::string type(bytes, at + 4, 4);
+    if (len > size - at - 12)
+      return DataLoss(path + ": cannot decode image: PNG chunk '" + type + "' at byte " + std::to_string(at) +
+                      " declares " + std::to_string(len) + " bytes, the file has " + std::to_string(size - at - 12) +
+                      " after its header");
+    if (type == "IEND") break;
+    at += 12 + static_cast<std::size_t>(len);
+  }
+  return Status::Ok();
+}
+}  // namespace
+
 Result<DecodedImage> DecodeImageFile(const std::string& path, ColorMode color, std::uint64_t max_pixels) {
   QUALM_ASSIGN_OR_RETURN(std::string bytes, detail::ReadWholeFile(path));
   if (bytes.empty()) return DataLoss(path + ": cannot decode image: the file is empty");
   if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
     return InvalidArgument(path + ": image file is too large");
   }
+  QUALM_RETURN_IF_ERROR(CheckImageContainer(bytes, path));
   const int want = color == ColorMode::kGrey ? 1 : 3;
   int w = 0, h = 0, n = 0;
   // The header alone first: a small file may declare 900 megapixels.
