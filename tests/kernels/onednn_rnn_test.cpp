@@ -99,7 +99,7 @@ double CheckRuns(qo::PreparedRnnF32& op, const qk::RnnParams& p, const Vec& x, c
 
 }  // namespace
 
-TEST_CASE("onednn: without oneDNN the LSTM / GRU Prepare say so; bad arguments are errors") {
+TEST_CASE("onednn: without oneDNN the LSTM / GRU Prepare say so, and bad arguments are errors") {
   const qk::RnnParams p{2, 3, 4, 5};
   const Vec w(4 * 5 * 5, 0.1f);
   auto l = qo::PrepareLstmF32(p, {w.data(), w.data(), nullptr}, 1);
