@@ -13,8 +13,10 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <oneapi/dnnl/dnnl.hpp>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -36,10 +38,10 @@ struct RnnOperands {
   std::vector<float> bias;
 };
 
-// The implementation the primitive runs, asked of the primitive itself: the
-// RNN primitive descriptor names its implementation ("ref" / "brgemm") only
-// once the primitive has chosen its kernels, so pd.impl_info_str() before
-// creation says "ref" where ONEDNN_VERBOSE shows brgemm.
+// The implementation the primitive runs, asked of the created primitive: in
+// oneDNN 2.6 the RNN primitive descriptor's impl_info_str() said "ref" for an
+// LSTM that ONEDNN_VERBOSE showed running "brgemm"; the primitive's own
+// descriptor names it ("brgemm", or "ref" for the RNN driver over jit sgemm).
 std::string ImplInfo(const dnnl::primitive& prim, Cell cell) {
   const char* info = nullptr;
   dnnl_primitive_desc_query(prim.get_primitive_desc(), dnnl_query_impl_info_str, 0, &info);
