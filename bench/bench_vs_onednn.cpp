@@ -1,6 +1,7 @@
 // qualm against oneDNN in one process, on the study's layer shapes
 // (bench/peer/peer_cases.h lists them and the implementations): float and
-// int8 conv / dense, batch 1 and 64, 1 and 2 threads.
+// int8 conv / dense, float LSTM / GRU (the text models' 200 steps), batch 1
+// and 64, 1 and 2 threads.
 //
 // Rows are named <dtype>/<model>/<layer>/b<batch>/t<threads>/<impl>. Counters:
 //   GOPs      operations per second / 1e9 (2 per multiply-add)

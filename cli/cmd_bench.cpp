@@ -122,7 +122,7 @@ Runner RegisterBench(CLI::App& app) {
   auto a = std::make_shared<BenchArgs>();
   std::vector<std::string> models{"all"};
   for (const auto& m : qualm_peer::PeerModels()) models.push_back(m);
-  app.add_option("--model", a->model, "Layer shapes of one model (lenet5, resnet20, nin) or all (default)")
+  app.add_option("--model", a->model, "Layer shapes of one model (lenet5, resnet20, nin, lstm, gru) or all (default)")
       ->check(CLI::IsMember(models));
   app.add_flag("--quick", a->quick, "Short runs, 1 thread only (a smoke test of the table, numbers are noisy)");
   return [a] { return Run(*a); };

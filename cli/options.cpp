@@ -66,7 +66,8 @@ CLI::Option* AddBackendOption(CLI::App& app, Backend& backend) {
                          BackendName,
                          "Kernel path for running models, float and int8 alike: fast (SIMD, chosen at run time; "
                          "int8 bit-identical to the reference), reference (the frozen scalar kernels) or onednn "
-                         "(conv2d/dense through oneDNN, int8 with qualm's requantization so still bit-identical; "
+                         "(conv2d/dense and float lstm/gru through oneDNN, int8 with qualm's requantization so still "
+                         "bit-identical, int8 lstm/gru on qualm's kernels; "
                          "inference only, and only in builds with oneDNN)");
 }
 

@@ -4,7 +4,7 @@
 //   --threads N        1 .. the hardware threads this process may run on
 //   --backend B        kernel path for running models, float and int8 alike:
 //                      fast (SIMD, chosen at run time), reference (frozen scalar)
-//                      or onednn (conv2d/dense through oneDNN; inference only)
+//                      or onednn (conv2d/dense and float lstm/gru through oneDNN; inference only)
 //   --limit N          only the first N samples of each data set (N >= 1)
 //   --fashion-dir D, --spam-dir D   data folders; defaults from the environment
 //                      (QUALM_FASHION_MNIST_DIR, QUALM_DATA_DIR) or the built-in ones

@@ -13,6 +13,7 @@
 #include "qualm/kernels/gemm.h"
 #include "qualm/kernels/int8_gemm.h"
 #include "qualm/kernels/onednn.h"
+#include "qualm/kernels/recurrent.h"
 
 namespace qualm_peer {
 namespace {
@@ -36,11 +37,14 @@ struct Buffer {
   std::size_t size = 0;
 };
 
-// A layer: a conv (dense = false) or a dense layer given as a 1x1 conv shape.
+// A layer: a conv (dense = false), a dense layer given as a 1x1 conv shape, or
+// (gates > 0) a float LSTM (4 gates) / GRU (3 gates) over a whole sequence.
 struct Layer {
   std::string model;
   bool dense = false;
   qk::Conv2dParams conv;  // for dense: in_c = in_features, out_c = out_features
+  int gates = 0;          // 4: LSTM, 3: GRU
+  qk::RnnParams rnn;      // batch set per case
 };
 
 Layer ConvLayer(const std::string& model, int hw, int ic, int oc, int k, int pad) {
@@ -60,6 +64,16 @@ Layer DenseLayer(const std::string& model, int in, int out) {
   return l;
 }
 
+// The zoo's text models (engine/src/zoo.cpp): embedding 128 -> LSTM 50 / GRU
+// 75, over the study's 200-token sequences (frontends/spam_assassin.h).
+Layer RnnLayer(const std::string& model, int gates, int input, int hidden, int seq_len) {
+  Layer l;
+  l.model = model;
+  l.gates = gates;
+  l.rnn.seq_len = seq_len, l.rnn.input_size = input, l.rnn.hidden_size = hidden;
+  return l;
+}
+
 std::vector<Layer> Layers(const std::string& model) {
   if (model == "lenet5")
     return {ConvLayer(model, 28, 1, 6, 5, 2), ConvLayer(model, 14, 6, 16, 5, 0), DenseLayer(model, 400, 120),
@@ -70,10 +84,15 @@ std::vector<Layer> Layers(const std::string& model) {
   if (model == "nin")
     return {ConvLayer(model, 28, 1, 48, 5, 2), ConvLayer(model, 28, 48, 32, 1, 0), ConvLayer(model, 14, 32, 64, 5, 2),
             ConvLayer(model, 14, 64, 64, 1, 0), ConvLayer(model, 7, 64, 64, 3, 1), ConvLayer(model, 7, 64, 10, 1, 0)};
+  if (model == "lstm") return {RnnLayer(model, 4, 128, 50, 200)};
+  if (model == "gru") return {RnnLayer(model, 3, 128, 75, 200)};
   return {};
 }
 
 std::string LayerName(const Layer& l) {
+  if (l.gates > 0)
+    return std::string(l.gates == 4 ? "lstm " : "gru ") + std::to_string(l.rnn.input_size) + "->" +
+           std::to_string(l.rnn.hidden_size) + " T" + std::to_string(l.rnn.seq_len);
   const qk::Conv2dParams& p = l.conv;
   if (l.dense) return "dense " + std::to_string(p.in_c) + "->" + std::to_string(p.out_c);
   return "conv " + std::to_string(p.in_h) + "x" + std::to_string(p.in_w) + "x" + std::to_string(p.in_c) + "->" +
@@ -81,6 +100,9 @@ std::string LayerName(const Layer& l) {
 }
 
 std::int64_t Macs(const Layer& l, int batch) {
+  if (l.gates > 0)  // the gate products W_x x_t and W_h h_{t-1}; the pointwise cell is not counted
+    return std::int64_t{batch} * l.rnn.seq_len * l.gates * l.rnn.hidden_size *
+           (std::int64_t{l.rnn.input_size} + l.rnn.hidden_size);
   const qk::Conv2dParams& p = l.conv;
   if (l.dense) return std::int64_t{batch} * p.in_c * p.out_c;
   return std::int64_t{batch} * p.out_h() * p.out_w() * p.out_c * p.kernel_h * p.kernel_w * (p.in_c / p.groups);
@@ -164,6 +186,59 @@ Result<PeerImpl> MakeF32(const Layer& l, int batch, int threads, const std::stri
   return r;
 }
 
+// Float LSTM / GRU, zero initial state, writing y (every step) and h_n as the
+// engine's recurrent node does: qualm's fast::lstm_f32 / gru_f32, or oneDNN's
+// lstm_forward / lbr_gru_forward (onednn.h), weights as recurrent.h.
+Result<PeerImpl> MakeRnnF32(const Layer& l, int batch, int threads, const std::string& impl) {
+  qk::RnnParams p = l.rnn;
+  p.batch = batch;
+  const std::size_t B = static_cast<std::size_t>(batch), T = static_cast<std::size_t>(p.seq_len);
+  const std::size_t I = static_cast<std::size_t>(p.input_size), H = static_cast<std::size_t>(p.hidden_size);
+  const std::size_t G = static_cast<std::size_t>(l.gates);
+  struct Data {
+    Data(std::size_t x, std::size_t wx, std::size_t wh, std::size_t b, std::size_t y, std::size_t h)
+        : x(x), w_x(wx), w_h(wh), b_x(b), b_h(b), y(y), h_n(h) {}
+    Buffer<float> x, w_x, w_h, b_x, b_h, y, h_n;
+  };
+  auto d = std::make_shared<Data>(B * T * I, G * H * I, G * H * H, G * H, B * T * H, B * H);
+  std::mt19937 rng(7);
+  const float s = 1.0f / std::sqrt(static_cast<float>(H));  // PyTorch's initialization range
+  std::uniform_real_distribution<float> dx(-1.0f, 1.0f), dw(-s, s);
+  for (std::size_t i = 0; i < d->x.size; ++i) d->x.data[i] = dx(rng);
+  for (Buffer<float>* b : {&d->w_x, &d->w_h, &d->b_x, &d->b_h})
+    for (std::size_t i = 0; i < b->size; ++i) b->data[i] = dw(rng);
+  const qk::LstmWeights lw{d->w_x.data, d->w_h.data, d->b_x.data};
+  const qk::GruWeights gw{d->w_x.data, d->w_h.data, d->b_x.data, d->b_h.data};
+  const bool lstm = l.gates == 4;
+  PeerImpl r;
+  r.name = impl;
+  if (impl == "qualm") {
+    const std::size_t floats = lstm ? qk::fast::lstm_scratch_floats(p, threads) : qk::fast::gru_scratch_floats(p, threads);
+    auto scratch = std::make_shared<Buffer<float>>(floats);
+    const qk::KernelContext ctx{threads, scratch->data, floats};
+    r.kernel = qk::GemmPathName();
+    if (lstm)
+      r.run = [d, scratch, ctx, p, lw] {
+        qk::fast::lstm_f32(ctx, p, lw, d->x.data, nullptr, nullptr, d->y.data, d->h_n.data, nullptr, nullptr, nullptr);
+      };
+    else
+      r.run = [d, scratch, ctx, p, gw] {
+        qk::fast::gru_f32(ctx, p, gw, d->x.data, nullptr, d->y.data, d->h_n.data, nullptr, nullptr);
+      };
+    return r;
+  }
+  if (impl != "onednn") return qualm::InvalidArgument("no f32 recurrent implementation '" + impl + "'");
+  std::shared_ptr<qo::PreparedRnnF32> op;
+  if (lstm) {
+    QUALM_ASSIGN_OR_RETURN(op, qo::PrepareLstmF32(p, lw, threads));
+  } else {
+    QUALM_ASSIGN_OR_RETURN(op, qo::PrepareGruF32(p, gw, threads));
+  }
+  r.kernel = op->ImplName();
+  r.run = [d, op, batch] { op->Run(batch, d->x.data, d->y.data, d->h_n.data); };
+  return r;
+}
+
 Result<PeerImpl> MakeS8(const Layer& l, int batch, int threads, const std::string& impl) {
   const Operands o(l, batch);
   auto d = std::make_shared<S8Data>(o, l.conv.out_c);
@@ -222,16 +297,18 @@ std::string PeerCase::Name() const {
   return dtype + "/" + model + "/" + layer + "/b" + std::to_string(batch) + "/t" + std::to_string(threads);
 }
 
-std::vector<std::string> PeerModels() { return {"lenet5", "resnet20", "nin"}; }
+std::vector<std::string> PeerModels() { return {"lenet5", "resnet20", "nin", "lstm", "gru"}; }
 
 Result<std::vector<PeerCase>> MakePeerCases(const PeerOptions& options) {
   std::vector<PeerCase> cases;
   for (const std::string& model : options.models) {
     const std::vector<Layer> layers = Layers(model);
-    if (layers.empty()) return qualm::InvalidArgument("unknown model '" + model + "' (expected lenet5, resnet20 or nin)");
+    if (layers.empty())
+      return qualm::InvalidArgument("unknown model '" + model + "' (expected lenet5, resnet20, nin, lstm or gru)");
     for (const std::string& dtype : options.dtypes) {
       if (dtype != "f32" && dtype != "s8") return qualm::InvalidArgument("unknown data type '" + dtype + "'");
-      for (const Layer& l : layers)
+      for (const Layer& l : layers) {
+        if (l.gates > 0 && dtype != "f32") continue;  // int8 LSTM / GRU: bench_rnn_s8 (peer_cases.h)
         for (int batch : options.batches)
           for (int threads : options.threads) {
             PeerCase c;
@@ -246,10 +323,12 @@ Result<std::vector<PeerCase>> MakePeerCases(const PeerOptions& options) {
             if (qo::Available() && dtype == "s8") c.impls.push_back("onednn-s32");
             const bool f32 = dtype == "f32";
             c.make = [l, batch, threads, f32](const std::string& impl) {
+              if (l.gates > 0) return MakeRnnF32(l, batch, threads, impl);
               return f32 ? MakeF32(l, batch, threads, impl) : MakeS8(l, batch, threads, impl);
             };
             cases.push_back(std::move(c));
           }
+      }
     }
   }
   return cases;

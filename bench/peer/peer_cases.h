@@ -5,8 +5,10 @@
 // One PeerCase is one layer shape at one batch size, data type and thread
 // count, with one callable per implementation, everything (operands, Prepare,
 // packing, oneDNN primitives) built before the callables are returned:
-//   qualm          fast::conv2d_f32 / dense_f32 (float), fast::conv2d_s8 / dense_s8 (int8)
-//   onednn         oneDNN f32 primitives (float); oneDNN int8 with its native
+//   qualm          fast::conv2d_f32 / dense_f32 / lstm_f32 / gru_f32 (float),
+//                  fast::conv2d_s8 / dense_s8 (int8)
+//   onednn         oneDNN f32 primitives (float; lstm_forward / lbr_gru_forward
+//                  for the recurrent layers); oneDNN int8 with its native
 //                  fp32 output scales (int8: what a oneDNN user runs)
 //   onednn-s32     int8 only: oneDNN's s32 accumulators + qualm's requantization
 //                  (the bit-exact `--backend onednn` path)
@@ -16,8 +18,15 @@
 //   resnet20 3x3 convs 28x28x16->16, 14x14x32->32, 7x7x64->64 (pad 1), fc 64->10
 //   nin      mlpconv convs 28x28x1->48 5x5, 14x14x32->64 5x5, 7x7x64->64 3x3,
 //            1x1 cccp convs 28x28x48->32, 14x14x64->64, 7x7x64->10
+//   lstm     the float LSTM of the zoo's text model: input 128 (the embedding),
+//            hidden 50, 200 steps (the study's sequence length), zero initial
+//            state, writing every step's h and h_n
+//   gru      the same for the GRU: input 128, hidden 75, 200 steps
+// The recurrent layers are float only: their int8 peers (oneDNN's int8 RNN,
+// other arithmetic than qualm's integer cells) are bench/bench_rnn_s8.cpp's.
 // Rates count 2 operations per multiply-add of the op's definition (padding
-// taps included).
+// taps included; for LSTM / GRU the gate products, batch x T x gates x hidden
+// x (input + hidden) multiply-adds, not the pointwise cell).
 #pragma once
 
 #include <functional>
@@ -48,7 +57,7 @@ struct PeerCase {
 };
 
 struct PeerOptions {
-  std::vector<std::string> models{"lenet5", "resnet20", "nin"};
+  std::vector<std::string> models{"lenet5", "resnet20", "nin", "lstm", "gru"};
   std::vector<int> batches{1, 64};
   std::vector<int> threads{1, 2};
   std::vector<std::string> dtypes{"f32", "s8"};

@@ -10,7 +10,7 @@
 
 namespace qualm {
 
-// The backend every op but conv2d / dense runs with: kOnednn means kFast there.
+// The backend every op but conv2d / dense / LSTM / GRU runs with: kOnednn means kFast there.
 static Backend KernelBackend(Backend b) { return b == Backend::kOnednn ? Backend::kFast : b; }
 
 Executor::~Executor() = default;
@@ -201,7 +201,7 @@ std::string Executor::PathDescription() const {
       const std::string k = e ? e->OnednnImpl() : std::string();
       if (!k.empty() && impls.find(k) == std::string::npos) impls += (impls.empty() ? "" : ", ") + k;
     }
-    path = "onednn (conv2d/dense: " + kernels::onednn::Describe() + ": " + (impls.empty() ? std::string("no node") : impls) + "; other ops " + path + ")";
+    path = "onednn (conv2d/dense/lstm/gru: " + kernels::onednn::Describe() + ": " + (impls.empty() ? std::string("no node") : impls) + "; other ops " + path + ")";
   }
   return path;
 }

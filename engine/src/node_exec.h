@@ -38,7 +38,8 @@ struct NodeBinding {
   Backend backend = Backend::kFast;  // the executor's; kernels that pack weights for the fast path do it at bind time
   const NodeQuant* quant = nullptr;  // the node's quantization record (dynamic scheme), or null
   // Backend::kOnednn: `backend` is then kFast (every op's fast kernels) and
-  // conv2d / dense prepare oneDNN primitives instead (ops/conv_dense_ops.cpp).
+  // conv2d / dense (ops/conv_dense_ops.cpp) and the float LSTM / GRU
+  // (ops/recurrent_ops.cpp) prepare oneDNN primitives instead.
   bool onednn = false;
 };
 

@@ -27,4 +27,11 @@ Result<std::unique_ptr<PreparedS8>> PrepareDenseS8(const PreparedDenseS8&, const
   return Unimplemented(kUnavailableMessage);
 }
 
+Result<std::unique_ptr<PreparedRnnF32>> PrepareLstmF32(const RnnParams&, const LstmWeights&, int) {
+  return Unimplemented(kUnavailableMessage);
+}
+Result<std::unique_ptr<PreparedRnnF32>> PrepareGruF32(const RnnParams&, const GruWeights&, int) {
+  return Unimplemented(kUnavailableMessage);
+}
+
 }  // namespace qualm::kernels::onednn

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# qualm bench --quick: the table's shape (never its speed), an unknown model
-# refused; and --backend onednn end to end: an int8 model gives the same
+# qualm bench --quick: the table's shape (never its speed), LeNet-5 and the
+# float GRU rows, an unknown model refused; and --backend onednn end to end: an int8 model gives the same
 # predictions as on the reference path (bit-identical int8 arithmetic), or,
 # in a build without oneDNN, a clear "not available" error.
 # Usage: cli_bench_test.sh <path-to-qualm>
@@ -32,6 +32,19 @@ assert all(re.fullmatch(r'[0-9.]+x', [c.strip() for c in r.strip().strip('|').sp
 " "$out"
 else
   check "bench without oneDNN says so" contains "$out" "not available in this build"
+fi
+run "$Q" bench --quick --model gru
+check "bench --model gru: float only, batch 1 and 64 (the int8 RNN peers are bench_rnn_s8's)" python3 -c "
+import sys
+rows = [l for l in sys.argv[1].splitlines() if l.startswith('| f32 ') or l.startswith('| s8 ')]
+assert len(rows) == 2, rows
+for r in rows:
+    cells = [c.strip() for c in r.strip().strip('|').split('|')]
+    assert cells[0] == 'f32' and cells[1] == 'gru' and cells[2] == 'gru 128->75 T200', r
+    float(cells[5].split()[0])
+" "$out"
+if contains "$out" "onednn: oneDNN"; then
+  check "bench --model gru: oneDNN's linear-before-reset GRU runs" contains "$out" "lbr_gru "
 fi
 run "$Q" bench --quick --model alexnet
 check "bench: unknown model is a usage error" test "$rc" = 2

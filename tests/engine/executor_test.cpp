@@ -254,7 +254,7 @@ TEST_CASE("engine: float, int8 and dynamic models execute without allocating (pl
 
 namespace qualm {
 namespace {
-TEST_CASE("copying an empty tensor gives an empty tensor; copies are deep") {
+TEST_CASE("copying an empty tensor gives an empty tensor, and copies are deep") {
   Tensor empty;
   Tensor copy = empty;
   CHECK(copy.empty());

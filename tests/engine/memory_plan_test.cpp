@@ -60,7 +60,7 @@ TEST_CASE("memory plan: random lifetimes pass the overlap checker, arena between
   }
 }
 
-TEST_CASE("memory plan: a chain reuses two slots; disjoint lifetimes share offset 0") {
+TEST_CASE("memory plan: a chain reuses two slots, and disjoint lifetimes share offset 0") {
   // a -> b -> c -> d, each read only by the next: two slots of the largest size suffice.
   std::vector<BufferLifetime> chain = {{1000, 0, 1}, {1000, 1, 2}, {1000, 2, 3}, {1000, 3, 3}};
   auto plan = PlanGreedyBySize(chain);
@@ -103,7 +103,7 @@ TEST_CASE("memory plan: the checker catches overlaps, unaligned offsets and over
   CHECK_FALSE(PlanGreedyBySize({{10, -1, 2}}).ok());
 }
 
-TEST_CASE("memory plan: graph lifetimes end at the last reader; outputs live to the end") {
+TEST_CASE("memory plan: graph lifetimes end at the last reader, and outputs live to the end") {
   // 0 -> 1 -> 2 -> 3(add of 1 and 2) -> 4; node 1 is a skip read by 3.
   std::vector<std::vector<int>> inputs = {{}, {0}, {1}, {1, 2}, {3}};
   auto l = GraphLifetimes(inputs, {10, 20, 30, 40, 50}, {4});

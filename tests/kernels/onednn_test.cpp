@@ -234,7 +234,7 @@ void ReportNative(const Disagreements& d) {
 
 }  // namespace
 
-TEST_CASE("onednn: the build says whether it has oneDNN; without it every Prepare says so") {
+TEST_CASE("onednn: the build says whether it has oneDNN, and without it every Prepare says so") {
 #ifdef QUALM_WITH_ONEDNN
   const bool built_with = true;
 #else
@@ -256,7 +256,7 @@ TEST_CASE("onednn: the build says whether it has oneDNN; without it every Prepar
   CHECK(s.status().message() == qo::kUnavailableMessage);
 }
 
-TEST_CASE("onednn: int8 conv2d, s32 + qualm requantization == reference; native scales counted") {
+TEST_CASE("onednn: int8 conv2d, s32 + qualm requantization == reference, native scales counted") {
   if (!qo::Available()) {
     MESSAGE("skipped: " << std::string(qo::kUnavailableMessage));
     return;
@@ -267,7 +267,7 @@ TEST_CASE("onednn: int8 conv2d, s32 + qualm requantization == reference; native 
   ReportNative(native);
 }
 
-TEST_CASE("onednn: int8 dense, s32 + qualm requantization == reference; native scales counted") {
+TEST_CASE("onednn: int8 dense, s32 + qualm requantization == reference, native scales counted") {
   if (!qo::Available()) {
     MESSAGE("skipped: " << std::string(qo::kUnavailableMessage));
     return;

@@ -163,7 +163,7 @@ TEST_CASE("adversarial: adversarially trained LeNet-1 resists PGD better than a 
   CHECK(results[1].adversarial_accuracy > results[0].adversarial_accuracy + 0.1);
 }
 
-TEST_CASE("train config JSON: strategies round-trip; older JSON without them reads as standard") {
+TEST_CASE("train config JSON: strategies round-trip, and older JSON without them reads as standard") {
   TrainConfig c;
   CHECK(TrainConfigJson(c).find("strategy") == std::string::npos);
   c.strategy = TrainingStrategy::kMixup;

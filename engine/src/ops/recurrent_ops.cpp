@@ -1,11 +1,14 @@
 // Embedding, LSTM and GRU nodes. A recurrent node that returns only its last
 // hidden state still keeps the full sequence in an internal buffer: the
-// backward pass needs it.
+// backward pass needs it (and oneDNN writes it). On Backend::kOnednn
+// (inference executors only) the float LSTM / GRU run oneDNN primitives
+// prepared here once from the weights (kernels/onednn.h).
 #include <type_traits>
 
 #include "../node_exec.h"
 #include "../op_table.h"
 #include "qualm/kernels/embedding.h"
+#include "qualm/kernels/onednn.h"
 #include "qualm/kernels/recurrent.h"
 
 namespace qualm {
@@ -40,8 +43,9 @@ class EmbeddingExec final : public NodeExec {
 // Shared by LSTM (4 gates) and GRU (3 gates).
 class RecurrentExec final : public NodeExec {
  public:
-  RecurrentExec(const NodeBinding& b, bool lstm, int hidden, bool return_sequences)
-      : b_(b), lstm_(lstm), return_sequences_(return_sequences) {
+  RecurrentExec(const NodeBinding& b, bool lstm, int hidden, bool return_sequences,
+                std::unique_ptr<kernels::onednn::PreparedRnnF32> onednn = nullptr)
+      : b_(b), lstm_(lstm), return_sequences_(return_sequences), onednn_(std::move(onednn)) {
     const Shape& in = b.inputs[0]->sample_shape;
     p_.batch = b.max_batch;
     p_.seq_len = static_cast<int>(in[0]);
@@ -54,7 +58,9 @@ class RecurrentExec final : public NodeExec {
       ws_state_ = Tensor(DType::kF32, Shape{bt, hidden});
     }
   }
+  std::string OnednnImpl() const override { return onednn_ ? onednn_->ImplName() : std::string(); }
   std::size_t ScratchFloats(Backend backend) const override {
+    if (onednn_) return 0;  // oneDNN's scratchpad is its own, made at prepare
     if (backend == Backend::kFast)
       return lstm_ ? kernels::fast::lstm_scratch_floats(p_, b_.threads) : kernels::fast::gru_scratch_floats(p_, b_.threads);
     return lstm_ ? kernels::ref::lstm_scratch_floats(p_) : kernels::ref::gru_scratch_floats(p_);
@@ -67,6 +73,10 @@ class RecurrentExec final : public NodeExec {
     float* h_n = return_sequences_ ? nullptr : b_.output->value.f32();
     float* wg = ws_gates_.empty() ? nullptr : ws_gates_.f32();
     float* wst = ws_state_.empty() ? nullptr : ws_state_.f32();
+    if (onednn_) {
+      onednn_->Run(s.n, x, y, h_n);
+      return;
+    }
     const bool fast = s.backend == Backend::kFast;
     if (lstm_) {
       const auto w = LstmW();
@@ -121,6 +131,7 @@ class RecurrentExec final : public NodeExec {
   bool return_sequences_;
   kernels::RnnParams p_;
   Tensor seq_out_, ws_gates_, ws_state_;
+  std::unique_ptr<kernels::onednn::PreparedRnnF32> onednn_;  // Backend::kOnednn
 };
 
 }  // namespace
@@ -139,7 +150,17 @@ Result<std::unique_ptr<NodeExec>> MakeRecurrent(const NodeBinding& b, bool lstm,
   p.input_size = static_cast<int>(in[1]);
   p.hidden_size = hidden;
   QUALM_RETURN_IF_ERROR(kernels::Validate(p));
-  return std::unique_ptr<NodeExec>(new RecurrentExec(b, lstm, hidden, sequences));
+  std::unique_ptr<kernels::onednn::PreparedRnnF32> onednn;
+  if (b.onednn) {
+    if (lstm) {
+      const kernels::LstmWeights w{ParamData(b, "w_x"), ParamData(b, "w_h"), ParamData(b, "bias")};
+      QUALM_ASSIGN_OR_RETURN(onednn, kernels::onednn::PrepareLstmF32(p, w, b.threads));
+    } else {
+      const kernels::GruWeights w{ParamData(b, "w_x"), ParamData(b, "w_h"), ParamData(b, "b_x"), ParamData(b, "b_h")};
+      QUALM_ASSIGN_OR_RETURN(onednn, kernels::onednn::PrepareGruF32(p, w, b.threads));
+    }
+  }
+  return std::unique_ptr<NodeExec>(new RecurrentExec(b, lstm, hidden, sequences, std::move(onednn)));
 }
 
 }  // namespace

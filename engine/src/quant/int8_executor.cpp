@@ -147,9 +147,15 @@ std::string Int8Executor::PathDescription() const {
       const std::string k = e ? e->OnednnImpl() : std::string();
       if (!k.empty() && impls.find(k) == std::string::npos) impls += (impls.empty() ? "" : ", ") + k;
     }
+    // The int8 LSTM / GRU keep qualm's kernels: oneDNN's int8 RNN computes
+    // other arithmetic (u8 data, f32 gates), not the 8x8_16 integer cells.
+    bool recurrent = false;
+    for (const Node& node : model_->nodes)
+      recurrent = recurrent || std::holds_alternative<LstmOp>(node.op) || std::holds_alternative<GruOp>(node.op);
     return "int8 onednn (conv2d/dense: " + kernels::onednn::Describe() + ": " +
-           (impls.empty() ? std::string("no node") : impls) + ", s32 + " + requant + "; other ops fast, " +
-           std::to_string(options_.threads) + (options_.threads == 1 ? " thread)" : " threads)");
+           (impls.empty() ? std::string("no node") : impls) + ", s32 + " + requant + "; " +
+           (recurrent ? "lstm/gru qualm's fast int8 kernels (oneDNN's int8 RNN has other arithmetic); " : "") +
+           "other ops fast, " + std::to_string(options_.threads) + (options_.threads == 1 ? " thread)" : " threads)");
   }
   return std::string("int8 fast (") + kernels::Int8GemmPathIsa() + ": " + kernels::Int8GemmPathName() + ", " +
          std::to_string(options_.threads) + (options_.threads == 1 ? " thread, " : " threads, ") + requant + ")";

@@ -1,5 +1,6 @@
-// qualm/kernels/onednn.h: conv2d and dense through oneDNN primitives (the
-// `--backend onednn` path, and the peer the benchmarks measure qualm against).
+// qualm/kernels/onednn.h: conv2d, dense, and float LSTM / GRU through oneDNN
+// primitives (the `--backend onednn` path, and the peer the benchmarks measure
+// qualm against).
 //
 // Role: a thin, prepared wrapper. Prepare validates nothing qualm's own
 // Prepare* did not (callers pass shapes and int8 parameters that already went
@@ -43,6 +44,23 @@
 // creating or executing a primitive. oneDNN keeps small bookkeeping
 // allocations of its own inside execute; qualm's side allocates nothing in Run.
 //
+// Float LSTM / GRU (PrepareLstmF32 / PrepareGruF32, kernels/onednn/recurrent.cpp):
+// recurrent.h's formulation, only what qualm's models use: one layer,
+// unidirectional, zero initial state, the whole sequence y (and, when asked
+// for, the last hidden state h_n, copied from y's last step). qualm's LSTM gate
+// order (i, f, g, o) is oneDNN's; qualm's GRU (z, r, n, reset applied after
+// the recurrent product) is oneDNN's linear-before-reset GRU with gates
+// (u, r, o), whose bias has a fourth row: [b_x + b_h for z and r, b_x for n,
+// b_h for n]. qualm's w_x [G*H][I] / w_h [G*H][H] are oneDNN's `ldgoi`
+// layout; Prepare reorders them once into the layout the primitive asks for.
+// Primitives per batch size as above; oneDNN's scratchpad is user-managed and
+// allocated at Prepare, so Run allocates nothing. oneDNN sums the gate
+// products in its own order (the two bias halves of z and r pre-summed) and
+// has its own exp/tanh, so results match ref::lstm_f32 / ref::gru_f32 within
+// a tolerance (tests/kernels/onednn_rnn_test.cpp states it), not bit for bit.
+// The int8 LSTM / GRU stay on qualm's own kernels: oneDNN's int8 RNN has other
+// arithmetic (u8 data with one scale, f32 gates), not qualm's 8x8_16 integer cells.
+//
 // Without oneDNN (configured with QUALM_WITH_ONEDNN=OFF) Available() is false
 // and every Prepare returns Unimplemented with kUnavailableMessage.
 #pragma once
@@ -55,6 +73,7 @@
 #include "qualm/kernels/conv2d_s8.h"
 #include "qualm/kernels/dense.h"
 #include "qualm/kernels/dense_s8.h"
+#include "qualm/kernels/recurrent.h"
 #include "qualm/status.h"
 
 namespace qualm::kernels::onednn {
@@ -101,5 +120,20 @@ Result<std::unique_ptr<PreparedS8>> PrepareConv2dS8(const PreparedConv2dS8& p, c
                                                     const std::int32_t* bias, S8Requant requant, int threads);
 Result<std::unique_ptr<PreparedS8>> PrepareDenseS8(const PreparedDenseS8& p, const std::int8_t* w,
                                                    const std::int32_t* bias, S8Requant requant, int threads);
+
+// A prepared float LSTM or GRU for batches n <= the prepared max batch.
+class PreparedRnnF32 {
+ public:
+  virtual ~PreparedRnnF32() = default;
+  // x [n][seq_len][input], y [n][seq_len][hidden] (always written),
+  // h_n [n][hidden] or null. The initial state is zero.
+  virtual void Run(int n, const float* x, float* y, float* h_n) = 0;
+  virtual std::string ImplName() const = 0;
+};
+
+// p.batch is the max batch. Weights as recurrent.h (w_x and w_h required,
+// biases may be null = zero); they are copied (reordered) here and not read again.
+Result<std::unique_ptr<PreparedRnnF32>> PrepareLstmF32(const RnnParams& p, const LstmWeights& w, int threads);
+Result<std::unique_ptr<PreparedRnnF32>> PrepareGruF32(const RnnParams& p, const GruWeights& w, int threads);
 
 }  // namespace qualm::kernels::onednn
