@@ -40,6 +40,7 @@
 #include <sstream>
 #include <string>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "qualm/engine/inference.h"
@@ -159,6 +160,18 @@ void BM_WholeModel(benchmark::State& state, const Loaded* m, qualm::Backend back
   state.SetItemsProcessed(state.iterations() * batch);
 }
 
+// The profile's op kind: the op name, and for conv2d its kernel size and
+// whether it is depthwise (the int8 lowering turns ResNet-20's pre-activation
+// batch norms into depthwise 1x1 convs, ptq.h), since those differ in cost.
+std::string Kind(const qualm::Node& n) {
+  const auto* c = std::get_if<qualm::Conv2dOp>(&n.op);
+  if (!c) return qualm::OpName(n.op);
+  std::string k = std::string("conv2d ") + std::to_string(c->kernel_h) + "x" + std::to_string(c->kernel_w);
+  if (c->groups > 1) k += c->groups == c->out_channels ? " depthwise" : " grouped";
+  if (c->stride_h > 1 || c->stride_w > 1) k += " strided";
+  return k;
+}
+
 // --profile: per-node and per-op-kind time shares of the int8 forward pass.
 int Profile(const Args& a) {
   auto loaded = Load(a.profile, a);
@@ -204,7 +217,7 @@ int Profile(const Args& a) {
   for (double s : seconds) total += s;
   std::map<std::string, std::pair<double, int>> by_kind;  // op kind -> seconds, nodes
   for (int i = 0; i < nodes; ++i) {
-    auto& k = by_kind[qualm::OpName(model.nodes[static_cast<std::size_t>(i)].op)];
+    auto& k = by_kind[Kind(model.nodes[static_cast<std::size_t>(i)])];
     k.first += seconds[static_cast<std::size_t>(i)];
     k.second += 1;
   }
@@ -220,7 +233,7 @@ int Profile(const Args& a) {
   for (int i = 0; i < nodes; ++i) {
     const auto& n = model.nodes[static_cast<std::size_t>(i)];
     const double s = seconds[static_cast<std::size_t>(i)];
-    std::printf("| %s | %s | %.3f | %.1f %% |\n", n.name.c_str(), qualm::OpName(n.op), 1e3 * s / passes,
+    std::printf("| %s | %s | %.3f | %.1f %% |\n", n.name.c_str(), Kind(n).c_str(), 1e3 * s / passes,
                 100.0 * s / total);
   }
   return 0;
