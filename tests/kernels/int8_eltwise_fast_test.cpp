@@ -264,6 +264,41 @@ TEST_CASE("add_s8 fast: saturated input stages, the whole int32 range at the out
   }
 }
 
+TEST_CASE("add_s8 fast: every (a, b) pair of int8 values, every mode, extreme zero points") {
+  // The AVX2 add reads each input's rescaling from a 256-entry table indexed by
+  // the int8 value: all 65,536 pairs (plus a tail of 5) reach every entry of
+  // both tables and every sum, under scales from equal to 64x apart.
+  std::mt19937 rng(16);
+  std::vector<std::int8_t> a, b;
+  for (int va = -128; va <= 127; ++va)
+    for (int vb = -128; vb <= 127; ++vb) {
+      a.push_back(static_cast<std::int8_t>(va));
+      b.push_back(static_cast<std::int8_t>(vb));
+    }
+  const auto ta = RandomS8(5, rng), tb = RandomS8(5, rng);
+  a.insert(a.end(), ta.begin(), ta.end());
+  b.insert(b.end(), tb.begin(), tb.end());
+  const std::pair<int, int> zps[] = {{-128, 127}, {127, -128}, {0, 0}, {-7, 19}};
+  const float ratios[] = {1.0f, 0.125f, 64.0f, 0.7f};
+  for (RequantMode mode : kModes) {
+    for (std::size_t k = 0; k < 4; ++k) {
+      qk::AddS8Params ap;
+      ap.count = static_cast<std::int64_t>(a.size());
+      ap.input_a = {0.02f, zps[k].first};
+      ap.input_b = {0.02f * ratios[k], zps[k].second};
+      ap.output = {(ap.input_a.scale + ap.input_b.scale) * 1.1f, k == 2 ? -128 : 3};
+      if (k == 3) ap.act_min = ap.output.zero_point;  // fused ReLU
+      ap.mode = mode;
+      auto add = qk::PrepareAddS8(ap);
+      REQUIRE(add.ok());
+      CheckAdd(*add, a, b);
+      std::vector<std::int8_t> y(a.size());
+      qk::ref::add_s8(*add, a.data(), b.data(), y.data());
+      CheckNotDegenerate(y, k == 3 ? ap.output.zero_point : -128, 127);
+    }
+  }
+}
+
 TEST_CASE("add_s8 and rescale_s8 fast: through Prepare, random scales, awkward sizes, saturation") {
   std::mt19937 rng(13);
   std::uniform_real_distribution<float> log_ratio(-3.0f, 3.0f);
