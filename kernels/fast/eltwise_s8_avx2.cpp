@@ -140,6 +140,30 @@ void Rescale(const PreparedRescaleS8& p, const std::int8_t* x, std::int8_t* y) {
   });
 }
 
+// A rescale whose requantization is the exact identity on its inputs, with
+// equal zero points, is a plain clamp: y = clamp(x, act_min, act_max). This is
+// every int8 ReLU PTQ builds after a conv (ptq.h gives the conv the ReLU's
+// params, as TFLite's fused activation), 19 of the int8 ResNet-20's nodes.
+// Identity: x - zp lies in [-255, 255]; kGemmlowp with M = 2^30, shift 1 is
+// SRDHM(2d, 2^30) = floor((2d 2^30 + 2^30) / 2^31) = d (2d never saturates),
+// then RDBPOT by 0; kSingle is (d 2^30 + 2^29) >> 30 = d; kFloat uses the float
+// scale only, and (float)d * 1.0f rounds to d. (requant.h: the three modes.)
+bool IsPlainClamp(const PreparedRescaleS8& p) {
+  if (p.input_zero_point != p.output_zero_point) return false;
+  if (p.mode == RequantMode::kFloat) return p.requant.scale == 1.0f;
+  return p.requant.multiplier == (std::int32_t{1} << 30) && p.requant.shift == 1;
+}
+
+void Clamp(const PreparedRescaleS8& p, const std::int8_t* x, std::int8_t* y) {
+  // act_min <= act_max, both in [-128, 127] (PrepareRescaleS8 checks it).
+  const __m256i lo = _mm256_set1_epi8(static_cast<char>(p.act_min));
+  const __m256i hi = _mm256_set1_epi8(static_cast<char>(p.act_max));
+  Unary(p.count, x, y, [&](const std::int8_t* xp, std::int8_t* yp) {
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xp));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(yp), _mm256_min_epi8(_mm256_max_epi8(v, lo), hi));
+  });
+}
+
 // QuantizeValue(x, s, zp, -128, 127, rounding) of 8 floats (see the top).
 template <RoundingMode kRounding>
 inline __m256i Quantize8(const float* xp, __m256 scale, __m256i zp) {
@@ -181,6 +205,7 @@ void s8_add_u32__avx2(const PreparedAddS8& p, const std::int8_t* a, const std::i
 }
 
 void s8_rescale_u32__avx2(const PreparedRescaleS8& p, const std::int8_t* x, std::int8_t* y) {
+  if (IsPlainClamp(p)) return Clamp(p, x, y);
   switch (p.mode) {
     case RequantMode::kGemmlowp: return Rescale<RequantMode::kGemmlowp>(p, x, y);
     case RequantMode::kSingle: return Rescale<RequantMode::kSingle>(p, x, y);

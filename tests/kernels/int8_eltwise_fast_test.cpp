@@ -237,6 +237,52 @@ TEST_CASE("rescale_s8 fast: every shift, edge multipliers, all 256 inputs, all m
   }
 }
 
+TEST_CASE("rescale_s8 fast: equal params (the ReLU after a conv) is a plain clamp, and near misses are not") {
+  // The AVX2 rescale takes a byte min/max path when the requantization is the
+  // identity and the zero points are equal; every mode, extreme zero points and
+  // clamps, all 256 inputs plus a tail. The near misses (multiplier 2^30 + 1,
+  // shift 0 with 2^31 - 1, a float scale one ulp off 1, zero points one apart)
+  // must keep the lane path and still equal the reference.
+  std::mt19937 rng(17);
+  const auto x = AllInputs(61, rng);  // 317 elements
+  for (RequantMode mode : kModes) {
+    for (int zp : {-128, -1, 0, 9, 127}) {
+      const std::pair<int, int> clamps[] = {{-128, 127}, {zp, 127}, {zp, std::min(127, zp + 40)}, {-100, 50}, {3, 3}};
+      for (auto [lo, hi] : clamps) {
+        if (lo > hi) continue;
+        const qk::Requant requants[] = {MakeRequant(1 << 30, 1), MakeRequant((1 << 30) + 1, 1),
+                                        MakeRequant(INT32_MAX, 0), qk::Requant{1 << 30, 1, std::nextafter(1.0f, 2.0f)}};
+        for (const qk::Requant& r : requants)
+          for (int zp_out : {zp, zp == 127 ? 126 : zp + 1}) {
+            qk::PreparedRescaleS8 p;
+            p.count = static_cast<std::int64_t>(x.size());
+            p.input_zero_point = zp;
+            p.output_zero_point = zp_out;
+            p.requant = r;
+            p.act_min = lo;
+            p.act_max = hi;
+            p.mode = mode;
+            CheckRescale(p, x);
+          }
+      }
+      // Through Prepare with equal input and output params, as the int8 executor builds a ReLU / ReLU6.
+      qk::RescaleS8Params rp;
+      rp.count = static_cast<std::int64_t>(x.size());
+      rp.input = rp.output = {0.037f, zp};
+      rp.act_min = std::max(zp, -128);
+      rp.act_max = std::min(127, zp + 50);
+      rp.mode = mode;
+      auto prepared = qk::PrepareRescaleS8(rp);
+      REQUIRE(prepared.ok());
+      CheckRescale(*prepared, x);
+      std::vector<std::int8_t> y(x.size());
+      qk::ref::rescale_s8(*prepared, x.data(), y.data());
+      for (std::size_t i = 0; i < x.size(); ++i)  // what the reference itself gives: the clamp
+        CHECK(y[i] == std::clamp<int>(x[i], rp.act_min, rp.act_max));
+    }
+  }
+}
+
 TEST_CASE("add_s8 fast: saturated input stages, the whole int32 range at the output stage") {
   // requant_b = 0 makes b' = 0, so a' alone reaches the output stage and may
   // saturate at INT32_MIN / INT32_MAX without the reference's sum overflowing.
