@@ -29,6 +29,11 @@ int8 model does.
     /usr/bin/python3 bench/model_vs_pytorch.py --qualm build/release/qualm \
         --bench build/release/bench/bench_whole_model [--threads 1 --threads 2] [--min-time 2]
 
+On a machine shared with other busy processes, run the 2-thread rows with
+OMP_WAIT_POLICY=PASSIVE in the environment (both qualm and PyTorch use OpenMP,
+whose spinning threads otherwise collapse when a core is taken); the table
+header says which policy was in effect.
+
 Fails (exit 1, with a message) if torch, the qualm binary or the benchmark
 binary is missing, or if any step fails.
 """
@@ -267,7 +272,8 @@ def main():
           f"{load_after[0]:.2f}/{load_after[1]:.2f}/{load_after[2]:.2f} after")
     print(f"PyTorch {torch.__version__}, quantized engine '{engine}'; qualm int8 GEMM "
           f"{context.get('qualm_int8_gemm_path')}, float GEMM {context.get('qualm_gemm_path')}")
-    print("1-thread rows: CPU time; 2-thread rows: wall time. Images/s; ratios > 1 mean qualm int8 fast is faster.\n")
+    print(f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')} (both sides use OpenMP); "
+          "1-thread rows: CPU time; 2-thread rows: wall time. Images/s; ratios > 1 mean qualm int8 fast is faster.\n")
     print("| model | threads | batch | qualm float (fast) | qualm int8 (fast) | qualm int8 (onednn) | PyTorch float "
           f"| PyTorch quantized ({engine}) | int8 fast / qualm float | int8 fast / PyTorch quantized |")
     print("|---|---|---|---|---|---|---|---|---|---|")
