@@ -9,7 +9,8 @@
 //
 // add / rescale: the int32 arithmetic of the reference on 8 lanes at a time,
 // every requantization through internal/requant_avx2.h (one template per
-// RequantMode, chosen once per call).
+// RequantMode, chosen once per call); add's two input requantizations are
+// tables of the 256 int8 values, built by that code once per call (see Add).
 //
 // quantize (QuantizeValue of requant.h): v = x / s by vdivps (the same IEEE
 // division as the scalar code, never a reciprocal), NaN lanes set to 0 (they
@@ -82,18 +83,43 @@ void Binary(std::int64_t count, const std::int8_t* a, const std::int8_t* b, std:
   std::memcpy(y + i, yb, rest);
 }
 
+// The input stage by table: a' = MultiplyByQuantizedMultiplier((a - zp_a) *
+// 2^20, requant_a) depends on the int8 a alone, so its 256 values are computed
+// once per call (32 steps of the same lane code, which equals the scalar
+// function for every int32: internal/requant_avx2.h) and every element's a' and
+// b' is a gather from that table. This replaces two of the three
+// requantizations per element (the profile of the int8 ResNet-20 forward pass
+// had add as its largest non-conv cost, bench/results/2026-12-03-whole-model-xeon.md);
+// the output requantization of a' + b' stays in lanes. Building both tables
+// costs about as much as 512 elements of the lane code.
+struct AddInputTable {
+  alignas(32) std::int32_t values[256];  // values[v + 128] = a' of the int8 v
+};
+
+template <RequantMode kMode>
+void FillAddInputTable(std::int32_t zero_point, const RequantVec& r, AddInputTable& t) {
+  const __m256i zp = _mm256_set1_epi32(zero_point);
+  for (int v = 0; v < 256; v += 8) {
+    const __m256i x = _mm256_add_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(v - 128));
+    const __m256i shifted = _mm256_slli_epi32(_mm256_sub_epi32(x, zp), kAddS8LeftShift);  // exact, as below
+    _mm256_store_si256(reinterpret_cast<__m256i*>(t.values + v), MultiplyByQuantizedMultiplier8<kMode>(shifted, r));
+  }
+}
+
 template <RequantMode kMode>
 void Add(const PreparedAddS8& p, const std::int8_t* a, const std::int8_t* b, std::int8_t* y) {
-  const RequantVec ra = MakeRequantVec(p.requant_a), rb = MakeRequantVec(p.requant_b);
+  // (v - zp) * 2^20 is exact (|v - zp| <= 255): a left shift of the difference.
+  AddInputTable ta, tb;
+  FillAddInputTable<kMode>(p.zero_point_a, MakeRequantVec(p.requant_a), ta);
+  FillAddInputTable<kMode>(p.zero_point_b, MakeRequantVec(p.requant_b), tb);
   const RequantVec ro = MakeRequantVec(p.requant_out);
   const OutputVec o = MakeOutputVec(p.output_zero_point, p.act_min, p.act_max);
-  const __m256i zpa = _mm256_set1_epi32(p.zero_point_a), zpb = _mm256_set1_epi32(p.zero_point_b);
-  // (v - zp) * 2^20: exact (|v - zp| <= 255), a left shift of the difference.
+  // Base at entry 128, so the sign-extended int8 is the (signed) gather index.
+  const int* base_a = ta.values + 128;
+  const int* base_b = tb.values + 128;
   auto one = [&](const std::int8_t* ap, const std::int8_t* bp) {
-    const __m256i sa = _mm256_slli_epi32(_mm256_sub_epi32(Widen8(ap), zpa), kAddS8LeftShift);
-    const __m256i sb = _mm256_slli_epi32(_mm256_sub_epi32(Widen8(bp), zpb), kAddS8LeftShift);
-    const __m256i sum = _mm256_add_epi32(MultiplyByQuantizedMultiplier8<kMode>(sa, ra),
-                                         MultiplyByQuantizedMultiplier8<kMode>(sb, rb));
+    const __m256i sum = _mm256_add_epi32(_mm256_i32gather_epi32(base_a, Widen8(ap), 4),
+                                         _mm256_i32gather_epi32(base_b, Widen8(bp), 4));
     return RequantizeToRange8<kMode>(sum, ro, o);
   };
   Binary(p.count, a, b, y, [&](const std::int8_t* ap, const std::int8_t* bp, std::int8_t* yp) {
@@ -111,6 +137,30 @@ void Rescale(const PreparedRescaleS8& p, const std::int8_t* x, std::int8_t* y) {
   };
   Unary(p.count, x, y, [&](const std::int8_t* xp, std::int8_t* yp) {
     Store32(one(xp), one(xp + 8), one(xp + 16), one(xp + 24), yp);
+  });
+}
+
+// A rescale whose requantization is the exact identity on its inputs, with
+// equal zero points, is a plain clamp: y = clamp(x, act_min, act_max). This is
+// every int8 ReLU PTQ builds after a conv (ptq.h gives the conv the ReLU's
+// params, as TFLite's fused activation), 19 of the int8 ResNet-20's nodes.
+// Identity: x - zp lies in [-255, 255]; kGemmlowp with M = 2^30, shift 1 is
+// SRDHM(2d, 2^30) = floor((2d 2^30 + 2^30) / 2^31) = d (2d never saturates),
+// then RDBPOT by 0; kSingle is (d 2^30 + 2^29) >> 30 = d; kFloat uses the float
+// scale only, and (float)d * 1.0f rounds to d. (requant.h: the three modes.)
+bool IsPlainClamp(const PreparedRescaleS8& p) {
+  if (p.input_zero_point != p.output_zero_point) return false;
+  if (p.mode == RequantMode::kFloat) return p.requant.scale == 1.0f;
+  return p.requant.multiplier == (std::int32_t{1} << 30) && p.requant.shift == 1;
+}
+
+void Clamp(const PreparedRescaleS8& p, const std::int8_t* x, std::int8_t* y) {
+  // act_min <= act_max, both in [-128, 127] (PrepareRescaleS8 checks it).
+  const __m256i lo = _mm256_set1_epi8(static_cast<char>(p.act_min));
+  const __m256i hi = _mm256_set1_epi8(static_cast<char>(p.act_max));
+  Unary(p.count, x, y, [&](const std::int8_t* xp, std::int8_t* yp) {
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xp));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(yp), _mm256_min_epi8(_mm256_max_epi8(v, lo), hi));
   });
 }
 
@@ -155,6 +205,7 @@ void s8_add_u32__avx2(const PreparedAddS8& p, const std::int8_t* a, const std::i
 }
 
 void s8_rescale_u32__avx2(const PreparedRescaleS8& p, const std::int8_t* x, std::int8_t* y) {
+  if (IsPlainClamp(p)) return Clamp(p, x, y);
   switch (p.mode) {
     case RequantMode::kGemmlowp: return Rescale<RequantMode::kGemmlowp>(p, x, y);
     case RequantMode::kSingle: return Rescale<RequantMode::kSingle>(p, x, y);

@@ -237,6 +237,52 @@ TEST_CASE("rescale_s8 fast: every shift, edge multipliers, all 256 inputs, all m
   }
 }
 
+TEST_CASE("rescale_s8 fast: equal params (the ReLU after a conv) is a plain clamp, and near misses are not") {
+  // The AVX2 rescale takes a byte min/max path when the requantization is the
+  // identity and the zero points are equal; every mode, extreme zero points and
+  // clamps, all 256 inputs plus a tail. The near misses (multiplier 2^30 + 1,
+  // shift 0 with 2^31 - 1, a float scale one ulp off 1, zero points one apart)
+  // must keep the lane path and still equal the reference.
+  std::mt19937 rng(17);
+  const auto x = AllInputs(61, rng);  // 317 elements
+  for (RequantMode mode : kModes) {
+    for (int zp : {-128, -1, 0, 9, 127}) {
+      const std::pair<int, int> clamps[] = {{-128, 127}, {zp, 127}, {zp, std::min(127, zp + 40)}, {-100, 50}, {3, 3}};
+      for (auto [lo, hi] : clamps) {
+        if (lo > hi) continue;
+        const qk::Requant requants[] = {MakeRequant(1 << 30, 1), MakeRequant((1 << 30) + 1, 1),
+                                        MakeRequant(INT32_MAX, 0), qk::Requant{1 << 30, 1, std::nextafter(1.0f, 2.0f)}};
+        for (const qk::Requant& r : requants)
+          for (int zp_out : {zp, zp == 127 ? 126 : zp + 1}) {
+            qk::PreparedRescaleS8 p;
+            p.count = static_cast<std::int64_t>(x.size());
+            p.input_zero_point = zp;
+            p.output_zero_point = zp_out;
+            p.requant = r;
+            p.act_min = lo;
+            p.act_max = hi;
+            p.mode = mode;
+            CheckRescale(p, x);
+          }
+      }
+      // Through Prepare with equal input and output params, as the int8 executor builds a ReLU / ReLU6.
+      qk::RescaleS8Params rp;
+      rp.count = static_cast<std::int64_t>(x.size());
+      rp.input = rp.output = {0.037f, zp};
+      rp.act_min = std::max(zp, -128);
+      rp.act_max = std::min(127, zp + 50);
+      rp.mode = mode;
+      auto prepared = qk::PrepareRescaleS8(rp);
+      REQUIRE(prepared.ok());
+      CheckRescale(*prepared, x);
+      std::vector<std::int8_t> y(x.size());
+      qk::ref::rescale_s8(*prepared, x.data(), y.data());
+      for (std::size_t i = 0; i < x.size(); ++i)  // what the reference itself gives: the clamp
+        CHECK(y[i] == std::clamp<int>(x[i], rp.act_min, rp.act_max));
+    }
+  }
+}
+
 TEST_CASE("add_s8 fast: saturated input stages, the whole int32 range at the output stage") {
   // requant_b = 0 makes b' = 0, so a' alone reaches the output stage and may
   // saturate at INT32_MIN / INT32_MAX without the reference's sum overflowing.
@@ -260,6 +306,41 @@ TEST_CASE("add_s8 fast: saturated input stages, the whole int32 range at the out
           CheckAdd(p, a, b);
         }
       }
+    }
+  }
+}
+
+TEST_CASE("add_s8 fast: every (a, b) pair of int8 values, every mode, extreme zero points") {
+  // The AVX2 add reads each input's rescaling from a 256-entry table indexed by
+  // the int8 value: all 65,536 pairs (plus a tail of 5) reach every entry of
+  // both tables and every sum, under scales from equal to 64x apart.
+  std::mt19937 rng(16);
+  std::vector<std::int8_t> a, b;
+  for (int va = -128; va <= 127; ++va)
+    for (int vb = -128; vb <= 127; ++vb) {
+      a.push_back(static_cast<std::int8_t>(va));
+      b.push_back(static_cast<std::int8_t>(vb));
+    }
+  const auto ta = RandomS8(5, rng), tb = RandomS8(5, rng);
+  a.insert(a.end(), ta.begin(), ta.end());
+  b.insert(b.end(), tb.begin(), tb.end());
+  const std::pair<int, int> zps[] = {{-128, 127}, {127, -128}, {0, 0}, {-7, 19}};
+  const float ratios[] = {1.0f, 0.125f, 64.0f, 0.7f};
+  for (RequantMode mode : kModes) {
+    for (std::size_t k = 0; k < 4; ++k) {
+      qk::AddS8Params ap;
+      ap.count = static_cast<std::int64_t>(a.size());
+      ap.input_a = {0.02f, zps[k].first};
+      ap.input_b = {0.02f * ratios[k], zps[k].second};
+      ap.output = {(ap.input_a.scale + ap.input_b.scale) * 1.1f, k == 2 ? -128 : 3};
+      if (k == 3) ap.act_min = ap.output.zero_point;  // fused ReLU
+      ap.mode = mode;
+      auto add = qk::PrepareAddS8(ap);
+      REQUIRE(add.ok());
+      CheckAdd(*add, a, b);
+      std::vector<std::int8_t> y(a.size());
+      qk::ref::add_s8(*add, a.data(), b.data(), y.data());
+      CheckNotDegenerate(y, k == 3 ? ap.output.zero_point : -128, 127);
     }
   }
 }

@@ -264,11 +264,11 @@ TEST_CASE("int8 fast per-channel affine (1x1 depthwise, the lowered batch norm) 
   // From kMinAffinePixels = 1024 pixels the fast conv runs a 1x1 stride-1
   // unpadded depthwise conv as a lookup in a [256][C] table made by the
   // depthwise kernel itself (fast/channel_affine_s8.h). Channel counts around
-  // the 8-channel gather and 32-channel step, primes, every mode and zero
+  // the 8-channel gather steps and the 32-channel step, primes, every mode and zero
   // points at both ends; prepared for a large batch and also run on a small
   // one (the direct kernel then, with the scratch sized for the large one).
   unsigned seed = 3000;
-  for (int c : {1, 3, 16, 17, 31, 32, 33, 64, 100})
+  for (int c : {1, 3, 7, 8, 9, 16, 17, 24, 31, 32, 33, 40, 47, 64, 100})
     for (RequantMode m : kModes) {
       const int batch = 1100 / (7 * 5) + 1;  // 32 images of 7x5: 1120 pixels
       CheckConv(Conv(batch, 7, 5, c, c, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, c), Q(m, static_cast<int>(seed % 255) - 127, 9 - c % 19, seed));
