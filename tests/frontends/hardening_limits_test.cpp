@@ -365,6 +365,23 @@ TEST_CASE("hardening/fuzz findings: a PNG chunk declaring more bytes than the fi
   REQUIRE_FALSE(img.ok());
   CHECK(Contains(img.status().message(), dir / "bomb.png"));
   CHECK(Contains(img.status().message(), "PNG chunk 'IDAT' at byte 33 declares 1934734593 bytes"));
+  // fuzz_image, oom-a3f32f7e: the same declaration in a header that ends the
+  // file (8 bytes of length and type, nothing after them).
+  std::vector<std::uint8_t> cut = GreyPng(4, 4, {idat});
+  cut.resize(33 + 8);
+  cut[33] = 0x4f, cut[34] = 0x00, cut[35] = 0x00, cut[36] = 0x08;
+  WriteBytes(dir / "cut.png", cut);
+  img = fe::DecodeImageFile(dir / "cut.png", fe::ColorMode::kGrey);
+  REQUIRE_FALSE(img.ok());
+  CHECK(Contains(img.status().message(), "PNG chunk 'IDAT' at byte 33 declares 1325400072 bytes (+ 4 of CRC), the file has 0"));
+  // A chunk that fits but whose CRC is cut off is refused too; a PNG that
+  // ends at IEND without IEND's CRC still decodes (stb does not read it).
+  cut = GreyPng(4, 4, {idat});
+  cut.resize(cut.size() - 12 - 2);  // drop IEND and two CRC bytes of the IDAT
+  WriteBytes(dir / "nocrc.png", cut);
+  img = fe::DecodeImageFile(dir / "nocrc.png", fe::ColorMode::kGrey);
+  REQUIRE_FALSE(img.ok());
+  CHECK(Contains(img.status().message(), "(+ 4 of CRC)"));
 }
 
 TEST_CASE("hardening/images: only PNG, JPEG and BMP content reaches stb_image, whatever the file name") {
@@ -382,7 +399,8 @@ TEST_CASE("hardening/images: only PNG, JPEG and BMP content reaches stb_image, w
     REQUIRE_FALSE(img.ok());
     CHECK(Contains(img.status().message(), "not a PNG, JPEG or BMP file"));
   }
-  // The three formats still decode (a PNG here; BMP and JPEG in the image folder tests).
+  // The three formats still decode (a PNG here, also without IEND's CRC; BMP
+  // and JPEG in the image folder tests).
   std::string rows(1 + 2, '\0');
   rows[1] = 10, rows[2] = 20;
   std::string z(compressBound(static_cast<uLong>(rows.size())), '\0');
@@ -391,7 +409,12 @@ TEST_CASE("hardening/images: only PNG, JPEG and BMP content reaches stb_image, w
                    static_cast<uLong>(rows.size())) == Z_OK);
   z.resize(zn);
   WriteBytes(dir / "ok.png", GreyPng(2, 1, {z}));
-  auto ok = fe::DecodeImageFile(dir / "ok.png", fe::ColorMode::kGrey);
-  REQUIRE_MESSAGE(ok.ok(), ok.status().message());
-  CHECK(ok->pixels == std::vector<unsigned char>{10, 20});
+  for (int cut_crc : {0, 4}) {
+    auto png = GreyPng(2, 1, {z});
+    png.resize(png.size() - static_cast<std::size_t>(cut_crc));
+    WriteBytes(dir / "ok.png", png);
+    auto ok = fe::DecodeImageFile(dir / "ok.png", fe::ColorMode::kGrey);
+    REQUIRE_MESSAGE(ok.ok(), ok.status().message());
+    CHECK(ok->pixels == std::vector<unsigned char>{10, 20});
+  }
 }

@@ -105,16 +105,21 @@ Status CheckImageContainer(const std::string& bytes, const std::string& path) {
   const bool bmp = size >= 2 && b[0] == 'B' && b[1] == 'M';
   if (!png && !jpeg && !bmp) return DataLoss(path + ": cannot decode image: not a PNG, JPEG or BMP file");
   if (!png) return Status::Ok();
+  // Every chunk header stb would read (length + type: 8 bytes) is checked,
+  // the last one too: a file that ends right after a header is how the
+  // second finding got past a first version that looked only at complete
+  // chunks. IEND ends the walk (stb stops there without reading its CRC).
   std::size_t at = 8;
-  while (size - at >= 12) {
+  while (size - at >= 8) {
     const std::uint32_t len = static_cast<std::uint32_t>(b[at]) << 24 | static_cast<std::uint32_t>(b[at + 1]) << 16 |
                               static_cast<std::uint32_t>(b[at + 2]) << 8 | b[at + 3];
     const std::string type(bytes, at + 4, 4);
-    if (len > size - at - 12)
-      return DataLoss(path + ": cannot decode image: PNG chunk '" + type + "' at byte " + std::to_string(at) +
-                      " declares " + std::to_string(len) + " bytes, the file has " + std::to_string(size - at - 12) +
-                      " after its header");
     if (type == "IEND") break;
+    const std::size_t left = size - at - 8;  // after this chunk's length and type
+    if (len > left || left - len < 4)
+      return DataLoss(path + ": cannot decode image: PNG chunk '" + type + "' at byte " + std::to_string(at) +
+                      " declares " + std::to_string(len) + " bytes (+ 4 of CRC), the file has " +
+                      std::to_string(left) + " after its header");
     at += 12 + static_cast<std::size_t>(len);
   }
   return Status::Ok();
