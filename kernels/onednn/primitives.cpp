@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "primitive_cache.h"
 #include "qualm/kernels/onednn.h"
 #include "qualm/kernels/quantize_s8.h"
 
@@ -150,7 +151,7 @@ class OneDnnOp {
           return Unimplemented(std::string("oneDNN rescales int8 weights on this CPU (") + impl +
                                ", no VNNI): its s32 accumulator would not be exact");
         if (impl_.empty()) impl_ = impl;
-        Entry e;
+        PrimitiveEntry e;
         e.batch = b;
         e.prim = prim;
         e.src = memory(src_md, eng_, nullptr);
@@ -180,7 +181,7 @@ class OneDnnOp {
     auto* xb = static_cast<char*>(const_cast<void*>(x));
     auto* yb = static_cast<char*>(y);
     int done = 0;
-    for (Entry& e : entries_) {
+    for (PrimitiveEntry& e : entries_) {
       while (n - done >= e.batch) {
         e.src.set_data_handle(xb + static_cast<std::size_t>(done * g_.in_sample) * src_bytes);
         e.dst.set_data_handle(yb + static_cast<std::size_t>(done * g_.out_sample) * dst_bytes);
@@ -196,30 +197,15 @@ class OneDnnOp {
   int threads() const { return threads_; }
 
  private:
-  struct Entry {
-    int batch = 0;
-    dnnl::primitive prim;
-    memory src, dst;
-    std::unordered_map<int, memory> args;
-  };
-
-  // The weights in layout `md`, reordered from `user` the first time a
-  // primitive asks for that layout.
-  memory Weights(const memory& user, const memory::desc& md) {
-    for (const memory& m : weights_)
-      if (m.get_desc() == md) return m;
-    memory m(md, eng_);
-    dnnl::reorder(user, m).execute(strm_, const_cast<memory&>(user), m);
-    weights_.push_back(m);
-    return m;
-  }
+  // The weights in layout `md` (reordered once per layout).
+  memory Weights(const memory& user, const memory::desc& md) { return weights_.Get(user, md, eng_, strm_); }
 
   dnnl::engine eng_;
   dnnl::stream strm_;
   Geometry g_;
   int threads_ = 1;
-  std::vector<Entry> entries_;  // largest batch first
-  std::vector<memory> weights_;
+  std::vector<PrimitiveEntry> entries_;  // largest batch first
+  WeightLayouts weights_;
   memory bias_, zp_src_, zp_dst_;
   std::string impl_;
 };

@@ -20,6 +20,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "primitive_cache.h"
 #include "qualm/kernels/onednn.h"
 
 namespace qualm::kernels::onednn {
@@ -82,7 +83,7 @@ class RnnOp final : public PreparedRnnF32 {
       for (int b : sizes) {
         const memory::desc src_md({T, b, I}, dt::f32, tag::ntc), dst_md({T, b, H}, dt::f32, tag::ntc);
         const memory::desc wx_any({1, 1, I, G, H}, dt::f32, tag::any), wh_any({1, 1, H, G, H}, dt::f32, tag::any);
-        Entry e;
+        PrimitiveEntry e;
         memory::desc wx_md, wh_md;
         if (cell == Cell::kLstm) {
           const dnnl::lstm_forward::desc d(kind, dir, src_md, none, none, wx_any, wh_any, bias_md, dst_md, none, none);
@@ -131,7 +132,7 @@ class RnnOp final : public PreparedRnnF32 {
     const std::size_t in_sample = static_cast<std::size_t>(p_.seq_len) * p_.input_size;
     const std::size_t out_sample = static_cast<std::size_t>(p_.seq_len) * p_.hidden_size;
     int done = 0;
-    for (Entry& e : entries_) {
+    for (PrimitiveEntry& e : entries_) {
       while (n - done >= e.batch) {
         e.src.set_data_handle(const_cast<float*>(x) + static_cast<std::size_t>(done) * in_sample);
         e.dst.set_data_handle(y + static_cast<std::size_t>(done) * out_sample);
@@ -151,30 +152,15 @@ class RnnOp final : public PreparedRnnF32 {
   std::string ImplName() const override { return impl_; }
 
  private:
-  struct Entry {
-    int batch = 0;
-    dnnl::primitive prim;
-    memory src, dst;
-    std::unordered_map<int, memory> args;
-  };
-
-  // The weights in layout `md`, reordered from `user` the first time a
-  // primitive asks for that layout.
-  memory Weights(const memory& user, const memory::desc& md) {
-    for (const memory& m : weights_)
-      if (m.get_desc() == md) return m;
-    memory m(md, eng_);
-    dnnl::reorder(user, m).execute(strm_, const_cast<memory&>(user), m);
-    weights_.push_back(m);
-    return m;
-  }
+  // The weights in layout `md` (reordered once per layout).
+  memory Weights(const memory& user, const memory::desc& md) { return weights_.Get(user, md, eng_, strm_); }
 
   dnnl::engine eng_;
   dnnl::stream strm_;
   RnnParams p_;
   int threads_ = 1;
-  std::vector<Entry> entries_;  // largest batch first
-  std::vector<memory> weights_;
+  std::vector<PrimitiveEntry> entries_;  // largest batch first
+  WeightLayouts weights_;
   memory bias_, scratchpad_;
   std::string impl_;
 };
