@@ -6,10 +6,13 @@
 // Dispatch as gemm.cpp: a best-first table resolved once against ActiveIsa()
 // (so capped by QUALM_ISA), plus a test-only override.
 //
-// Threads never change bits: a reduction over rows is split by channels (each
-// thread owns whole channels, in blocks of 16 so every ISA's vectors stay
-// whole), an elementwise pass by rows or elements. Work below kMinParallel
-// floats runs on the calling thread (an OpenMP region costs microseconds).
+// Single-threaded on purpose (ctx.threads is accepted for a later split,
+// which could not change bits: reductions split by whole channels,
+// elementwise passes by rows). Measured on the 2-core reference machine while
+// it was shared (bench/results/2026-12-03-training-kernels.md): splitting
+// these memory-bound passes over 2 OpenMP threads made a ResNet-20 epoch
+// slower (every extra parallel region waits for a thread the scheduler may
+// have parked), and the GEMM already uses the threads.
 // Channels are handled in windows of kMaxNormChannels, whose per-channel
 // arrays live on the stack, as the reference's kBlock.
 //
@@ -93,80 +96,17 @@ using detail::NormEltwiseF32Variant;
 using detail::NormRows;
 using Index = std::int64_t;
 
-constexpr Index kMinParallel = Index{1} << 15;  // floats per call below which one thread runs
-constexpr int kChannelChunk = 16;                // a multiple of every variant's vector width
-
-int Threads(const KernelContext& ctx, Index work, Index max_parts) {
-  if (work < kMinParallel) return 1;
-  return static_cast<int>(std::max<Index>(1, std::min<Index>(ctx.threads, max_parts)));
-}
-
-// f(c, nc) for channel chunks [c, c + nc) of [0, channels), chunks split across threads.
-template <typename F>
-void ForChannelChunks(const KernelContext& ctx, Index rows, int channels, F&& f) {
-  const int chunks = (channels + kChannelChunk - 1) / kChannelChunk;
-  const int nt = Threads(ctx, rows * channels, chunks);
-  if (nt == 1) {
-    f(0, channels);
-    return;
-  }
-#pragma omp parallel for num_threads(nt) schedule(static, 1)
-  for (int t = 0; t < nt; ++t) {
-    // Thread t takes chunks [t * chunks / nt, (t + 1) * chunks / nt).
-    const int c0 = t * chunks / nt * kChannelChunk;
-    const int c1 = std::min(channels, (t + 1) * chunks / nt * kChannelChunk);
-    if (c1 > c0) f(c0, c1 - c0);
-  }
-}
-
-// f(r0, r1) for row ranges covering [0, rows), split across threads.
-template <typename F>
-void ForRowRanges(const KernelContext& ctx, Index rows, int channels, F&& f) {
-  const int nt = Threads(ctx, rows * channels, rows);
-  if (nt == 1) {
-    f(Index{0}, rows);
-    return;
-  }
-#pragma omp parallel for num_threads(nt) schedule(static, 1)
-  for (int t = 0; t < nt; ++t) f(rows * t / nt, rows * (t + 1) / nt);
-}
-
-// f(i0, i1) for element ranges covering [0, n), cut at multiples of 16 floats.
-template <typename F>
-void ForElementRanges(const KernelContext& ctx, std::size_t n, F&& f) {
-  const Index ni = static_cast<Index>(n);
-  const int nt = Threads(ctx, ni, (ni + 15) / 16);
-  if (nt == 1) {
-    f(std::size_t{0}, n);
-    return;
-  }
-  const Index blocks = (ni + 15) / 16;
-#pragma omp parallel for num_threads(nt) schedule(static, 1)
-  for (int t = 0; t < nt; ++t) {
-    const std::size_t i0 = static_cast<std::size_t>(std::min(ni, blocks * t / nt * 16));
-    const std::size_t i1 = static_cast<std::size_t>(std::min(ni, blocks * (t + 1) / nt * 16));
-    if (i1 > i0) f(i0, i1);
-  }
-}
-
 // One window of nc channels starting at c0: everything below indexes [0, nc).
 struct Window {
   Index rows, ld;
   int c0, nc;
   NormRows All() const { return NormRows{0, rows, ld, nc}; }
-  NormRows Rows(Index r0, Index r1) const { return NormRows{r0, r1, ld, nc}; }
 };
 
 template <typename F>
 void ForWindows(const BatchNormParams& p, F&& f) {
   for (int c0 = 0; c0 < p.channels; c0 += kMaxNormChannels)
     f(Window{p.rows, p.channels, c0, std::min(kMaxNormChannels, p.channels - c0)});
-}
-
-// acc[0, nc) += the variant's sum over all rows, split by channel chunks.
-template <typename F>
-void ReduceWindow(const KernelContext& ctx, const Window& w, F&& sum_chunk) {
-  ForChannelChunks(ctx, w.rows, w.nc, [&](int c, int nc) { sum_chunk(NormRows{0, w.rows, w.ld, nc}, c); });
 }
 
 void GammaBeta(const Window& w, const float* gamma, const float* beta, float* g, float* b) {
@@ -188,8 +128,7 @@ void batchnorm_inference_f32(const KernelContext& ctx, const BatchNormParams& p,
       invstd[j] = 1.0f / std::sqrt(running_var[w.c0 + j] + p.epsilon);
     }
     GammaBeta(w, gamma, beta, g, b);
-    ForRowRanges(ctx, w.rows, w.nc,
-                 [&](Index r0, Index r1) { v.affine(w.Rows(r0, r1), x + w.c0, mean, invstd, g, b, y + w.c0); });
+    v.affine(w.All(), x + w.c0, mean, invstd, g, b, y + w.c0);
   });
 }
 
@@ -201,9 +140,9 @@ void batchnorm_training_f32(const KernelContext& ctx, const BatchNormParams& p, 
   ForWindows(p, [&](const Window& w) {
     float mean[kMaxNormChannels] = {}, sq[kMaxNormChannels] = {}, invstd[kMaxNormChannels];
     const float* xw = x + w.c0;
-    ReduceWindow(ctx, w, [&](const NormRows& r, int c) { v.sum(r, xw + c, mean + c); });
+    v.sum(w.All(), xw, mean);
     for (int j = 0; j < w.nc; ++j) mean[j] /= static_cast<float>(rows);
-    ReduceWindow(ctx, w, [&](const NormRows& r, int c) { v.sum_sq_dev(r, xw + c, mean + c, sq + c); });
+    v.sum_sq_dev(w.All(), xw, mean, sq);
     for (int j = 0; j < w.nc; ++j) {
       const int c = w.c0 + j;
       const float var = sq[j] / static_cast<float>(rows);
@@ -218,8 +157,7 @@ void batchnorm_training_f32(const KernelContext& ctx, const BatchNormParams& p, 
     }
     float g[kMaxNormChannels], b[kMaxNormChannels];
     GammaBeta(w, gamma, beta, g, b);
-    ForRowRanges(ctx, rows, w.nc,
-                 [&](Index r0, Index r1) { v.affine(w.Rows(r0, r1), xw, mean, invstd, g, b, y + w.c0); });
+    v.affine(w.All(), xw, mean, invstd, g, b, y + w.c0);
   });
 }
 
@@ -234,9 +172,7 @@ void batchnorm_backward_f32(const KernelContext& ctx, const BatchNormParams& p, 
     const float* invstd = saved_invstd + w.c0;
     const float* xw = x + w.c0;
     const float* dyw = dy + w.c0;
-    ReduceWindow(ctx, w, [&](const NormRows& r, int c) {
-      v.sum_dy_dyx(r, xw + c, dyw + c, mean + c, invstd + c, sum_dy + c, sum_dyx + c);
-    });
+    v.sum_dy_dyx(w.All(), xw, dyw, mean, invstd, sum_dy, sum_dyx);
     for (int j = 0; j < w.nc; ++j) {
       if (dbeta) dbeta[w.c0 + j] += sum_dy[j];
       if (dgamma) dgamma[w.c0 + j] += sum_dyx[j];
@@ -249,9 +185,7 @@ void batchnorm_backward_f32(const KernelContext& ctx, const BatchNormParams& p, 
       mean_dy[j] = sum_dy[j] / n;
       mean_dyx[j] = sum_dyx[j] / n;
     }
-    ForRowRanges(ctx, w.rows, w.nc, [&](Index r0, Index r1) {
-      v.bn_dx(w.Rows(r0, r1), xw, dyw, mean, invstd, k, mean_dy, mean_dyx, dx + w.c0);
-    });
+    v.bn_dx(w.All(), xw, dyw, mean, invstd, k, mean_dy, mean_dyx, dx + w.c0);
   });
 }
 
@@ -270,38 +204,34 @@ void batchnorm_inference_backward_f32(const KernelContext& ctx, const BatchNormP
     }
     const float* xw = x + w.c0;
     const float* dyw = dy + w.c0;
-    ReduceWindow(ctx, w, [&](const NormRows& r, int c) {
-      v.sum_dy_dyx(r, xw + c, dyw + c, mean + c, invstd + c, sum_dy + c, sum_dyx + c);
-    });
+    v.sum_dy_dyx(w.All(), xw, dyw, mean, invstd, sum_dy, sum_dyx);
     for (int j = 0; j < w.nc; ++j) {
       if (dbeta) dbeta[w.c0 + j] += sum_dy[j];
       if (dgamma) dgamma[w.c0 + j] += sum_dyx[j];
     }
     if (!dx) return;
-    ForRowRanges(ctx, w.rows, w.nc,
-                 [&](Index r0, Index r1) { v.scale_acc(w.Rows(r0, r1), dyw, k, dx + w.c0); });
+    v.scale_acc(w.All(), dyw, k, dx + w.c0);
   });
 }
 
 void relu_f32(const KernelContext& ctx, std::size_t n, const float* x, float* y) {
   const NormEltwiseF32Variant& v = detail::ActiveNormEltwiseF32Variant();
-  ForElementRanges(ctx, n, [&](std::size_t i0, std::size_t i1) { v.relu(i1 - i0, x + i0, y + i0); });
+  v.relu(n, x, y);
 }
 
 void relu_backward_f32(const KernelContext& ctx, std::size_t n, const float* x, const float* dy, float* dx) {
   const NormEltwiseF32Variant& v = detail::ActiveNormEltwiseF32Variant();
-  ForElementRanges(ctx, n,
-                   [&](std::size_t i0, std::size_t i1) { v.relu_backward(i1 - i0, x + i0, dy + i0, dx + i0); });
+  v.relu_backward(n, x, dy, dx);
 }
 
 void add_f32(const KernelContext& ctx, std::size_t n, const float* a, const float* b, float* y) {
   const NormEltwiseF32Variant& v = detail::ActiveNormEltwiseF32Variant();
-  ForElementRanges(ctx, n, [&](std::size_t i0, std::size_t i1) { v.add(i1 - i0, a + i0, b + i0, y + i0); });
+  v.add(n, a, b, y);
 }
 
 void accumulate_f32(const KernelContext& ctx, std::size_t n, const float* src, float* dst) {
   const NormEltwiseF32Variant& v = detail::ActiveNormEltwiseF32Variant();
-  ForElementRanges(ctx, n, [&](std::size_t i0, std::size_t i1) { v.accumulate(i1 - i0, src + i0, dst + i0); });
+  v.accumulate(n, src, dst);
 }
 
 }  // namespace fast

@@ -3,7 +3,8 @@
 // elementwise.h) against the frozen references, bit for bit (memcmp), under
 // every variant this machine can run (the first case prints which ran and
 // which were skipped, ISA not available or capped by QUALM_ISA) and 1, 2 and 3
-// threads. Shapes are awkward on purpose: rows 1, primes and sizes past the
+// threads in the context (the kernels run on the calling thread today; the
+// thread count must not change a bit if that changes). Shapes are awkward on purpose: rows 1, primes and sizes past the
 // threading threshold; channels 1..17 (every partial-vector width of the
 // 16- and 8-lane variants), 33, 64 (one window), 65 and 130 (several windows,
 // the last one partial). Gradients are accumulated into pre-filled buffers, and

@@ -40,8 +40,8 @@ void batchnorm_inference_backward_f32(const BatchNormParams& p, const float* x, 
 // Fast paths (fast/norm_eltwise_f32*.cpp): the same contracts and arguments,
 // bit-identical to the ref:: functions above on every ISA and thread count
 // (vector lanes span channels, each channel's sums run over rows in the
-// reference's order; detail/norm_eltwise_f32_variants.h). They use
-// ctx.threads and no scratch, and never allocate.
+// reference's order; detail/norm_eltwise_f32_variants.h). They run on the
+// calling thread (ctx.threads is reserved), use no scratch and never allocate.
 namespace fast {
 void batchnorm_inference_f32(const KernelContext& ctx, const BatchNormParams& p, const float* x, const float* gamma,
                              const float* beta, const float* running_mean, const float* running_var, float* y);

@@ -28,8 +28,8 @@ void dropout_backward_f32(std::size_t n, const float* dy, const std::uint8_t* ma
 
 // Fast paths of the four ops training runs most (fast/norm_eltwise_f32*.cpp):
 // the same contracts, bit-identical to ref:: (each output element is the
-// reference's expression on its own inputs), vectorized per ISA and split over
-// ctx.threads by elements. No scratch, no allocation.
+// reference's expression on its own inputs), vectorized per ISA, on the
+// calling thread (ctx.threads is reserved). No scratch, no allocation.
 namespace qualm::kernels::fast {
 void relu_f32(const KernelContext& ctx, std::size_t n, const float* x, float* y);
 void relu_backward_f32(const KernelContext& ctx, std::size_t n, const float* x, const float* dy, float* dx);

@@ -9,9 +9,8 @@
 // lane runs one channel's float sum over rows 0, 1, 2, ... from 0.0f, exactly
 // the reference's order; every other operation is elementwise with the
 // reference's expression, one IEEE rounding per operation (-ffp-contract=off
-// and no FMA intrinsics, so a*b+c stays two roundings). Threads split
-// reductions by channels and elementwise passes by rows, which never changes
-// an operation's operands. The per-channel scalar steps (mean, invstd, running
+// and no FMA intrinsics, so a*b+c stays two roundings). They run on the
+// calling thread (fast/norm_eltwise_f32.cpp says why). The per-channel scalar steps (mean, invstd, running
 // statistics) are done once in fast/norm_eltwise_f32.cpp with the reference's
 // expressions.
 //
