@@ -163,7 +163,7 @@ void batchnorm_training_f32(const KernelContext& ctx, const BatchNormParams& p, 
 
 void batchnorm_backward_f32(const KernelContext& ctx, const BatchNormParams& p, const float* x, const float* gamma,
                             const float* saved_mean, const float* saved_invstd, const float* dy, float* dx,
-                            float* dgamma, float* dbeta) {
+                            float* dgamma, float* dbeta, GradOut dx_out) {
   const NormEltwiseF32Variant& v = detail::ActiveNormEltwiseF32Variant();
   const float n = static_cast<float>(p.rows);
   ForWindows(p, [&](const Window& w) {
@@ -185,13 +185,14 @@ void batchnorm_backward_f32(const KernelContext& ctx, const BatchNormParams& p, 
       mean_dy[j] = sum_dy[j] / n;
       mean_dyx[j] = sum_dyx[j] / n;
     }
-    v.bn_dx(w.All(), xw, dyw, mean, invstd, k, mean_dy, mean_dyx, dx + w.c0);
+    (dx_out == GradOut::kAssign ? v.bn_dx_assign : v.bn_dx)(w.All(), xw, dyw, mean, invstd, k, mean_dy, mean_dyx,
+                                                             dx + w.c0);
   });
 }
 
 void batchnorm_inference_backward_f32(const KernelContext& ctx, const BatchNormParams& p, const float* x,
                                       const float* gamma, const float* running_mean, const float* running_var,
-                                      const float* dy, float* dx, float* dgamma, float* dbeta) {
+                                      const float* dy, float* dx, float* dgamma, float* dbeta, GradOut dx_out) {
   const NormEltwiseF32Variant& v = detail::ActiveNormEltwiseF32Variant();
   ForWindows(p, [&](const Window& w) {
     float mean[kMaxNormChannels], invstd[kMaxNormChannels], k[kMaxNormChannels];
@@ -210,7 +211,7 @@ void batchnorm_inference_backward_f32(const KernelContext& ctx, const BatchNormP
       if (dgamma) dgamma[w.c0 + j] += sum_dyx[j];
     }
     if (!dx) return;
-    v.scale_acc(w.All(), dyw, k, dx + w.c0);
+    (dx_out == GradOut::kAssign ? v.scale_assign : v.scale_acc)(w.All(), dyw, k, dx + w.c0);
   });
 }
 
@@ -219,9 +220,10 @@ void relu_f32(const KernelContext& ctx, std::size_t n, const float* x, float* y)
   v.relu(n, x, y);
 }
 
-void relu_backward_f32(const KernelContext& ctx, std::size_t n, const float* x, const float* dy, float* dx) {
+void relu_backward_f32(const KernelContext& ctx, std::size_t n, const float* x, const float* dy, float* dx,
+                       GradOut dx_out) {
   const NormEltwiseF32Variant& v = detail::ActiveNormEltwiseF32Variant();
-  v.relu_backward(n, x, dy, dx);
+  (dx_out == GradOut::kAssign ? v.relu_backward_assign : v.relu_backward)(n, x, dy, dx);
 }
 
 void add_f32(const KernelContext& ctx, std::size_t n, const float* a, const float* b, float* y) {

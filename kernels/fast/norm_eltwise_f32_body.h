@@ -119,7 +119,9 @@ void Affine(const NormRows& w, const float* x, const float* mean, const float* i
   });
 }
 
-template <typename T>
+// kAssign (the *_assign kernels): dx = 0.0f + term instead of dx + term, the
+// bits of accumulating into a zeroed dx, without reading or zeroing dx.
+template <typename T, bool kAssign>
 void BnDx(const NormRows& w, const float* x, const float* dy, const float* mean, const float* invstd,
           const float* k, const float* mean_dy, const float* mean_dyx, float* dx) {
   ForBlocks<T>(w.nc, [&](const auto& b) {
@@ -137,13 +139,15 @@ void BnDx(const NormRows& w, const float* x, const float* dy, const float* mean,
       for (int v = 0; v < N; ++v) {
         const typename T::V xhat = T::Mul(T::Sub(b.Load(xp, v), m[v]), is[v]);
         const typename T::V t = T::Sub(T::Sub(b.Load(dyp, v), md[v]), T::Mul(xhat, mdx[v]));
-        b.Store(dxp, v, T::Add(b.Load(dxp, v), T::Mul(kv[v], t)));
+        const typename T::V term = T::Mul(kv[v], t);
+        if constexpr (kAssign) b.Store(dxp, v, T::Add(T::Zero(), term));
+        else b.Store(dxp, v, T::Add(b.Load(dxp, v), term));
       }
     }
   });
 }
 
-template <typename T>
+template <typename T, bool kAssign>
 void ScaleAcc(const NormRows& w, const float* dy, const float* k, float* dx) {
   ForBlocks<T>(w.nc, [&](const auto& b) {
     constexpr int N = std::decay_t<decltype(b)>::kN;
@@ -153,7 +157,11 @@ void ScaleAcc(const NormRows& w, const float* dy, const float* k, float* dx) {
       const float* dyp = dy + r * w.ld;
       float* dxp = dx + r * w.ld;
 #pragma GCC unroll 4
-      for (int v = 0; v < N; ++v) b.Store(dxp, v, T::Add(b.Load(dxp, v), T::Mul(b.Load(dyp, v), kv[v])));
+      for (int v = 0; v < N; ++v) {
+        const typename T::V term = T::Mul(b.Load(dyp, v), kv[v]);
+        if constexpr (kAssign) b.Store(dxp, v, T::Add(T::Zero(), term));
+        else b.Store(dxp, v, T::Add(b.Load(dxp, v), term));
+      }
     }
   });
 }
@@ -189,11 +197,11 @@ void Relu(std::size_t n, const float* x, float* y) {
   });
 }
 
-template <typename T>
+template <typename T, bool kAssign>
 void ReluBackward(std::size_t n, const float* x, const float* dy, float* dx) {
   ForElements<T>(n, [&](std::size_t i, int l) {
     const typename T::V g = T::PositiveOr0(LoadL<T>(x + i, l), LoadL<T>(dy + i, l));
-    StoreL<T>(dx + i, T::Add(LoadL<T>(dx + i, l), g), l);
+    StoreL<T>(dx + i, T::Add(kAssign ? T::Zero() : LoadL<T>(dx + i, l), g), l);
   });
 }
 
@@ -218,10 +226,13 @@ NormEltwiseF32Variant MakeVariant(Isa isa, const char* name) {
   v.sum_sq_dev = &SumSqDev<T>;
   v.sum_dy_dyx = &SumDyDyx<T>;
   v.affine = &Affine<T>;
-  v.bn_dx = &BnDx<T>;
-  v.scale_acc = &ScaleAcc<T>;
+  v.bn_dx = &BnDx<T, false>;
+  v.bn_dx_assign = &BnDx<T, true>;
+  v.scale_acc = &ScaleAcc<T, false>;
+  v.scale_assign = &ScaleAcc<T, true>;
   v.relu = &Relu<T>;
-  v.relu_backward = &ReluBackward<T>;
+  v.relu_backward = &ReluBackward<T, false>;
+  v.relu_backward_assign = &ReluBackward<T, true>;
   v.add = &Add<T>;
   v.accumulate = &Accumulate<T>;
   return v;

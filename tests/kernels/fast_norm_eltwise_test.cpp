@@ -260,3 +260,53 @@ TEST_CASE("fast relu_backward writes nothing past n and reads x, not dy, for the
     for (std::size_t i = x.size(); i < dx.size(); ++i) CHECK(dx[i] == 100.0f);
   });
 }
+
+TEST_CASE("GradOut::kAssign = the reference accumulating into zeros, bit for bit, whatever dx held") {
+  // dx starts as NaN, so a kernel that reads dx in assign mode fails; dy holds
+  // -0.0f and values whose term is -0.0f, where "0.0f + term" (+0) differs from "term".
+  std::mt19937 rng(15);
+  const float kNaN = std::numeric_limits<float>::quiet_NaN();
+  ForEachVariantAndThreads([&](int threads) {
+    for (int rows : {1, 3, 31, 1031}) {
+      for (int ch : {1, 7, 16, 17, 65}) {
+        CAPTURE(rows);
+        CAPTURE(ch);
+        const std::size_t n = static_cast<std::size_t>(rows) * ch;
+        qk::BatchNormParams p;
+        p.rows = rows, p.channels = ch;
+        auto x = Random(n, rng, -2.0f, 2.0f), dy = Random(n, rng, -1.0f, 1.0f);
+        for (std::size_t i = 0; i < n; i += 5) dy[i] = -0.0f;
+        const auto gamma = Random(ch, rng, 0.5f, 1.5f);
+        const auto rm = Random(ch, rng, -1.0f, 1.0f), rv = Random(ch, rng, 0.5f, 2.0f);
+        std::vector<float> y(n), mean(ch), invstd(ch);
+        qk::ref::batchnorm_training_f32(p, x.data(), gamma.data(), nullptr, y.data(), mean.data(), invstd.data(),
+                                        nullptr, nullptr);
+        std::vector<float> dg(ch), db(ch), dg2(ch), db2(ch);
+
+        std::vector<float> dx_ref(n, 0.0f), dx_fast(n, kNaN);
+        qk::ref::batchnorm_backward_f32(p, x.data(), gamma.data(), mean.data(), invstd.data(), dy.data(),
+                                        dx_ref.data(), dg.data(), db.data());
+        qk::fast::batchnorm_backward_f32(Ctx(threads), p, x.data(), gamma.data(), mean.data(), invstd.data(),
+                                         dy.data(), dx_fast.data(), dg2.data(), db2.data(), qk::GradOut::kAssign);
+        CHECK(SameBits(dx_ref, dx_fast));
+        CHECK(SameBits(dg, dg2));
+
+        dx_ref.assign(n, 0.0f), dx_fast.assign(n, kNaN);
+        qk::ref::batchnorm_inference_backward_f32(p, x.data(), gamma.data(), rm.data(), rv.data(), dy.data(),
+                                                  dx_ref.data(), dg.data(), db.data());
+        qk::fast::batchnorm_inference_backward_f32(Ctx(threads), p, x.data(), gamma.data(), rm.data(), rv.data(),
+                                                   dy.data(), dx_fast.data(), dg2.data(), db2.data(),
+                                                   qk::GradOut::kAssign);
+        CHECK(SameBits(dx_ref, dx_fast));
+        CHECK(SameBits(db, db2));
+
+        dx_ref.assign(n, 0.0f), dx_fast.assign(n, kNaN);
+        qk::ref::relu_backward_f32(n, x.data(), dy.data(), dx_ref.data());
+        qk::fast::relu_backward_f32(Ctx(threads), n, x.data(), dy.data(), dx_fast.data(), qk::GradOut::kAssign);
+        CHECK(SameBits(dx_ref, dx_fast));
+        // The -0.0f gradients came out as +0.0f, as from a zeroed buffer.
+        for (std::size_t i = 0; i < n; i += 5) CHECK(!std::signbit(dx_fast[i]));
+      }
+    }
+  });
+}

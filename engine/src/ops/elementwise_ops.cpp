@@ -16,11 +16,18 @@ std::size_t Count(const ExecState& s, const ValueBuffers* v) {
 
 // The fast kernels (bit-identical to the reference ones: batchnorm.h,
 // elementwise.h) run on the fast backend; relu6 and dropout have none.
+// A node that agreed to assign its input gradient (NodeExec::AssignInputGrad)
+// is only ever run on the fast backend: the executor's backend is fixed.
 bool Fast(const ExecState& s) { return s.backend == Backend::kFast && s.ctx; }
+kernels::GradOut Out(bool assign) { return assign ? kernels::GradOut::kAssign : kernels::GradOut::kAccumulate; }
 
 class ReluExec final : public NodeExec {
  public:
   ReluExec(const NodeBinding& b, bool relu6) : b_(b), relu6_(relu6) {}
+  bool AssignInputGrad(int k) override {
+    assign_ = k == 0 && !relu6_ && b_.backend == Backend::kFast;
+    return assign_;
+  }
   void Forward(const ExecState& s) override {
     const std::size_t n = Count(s, b_.output);
     const float* x = b_.inputs[0]->value.f32();
@@ -36,13 +43,14 @@ class ReluExec final : public NodeExec {
     const float* x = b_.inputs[0]->value.f32();
     const float* dy = b_.output->grad.f32();
     if (relu6_) kernels::ref::relu6_backward_f32(n, x, dy, dx);
-    else if (Fast(s)) kernels::fast::relu_backward_f32(*s.ctx, n, x, dy, dx);
+    else if (Fast(s)) kernels::fast::relu_backward_f32(*s.ctx, n, x, dy, dx, Out(assign_));
     else kernels::ref::relu_backward_f32(n, x, dy, dx);
   }
 
  private:
   NodeBinding b_;
   bool relu6_;
+  bool assign_ = false;  // AssignInputGrad
 };
 
 class AddExec final : public NodeExec {
@@ -79,6 +87,10 @@ class BatchNormExec final : public NodeExec {
     p_.momentum = op.momentum;
     saved_mean_ = Tensor(DType::kF32, Shape{p_.channels});
     saved_invstd_ = Tensor(DType::kF32, Shape{p_.channels});
+  }
+  bool AssignInputGrad(int k) override {
+    assign_ = k == 0 && b_.backend == Backend::kFast;
+    return assign_;
   }
   void Forward(const ExecState& s) override {
     kernels::BatchNormParams p = p_;
@@ -117,14 +129,15 @@ class BatchNormExec final : public NodeExec {
       const float* rm = ParamData(b_, "running_mean");
       const float* rv = ParamData(b_, "running_var");
       if (Fast(s))
-        kernels::fast::batchnorm_inference_backward_f32(*s.ctx, p, x, gamma, rm, rv, dy, dx, dgamma, dbeta);
+        kernels::fast::batchnorm_inference_backward_f32(*s.ctx, p, x, gamma, rm, rv, dy, dx, dgamma, dbeta,
+                                                        Out(assign_));
       else
         kernels::ref::batchnorm_inference_backward_f32(p, x, gamma, rm, rv, dy, dx, dgamma, dbeta);
       return;
     }
     if (Fast(s))
       kernels::fast::batchnorm_backward_f32(*s.ctx, p, x, gamma, saved_mean_.f32(), saved_invstd_.f32(), dy, dx,
-                                            dgamma, dbeta);
+                                            dgamma, dbeta, Out(assign_));
     else
       kernels::ref::batchnorm_backward_f32(p, x, gamma, saved_mean_.f32(), saved_invstd_.f32(), dy, dx, dgamma,
                                            dbeta);
@@ -135,6 +148,7 @@ class BatchNormExec final : public NodeExec {
   kernels::BatchNormParams p_;
   int spatial_ = 1;
   Tensor saved_mean_, saved_invstd_;
+  bool assign_ = false;  // AssignInputGrad
 };
 
 class DropoutExec final : public NodeExec {

@@ -134,6 +134,7 @@ class Executor final : public Inference {
   Executor() = default;
   static Result<std::unique_ptr<Executor>> Make(const Model& model, Model* mutable_model, const ExecutorOptions& options);
   Status PlanValues(const Model& model);
+  void PlanGradZeroing(const Model& model);
   const Model* model_ = nullptr;
   ExecutorOptions options_;
   std::vector<ValueBuffers> values_;
@@ -144,6 +145,10 @@ class Executor final : public Inference {
   MemoryPlan plan_;
   std::vector<BufferLifetime> lifetimes_;
   kernels::KernelContext ctx_;
+  // Training: zero_grad_[i] is false where Backward need not zero value i's
+  // gradient (the logits', seeded by a copy, and those whose only writer
+  // assigns it: NodeExec::AssignInputGrad).
+  std::vector<bool> zero_grad_;
   Rng rng_{0};
   int batch_ = 0;
   bool eval_mode_ = false;

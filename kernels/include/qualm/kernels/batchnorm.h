@@ -48,12 +48,14 @@ void batchnorm_inference_f32(const KernelContext& ctx, const BatchNormParams& p,
 void batchnorm_training_f32(const KernelContext& ctx, const BatchNormParams& p, const float* x, const float* gamma,
                             const float* beta, float* y, float* saved_mean, float* saved_invstd, float* running_mean,
                             float* running_var);
+// dx_out picks how dx is written (context.h); dgamma and dbeta are always accumulated.
 void batchnorm_backward_f32(const KernelContext& ctx, const BatchNormParams& p, const float* x, const float* gamma,
                             const float* saved_mean, const float* saved_invstd, const float* dy, float* dx,
-                            float* dgamma, float* dbeta);
+                            float* dgamma, float* dbeta, GradOut dx_out = GradOut::kAccumulate);
 void batchnorm_inference_backward_f32(const KernelContext& ctx, const BatchNormParams& p, const float* x,
                                       const float* gamma, const float* running_mean, const float* running_var,
-                                      const float* dy, float* dx, float* dgamma, float* dbeta);
+                                      const float* dy, float* dx, float* dgamma, float* dbeta,
+                                      GradOut dx_out = GradOut::kAccumulate);
 }  // namespace fast
 
 }  // namespace qualm::kernels

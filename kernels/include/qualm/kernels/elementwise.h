@@ -32,7 +32,9 @@ void dropout_backward_f32(std::size_t n, const float* dy, const std::uint8_t* ma
 // calling thread (ctx.threads is reserved). No scratch, no allocation.
 namespace qualm::kernels::fast {
 void relu_f32(const KernelContext& ctx, std::size_t n, const float* x, float* y);
-void relu_backward_f32(const KernelContext& ctx, std::size_t n, const float* x, const float* dy, float* dx);
+// dx_out picks how dx is written (context.h).
+void relu_backward_f32(const KernelContext& ctx, std::size_t n, const float* x, const float* dy, float* dx,
+                       GradOut dx_out = GradOut::kAccumulate);
 void add_f32(const KernelContext& ctx, std::size_t n, const float* a, const float* b, float* y);
 void accumulate_f32(const KernelContext& ctx, std::size_t n, const float* src, float* dst);
 }  // namespace qualm::kernels::fast

@@ -57,6 +57,11 @@ struct NormEltwiseF32Variant {
                 const float* k, const float* mean_dy, const float* mean_dyx, float* dx);
   // dx += dy * k.
   void (*scale_acc)(const NormRows& w, const float* dy, const float* k, float* dx);
+  // The same three gradients with dx = 0.0f + term (GradOut::kAssign).
+  void (*bn_dx_assign)(const NormRows& w, const float* x, const float* dy, const float* mean, const float* invstd,
+                       const float* k, const float* mean_dy, const float* mean_dyx, float* dx);
+  void (*scale_assign)(const NormRows& w, const float* dy, const float* k, float* dx);
+  void (*relu_backward_assign)(std::size_t n, const float* x, const float* dy, float* dx);
   // The elementwise ops of elementwise.h, on n contiguous floats.
   void (*relu)(std::size_t n, const float* x, float* y);
   void (*relu_backward)(std::size_t n, const float* x, const float* dy, float* dx);
