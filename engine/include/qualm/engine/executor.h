@@ -100,9 +100,10 @@ class Executor final : public Inference {
   int num_classes() const override { return model_->num_classes; }
   int max_batch() const override { return options_.max_batch; }
 
-  // Training only. Zeroes activation gradients, seeds d(logits), and
-  // accumulates parameter gradients into param_grad(); call ZeroParamGrads()
-  // before each step.
+  // Training only. Zeroes activation gradients (except those a node assigns
+  // as their only writer, with the same bits: executor.cpp), seeds
+  // d(logits), and accumulates parameter gradients into param_grad(); call
+  // ZeroParamGrads() before each step.
   void Backward(const float* dlogits, BackwardHook* hook = nullptr);
   void ZeroParamGrads();
   // Training executors: with `on`, Forward and Backward run the model as
