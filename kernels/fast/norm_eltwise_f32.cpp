@@ -1,7 +1,7 @@
 // The fast float batch-norm and elementwise training kernels (fast:: in
 // batchnorm.h and elementwise.h): dispatch of the per-ISA row kernels
-// (detail/norm_eltwise_f32_variants.h), threading, and the per-channel scalar
-// steps.
+// (detail/norm_eltwise_f32_variants.h), the channel windows, and the
+// per-channel scalar steps.
 //
 // Dispatch as gemm.cpp: a best-first table resolved once against ActiveIsa()
 // (so capped by QUALM_ISA), plus a test-only override.
