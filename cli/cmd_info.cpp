@@ -8,6 +8,7 @@
 #include "qualm/engine/model.h"
 #include "qualm/frontends/model_file.h"
 #include "qualm/kernels/cpu.h"
+#include "qualm/kernels/detail/norm_eltwise_f32_variants.h"
 #include "qualm/kernels/gemm.h"
 #include "qualm/kernels/int8_gemm.h"
 #include "qualm/kernels/quantize_s8.h"
@@ -171,6 +172,7 @@ Runner RegisterCpu(CLI::App& app) {
                 kernels::DescribeCpu().c_str(), kernels::GemmPathName(), kernels::Int8GemmPathName(),
                 kernels::detail::S8EltwisePathName());
     std::printf("int8 lstm/gru gate path: %s\n", kernels::fast::RnnS8GatesPathName());
+    std::printf("float batchnorm/elementwise path: %s\n", kernels::detail::NormEltwiseF32PathName());
     return 0;
   };
 }

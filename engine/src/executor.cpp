@@ -102,11 +102,39 @@ Result<std::unique_ptr<Executor>> Executor::Make(const Model& model_ref, Model* 
     ex->execs_[i] = std::move(made).value();
     scratch = std::max(scratch, ex->execs_[i]->ScratchFloats(KernelBackend(options.backend)));
   }
+  if (options.training) ex->PlanGradZeroing(*model);
   if (scratch > 0) ex->scratch_ = Tensor(DType::kF32, Shape{static_cast<std::int64_t>(scratch)});
   ex->ctx_.threads = options.threads;
   ex->ctx_.scratch = scratch > 0 ? ex->scratch_.f32() : nullptr;
   ex->ctx_.scratch_floats = scratch;
   return ex;
+}
+
+// Every activation gradient is accumulated into (kernels' += contract), so
+// Backward zeroes them first: a memset of every activation's size per step.
+// A value with exactly one writer (one consuming node, using it once) whose
+// node agrees to assign it (NodeExec::AssignInputGrad: ReLU and batch norm on
+// the fast backend) skips that memset, with the same bits; so does the logits'
+// gradient, which Backward overwrites with a copy.
+void Executor::PlanGradZeroing(const Model& model) {
+  const std::size_t n = values_.size();
+  zero_grad_.assign(n, true);
+  std::vector<int> writers(n, 0), writer_node(n, -1), writer_input(n, -1);
+  for (std::size_t i = 1; i < n; ++i) {
+    const auto& inputs = model.nodes[i].inputs;
+    for (std::size_t k = 0; k < inputs.size(); ++k) {
+      const auto v = static_cast<std::size_t>(inputs[k]);
+      ++writers[v];
+      writer_node[v] = static_cast<int>(i);
+      writer_input[v] = static_cast<int>(k);
+    }
+  }
+  for (std::size_t v = 0; v < n; ++v) {
+    if (values_[v].grad.empty()) continue;
+    if (v == n - 1 && writers[v] == 0) zero_grad_[v] = false;
+    else if (writers[v] == 1 && execs_[static_cast<std::size_t>(writer_node[v])]->AssignInputGrad(writer_input[v]))
+      zero_grad_[v] = false;
+  }
 }
 
 // Replaces every value's buffer by a view into one arena, before any node is
@@ -156,7 +184,7 @@ void Executor::Backward(const float* dlogits, BackwardHook* hook) {
   const int n = batch_;
   for (std::size_t i = 0; i < values_.size(); ++i) {
     auto& g = values_[i].grad;
-    if (g.empty()) continue;
+    if (g.empty() || !zero_grad_[i]) continue;
     std::memset(g.raw(), 0, static_cast<std::size_t>(n * values_[i].sample_shape.elements()) * sizeof(float));
   }
   auto& last = values_.back();

@@ -49,6 +49,13 @@ class NodeExec {
   virtual void Forward(const ExecState& s) = 0;
   // Accumulates into input gradients and parameter gradients.
   virtual void Backward(const ExecState& s) = 0;
+  // Asks the node to write input k's gradient as "= 0.0f + term" instead of
+  // "+= term" (kernels::GradOut::kAssign: the same bits as accumulating into
+  // zeros) because it is that gradient's only writer, so the executor need not
+  // zero it before Backward. Returns true if the node will do so on every
+  // Backward call (it must then write all n rows of that gradient); the
+  // default declines. Called once, after construction, by training executors.
+  virtual bool AssignInputGrad(int k) { return false; }
   // Scratch the kernels of `backend` need at max_batch.
   virtual std::size_t ScratchFloats(Backend backend) const { return 0; }
   // The oneDNN implementation this node runs (Backend::kOnednn), else empty.

@@ -100,9 +100,10 @@ class Executor final : public Inference {
   int num_classes() const override { return model_->num_classes; }
   int max_batch() const override { return options_.max_batch; }
 
-  // Training only. Zeroes activation gradients, seeds d(logits), and
-  // accumulates parameter gradients into param_grad(); call ZeroParamGrads()
-  // before each step.
+  // Training only. Zeroes activation gradients (except those a node assigns
+  // as their only writer, with the same bits: executor.cpp), seeds
+  // d(logits), and accumulates parameter gradients into param_grad(); call
+  // ZeroParamGrads() before each step.
   void Backward(const float* dlogits, BackwardHook* hook = nullptr);
   void ZeroParamGrads();
   // Training executors: with `on`, Forward and Backward run the model as
@@ -134,6 +135,7 @@ class Executor final : public Inference {
   Executor() = default;
   static Result<std::unique_ptr<Executor>> Make(const Model& model, Model* mutable_model, const ExecutorOptions& options);
   Status PlanValues(const Model& model);
+  void PlanGradZeroing(const Model& model);
   const Model* model_ = nullptr;
   ExecutorOptions options_;
   std::vector<ValueBuffers> values_;
@@ -144,6 +146,10 @@ class Executor final : public Inference {
   MemoryPlan plan_;
   std::vector<BufferLifetime> lifetimes_;
   kernels::KernelContext ctx_;
+  // Training: zero_grad_[i] is false where Backward need not zero value i's
+  // gradient (the logits', seeded by a copy, and those whose only writer
+  // assigns it: NodeExec::AssignInputGrad).
+  std::vector<bool> zero_grad_;
   Rng rng_{0};
   int batch_ = 0;
   bool eval_mode_ = false;

@@ -10,6 +10,8 @@
 // inference backward (running statistics, constants of the function) too.
 #pragma once
 
+#include "qualm/kernels/context.h"
+
 namespace qualm::kernels {
 
 struct BatchNormParams {
@@ -34,5 +36,26 @@ void batchnorm_inference_backward_f32(const BatchNormParams& p, const float* x, 
                                       const float* running_mean, const float* running_var, const float* dy,
                                       float* dx, float* dgamma, float* dbeta);
 }  // namespace ref
+
+// Fast paths (fast/norm_eltwise_f32*.cpp): the same contracts and arguments,
+// bit-identical to the ref:: functions above on every ISA and thread count
+// (vector lanes span channels, each channel's sums run over rows in the
+// reference's order; detail/norm_eltwise_f32_variants.h). They run on the
+// calling thread (ctx.threads is reserved), use no scratch and never allocate.
+namespace fast {
+void batchnorm_inference_f32(const KernelContext& ctx, const BatchNormParams& p, const float* x, const float* gamma,
+                             const float* beta, const float* running_mean, const float* running_var, float* y);
+void batchnorm_training_f32(const KernelContext& ctx, const BatchNormParams& p, const float* x, const float* gamma,
+                            const float* beta, float* y, float* saved_mean, float* saved_invstd, float* running_mean,
+                            float* running_var);
+// dx_out picks how dx is written (context.h); dgamma and dbeta are always accumulated.
+void batchnorm_backward_f32(const KernelContext& ctx, const BatchNormParams& p, const float* x, const float* gamma,
+                            const float* saved_mean, const float* saved_invstd, const float* dy, float* dx,
+                            float* dgamma, float* dbeta, GradOut dx_out = GradOut::kAccumulate);
+void batchnorm_inference_backward_f32(const KernelContext& ctx, const BatchNormParams& p, const float* x,
+                                      const float* gamma, const float* running_mean, const float* running_var,
+                                      const float* dy, float* dx, float* dgamma, float* dbeta,
+                                      GradOut dx_out = GradOut::kAccumulate);
+}  // namespace fast
 
 }  // namespace qualm::kernels

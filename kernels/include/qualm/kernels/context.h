@@ -27,4 +27,11 @@ struct KernelContextS8 {
   std::size_t scratch_int16 = 0;
 };
 
+// How a fast backward kernel that takes it writes an input gradient dx.
+// kAccumulate is the reference contract (dx += term). kAssign writes
+// dx = 0.0f + term: the same bits as kAccumulate into a dx of zeros, without
+// the caller zeroing dx or the kernel reading it (the training executor uses it
+// where the kernel is the only writer of dx; engine/src/executor.cpp).
+enum class GradOut { kAccumulate, kAssign };
+
 }  // namespace qualm::kernels

@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "qualm/kernels/context.h"
+
 namespace qualm::kernels::ref {
 
 void relu_f32(std::size_t n, const float* x, float* y);
@@ -23,3 +25,16 @@ void dropout_apply_f32(std::size_t n, const float* x, const std::uint8_t* mask, 
 void dropout_backward_f32(std::size_t n, const float* dy, const std::uint8_t* mask, float scale, float* dx);
 
 }  // namespace qualm::kernels::ref
+
+// Fast paths of the four ops training runs most (fast/norm_eltwise_f32*.cpp):
+// the same contracts, bit-identical to ref:: (each output element is the
+// reference's expression on its own inputs), vectorized per ISA, on the
+// calling thread (ctx.threads is reserved). No scratch, no allocation.
+namespace qualm::kernels::fast {
+void relu_f32(const KernelContext& ctx, std::size_t n, const float* x, float* y);
+// dx_out picks how dx is written (context.h).
+void relu_backward_f32(const KernelContext& ctx, std::size_t n, const float* x, const float* dy, float* dx,
+                       GradOut dx_out = GradOut::kAccumulate);
+void add_f32(const KernelContext& ctx, std::size_t n, const float* a, const float* b, float* y);
+void accumulate_f32(const KernelContext& ctx, std::size_t n, const float* src, float* dst);
+}  // namespace qualm::kernels::fast
