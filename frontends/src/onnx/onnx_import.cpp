@@ -412,6 +412,7 @@ Status Walk::BatchNorm(const onnx::NodeProto& n) {
   for (int i = 1; i < n.output_size(); ++i)
     if (!n.output(i).empty()) return Decline(n, "the running statistics outputs are not supported");
   QUALM_ASSIGN_OR_RETURN(auto x, Value(n, 0));
+  if (x.dims.empty()) return Decline(n, "the input has no channel dimension");
   const std::int64_t c = x.dims[0];
   BatchNormOp op;
   op.epsilon = AttrFloat(n, "epsilon", 1e-5f);
@@ -524,6 +525,9 @@ Status Walk::Squeeze(const onnx::NodeProto& n) {
     if (!drop[i] && !(axes.empty() && x.dims[i] == 1)) y.dims.push_back(x.dims[i]);
   if (x.dims.size() == 3 && y.dims.size() != 3 && x.dims[1] * x.dims[2] != 1)
     return Decline(n, "squeezing an image to a lower rank is not supported");
+  // Every value keeps at least one dimension per sample ([N, F]); the ops
+  // after it index dims[0] (fuzz_onnx: a BatchNormalization after a Squeeze to [N]).
+  if (y.dims.empty()) return Decline(n, "squeezing every dimension after the batch is not supported");
   SetOut(n, y);
   return Status::Ok();
 }
