@@ -39,7 +39,8 @@ std::vector<float> Random(std::size_t n, std::mt19937& rng, float lo, float hi) 
 }
 
 bool SameBits(const std::vector<float>& a, const std::vector<float>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+  // Empty vectors may have a null data(): memcmp must not see it (UBSan).
+  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
 }
 
 int CountChanged(const std::vector<float>& before, const std::vector<float>& after) {
