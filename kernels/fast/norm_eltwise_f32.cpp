@@ -116,6 +116,14 @@ void GammaBeta(const Window& w, const float* gamma, const float* beta, float* g,
   }
 }
 
+// dbeta += sum(dy), dgamma += sum(dy * x_hat) for the window's channels.
+void AddParamGrads(const Window& w, const float* sum_dy, const float* sum_dyx, float* dbeta, float* dgamma) {
+  for (int j = 0; j < w.nc; ++j) {
+    if (dbeta) dbeta[w.c0 + j] += sum_dy[j];
+    if (dgamma) dgamma[w.c0 + j] += sum_dyx[j];
+  }
+}
+
 }  // namespace
 
 void batchnorm_inference_f32(const KernelContext& ctx, const BatchNormParams& p, const float* x, const float* gamma,
@@ -173,10 +181,7 @@ void batchnorm_backward_f32(const KernelContext& ctx, const BatchNormParams& p, 
     const float* xw = x + w.c0;
     const float* dyw = dy + w.c0;
     v.sum_dy_dyx(w.All(), xw, dyw, mean, invstd, sum_dy, sum_dyx);
-    for (int j = 0; j < w.nc; ++j) {
-      if (dbeta) dbeta[w.c0 + j] += sum_dy[j];
-      if (dgamma) dgamma[w.c0 + j] += sum_dyx[j];
-    }
+    AddParamGrads(w, sum_dy, sum_dyx, dbeta, dgamma);
     if (!dx) return;
     float k[kMaxNormChannels], mean_dy[kMaxNormChannels], mean_dyx[kMaxNormChannels];
     GammaBeta(w, gamma, nullptr, k, nullptr);
@@ -206,10 +211,7 @@ void batchnorm_inference_backward_f32(const KernelContext& ctx, const BatchNormP
     const float* xw = x + w.c0;
     const float* dyw = dy + w.c0;
     v.sum_dy_dyx(w.All(), xw, dyw, mean, invstd, sum_dy, sum_dyx);
-    for (int j = 0; j < w.nc; ++j) {
-      if (dbeta) dbeta[w.c0 + j] += sum_dy[j];
-      if (dgamma) dgamma[w.c0 + j] += sum_dyx[j];
-    }
+    AddParamGrads(w, sum_dy, sum_dyx, dbeta, dgamma);
     if (!dx) return;
     (dx_out == GradOut::kAssign ? v.scale_assign : v.scale_acc)(w.All(), dyw, k, dx + w.c0);
   });
