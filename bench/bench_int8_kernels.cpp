@@ -628,7 +628,10 @@ void BM_Model(benchmark::State& state, const ZooCase* z, Engine engine, qk::Isa 
 // the dispatcher's variant, in the context as qualm_s8_eltwise_path) in the same
 // run; "elem/s" counts output elements (input elements for the pools).
 
-enum class EltOp { kAdd, kRescale, kQuantize, kMaxPool, kGlobalAvgPool };
+// add_s8 runs as the engine runs it: the fast variant with its prepared
+// whole-op table (fast::PrepareAddS8Table); add_s8_lanes is the fast variant
+// without one (per-call input tables and lane requantization), for comparison.
+enum class EltOp { kAdd, kAddLanes, kRescale, kQuantize, kMaxPool, kGlobalAvgPool };
 struct EltShape {
   const char* name;
   EltOp op;
@@ -638,6 +641,7 @@ const EltShape kEltShapes[] = {
     {"add_s8/resnet20/s1_28x28x16", EltOp::kAdd, 28, 28, 16},
     {"add_s8/resnet20/s2_14x14x32", EltOp::kAdd, 14, 14, 32},
     {"add_s8/resnet20/s3_7x7x64", EltOp::kAdd, 7, 7, 64},
+    {"add_s8_lanes/resnet20/s1_28x28x16", EltOp::kAddLanes, 28, 28, 16},
     {"rescale_s8/resnet20/relu_28x28x16", EltOp::kRescale, 28, 28, 16},
     {"rescale_s8/resnet20/relu_14x14x32", EltOp::kRescale, 14, 14, 32},
     {"rescale_s8/resnet20/relu_7x7x64", EltOp::kRescale, 7, 7, 64},
@@ -654,7 +658,7 @@ void BM_Eltwise(benchmark::State& state, const EltShape* s, bool fast) {
   std::vector<std::int8_t> y(static_cast<std::size_t>(n));
   const qk::QuantParams qa{0.05f, -3}, qb{0.07f, 4}, qout{0.09f, -1};
   std::function<void()> run;
-  if (s->op == EltOp::kAdd) {
+  if (s->op == EltOp::kAdd || s->op == EltOp::kAddLanes) {
     qk::AddS8Params p;
     p.count = n;
     p.input_a = qa;
@@ -662,6 +666,7 @@ void BM_Eltwise(benchmark::State& state, const EltShape* s, bool fast) {
     p.output = qout;
     auto pr = qk::PrepareAddS8(p);
     if (!Prepared(state, pr)) return;
+    if (fast && s->op == EltOp::kAdd) qk::fast::PrepareAddS8Table(*pr);
     run = [&, pp = *pr] { (fast ? qk::fast::add_s8 : qk::ref::add_s8)(pp, a.data(), b.data(), y.data()); };
   } else if (s->op == EltOp::kRescale) {
     qk::RescaleS8Params p;

@@ -7,6 +7,7 @@
 // test-only override read with one relaxed atomic load per call. The last row
 // is the frozen reference, which every CPU runs.
 #include <atomic>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -79,6 +80,22 @@ using detail::ActiveS8EltwiseVariant;
 
 void add_s8(const PreparedAddS8& p, const std::int8_t* a, const std::int8_t* b, std::int8_t* y) {
   ActiveS8EltwiseVariant().add(p, a, b, y);
+}
+void PrepareAddS8Table(PreparedAddS8& p) {
+  p.table.clear();
+  const detail::S8EltwiseVariant& v = ActiveS8EltwiseVariant();
+  if (v.isa == Isa::kScalar) return;  // the reference row never reads it
+  // Every (a, b) pair, a-major, through the variant's own add without a table.
+  constexpr std::int64_t kPairs = 65536;
+  std::vector<std::int8_t> a(kPairs), b(kPairs), table(kAddS8TableBytes, 0);
+  for (std::int64_t i = 0; i < kPairs; ++i) {
+    a[static_cast<std::size_t>(i)] = static_cast<std::int8_t>((i >> 8) - 128);
+    b[static_cast<std::size_t>(i)] = static_cast<std::int8_t>((i & 255) - 128);
+  }
+  PreparedAddS8 all = p;
+  all.count = kPairs;
+  v.add(all, a.data(), b.data(), table.data());
+  p.table = std::move(table);
 }
 void rescale_s8(const PreparedRescaleS8& p, const std::int8_t* x, std::int8_t* y) {
   ActiveS8EltwiseVariant().rescale(p, x, y);

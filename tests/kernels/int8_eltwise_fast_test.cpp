@@ -160,13 +160,22 @@ void CheckAdd(const qk::PreparedAddS8& p, const std::vector<std::int8_t>& a, con
   qk::ref::add_s8(p, a.data(), b.data(), want.data());
   Guarded<std::int8_t> ga(a), gb(b);
   ForEachVariant([&] {
-    Guarded<std::int8_t> gy(a.size());
-    qk::fast::add_s8(p, ga.data(), gb.data(), gy.data());
-    const std::string diff = FirstDiff(gy.vec(), want);
-    INFO("add M " << p.requant_a.multiplier << "/" << p.requant_a.shift << ", " << p.requant_b.multiplier << "/"
-                  << p.requant_b.shift << ", out " << p.requant_out.multiplier << "/" << p.requant_out.shift
-                  << " mode " << std::string(qk::RequantModeName(p.mode)) << " count " << p.count << ": " << diff);
-    CHECK(diff.empty());
+    // Without the prepared table (per-call input tables, lane requantization),
+    // then with it (one lookup per element), built under this variant.
+    qk::PreparedAddS8 with_table = p;
+    qk::fast::PrepareAddS8Table(with_table);
+    const bool reference_row = std::string(qd::S8EltwisePathName()) == "s8_eltwise_ref__generic";
+    CHECK(with_table.table.size() == (reference_row ? 0u : qk::kAddS8TableBytes));
+    for (const qk::PreparedAddS8* q : {&p, static_cast<const qk::PreparedAddS8*>(&with_table)}) {
+      Guarded<std::int8_t> gy(a.size());
+      qk::fast::add_s8(*q, ga.data(), gb.data(), gy.data());
+      const std::string diff = FirstDiff(gy.vec(), want);
+      INFO("add M " << p.requant_a.multiplier << "/" << p.requant_a.shift << ", " << p.requant_b.multiplier << "/"
+                    << p.requant_b.shift << ", out " << p.requant_out.multiplier << "/" << p.requant_out.shift
+                    << " mode " << std::string(qk::RequantModeName(p.mode)) << " count " << p.count
+                    << (q->table.empty() ? " no table" : " table") << ": " << diff);
+      CHECK(diff.empty());
+    }
   });
 }
 

@@ -264,6 +264,7 @@ class AddS8 : public Int8NodeExec {
     e->b_ = b.inputs[1]->data<std::int8_t>();
     e->y_ = b.output->data<std::int8_t>();
     e->fast_ = b.backend == Backend::kFast;
+    if (e->fast_) kernels::fast::PrepareAddS8Table(e->p_);  // 64 KB: the whole op as one lookup
     return std::unique_ptr<Int8NodeExec>(std::move(e));
   }
   void Run(int n) override {

@@ -31,7 +31,9 @@
 // that every multiplier is representable (QuantizeMultiplier).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "qualm/kernels/quantize_s8.h"
 #include "qualm/kernels/requant.h"
@@ -40,6 +42,8 @@
 namespace qualm::kernels {
 
 inline constexpr int kAddS8LeftShift = 20;
+// PreparedAddS8::table's size when filled: 65536 entries, 4 bytes of gather padding.
+inline constexpr std::size_t kAddS8TableBytes = 65536 + 4;
 
 struct AddS8Params {
   std::int64_t count = 0;
@@ -55,6 +59,11 @@ struct PreparedAddS8 {
   Requant requant_a, requant_b, requant_out;
   std::int32_t act_min = kInt8Min, act_max = kInt8Max;
   RequantMode mode = RequantMode::kGemmlowp;
+  // The whole op as a table, y = table[(a + 128) * 256 + (b + 128)], filled by
+  // fast::PrepareAddS8Table (65536 entries, then 4 bytes of padding for the
+  // 4-byte gathers that read it); empty otherwise. Only fast::add_s8 reads it,
+  // and only its SIMD variants; the reference never does.
+  std::vector<std::int8_t> table;
 };
 
 Result<PreparedAddS8> PrepareAddS8(const AddS8Params& p);
@@ -88,6 +97,13 @@ void rescale_s8(const PreparedRescaleS8& p, const std::int8_t* x, std::int8_t* y
 // dispatch in quantize_s8.h ("Fast elementwise-family dispatch").
 namespace fast {
 void add_s8(const PreparedAddS8& p, const std::int8_t* a, const std::int8_t* b, std::int8_t* y);
+// Fills p.table (64 KB, allocated here, once, at prepare) when the active
+// variant reads it; leaves it empty under the reference row (QUALM_ISA=scalar,
+// non-x86 builds), where it would be 64 KB for nothing. The table holds the op's
+// output for every one of the 65536 (a, b) pairs, computed by the active
+// variant's own lane code, which is bit-identical to ref::add_s8; so a lookup
+// is the op. Building it costs about as much as one add of 65536 elements.
+void PrepareAddS8Table(PreparedAddS8& p);
 void rescale_s8(const PreparedRescaleS8& p, const std::int8_t* x, std::int8_t* y);
 }  // namespace fast
 
