@@ -8,7 +8,8 @@
 // the layer); a tail shorter than W is done as one more block that ends at the
 // last channel and overlaps the previous one: every output channel is a pure
 // function of its own input channel, so the overlapped channels are written
-// twice with the same value. Layers with fewer than 8 channels run the
+// twice with the same value. Max pools with fewer than 8 channels have their
+// own row-buffer form (MaxPoolNarrow); the other pools below 8 channels run the
 // reference itself.
 //
 // max: vpmaxsb over the real taps from -128, then the clamp (vpmaxsb /
@@ -136,6 +137,51 @@ void MaxPool(const PreparedPool2dS8& pp, const std::int8_t* x, std::int8_t* y) {
   }
 }
 
+// Fewer than 8 channels (LeNet-5's pool1 has 6), where a pixel is narrower than
+// the narrowest register. Max is exact in any order, so each output row is done
+// in two passes: the max over the window's input rows of the whole input row
+// (W * ch contiguous bytes, 32 at a time), into a row buffer on the stack, then
+// per output pixel the max over its window's columns of that buffer, 8 bytes
+// at a time (lanes ch .. 7 belong to the next pixels or the buffer's zeroed
+// slack and are never stored), the clamp, and a ch-byte store. Rows wider than
+// the buffer run the reference.
+constexpr Index kNarrowRowBytes = 4096;
+
+bool MaxPoolNarrow(const PreparedPool2dS8& pp, const std::int8_t* x, std::int8_t* y) {
+  const Pool2dParams& p = pp.shape;
+  const Index oh = p.out_h(), ow = p.out_w(), ch = p.channels, row = Index{p.in_w} * ch;
+  if (row > kNarrowRowBytes) return false;
+  alignas(32) std::int8_t buf[kNarrowRowBytes + 8];
+  std::fill(buf + row, buf + row + 8, std::int8_t{0});
+  const __m128i lo = _mm_set1_epi8(static_cast<char>(pp.act_min)), hi = _mm_set1_epi8(static_cast<char>(pp.act_max));
+  for (Index n = 0; n < p.batch; ++n) {
+    for (Index oy = 0; oy < oh; ++oy) {
+      const Window rows = WindowAt(p, oy, 0);  // the same input rows for every ox
+      const std::int8_t* x0 = x + n * p.in_h * row;
+      Index i = 0;
+      for (; i + 32 <= row; i += 32) {
+        __m256i m = _mm256_set1_epi8(-128);
+        for (Index iy = rows.y0; iy < rows.y1; ++iy) m = _mm256_max_epi8(m, Bytes<32>::Load(x0 + iy * row + i));
+        Bytes<32>::Store(buf + i, m);
+      }
+      for (; i < row; ++i) {
+        std::int8_t m = -128;
+        for (Index iy = rows.y0; iy < rows.y1; ++iy) m = std::max(m, x0[iy * row + i]);
+        buf[i] = m;
+      }
+      for (Index ox = 0; ox < ow; ++ox) {
+        const Window w = WindowAt(p, oy, ox);
+        __m128i m = _mm_set1_epi8(-128);
+        for (Index ix = w.x0; ix < w.x1; ++ix) m = _mm_max_epi8(m, Bytes<8>::Load(buf + ix * ch));
+        alignas(16) std::int8_t out[16];
+        _mm_store_si128(reinterpret_cast<__m128i*>(out), _mm_min_epi8(_mm_max_epi8(m, lo), hi));
+        std::copy(out, out + ch, y + ((n * oh + oy) * ow + ox) * ch);
+      }
+    }
+  }
+  return true;
+}
+
 template <int W>
 void AvgPool(const PreparedPool2dS8& pp, const std::int8_t* x, std::int8_t* y) {
   const Pool2dParams& p = pp.shape;
@@ -201,6 +247,7 @@ struct GlobalK {
 }  // namespace
 
 void s8_max_pool_32c__avx2(const PreparedPool2dS8& p, const std::int8_t* x, std::int8_t* y) {
+  if (p.shape.channels < 8 && MaxPoolNarrow(p, x, y)) return;
   ByWidth<MaxK>(p.shape.channels, &ref::max_pool2d_s8, p, x, y);
 }
 

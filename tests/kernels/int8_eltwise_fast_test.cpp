@@ -17,7 +17,8 @@
 //     the largest floats, random values and random bit patterns, and
 //     dequantize_s8 on every input, compared bit for bit.
 //  5. max / average pooling on random and awkward shapes (channels 1..65, so
-//     every block width 8 / 16 / 32, overlapped tails and the reference below 8;
+//     every block width 8 / 16 / 32, overlapped tails, the narrow max pool below 8
+//     and its rows around the 4096-byte row buffer, and the reference below 8;
 //     padding, stride, count_include_pad, every window position), and global
 //     average pooling with sums up to 8.9 million, with ties of the rounding division.
 // Outputs of the "normal" cases are checked not to be degenerate (mostly
@@ -499,7 +500,7 @@ void CheckPool(bool max, const qk::PreparedPool2dS8& p, const std::vector<std::i
 
 TEST_CASE("max_pool2d_s8 / avg_pool2d_s8 fast: random and awkward shapes, padding, both count rules") {
   std::mt19937 rng(15);
-  const int channels[] = {1, 3, 6, 8, 10, 15, 16, 17, 31, 32, 33, 64, 65};
+  const int channels[] = {1, 2, 3, 4, 5, 6, 7, 8, 10, 15, 16, 17, 31, 32, 33, 64, 65};
   std::uniform_int_distribution<int> size(1, 9), k(1, 3), st(1, 3), zpd(-128, 127);
   int ran = 0;
   for (int c : channels) {
@@ -541,8 +542,10 @@ TEST_CASE("max_pool2d_s8 / avg_pool2d_s8 fast: random and awkward shapes, paddin
     }
   }
   CHECK(ran > 200);
-  // ResNet-style shapes: 2x2 stride 2 on 28x28x16, 3x3 stride 2 pad 1 on 14x14x32.
-  for (auto [h, c, kk, stride, pad] : {std::array<int, 5>{28, 16, 2, 2, 0}, std::array<int, 5>{14, 32, 3, 2, 1}}) {
+  // Model shapes: 2x2 stride 2 on 28x28x16 and on LeNet-5's 28x28x6 (the
+  // narrow max pool's row buffer), 3x3 stride 2 pad 1 on 14x14x32.
+  for (auto [h, c, kk, stride, pad] : {std::array<int, 5>{28, 16, 2, 2, 0}, std::array<int, 5>{28, 6, 2, 2, 0},
+                                       std::array<int, 5>{14, 32, 3, 2, 1}}) {
     qk::Pool2dS8Params pp;
     pp.shape = {.batch = 2, .in_h = h, .in_w = h, .channels = c, .kernel_h = kk, .kernel_w = kk, .stride_h = stride,
                 .stride_w = stride, .pad_top = pad, .pad_left = pad, .pad_bottom = pad, .pad_right = pad};
@@ -553,6 +556,24 @@ TEST_CASE("max_pool2d_s8 / avg_pool2d_s8 fast: random and awkward shapes, paddin
     std::vector<std::int8_t> y(static_cast<std::size_t>(2) * pp.shape.out_h() * pp.shape.out_w() * c);
     qk::ref::avg_pool2d_s8(*qk::PrepareAvgPool2dS8(pp), x.data(), y.data());
     CheckNotDegenerate(y, -128, 127);
+  }
+}
+
+TEST_CASE("max_pool2d_s8 fast: narrow channels, rows around the row buffer's 4096 bytes, overlapping windows") {
+  std::mt19937 rng(17);
+  // in_w * channels: 4095, 4096 (both in the buffer), 4097 and 4900 (the reference).
+  for (auto [w, c] : {std::array<int, 2>{585, 7}, std::array<int, 2>{1024, 4}, std::array<int, 2>{4097, 1},
+                      std::array<int, 2>{700, 7}}) {
+    qk::Pool2dS8Params pp;
+    pp.shape = {.batch = 2, .in_h = 5, .in_w = w, .channels = c, .kernel_h = 3, .kernel_w = 3, .stride_h = 1,
+                .stride_w = 2, .pad_top = 1, .pad_left = 2, .pad_bottom = 1, .pad_right = 2};
+    pp.input = pp.output = {0.02f, 5};
+    pp.act_min = -100;
+    pp.act_max = 100;
+    auto max = qk::PrepareMaxPool2dS8(pp);
+    REQUIRE(max.ok());
+    const auto x = RandomS8(static_cast<std::size_t>(2) * 5 * w * c, rng);
+    CheckPool(true, *max, x);
   }
 }
 
