@@ -40,24 +40,33 @@ void Tile(const U8S8ConvTile& t, int r0, int mr, int c0, const std::int8_t* pane
   const std::uint8_t* rows[R];
   for (int i = 0; i < R; ++i) rows[i] = t.rows[r0 + std::min(i, mr - 1)];
   __m512i acc[R][NP];
+#pragma GCC unroll 4
   for (int p = 0; p < NP; ++p) {
     const __m512i o = _mm512_loadu_si512(t.col_offset + c0 + p * kCols);
+#pragma GCC unroll 32
     for (int i = 0; i < R; ++i) acc[i][p] = o;
   }
   for (int q = 0; q < t.quads; ++q) {
     const std::int64_t off = t.koff[q];
     __m512i w[NP];
+#pragma GCC unroll 4
     for (int p = 0; p < NP; ++p) w[p] = _mm512_loadu_si512(panel + p * panel_size + std::int64_t{q} * kQuadBytes);
+#pragma GCC unroll 32
     for (int i = 0; i < R; ++i) {
       std::int32_t quad;
       std::memcpy(&quad, rows[i] + off, sizeof quad);
       const __m512i u = _mm512_set1_epi32(quad);
+#pragma GCC unroll 4
       for (int p = 0; p < NP; ++p) acc[i][p] = _mm512_dpbusd_epi32(acc[i][p], u, w[p]);
     }
   }
+  // GCC keeps acc in registers only when every loop over it is unrolled.
+#pragma GCC unroll 4
   for (int p = 0; p < NP; ++p) {
     const int nc = std::min(kCols, t.n - c0 - p * kCols);
-    for (int i = 0; i < mr; ++i) {
+#pragma GCC unroll 32
+    for (int i = 0; i < R; ++i) {
+      if (i >= mr) break;
       // maskz with a full mask: see int8_gemm_avx512vnni.cpp (GCC 12 -Wuninitialized).
       const __m256i lo = Requant8<kMode>(_mm512_maskz_extracti64x4_epi64(0xFF, acc[i][p], 0), l[p], 0, b);
       const __m256i hi = Requant8<kMode>(_mm512_maskz_extracti64x4_epi64(0xFF, acc[i][p], 1), l[p], 8, b);

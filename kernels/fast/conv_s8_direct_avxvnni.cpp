@@ -39,6 +39,7 @@ void Tile(const U8S8ConvTile& t, int r0, int mr, int c0, const std::int8_t* pane
     const std::int8_t* wq = panel + std::int64_t{q} * kQuadBytes;
     const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wq));
     const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wq + 32));
+#pragma GCC unroll 8
     for (int i = 0; i < kRows; ++i) {
       std::int32_t quad;
       std::memcpy(&quad, rows[i] + off, sizeof quad);
