@@ -134,6 +134,13 @@ std::size_t conv2d_s8_scratch_int16(const PreparedConv2dS8& pp, int threads) {
   return im2col;
 }
 
+const char* conv2d_s8_kernel_name(const PreparedConv2dS8& pp) {
+  const detail::Int8GemmVariant& v = detail::ActiveInt8GemmVariant();
+  if (IsDepthwise(pp.shape)) return UsesAffineTable(pp.shape) ? "channel affine table" : "depthwise";
+  if (v.conv_u8s8 != nullptr && internal_s8::UsesDirectConv(pp.shape)) return v.conv_name;
+  return v.name;
+}
+
 void conv2d_s8(const KernelContextS8& ctx, const PreparedConv2dS8& pp, const PackedS8Weights& w,
                const std::int8_t* x, const std::int32_t* bias, std::int8_t* y) {
   const Conv2dParams& p = pp.shape;
