@@ -105,15 +105,22 @@ void RunSlice(const PreparedConv2dS8& pp, const Plan& g, const detail::U8S8ConvT
     const Index n0 = pix / g.P, n1 = std::min(n0 + g.chunk, (pix1 - 1) / g.P + 1);
     for (Index n = n0; n < n1; ++n) PadImage(p, g, x + n * in_image, pad, images + (n - n0) * g.image_bytes);
     const Index end = std::min(pix1, n1 * g.P);
-    Index n = n0, oy = pix % g.P / g.ow, ox = pix % g.ow;
+    // Row starts advance by stride_w in_c bytes along an output row; only a
+    // new output row (or image) recomputes the start.
+    const Index step = Index{p.stride_w} * g.C, row_step = Index{p.stride_h} * g.wp * g.C;
+    Index oy = pix % g.P / g.ow, ox = pix % g.ow;
+    const std::uint8_t* start = images + (oy * row_step + ox * step);
     while (pix < end) {
       const Index count = std::min(kRowBlock, end - pix);
-      for (Index r = 0; r < count; ++r, ++ox) {
+      for (Index r = 0; r < count; ++r, ++ox, start += step) {
         if (ox == g.ow) {
           ox = 0;
-          if (++oy == g.oh) oy = 0, ++n;
+          ++oy;
+          start -= g.ow * step;  // back to column 0,
+          start += oy == g.oh ? g.image_bytes - (g.oh - 1) * row_step : row_step;  // next row or image
+          if (oy == g.oh) oy = 0;
         }
-        rows[r] = images + (n - n0) * g.image_bytes + (oy * p.stride_h * g.wp + ox * p.stride_w) * g.C;
+        rows[r] = start;
       }
       t.m = static_cast<int>(count);
       t.y = y + pix * p.out_c;
