@@ -24,6 +24,8 @@
 //              (kernels/ARITHMETIC.md: bounds);
 //   depthwise  output pixels [pix0, pix1) of a conv with in_c == out_c == groups,
 //              weights as in PackedS8Weights::kDepthwise.
+//   conv_u8s8  (kU8S8 variants only) the implicit-GEMM conv (U8S8ConvTile
+//              below): conv2d_s8 without im2col, same operands and output stage.
 // OutputStage is RequantizeToRange(acc + bias, requant[c], mode, zp_out,
 // act_min, act_max), bit for bit, in every variant.
 // Raw output (the hybrid kernels, dense_hybrid.h / conv2d_hybrid.h): when a
