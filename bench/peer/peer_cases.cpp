@@ -262,7 +262,7 @@ Result<PeerImpl> MakeS8(const Layer& l, int batch, int threads, const std::strin
     pc = std::make_shared<qk::PreparedConv2dS8>(std::move(prepared));
   }
   if (impl == "qualm") {
-    r.kernel = qk::Int8GemmPathName();
+    r.kernel = l.dense ? qk::Int8GemmPathName() : qk::fast::conv2d_s8_kernel_name(*pc);
     const std::size_t n16 =
         l.dense ? qk::fast::dense_s8_scratch_int16(*pd, threads) : qk::fast::conv2d_s8_scratch_int16(*pc, threads);
     auto scratch = std::make_shared<Buffer<std::int16_t>>(n16);

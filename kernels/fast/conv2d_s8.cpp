@@ -19,11 +19,16 @@
 // they run a kernel vectorized across channels instead, with no scratch; the
 // 1x1 stride-1 unpadded ones (per-channel affines) with many pixels run as a
 // lookup in a table that kernel makes (fast/channel_affine_s8.h), in scratch.
+//
+// Convs with one group and in_c % 4 == 0 run, under a u8 x s8 variant that
+// has one, the implicit GEMM instead (fast/conv2d_s8_direct.h): no im2col, the
+// micro-kernel reads the quads of each tap from a padded u8 copy of the input.
 #include <algorithm>
 #include <cstdint>
 #include <type_traits>
 
 #include "fast/channel_affine_s8.h"
+#include "fast/conv2d_s8_direct.h"
 #include "fast/im2col_s8.h"
 #include "fast/int8_rows.h"
 #include "qualm/kernels/detail/int8_gemm_variants.h"
@@ -122,7 +127,18 @@ std::size_t conv2d_s8_scratch_int16(const PreparedConv2dS8& pp, int threads) {
   if (UsesAffineTable(pp.shape)) return static_cast<std::size_t>(internal_s8::AffineTableBytes(pp.shape.out_c) + 1) / 2;
   if (IsDepthwise(pp.shape)) return 0;
   const ConvGeometry g = MakeGeometry(pp.shape);
-  return internal_s8::ScratchInt16(g.M, g.k_padded, threads);
+  const std::size_t im2col = internal_s8::ScratchInt16(g.M, g.k_padded, threads);
+  // The implicit-GEMM path (chosen at run time by the variant) needs its own layout.
+  if (internal_s8::UsesDirectConv(pp.shape))
+    return std::max(im2col, internal_s8::DirectConvScratchInt16(pp.shape, threads));
+  return im2col;
+}
+
+const char* conv2d_s8_kernel_name(const PreparedConv2dS8& pp) {
+  const detail::Int8GemmVariant& v = detail::ActiveInt8GemmVariant();
+  if (IsDepthwise(pp.shape)) return UsesAffineTable(pp.shape) ? "channel affine table" : "depthwise";
+  if (v.conv_u8s8 != nullptr && internal_s8::UsesDirectConv(pp.shape)) return v.conv_name;
+  return v.name;
 }
 
 void conv2d_s8(const KernelContextS8& ctx, const PreparedConv2dS8& pp, const PackedS8Weights& w,
@@ -133,6 +149,11 @@ void conv2d_s8(const KernelContextS8& ctx, const PreparedConv2dS8& pp, const Pac
   if (w.layout == PackedS8Weights::Layout::kDepthwise) {
     QUALM_DCHECK(IsDepthwise(p) && w.k == p.kernel_h * p.kernel_w && w.channels_padded >= p.out_c);
     Depthwise(ctx, pp, w, x, bias, y, v);
+    return;
+  }
+  // The implicit GEMM (fast/conv2d_s8_direct.h).
+  if (v.conv_u8s8 != nullptr && internal_s8::UsesDirectConv(p)) {
+    internal_s8::DirectConv(ctx, pp, w, x, bias, y, v);
     return;
   }
   const ConvGeometry g = MakeGeometry(p);

@@ -41,14 +41,14 @@ const std::vector<Int8GemmVariant>& Int8GemmVariants() {
   static const std::vector<Int8GemmVariant> variants = {
 #if defined(__x86_64__) || defined(__i386__)
       {Isa::kAvx512Vnni, "s8u8_gemm_8x32c4__avx512vnni", S8Operands::kU8S8, nullptr, &s8u8_gemm_8x32c4__avx512vnni,
-       &s8s16_depthwise_16c__avx2},
+       &s8s16_depthwise_16c__avx2, &s8u8_igemm_24x16c4__avx512vnni, "s8u8_igemm_24x16c4__avx512vnni"},
       {Isa::kAvxVnni, "s8u8_gemm_6x16c4__avxvnni", S8Operands::kU8S8, nullptr, &s8u8_gemm_6x16c4__avxvnni,
-       &s8s16_depthwise_16c__avx2},
+       &s8s16_depthwise_16c__avx2, &s8u8_igemm_6x16c4__avxvnni, "s8u8_igemm_6x16c4__avxvnni"},
       {Isa::kAvx2, "s8s16_gemm_4x16c2__avx2", S8Operands::kS16, &s8s16_gemm_4x16c2__avx2, nullptr,
-       &s8s16_depthwise_16c__avx2},
+       &s8s16_depthwise_16c__avx2, nullptr, nullptr},
 #endif
       {Isa::kScalar, "s8s16_gemm_1x16c2__generic", S8Operands::kS16, &s8s16_gemm_1x16c2__generic, nullptr,
-       &s8s16_depthwise_1c__generic},
+       &s8s16_depthwise_1c__generic, nullptr, nullptr},
   };
   return variants;
 }

@@ -80,6 +80,10 @@ PackedS8Weights PackConv2dS8Weights(const PreparedConv2dS8& p, const std::int8_t
 namespace fast {
 // int16 elements of scratch for `threads` threads at p.shape.batch (0 for depthwise).
 std::size_t conv2d_s8_scratch_int16(const PreparedConv2dS8& p, int threads);
+// The micro-kernel conv2d_s8 runs for p under the active int8 variant: its
+// implicit-GEMM conv (e.g. "s8u8_igemm_24x16c4__avx512vnni"), its depthwise
+// kernel, or its GEMM over im2col. For benchmark labels and tests.
+const char* conv2d_s8_kernel_name(const PreparedConv2dS8& p);
 // Bit-identical to ref::conv2d_s8 with the same p, w (packed from it), x, bias
 // (may be null) and y.
 void conv2d_s8(const KernelContextS8& ctx, const PreparedConv2dS8& p, const PackedS8Weights& w,

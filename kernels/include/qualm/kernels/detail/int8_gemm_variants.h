@@ -24,6 +24,8 @@
 //              (kernels/ARITHMETIC.md: bounds);
 //   depthwise  output pixels [pix0, pix1) of a conv with in_c == out_c == groups,
 //              weights as in PackedS8Weights::kDepthwise.
+//   conv_u8s8  (kU8S8 variants only) the implicit-GEMM conv (U8S8ConvTile
+//              below): conv2d_s8 without im2col, same operands and output stage.
 // OutputStage is RequantizeToRange(acc + bias, requant[c], mode, zp_out,
 // act_min, act_max), bit for bit, in every variant.
 // Raw output (the hybrid kernels, dense_hybrid.h / conv2d_hybrid.h): when a
@@ -99,9 +101,31 @@ struct S8DepthwiseTile {
   std::int64_t pix0 = 0, pix1 = 0; // output pixels in [0, batch * out_h * out_w)
 };
 
+// The implicit-GEMM (direct) conv of the u8 x s8 variants (fast/conv2d_s8_direct.h:
+// conv2d_s8 with in_c % 4 == 0 and one group). Row r of the GEMM is output
+// pixel r, and its operand row is read in place, with no im2col: quad q (4
+// input channels of one tap; K order ky, kx, ci, so no quad straddles taps)
+// is the 4 bytes at rows[r] + koff[q] of a u8 copy of the input (x + 128)
+// whose padding holds zp_in + 128, exactly what U8S8GemmTile's im2col rows
+// hold, so col_offset corrects it the same way and the sums are the same.
+//   y[r][c] = OutputStage(col_offset[c] + sum_q <u8 quad q of row r, weight quad q of c> + bias[c])
+struct U8S8ConvTile {
+  const std::uint8_t* const* rows = nullptr;  // [m]: where each output pixel's receptive field starts
+  int m = 0;
+  const std::int32_t* koff = nullptr;  // [quads]: byte offset of quad q from a row's start
+  int quads = 0;                       // K / 4
+  const std::int8_t* b = nullptr;            // panels as U8S8GemmTile::b with k_padded = 4 * quads
+  const std::int32_t* col_offset = nullptr;  // [ceil(n/16) * 16]
+  int n = 0;
+  S8OutputStage out;
+  std::int8_t* y = nullptr;  // [m][ldy], first n columns written
+  std::int64_t ldy = 0;
+};
+
 using S8GemmFn = void (*)(const S8GemmTile& t);
 using U8S8GemmFn = void (*)(const U8S8GemmTile& t);
 using S8DepthwiseFn = void (*)(const S8DepthwiseTile& t);
+using U8S8ConvFn = void (*)(const U8S8ConvTile& t);
 
 // x86-64 baseline (SSE2): one row x 16 columns per step, scalar RequantizeToRange;
 // depthwise one channel at a time.
@@ -119,6 +143,11 @@ void s8u8_gemm_8x32c4__avx512vnni(const U8S8GemmTile& t);
 // operands and panels, up to 6 rows x 16 columns; depthwise is
 // s8s16_depthwise_16c__avx2.
 void s8u8_gemm_6x16c4__avxvnni(const U8S8GemmTile& t);
+// The implicit-GEMM conv (U8S8ConvTile) of each: AVX-512 VNNI micro-tiles of
+// 24 accumulators (24 rows x 16 columns for the 16-channel layers, 12 x 32,
+// 6 x 64); AVX-VNNI 6 rows x 16 columns.
+void s8u8_igemm_24x16c4__avx512vnni(const U8S8ConvTile& t);
+void s8u8_igemm_6x16c4__avxvnni(const U8S8ConvTile& t);
 
 struct Int8GemmVariant {
   Isa isa;
@@ -127,6 +156,8 @@ struct Int8GemmVariant {
   S8GemmFn gemm;            // kS16 variants, else null
   U8S8GemmFn gemm_u8s8;     // kU8S8 variants, else null
   S8DepthwiseFn depthwise;
+  U8S8ConvFn conv_u8s8;  // the implicit-GEMM conv (kU8S8 variants), else null
+  const char* conv_name; // its symbol, or null
 };
 
 // Best first, ending with the baseline; the dispatcher takes the first whose ISA is available.

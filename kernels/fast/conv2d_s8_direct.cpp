@@ -1,0 +1,178 @@
+// The implicit-GEMM (direct) path of fast::conv2d_s8 (fast/conv2d_s8_direct.h):
+// the same GEMM as the im2col path, Y[M][out_c] = OutputStage(Col[M][K] *
+// W^T + bias), but Col is never written. Instead:
+//  * a chunk of images at a time is copied once into the thread's scratch as
+//    u8 (x + 128, the int8 bits with the top bit flipped), zero-point padded:
+//    [hp = pad_top + in_h + pad_bottom][wp = pad_left + in_w + pad_right][in_c]
+//    per image, the padding holding zp_in + 128. That is the byte an im2col
+//    row of the u8 variants holds at a padding tap, which the column
+//    correction cancels exactly (detail/int8_gemm_variants.h), so the sums
+//    are the im2col path's and the reference's, bit for bit;
+//  * output pixel (n, oy, ox) starts at byte ((n hp + oy stride_h) wp + ox
+//    stride_w) in_c of the chunk, and quad q of its K run (ky, kx, ci order,
+//    like the packed weights) lies koff[q] = ((ky dilation_h) wp + kx
+//    dilation_w) in_c + ci bytes further: one table per call, one pointer per
+//    row, and the micro-kernel reads every quad in place.
+// Padding the whole border (instead of testing taps against the image edges)
+// keeps the micro-kernel free of branches; the copy is hp wp in_c bytes per
+// image, which is small next to the out_h out_w K reads the kernel makes of it.
+//
+// Threads: output pixels [M tid / nt, M (tid + 1) / nt), a fixed partition
+// (each output is one exact sum and one output stage whoever computes it, so
+// the bits do not depend on the thread count either way); each thread pads the
+// images its pixels need into its own slice of scratch.
+#include "fast/conv2d_s8_direct.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "fast/int8_rows.h"
+
+namespace qualm::kernels::fast::internal_s8 {
+namespace {
+
+// Padded image bytes per refill of a thread's chunk: well inside L2, so the
+// kernel's repeated reads of each input pixel (up to kernel_h kernel_w times)
+// hit the cache. At least one image.
+constexpr Index kChunkBytes = 96 * 1024;
+// Row pointers per micro-kernel call: a multiple of every tile height (24,
+// 12, 6), so only the last call of a chunk has a partial tile.
+constexpr Index kRowBlock = 240;
+constexpr Index kLine = 64;
+
+Index RoundUp(Index v, Index to) { return (v + to - 1) / to * to; }
+
+struct Plan {
+  Index hp = 0, wp = 0, C = 0, image_bytes = 0, chunk = 1;
+  Index oh = 0, ow = 0, P = 0, M = 0, quads = 0;
+  Index koff_at = 0, images_at = 0, thread_bytes = 0;  // one thread's slice: [pointers][koff][images]
+};
+
+Plan MakePlan(const Conv2dParams& p) {
+  Plan g;
+  g.hp = Index{p.pad_top} + p.in_h + p.pad_bottom;
+  g.wp = Index{p.pad_left} + p.in_w + p.pad_right;
+  g.C = p.in_c;
+  g.image_bytes = g.hp * g.wp * g.C;
+  g.chunk = std::clamp<Index>(kChunkBytes / std::max<Index>(g.image_bytes, 1), 1, std::max(p.batch, 1));
+  g.oh = p.out_h();
+  g.ow = p.out_w();
+  g.P = g.oh * g.ow;
+  g.M = g.P * p.batch;
+  g.quads = Index{p.kernel_h} * p.kernel_w * p.in_c / 4;
+  g.koff_at = RoundUp(kRowBlock * static_cast<Index>(sizeof(const std::uint8_t*)), kLine);
+  g.images_at = g.koff_at + RoundUp(g.quads * 4, kLine);
+  g.thread_bytes = g.images_at + RoundUp(g.chunk * g.image_bytes, kLine);
+  return g;
+}
+
+// One image (NHWC int8) into its padded u8 form.
+void PadImage(const Conv2dParams& p, const Plan& g, const std::int8_t* img, std::uint8_t pad, std::uint8_t* dst) {
+  const Index row = g.wp * g.C, left = Index{p.pad_left} * g.C, inner = Index{p.in_w} * g.C;
+  for (Index yy = 0; yy < g.hp; ++yy, dst += row) {
+    const Index iy = yy - p.pad_top;
+    if (iy < 0 || iy >= p.in_h) {
+      std::memset(dst, pad, static_cast<std::size_t>(row));
+      continue;
+    }
+    std::memset(dst, pad, static_cast<std::size_t>(left));
+    const std::int8_t* s = img + iy * inner;
+    std::uint8_t* d = dst + left;
+    for (Index i = 0; i < inner; ++i) d[i] = static_cast<std::uint8_t>(static_cast<std::uint8_t>(s[i]) ^ 0x80u);
+    std::memset(d + inner, pad, static_cast<std::size_t>(row - left - inner));
+  }
+}
+
+// Output pixels [pix0, pix1) on one thread, in its scratch slice.
+void RunSlice(const PreparedConv2dS8& pp, const Plan& g, const detail::U8S8ConvTile& proto, const std::int8_t* x,
+              std::int8_t* y, Index pix0, Index pix1, std::uint8_t* slice, detail::U8S8ConvFn conv) {
+  const Conv2dParams& p = pp.shape;
+  auto** rows = reinterpret_cast<const std::uint8_t**>(slice);
+  auto* koff = reinterpret_cast<std::int32_t*>(slice + g.koff_at);
+  std::uint8_t* images = slice + g.images_at;
+  Index q = 0;
+  for (Index ky = 0; ky < p.kernel_h; ++ky)
+    for (Index kx = 0; kx < p.kernel_w; ++kx)
+      for (Index c = 0; c < g.C; c += 4)
+        koff[q++] = static_cast<std::int32_t>((ky * p.dilation_h * g.wp + kx * p.dilation_w) * g.C + c);
+  const auto pad = static_cast<std::uint8_t>(pp.input_zero_point + 128);
+  const Index in_image = Index{p.in_h} * p.in_w * p.in_c;
+  detail::U8S8ConvTile t = proto;
+  t.rows = rows;
+  t.koff = koff;
+  for (Index pix = pix0; pix < pix1;) {
+    // The images of this chunk: from pix's image, as many as fit, none past pix1's.
+    const Index n0 = pix / g.P, n1 = std::min(n0 + g.chunk, (pix1 - 1) / g.P + 1);
+    for (Index n = n0; n < n1; ++n) PadImage(p, g, x + n * in_image, pad, images + (n - n0) * g.image_bytes);
+    const Index end = std::min(pix1, n1 * g.P);
+    // Row starts advance by stride_w in_c bytes along an output row; only a
+    // new output row (or image) recomputes the start.
+    const Index step = Index{p.stride_w} * g.C, row_step = Index{p.stride_h} * g.wp * g.C;
+    Index oy = pix % g.P / g.ow, ox = pix % g.ow;
+    const std::uint8_t* start = images + (oy * row_step + ox * step);
+    while (pix < end) {
+      const Index count = std::min(kRowBlock, end - pix);
+      for (Index r = 0; r < count; ++r, ++ox, start += step) {
+        if (ox == g.ow) {
+          ox = 0;
+          ++oy;
+          start -= g.ow * step;  // back to column 0,
+          start += oy == g.oh ? g.image_bytes - (g.oh - 1) * row_step : row_step;  // next row or image
+          if (oy == g.oh) oy = 0;
+        }
+        rows[r] = start;
+      }
+      t.m = static_cast<int>(count);
+      t.y = y + pix * p.out_c;
+      conv(t);
+      pix += count;
+    }
+  }
+}
+
+}  // namespace
+
+bool UsesDirectConv(const Conv2dParams& p) {
+  if (p.groups != 1 || p.in_c % 4 != 0) return false;
+  const Index hp = Index{p.pad_top} + p.in_h + p.pad_bottom, wp = Index{p.pad_left} + p.in_w + p.pad_right;
+  return hp * wp * p.in_c <= INT32_MAX;  // koff and the slice layout in int32-safe ranges
+}
+
+std::size_t DirectConvScratchInt16(const Conv2dParams& p, int threads) {
+  const Plan g = MakePlan(p);
+  const Index bytes = kLine + g.thread_bytes * std::max(threads, 1);  // + alignment of the base
+  return static_cast<std::size_t>((bytes + 1) / 2);
+}
+
+void DirectConv(const KernelContextS8& ctx, const PreparedConv2dS8& pp, const PackedS8Weights& w,
+                const std::int8_t* x, const std::int32_t* bias, std::int8_t* y, const detail::Int8GemmVariant& v) {
+  const Conv2dParams& p = pp.shape;
+  const Plan g = MakePlan(p);
+  QUALM_DCHECK(v.conv_u8s8 != nullptr && UsesDirectConv(p));
+  QUALM_DCHECK(w.groups == 1 && w.n == p.out_c && w.k_padded4 == 4 * g.quads && w.zp_in == pp.input_zero_point &&
+               !w.data_u8s8.empty());
+  QUALM_DCHECK(ctx.scratch != nullptr && ctx.scratch_int16 >= DirectConvScratchInt16(p, ctx.threads));
+  if (g.M == 0) return;
+  detail::U8S8ConvTile proto;
+  proto.quads = static_cast<int>(g.quads);
+  proto.b = w.data_u8s8.data();
+  proto.col_offset = w.col_offset.data();
+  proto.n = p.out_c;
+  proto.out = MakeOutputStage(pp.output, bias);
+  proto.ldy = p.out_c;
+  const auto base = reinterpret_cast<std::uintptr_t>(ctx.scratch);
+  auto* scratch = reinterpret_cast<std::uint8_t*>(ctx.scratch) + (RoundUp(static_cast<Index>(base % kLine), kLine) -
+                                                                  static_cast<Index>(base % kLine));
+  // Threads only where each gets at least kMinBlockMacs multiply-adds.
+  const Index macs = g.M * g.quads * 4 * p.out_c;
+  const int nt = static_cast<int>(std::clamp<Index>(macs / kMinBlockMacs, 1, std::max(ctx.threads, 1)));
+  if (nt == 1) {
+    RunSlice(pp, g, proto, x, y, 0, g.M, scratch, v.conv_u8s8);
+    return;
+  }
+#pragma omp parallel for num_threads(nt) schedule(static, 1)
+  for (int tid = 0; tid < nt; ++tid)
+    RunSlice(pp, g, proto, x, y, g.M * tid / nt, g.M * (tid + 1) / nt, scratch + tid * g.thread_bytes, v.conv_u8s8);
+}
+
+}  // namespace qualm::kernels::fast::internal_s8

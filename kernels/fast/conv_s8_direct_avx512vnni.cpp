@@ -1,0 +1,108 @@
+// The implicit-GEMM (direct) int8 conv compiled with AVX-512 VNNI (this file
+// gets -mavx512f -mavx512bw -mavx512dq -mavx512vl -mavx512vnni -mavx2 -mfma
+// -mf16c from qualm_isa_sources). Contract: detail/int8_gemm_variants.h
+// (U8S8ConvTile); the driver (padded u8 input, row starts, quad offsets,
+// threads) is fast/conv2d_s8_direct.cpp.
+//
+// Arithmetic: that of s8u8_gemm_8x32c4__avx512vnni (int8_gemm_avx512vnni.cpp,
+// which argues it): vpdpbusd, the non-saturating form, of a broadcast u8 quad
+// and 16 columns x 4 int8 weights, accumulators starting at col_offset; only
+// where a quad is read from differs (the padded input instead of an im2col
+// row holding the same bytes). The output stage is fast/int8_gemm_avx2.h on
+// each 256-bit half, the code the tests prove equal to RequantizeToRange.
+//
+// Tile: 24 accumulators, shaped by the number of 16-column panels left:
+// 6 rows x 4 panels (64 channels: 4 weight loads and 6 broadcasts feed 24
+// vpdpbusd), 12 x 2, or 24 x 1 (the 16-channel layers, where the 8x32 GEMM
+// had only 8 accumulators, fewer than vpdpbusd's latency x throughput needs).
+// A tile's rows are any output pixels (each has its own start pointer), so
+// tiles run across output rows and images without waste; a last partial tile
+// repeats its last row's pointer and stores only the real rows.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+
+#include "fast/int8_gemm_avx2.h"
+#include "qualm/kernels/detail/int8_gemm_variants.h"
+
+namespace qualm::kernels::detail {
+namespace {
+
+constexpr int kQuadBytes = kCols * 4;
+constexpr int kAccumulators = 24;
+
+// Rows [r0, r0 + mr) (mr <= R) x NP panels from column c0.
+template <RequantMode kMode, int R, int NP>
+void Tile(const U8S8ConvTile& t, int r0, int mr, int c0, const std::int8_t* panel, std::int64_t panel_size,
+          const Lanes* l, const Bounds& b) {
+  const std::uint8_t* rows[R];
+  for (int i = 0; i < R; ++i) rows[i] = t.rows[r0 + std::min(i, mr - 1)];
+  __m512i acc[R][NP];
+#pragma GCC unroll 4
+  for (int p = 0; p < NP; ++p) {
+    const __m512i o = _mm512_loadu_si512(t.col_offset + c0 + p * kCols);
+#pragma GCC unroll 32
+    for (int i = 0; i < R; ++i) acc[i][p] = o;
+  }
+  for (int q = 0; q < t.quads; ++q) {
+    const std::int64_t off = t.koff[q];
+    __m512i w[NP];
+#pragma GCC unroll 4
+    for (int p = 0; p < NP; ++p) w[p] = _mm512_loadu_si512(panel + p * panel_size + std::int64_t{q} * kQuadBytes);
+#pragma GCC unroll 32
+    for (int i = 0; i < R; ++i) {
+      std::int32_t quad;
+      std::memcpy(&quad, rows[i] + off, sizeof quad);
+      const __m512i u = _mm512_set1_epi32(quad);
+#pragma GCC unroll 4
+      for (int p = 0; p < NP; ++p) acc[i][p] = _mm512_dpbusd_epi32(acc[i][p], u, w[p]);
+    }
+  }
+  // GCC keeps acc in registers only when every loop over it is unrolled.
+#pragma GCC unroll 4
+  for (int p = 0; p < NP; ++p) {
+    const int nc = std::min(kCols, t.n - c0 - p * kCols);
+#pragma GCC unroll 32
+    for (int i = 0; i < R; ++i) {
+      if (i >= mr) break;
+      // maskz with a full mask: see int8_gemm_avx512vnni.cpp (GCC 12 -Wuninitialized).
+      const __m256i lo = Requant8<kMode>(_mm512_maskz_extracti64x4_epi64(0xFF, acc[i][p], 0), l[p], 0, b);
+      const __m256i hi = Requant8<kMode>(_mm512_maskz_extracti64x4_epi64(0xFF, acc[i][p], 1), l[p], 8, b);
+      Store16(lo, hi, t.y + (r0 + i) * t.ldy + c0 + p * kCols, nc);
+    }
+  }
+}
+
+// All rows x NP panels from column c0.
+template <RequantMode kMode, int NP>
+void Panels(const U8S8ConvTile& t, int c0, const Bounds& b) {
+  constexpr int R = kAccumulators / NP;
+  const std::int64_t panel_size = std::int64_t{t.quads} * kQuadBytes;
+  Lanes l[NP];
+  for (int p = 0; p < NP; ++p) BuildLanes<kMode>(t.out, c0 + p * kCols, std::min(kCols, t.n - c0 - p * kCols), &l[p]);
+  const std::int8_t* panel = t.b + (c0 / kCols) * panel_size;
+  for (int r0 = 0; r0 < t.m; r0 += R) Tile<kMode, R, NP>(t, r0, std::min(R, t.m - r0), c0, panel, panel_size, l, b);
+}
+
+template <RequantMode kMode>
+void Conv(const U8S8ConvTile& t) {
+  const Bounds b = MakeBounds(t.out);
+  int c0 = 0;
+  for (; t.n - c0 > 3 * kCols; c0 += 4 * kCols) Panels<kMode, 4>(t, c0, b);  // 4 panels left, the last may be partial
+  for (; t.n - c0 > kCols; c0 += 2 * kCols) Panels<kMode, 2>(t, c0, b);
+  if (c0 < t.n) Panels<kMode, 1>(t, c0, b);
+}
+
+}  // namespace
+
+void s8u8_igemm_24x16c4__avx512vnni(const U8S8ConvTile& t) {
+  switch (t.out.mode) {
+    case RequantMode::kGemmlowp: return Conv<RequantMode::kGemmlowp>(t);
+    case RequantMode::kSingle: return Conv<RequantMode::kSingle>(t);
+    case RequantMode::kFloat: return Conv<RequantMode::kFloat>(t);
+  }
+}
+
+}  // namespace qualm::kernels::detail
