@@ -33,6 +33,7 @@
 
 #include "internal/scratch.h"
 #include "qualm/kernels/conv2d.h"
+#include "qualm/kernels/detail/conv2d_f32_paths.h"
 #include "qualm/kernels/gemm.h"
 
 namespace qualm::kernels::fast {
@@ -232,11 +233,22 @@ void ForTileRuns(int threads, Index count, const Body& body) {
 std::size_t conv2d_scratch_floats(const Conv2dParams& p, int threads) {
   QUALM_DCHECK(Validate(p).ok());
   const Geometry g = MakeGeometry(p);
-  return MakeLayout(p, g, threads, nullptr).used;
+  // Forward may take the implicit GEMM (conv2d_implicit_f32.cpp); backward uses this file's layout.
+  return std::max(MakeLayout(p, g, threads, nullptr).used, detail::conv2d_implicit_f32_scratch_floats(p, threads));
 }
 
 void conv2d_f32(const KernelContext& ctx, const Conv2dParams& p, const float* x, const float* w,
                 const float* bias, float* y) {
+  // The implicit GEMM (no im2col; the same bits: fast/conv2d_rows_f32.h).
+  if (detail::Conv2dImplicitApplies(p)) {
+    detail::conv2d_implicit_f32(ctx, p, x, w, nullptr, bias, y);
+    return;
+  }
+  detail::conv2d_f32_im2col(ctx, p, x, w, bias, y);
+}
+
+void detail::conv2d_f32_im2col(const KernelContext& ctx, const Conv2dParams& p, const float* x, const float* w,
+                               const float* bias, float* y) {
   QUALM_DCHECK(Validate(p).ok());
   const Geometry g = MakeGeometry(p);
   const Layout l = MakeLayout(p, g, ctx.threads, ctx.scratch);

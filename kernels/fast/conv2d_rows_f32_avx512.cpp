@@ -1,0 +1,76 @@
+// The implicit-GEMM conv micro-kernel (conv2d_rows_f32.h) with AVX-512F:
+// 8 rows x 32 columns (16 zmm accumulators), or 12 rows x 16 columns when a
+// panel holds at most 16 stored columns (ResNet-20 stage 1, LeNet-5), so that
+// enough independent FMA chains are in flight. Lanes span output channels
+// only; each lane is one output's fixed-order FMA chain, so the bits equal
+// the generic and AVX2 variants'.
+#include <immintrin.h>
+
+#include <algorithm>
+
+#include "fast/conv2d_rows_f32.h"
+
+namespace qualm::kernels::detail::conv_rows_internal {
+namespace {
+
+constexpr int kNr = 32;
+
+template <int kMr, int kV>
+void Body(const RowsTile& t) {
+  const unsigned bits = t.nr >= 32 ? 0xFFFFFFFFu : (1u << t.nr) - 1u;
+  const __mmask16 masks[2] = {static_cast<__mmask16>(bits & 0xFFFFu), static_cast<__mmask16>(bits >> 16)};
+  __m512 bias[kV];
+  for (int v = 0; v < kV; ++v) bias[v] = t.bias ? _mm512_maskz_loadu_ps(masks[v], t.bias + 16 * v) : _mm512_setzero_ps();
+  for (int r0 = 0; r0 < t.mr; r0 += kMr) {
+    const int mr = std::min(kMr, t.mr - r0);
+    const float* base[kMr];
+    // Rows past the tile repeat the last one; their results are never stored.
+#pragma GCC unroll 12
+    for (int r = 0; r < kMr; ++r) base[r] = t.rows[r0 + std::min(r, mr - 1)];
+    __m512 acc[kMr][kV];
+#pragma GCC unroll 12
+    for (int r = 0; r < kMr; ++r)
+#pragma GCC unroll 2
+      for (int v = 0; v < kV; ++v) acc[r][v] = _mm512_setzero_ps();
+    const float* b = t.b;
+    for (int tap = 0; tap < t.ntaps; ++tap) {
+      const std::ptrdiff_t off = t.taps[tap];
+      const float* a[kMr];
+#pragma GCC unroll 12
+      for (int r = 0; r < kMr; ++r) a[r] = base[r] + off;
+      for (int u = 0; u < t.run; ++u, b += kNr) {
+        __m512 bv[kV];
+#pragma GCC unroll 2
+        for (int v = 0; v < kV; ++v) bv[v] = _mm512_loadu_ps(b + 16 * v);
+#pragma GCC unroll 12
+        for (int r = 0; r < kMr; ++r) {
+          const __m512 av = _mm512_set1_ps(a[r][u]);
+#pragma GCC unroll 2
+          for (int v = 0; v < kV; ++v) acc[r][v] = _mm512_fmadd_ps(av, bv[v], acc[r][v]);
+        }
+      }
+    }
+    alignas(64) float out[kMr * 16 * kV];
+#pragma GCC unroll 12
+    for (int r = 0; r < kMr; ++r)
+#pragma GCC unroll 2
+      for (int v = 0; v < kV; ++v) _mm512_store_ps(out + (r * kV + v) * 16, acc[r][v]);
+    for (int r = 0; r < mr; ++r) {
+      float* c = t.c + (r0 + r) * t.ldc;
+      for (int v = 0; v < kV; ++v) {
+        __m512 x = _mm512_load_ps(out + (r * kV + v) * 16);
+        if (t.bias) x = _mm512_add_ps(x, bias[v]);
+        _mm512_mask_storeu_ps(c + 16 * v, masks[v], x);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void conv2d_rows_f32_8x32__avx512(const RowsTile& t) {
+  if (t.nr <= 16) Body<12, 1>(t);
+  else Body<8, 2>(t);
+}
+
+}  // namespace qualm::kernels::detail::conv_rows_internal
