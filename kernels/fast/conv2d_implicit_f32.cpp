@@ -118,13 +118,11 @@ void Pack(const Conv2dParams& p, const Geometry& g, int nr, const float* w, floa
       float* panel = out + (grp * Panels(g, nr) + jp) * g.K * nr;
       const Index oc0 = grp * g.ocg + jp * nr;
       const Index width = std::min<Index>(nr, g.ocg - jp * nr);
-      for (Index j = 0; j < nr; ++j) {
-        if (j < width) {
-          const float* src = w + (oc0 + j) * g.K;
-          for (Index q = 0; q < g.K; ++q) panel[q * nr + j] = src[q];
-        } else {
-          for (Index q = 0; q < g.K; ++q) panel[q * nr + j] = 0.0f;
-        }
+      // Rows of the panel in order (contiguous writes; the reads walk `width` weight rows in step).
+      for (Index q = 0; q < g.K; ++q) {
+        float* dst = panel + q * nr;
+        for (Index j = 0; j < width; ++j) dst[j] = w[(oc0 + j) * g.K + q];
+        for (Index j = width; j < nr; ++j) dst[j] = 0.0f;
       }
     }
   }
