@@ -1,7 +1,8 @@
 // The implicit-GEMM conv micro-kernel (conv2d_rows_f32.h) with AVX-512F:
-// 8 rows x 32 columns (16 zmm accumulators), or 12 rows x 16 columns when a
-// panel holds at most 16 stored columns (ResNet-20 stage 1, LeNet-5), so that
-// enough independent FMA chains are in flight. Lanes span output channels
+// 8 rows x 32 columns (16 zmm accumulators), or 8 rows x 16 columns when a
+// panel holds at most 16 stored columns (ResNet-20 stage 1, LeNet-5). More
+// rows for the narrow panel measured no faster: 12 row pointers spill to the
+// stack, and 14 rows ran 1.5x slower (bench_vs_onednn, 2026-12-03). Lanes span output channels
 // only; each lane is one output's fixed-order FMA chain, so the bits equal
 // the generic and AVX2 variants'.
 #include <immintrin.h>
@@ -25,10 +26,10 @@ void Body(const RowsTile& t) {
     const int mr = std::min(kMr, t.mr - r0);
     const float* base[kMr];
     // Rows past the tile repeat the last one; their results are never stored.
-#pragma GCC unroll 12
+#pragma GCC unroll 8
     for (int r = 0; r < kMr; ++r) base[r] = t.rows[r0 + std::min(r, mr - 1)];
     __m512 acc[kMr][kV];
-#pragma GCC unroll 12
+#pragma GCC unroll 8
     for (int r = 0; r < kMr; ++r)
 #pragma GCC unroll 2
       for (int v = 0; v < kV; ++v) acc[r][v] = _mm512_setzero_ps();
@@ -36,13 +37,13 @@ void Body(const RowsTile& t) {
     for (int tap = 0; tap < t.ntaps; ++tap) {
       const std::ptrdiff_t off = t.taps[tap];
       const float* a[kMr];
-#pragma GCC unroll 12
+#pragma GCC unroll 8
       for (int r = 0; r < kMr; ++r) a[r] = base[r] + off;
       for (int u = 0; u < t.run; ++u, b += kNr) {
         __m512 bv[kV];
 #pragma GCC unroll 2
         for (int v = 0; v < kV; ++v) bv[v] = _mm512_loadu_ps(b + 16 * v);
-#pragma GCC unroll 12
+#pragma GCC unroll 8
         for (int r = 0; r < kMr; ++r) {
           const __m512 av = _mm512_set1_ps(a[r][u]);
 #pragma GCC unroll 2
@@ -51,7 +52,7 @@ void Body(const RowsTile& t) {
       }
     }
     alignas(64) float out[kMr * 16 * kV];
-#pragma GCC unroll 12
+#pragma GCC unroll 8
     for (int r = 0; r < kMr; ++r)
 #pragma GCC unroll 2
       for (int v = 0; v < kV; ++v) _mm512_store_ps(out + (r * kV + v) * 16, acc[r][v]);
@@ -69,7 +70,7 @@ void Body(const RowsTile& t) {
 }  // namespace
 
 void conv2d_rows_f32_8x32__avx512(const RowsTile& t) {
-  if (t.nr <= 16) Body<12, 1>(t);
+  if (t.nr <= 16) Body<8, 1>(t);
   else Body<8, 2>(t);
 }
 
