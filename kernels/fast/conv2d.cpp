@@ -33,6 +33,7 @@
 
 #include "internal/scratch.h"
 #include "qualm/kernels/conv2d.h"
+#include "fast/conv2d_rows_f32.h"
 #include "qualm/kernels/detail/conv2d_f32_paths.h"
 #include "qualm/kernels/gemm.h"
 
@@ -282,8 +283,12 @@ void detail::conv2d_f32_im2col(const KernelContext& ctx, const Conv2dParams& p, 
   }
 }
 
-void conv2d_backward_f32(const KernelContext& ctx, const Conv2dParams& p, const float* x, const float* w,
-                         const float* dy, float* dx, float* dw, float* db) {
+namespace {
+
+// implicit_dw: each dW tile reads x in place (Conv2dDwTileImplicit, same bits)
+// instead of im2col + gemm_f32.
+void Backward(const KernelContext& ctx, const Conv2dParams& p, const float* x, const float* w, const float* dy,
+              float* dx, float* dw, float* db, bool implicit_dw) {
   QUALM_DCHECK(Validate(p).ok());
   const Geometry g = MakeGeometry(p);
   const Layout l = MakeLayout(p, g, ctx.threads, ctx.scratch);
@@ -329,6 +334,8 @@ void conv2d_backward_f32(const KernelContext& ctx, const Conv2dParams& p, const 
           for (Index i = count * c / chunks; i < count * (c + 1) / chunks; ++i) {
             Index row0, rows;
             tiles.at(i, &row0, &rows);
+            if (implicit_dw && detail::Conv2dDwTileImplicit(p, x, dy, grp, row0, rows, target, col, l.col_stride))
+              continue;
             Im2Col(p, g, x, grp, row0, rows, col);
             gemm_f32(Gemm(true, false, g.ocg, g.K, rows, p.out_c, g.K, g.K, 1.0f), dyg + row0 * p.out_c, col,
                      target, gemm_threads);
@@ -365,6 +372,18 @@ void conv2d_backward_f32(const KernelContext& ctx, const Conv2dParams& p, const 
       }
     }
   }
+}
+
+}  // namespace
+
+void conv2d_backward_f32(const KernelContext& ctx, const Conv2dParams& p, const float* x, const float* w,
+                         const float* dy, float* dx, float* dw, float* db) {
+  Backward(ctx, p, x, w, dy, dx, dw, db, /*implicit_dw=*/true);
+}
+
+void detail::conv2d_backward_f32_im2col(const KernelContext& ctx, const Conv2dParams& p, const float* x,
+                                        const float* w, const float* dy, float* dx, float* dw, float* db) {
+  Backward(ctx, p, x, w, dy, dx, dw, db, /*implicit_dw=*/false);
 }
 
 }  // namespace qualm::kernels::fast

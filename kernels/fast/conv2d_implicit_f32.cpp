@@ -44,9 +44,12 @@ constexpr int kChunk = 96;
 
 const std::vector<cr::RowsVariant>& RowsVariants() {
   static const std::vector<cr::RowsVariant> v = {
-      {Isa::kAvx512, "conv2d_rows_f32_8x32__avx512", 32, &cr::conv2d_rows_f32_8x32__avx512},
-      {Isa::kAvx2, "conv2d_rows_f32_6x16__avx2", 16, &cr::conv2d_rows_f32_6x16__avx2},
-      {Isa::kScalar, "conv2d_rows_f32_4x8__generic", 8, &cr::conv2d_rows_f32_4x8__generic},
+      {Isa::kAvx512, "conv2d_rows_f32_8x32__avx512", 32, &cr::conv2d_rows_f32_8x32__avx512, 32,
+       &cr::conv2d_dw_f32_8x32__avx512},
+      {Isa::kAvx2, "conv2d_rows_f32_6x16__avx2", 16, &cr::conv2d_rows_f32_6x16__avx2, 16,
+       &cr::conv2d_dw_f32_6x16__avx2},
+      {Isa::kScalar, "conv2d_rows_f32_4x8__generic", 8, &cr::conv2d_rows_f32_4x8__generic, 8,
+       &cr::conv2d_dw_f32_4x8__generic},
   };
   return v;
 }
@@ -128,18 +131,34 @@ void Pack(const Conv2dParams& p, const Geometry& g, int nr, const float* w, floa
   }
 }
 
-// Image n of x into a zero-bordered [hp][wp][in_c] buffer.
-void PadImage(const Conv2dParams& p, const Geometry& g, const float* x, Index n, float* buf) {
+// Rows [pr0, pr1) of image n of x, zero-padded ([hp][wp][in_c] coordinates),
+// into buf ([pr1 - pr0][wp][in_c]).
+void PadRows(const Conv2dParams& p, const Geometry& g, const float* x, Index n, Index pr0, Index pr1, float* buf) {
   const Index c = p.in_c, row = g.wp * c;
-  std::fill(buf, buf + p.pad_top * row, 0.0f);
-  for (Index iy = 0; iy < p.in_h; ++iy) {
-    float* dst = buf + (iy + p.pad_top) * row;
+  for (Index pr = pr0; pr < pr1; ++pr) {
+    float* dst = buf + (pr - pr0) * row;
+    const Index iy = pr - p.pad_top;
+    if (iy < 0 || iy >= p.in_h) {
+      std::fill(dst, dst + row, 0.0f);
+      continue;
+    }
     std::fill(dst, dst + p.pad_left * c, 0.0f);
     std::memcpy(dst + p.pad_left * c, x + ((n * p.in_h + iy) * p.in_w) * c,
                 static_cast<std::size_t>(p.in_w * c) * sizeof(float));
     std::fill(dst + (p.pad_left + p.in_w) * c, dst + row, 0.0f);
   }
-  std::fill(buf + (p.pad_top + p.in_h) * row, buf + g.hp * row, 0.0f);
+}
+
+void PadImage(const Conv2dParams& p, const Geometry& g, const float* x, Index n, float* buf) {
+  PadRows(p, g, x, n, 0, g.hp, buf);
+}
+
+// Offset of each run from a window's corner (pixel (oy * stride_h, ox * stride_w) of the buffer).
+void MakeTaps(const Conv2dParams& p, const Geometry& g, std::ptrdiff_t* taps) {
+  for (int t = 0; t < g.ntaps; ++t) {
+    const Index ky = g.row_runs ? t : t / p.kernel_w, kx = g.row_runs ? 0 : t % p.kernel_w;
+    taps[t] = (ky * p.dilation_h * g.wp + kx * p.dilation_w) * p.in_c;
+  }
 }
 
 struct Run {
@@ -212,10 +231,7 @@ void conv2d_implicit_f32(const KernelContext& ctx, const Conv2dParams& p, const 
     b = l.packed;
   }
   std::ptrdiff_t taps[kMaxTaps];
-  for (int t = 0; t < g.ntaps; ++t) {
-    const Index ky = g.row_runs ? t : t / p.kernel_w, kx = g.row_runs ? 0 : t % p.kernel_w;
-    taps[t] = (ky * p.dilation_h * g.wp + kx * p.dilation_w) * p.in_c;
-  }
+  MakeTaps(p, g, taps);
   const Run run{&p, &g, &v, b, taps, bias, y};
   auto image = [&](Index n) { return x + n * p.in_h * p.in_w * p.in_c; };
 
@@ -247,6 +263,53 @@ void conv2d_implicit_f32(const KernelContext& ctx, const Conv2dParams& p, const 
 #pragma omp parallel for num_threads(nt) schedule(static, 1)
     for (int tid = 0; tid < nt; ++tid) run.Pixels(src, n, g.P * tid / nt, g.P * (tid + 1) / nt);
   }
+}
+
+// Tiles of more rows take the im2col path (their pixel table would not fit the stack).
+constexpr Index kMaxDwRows = 4096;
+
+bool Conv2dDwTileImplicit(const Conv2dParams& p, const float* x, const float* dy, int grp, Index row0, Index rows,
+                          float* target, float* buf, std::size_t buf_floats) {
+  const Geometry g = MakeGeometry(p);
+  if (rows < 1 || rows > kMaxDwRows || g.ntaps > kMaxTaps) return false;
+  const Index n0 = row0 / g.P, n1 = (row0 + rows - 1) / g.P;
+  // A tile of whole images pads them whole; a slice of one image pads the band of rows its windows read.
+  Index pr0 = 0, pr1 = g.hp;
+  if (n0 == n1) {
+    pr0 = (row0 % g.P) / g.ow * p.stride_h;
+    pr1 = ((row0 + rows - 1) % g.P) / g.ow * p.stride_h + Index{p.kernel_h - 1} * p.dilation_h + 1;
+  }
+  const Index image_floats = (pr1 - pr0) * g.wp * p.in_c;
+  if (g.pad) {
+    if (static_cast<std::size_t>((n1 - n0 + 1) * image_floats) > buf_floats) return false;
+    for (Index n = n0; n <= n1; ++n) PadRows(p, g, x, n, pr0, pr1, buf + (n - n0) * image_floats);
+  }
+  const float* pix[kMaxDwRows];
+  for (Index q = 0; q < rows; ++q) {
+    const Index m = row0 + q, n = m / g.P, oy = m % g.P / g.ow, ox = m % g.P % g.ow;
+    const float* image = g.pad ? buf + (n - n0) * image_floats : x + n * p.in_h * p.in_w * p.in_c;
+    const Index top = g.pad ? oy * p.stride_h - pr0 : oy * p.stride_h;
+    pix[q] = image + (top * g.wp + ox * p.stride_w) * p.in_c + grp * g.icg;
+  }
+  std::ptrdiff_t taps[kMaxTaps];
+  MakeTaps(p, g, taps);
+  const cr::RowsVariant& v = Active();
+  for (int t = 0; t < g.ntaps; ++t) {
+    for (int s0 = 0; s0 < g.run; s0 += v.dw_nr) {
+      cr::DwTile d;
+      d.dy = dy + row0 * p.out_c + grp * g.ocg;
+      d.ld_dy = p.out_c;
+      d.rows = static_cast<int>(g.ocg);
+      d.pix = pix;
+      d.off = taps[t] + s0;
+      d.m = static_cast<int>(rows);
+      d.width = std::min(v.dw_nr, g.run - s0);
+      d.c = target + Index{t} * g.run + s0;
+      d.ldc = g.K;
+      v.dw(d);
+    }
+  }
+  return true;
 }
 
 }  // namespace detail

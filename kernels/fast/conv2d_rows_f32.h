@@ -22,7 +22,9 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
+#include "qualm/kernels/conv2d.h"
 #include "qualm/kernels/cpu.h"
 
 namespace qualm::kernels::detail::conv_rows_internal {
@@ -43,15 +45,54 @@ struct RowsTile {
 
 using RowsFn = void (*)(const RowsTile& t);
 
+// The weight gradient of one im2col tile without the im2col buffer (and
+// without gemm_f32's copy of it into B panels):
+//     c(oc, j) = c(oc, j) + acc,  acc = 0; for q = 0 .. m-1:
+//                                    acc = fma(dy[q * ld_dy + oc], pix[q][off + j], acc)
+// for oc < rows, j < width: exactly gemm_f32's trans_a / beta 1 product
+// dW_tile += dY_tile^T * Col_tile (conv2d.cpp) for the `width` columns of Col
+// that are floats [off, off + width) of every pixel's window, i.e. a piece of
+// one run (conv2d_rows_f32.h above). Lanes span those columns.
+struct DwTile {
+  const float* dy;            // dY(q, oc) at dy[q * ld_dy + oc]
+  std::ptrdiff_t ld_dy;
+  int rows;                   // output channels (rows of c)
+  const float* const* pix;    // m window base pointers, in tile row order
+  std::ptrdiff_t off;         // first float of the column piece in each window
+  int m, width;               // pixels summed; columns (<= the variant's nr)
+  float* c;                   // c(oc, j) at c[oc * ldc + j], read and written
+  std::ptrdiff_t ldc;
+};
+
+using DwFn = void (*)(const DwTile& t);
+
 struct RowsVariant {
   Isa isa;
   const char* name;
   int nr;  // panel width kNr the packed weights must use
   RowsFn fn;
+  int dw_nr;  // widest column piece DwFn takes
+  DwFn dw;
 };
 
 void conv2d_rows_f32_4x8__generic(const RowsTile& t);
 void conv2d_rows_f32_6x16__avx2(const RowsTile& t);
 void conv2d_rows_f32_8x32__avx512(const RowsTile& t);
+void conv2d_dw_f32_4x8__generic(const DwTile& t);
+void conv2d_dw_f32_6x16__avx2(const DwTile& t);
+void conv2d_dw_f32_8x32__avx512(const DwTile& t);
 
 }  // namespace qualm::kernels::detail::conv_rows_internal
+
+namespace qualm::kernels::fast::detail {
+
+// conv2d_backward_f32's dW for one im2col tile (rows [row0, row0 + rows) of
+// group grp; conv2d.cpp): target ([ocg][K]) += dY_tile^T * Col_tile with the
+// bits of gemm_f32, read straight from x (copied with its zero padding into
+// buf when the conv is padded). Returns false, having done nothing, when the
+// tile does not fit buf (buf_floats) or the stack table of its pixels; the
+// caller then runs im2col + gemm_f32, which gives the same bits.
+bool Conv2dDwTileImplicit(const Conv2dParams& p, const float* x, const float* dy, int grp, std::int64_t row0,
+                          std::int64_t rows, float* target, float* buf, std::size_t buf_floats);
+
+}  // namespace qualm::kernels::fast::detail

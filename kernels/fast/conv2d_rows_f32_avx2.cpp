@@ -65,11 +65,58 @@ void Body(const RowsTile& t) {
   }
 }
 
+template <int kV>
+void DwBody(const DwTile& t) {
+  const __m256i masks[2] = {Mask(t.width, 0), Mask(t.width, 8)};
+  for (int r0 = 0; r0 < t.rows; r0 += kMr) {
+    const int mr = std::min(kMr, t.rows - r0);
+    // Rows past the block repeat the last channel; their results are never stored.
+    int ro[kMr];
+#pragma GCC unroll 6
+    for (int r = 0; r < kMr; ++r) ro[r] = r0 + std::min(r, mr - 1);
+    __m256 acc[kMr][kV];
+#pragma GCC unroll 6
+    for (int r = 0; r < kMr; ++r)
+#pragma GCC unroll 2
+      for (int v = 0; v < kV; ++v) acc[r][v] = _mm256_setzero_ps();
+    const float* a = t.dy;
+    for (int q = 0; q < t.m; ++q, a += t.ld_dy) {
+      const float* b = t.pix[q] + t.off;
+      __m256 bv[kV];
+#pragma GCC unroll 2
+      for (int v = 0; v < kV; ++v) bv[v] = _mm256_maskload_ps(b + 8 * v, masks[v]);
+#pragma GCC unroll 6
+      for (int r = 0; r < kMr; ++r) {
+        const __m256 av = _mm256_broadcast_ss(a + ro[r]);
+#pragma GCC unroll 2
+        for (int v = 0; v < kV; ++v) acc[r][v] = _mm256_fmadd_ps(av, bv[v], acc[r][v]);
+      }
+    }
+    alignas(32) float out[kMr * 8 * kV];
+#pragma GCC unroll 6
+    for (int r = 0; r < kMr; ++r)
+#pragma GCC unroll 2
+      for (int v = 0; v < kV; ++v) _mm256_store_ps(out + (r * kV + v) * 8, acc[r][v]);
+    for (int r = 0; r < mr; ++r) {
+      float* c = t.c + (r0 + r) * t.ldc;
+      for (int v = 0; v < kV; ++v) {
+        const __m256 x = _mm256_add_ps(_mm256_maskload_ps(c + 8 * v, masks[v]), _mm256_load_ps(out + (r * kV + v) * 8));
+        _mm256_maskstore_ps(c + 8 * v, masks[v], x);
+      }
+    }
+  }
+}
+
 }  // namespace
 
 void conv2d_rows_f32_6x16__avx2(const RowsTile& t) {
   if (t.nr <= 8) Body<1>(t);
   else Body<2>(t);
+}
+
+void conv2d_dw_f32_6x16__avx2(const DwTile& t) {
+  if (t.width <= 8) DwBody<1>(t);
+  else DwBody<2>(t);
 }
 
 }  // namespace qualm::kernels::detail::conv_rows_internal

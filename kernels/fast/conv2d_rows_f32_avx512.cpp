@@ -67,7 +67,56 @@ void Body(const RowsTile& t) {
   }
 }
 
+template <int kMr, int kV>
+void DwBody(const DwTile& t) {
+  const unsigned bits = t.width >= 32 ? 0xFFFFFFFFu : (1u << t.width) - 1u;
+  const __mmask16 masks[2] = {static_cast<__mmask16>(bits & 0xFFFFu), static_cast<__mmask16>(bits >> 16)};
+  for (int r0 = 0; r0 < t.rows; r0 += kMr) {
+    const int mr = std::min(kMr, t.rows - r0);
+    // Rows past the block repeat the last channel; their results are never stored.
+    int ro[kMr];
+#pragma GCC unroll 8
+    for (int r = 0; r < kMr; ++r) ro[r] = r0 + std::min(r, mr - 1);
+    __m512 acc[kMr][kV];
+#pragma GCC unroll 8
+    for (int r = 0; r < kMr; ++r)
+#pragma GCC unroll 2
+      for (int v = 0; v < kV; ++v) acc[r][v] = _mm512_setzero_ps();
+    const float* a = t.dy;
+    for (int q = 0; q < t.m; ++q, a += t.ld_dy) {
+      const float* b = t.pix[q] + t.off;
+      __m512 bv[kV];
+#pragma GCC unroll 2
+      for (int v = 0; v < kV; ++v) bv[v] = _mm512_maskz_loadu_ps(masks[v], b + 16 * v);
+#pragma GCC unroll 8
+      for (int r = 0; r < kMr; ++r) {
+        const __m512 av = _mm512_set1_ps(a[ro[r]]);
+#pragma GCC unroll 2
+        for (int v = 0; v < kV; ++v) acc[r][v] = _mm512_fmadd_ps(av, bv[v], acc[r][v]);
+      }
+    }
+    alignas(64) float out[kMr * 16 * kV];
+#pragma GCC unroll 8
+    for (int r = 0; r < kMr; ++r)
+#pragma GCC unroll 2
+      for (int v = 0; v < kV; ++v) _mm512_store_ps(out + (r * kV + v) * 16, acc[r][v]);
+    for (int r = 0; r < mr; ++r) {
+      float* c = t.c + (r0 + r) * t.ldc;
+      for (int v = 0; v < kV; ++v) {
+        const __m512 x =
+            _mm512_add_ps(_mm512_maskz_loadu_ps(masks[v], c + 16 * v), _mm512_load_ps(out + (r * kV + v) * 16));
+        _mm512_mask_storeu_ps(c + 16 * v, masks[v], x);
+      }
+    }
+  }
+}
+
 }  // namespace
+
+void conv2d_dw_f32_8x32__avx512(const DwTile& t) {
+  if (t.width <= 16) DwBody<8, 1>(t);
+  else DwBody<8, 2>(t);
+}
 
 void conv2d_rows_f32_8x32__avx512(const RowsTile& t) {
   if (t.nr <= 16) Body<8, 1>(t);

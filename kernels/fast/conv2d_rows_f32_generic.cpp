@@ -29,4 +29,22 @@ void conv2d_rows_f32_4x8__generic(const RowsTile& t) {
   }
 }
 
+void conv2d_dw_f32_4x8__generic(const DwTile& t) {
+  constexpr int kMr = 4, kNr = 8;
+  for (int r0 = 0; r0 < t.rows; r0 += kMr) {
+    const int mr = std::min(kMr, t.rows - r0);
+    float acc[kMr][kNr] = {};
+    for (int q = 0; q < t.m; ++q) {
+      const float* a = t.dy + q * t.ld_dy + r0;
+      const float* b = t.pix[q] + t.off;
+      for (int r = 0; r < mr; ++r)
+        for (int j = 0; j < t.width; ++j) acc[r][j] = std::fma(a[r], b[j], acc[r][j]);
+    }
+    for (int r = 0; r < mr; ++r) {
+      float* c = t.c + (r0 + r) * t.ldc;
+      for (int j = 0; j < t.width; ++j) c[j] = c[j] + acc[r][j];
+    }
+  }
+}
+
 }  // namespace qualm::kernels::detail::conv_rows_internal

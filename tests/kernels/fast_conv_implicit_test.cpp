@@ -158,3 +158,70 @@ TEST_CASE("implicit-GEMM conv2d_f32 performs the padding's zero-products (-0 vs 
   p.pad_top = 3, p.pad_left = 1, p.pad_right = 6, p.dilation_w = 2;
   CheckBits(p, rng, 1e-25f, false);
 }
+
+namespace {
+
+// conv2d_backward_f32 (dW tiles read x in place) against the im2col path,
+// memcmp on dx, dw and db, which start from random values (gradients
+// accumulate).
+void CheckBackwardBits(const qk::Conv2dParams& p, std::mt19937& rng) {
+  CAPTURE(Describe(p));
+  REQUIRE(qk::Validate(p).ok());
+  const std::size_t nx = static_cast<std::size_t>(p.batch) * p.in_h * p.in_w * p.in_c;
+  const std::size_t nw = static_cast<std::size_t>(p.out_c) * p.kernel_h * p.kernel_w * (p.in_c / p.groups);
+  const std::size_t ny = static_cast<std::size_t>(p.batch) * p.out_h() * p.out_w() * p.out_c;
+  const Vec x = Random(nx, rng), w = Random(nw, rng), dy = Random(ny, rng);
+  const Vec dx0 = Random(nx, rng), dw0 = Random(nw, rng), db0 = Random(p.out_c, rng);
+  ForEachGemmVariant([&] {
+    for (int threads : {1, 2, 3}) {
+      CAPTURE(threads);
+      const Scratch s(qk::fast::conv2d_scratch_floats(p, threads));
+      Vec dx_a = dx0, dw_a = dw0, db_a = db0, dx_b = dx0, dw_b = dw0, db_b = db0;
+      qk::fast::detail::conv2d_backward_f32_im2col(s.Context(threads), p, x.data(), w.data(), dy.data(), dx_a.data(),
+                                                   dw_a.data(), db_a.data());
+      qk::fast::conv2d_backward_f32(s.Context(threads), p, x.data(), w.data(), dy.data(), dx_b.data(), dw_b.data(),
+                                    db_b.data());
+      CHECK(std::memcmp(dw_a.data(), dw_b.data(), nw * sizeof(float)) == 0);
+      CHECK(std::memcmp(dx_a.data(), dx_b.data(), nx * sizeof(float)) == 0);
+      CHECK(std::memcmp(db_a.data(), db_b.data(), db0.size() * sizeof(float)) == 0);
+      // dW alone (dx, db null) is the same computation.
+      Vec dw_c = dw0;
+      qk::fast::conv2d_backward_f32(s.Context(threads), p, x.data(), w.data(), dy.data(), nullptr, dw_c.data(),
+                                    nullptr);
+      CHECK(std::memcmp(dw_a.data(), dw_c.data(), nw * sizeof(float)) == 0);
+    }
+  });
+}
+
+}  // namespace
+
+TEST_CASE("conv2d_backward_f32 with dW read in place: the im2col path's bits, every variant, 1-3 threads") {
+  std::mt19937 rng(11);
+  const int in_cs[] = {1, 3, 16, 17}, out_cs[] = {1, 6, 16, 17, 33}, sizes[] = {1, 2, 7, 13, 28};
+  const int kernels[] = {1, 3, 5};
+  auto pick = [&](const auto& a) { return a[rng() % std::size(a)]; };
+  int checked = 0;
+  for (int attempt = 0; attempt < 300 && checked < 40; ++attempt) {
+    qk::Conv2dParams p;
+    p.batch = rng() % 2 ? 1 : 3;
+    p.groups = rng() % 3 == 0 ? 2 : 1;
+    p.in_c = pick(in_cs) * p.groups;
+    p.out_c = pick(out_cs) * p.groups;
+    p.in_h = pick(sizes), p.in_w = pick(sizes);
+    p.kernel_h = pick(kernels), p.kernel_w = rng() % 4 == 0 ? pick(kernels) : p.kernel_h;
+    p.stride_h = 1 + rng() % 2, p.stride_w = rng() % 4 == 0 ? 1 + rng() % 2 : p.stride_h;
+    p.dilation_h = rng() % 4 == 0 ? 2 : 1, p.dilation_w = rng() % 4 == 0 ? 2 : 1;
+    p.pad_top = rng() % 3, p.pad_left = rng() % 3, p.pad_bottom = rng() % 3, p.pad_right = rng() % 2;
+    if (!qk::Validate(p).ok()) continue;
+    CheckBackwardBits(p, rng);
+    ++checked;
+  }
+  CHECK(checked == 40);
+  // Many tiles and dW chunks, image slices (28 x 28 > one tile), K past a gemm K block.
+  CheckBackwardBits(Conv(5, 28, 28, 16, 16, 3, 1, 1), rng);   // ResNet-20 stage 1 shape
+  CheckBackwardBits(Conv(4, 28, 28, 1, 6, 5, 1, 2), rng);     // LeNet-5 conv1 (K = 25)
+  CheckBackwardBits(Conv(6, 14, 14, 6, 16, 5, 1, 0), rng);    // LeNet-5 conv2, unpadded
+  CheckBackwardBits(Conv(3, 16, 16, 32, 64, 3, 2, 1), rng);   // stride 2, K = 288
+  CheckBackwardBits(Conv(2, 8, 8, 64, 64, 3, 1, 1), rng);     // K = 576
+  CheckBackwardBits(Conv(3, 13, 13, 34, 18, 3, 1, 1, 2), rng);  // groups 2
+}

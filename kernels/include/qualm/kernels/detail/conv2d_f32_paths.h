@@ -27,6 +27,10 @@ void conv2d_implicit_f32(const KernelContext& ctx, const Conv2dParams& p, const 
 // The im2col + gemm_f32 path (every shape).
 void conv2d_f32_im2col(const KernelContext& ctx, const Conv2dParams& p, const float* x, const float* w,
                        const float* bias, float* y);
+// conv2d_backward_f32 with every dW tile through im2col + gemm_f32 (the
+// previous path; conv2d_backward_f32 reads x in place instead, same bits).
+void conv2d_backward_f32_im2col(const KernelContext& ctx, const Conv2dParams& p, const float* x, const float* w,
+                                const float* dy, float* dx, float* dw, float* db);
 // The implicit path's micro-kernel for the active gemm_f32 ISA, e.g. "conv2d_rows_f32_8x32__avx512".
 const char* Conv2dImplicitKernelName();
 
