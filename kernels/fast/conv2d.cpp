@@ -285,10 +285,11 @@ void detail::conv2d_f32_im2col(const KernelContext& ctx, const Conv2dParams& p, 
 
 namespace {
 
-// implicit_dw: each dW tile reads x in place (Conv2dDwTileImplicit, same bits)
-// instead of im2col + gemm_f32.
+// implicit: each dW tile reads x in place (Conv2dDwTileImplicit) instead of
+// im2col + gemm_f32, and dx is gathered per input pixel (Conv2dDxImplicit)
+// instead of gemm_f32 + col2im where that pays; the same bits either way.
 void Backward(const KernelContext& ctx, const Conv2dParams& p, const float* x, const float* w, const float* dy,
-              float* dx, float* dw, float* db, bool implicit_dw) {
+              float* dx, float* dw, float* db, bool implicit) {
   QUALM_DCHECK(Validate(p).ok());
   const Geometry g = MakeGeometry(p);
   const Layout l = MakeLayout(p, g, ctx.threads, ctx.scratch);
@@ -334,7 +335,7 @@ void Backward(const KernelContext& ctx, const Conv2dParams& p, const float* x, c
           for (Index i = count * c / chunks; i < count * (c + 1) / chunks; ++i) {
             Index row0, rows;
             tiles.at(i, &row0, &rows);
-            if (implicit_dw && detail::Conv2dDwTileImplicit(p, x, dy, grp, row0, rows, target, col, l.col_stride))
+            if (implicit && detail::Conv2dDwTileImplicit(p, x, dy, grp, row0, rows, target, col, l.col_stride))
               continue;
             Im2Col(p, g, x, grp, row0, rows, col);
             gemm_f32(Gemm(true, false, g.ocg, g.K, rows, p.out_c, g.K, g.K, 1.0f), dyg + row0 * p.out_c, col,
@@ -350,6 +351,7 @@ void Backward(const KernelContext& ctx, const Conv2dParams& p, const float* x, c
       }
     }
 
+    if (dx && implicit && detail::Conv2dDxImplicit(p, w, dy, grp, dx, ctx.threads)) continue;
     if (dx) {
       // Threads own disjoint image ranges, so col2im never races.
       const int nt = std::max(1, std::min(ctx.threads, p.batch));
@@ -378,12 +380,12 @@ void Backward(const KernelContext& ctx, const Conv2dParams& p, const float* x, c
 
 void conv2d_backward_f32(const KernelContext& ctx, const Conv2dParams& p, const float* x, const float* w,
                          const float* dy, float* dx, float* dw, float* db) {
-  Backward(ctx, p, x, w, dy, dx, dw, db, /*implicit_dw=*/true);
+  Backward(ctx, p, x, w, dy, dx, dw, db, /*implicit=*/true);
 }
 
 void detail::conv2d_backward_f32_im2col(const KernelContext& ctx, const Conv2dParams& p, const float* x,
                                         const float* w, const float* dy, float* dx, float* dw, float* db) {
-  Backward(ctx, p, x, w, dy, dx, dw, db, /*implicit_dw=*/false);
+  Backward(ctx, p, x, w, dy, dx, dw, db, /*implicit=*/false);
 }
 
 }  // namespace qualm::kernels::fast

@@ -45,11 +45,11 @@ constexpr int kChunk = 96;
 const std::vector<cr::RowsVariant>& RowsVariants() {
   static const std::vector<cr::RowsVariant> v = {
       {Isa::kAvx512, "conv2d_rows_f32_8x32__avx512", 32, &cr::conv2d_rows_f32_8x32__avx512, 32,
-       &cr::conv2d_dw_f32_8x32__avx512},
+       &cr::conv2d_dw_f32_8x32__avx512, 32, &cr::conv2d_dx_f32_8x32__avx512},
       {Isa::kAvx2, "conv2d_rows_f32_6x16__avx2", 16, &cr::conv2d_rows_f32_6x16__avx2, 16,
-       &cr::conv2d_dw_f32_6x16__avx2},
+       &cr::conv2d_dw_f32_6x16__avx2, 16, &cr::conv2d_dx_f32_6x16__avx2},
       {Isa::kScalar, "conv2d_rows_f32_4x8__generic", 8, &cr::conv2d_rows_f32_4x8__generic, 8,
-       &cr::conv2d_dw_f32_4x8__generic},
+       &cr::conv2d_dw_f32_4x8__generic, 8, &cr::conv2d_dx_f32_4x8__generic},
   };
   return v;
 }
@@ -308,6 +308,92 @@ bool Conv2dDwTileImplicit(const Conv2dParams& p, const float* x, const float* dy
       d.ldc = g.K;
       v.dw(d);
     }
+  }
+  return true;
+}
+
+namespace {
+
+// Input row iy of image n: every run of pixels of one stride class whose
+// windows use the same kernel columns gets one DxTile with its
+// contributions in increasing output-pixel order (kernel rows from the
+// bottom up, then kernel columns from the right to the left).
+void DxRow(const Conv2dParams& p, const Geometry& g, const cr::RowsVariant& v, const float* w, const float* dy,
+           int grp, Index n, Index iy, float* dx) {
+  int oys[kMaxTaps], kys[kMaxTaps], nrows = 0;
+  for (int ky = p.kernel_h - 1; ky >= 0; --ky) {
+    const Index t = iy + p.pad_top - Index{ky} * p.dilation_h;
+    if (t < 0 || t % p.stride_h != 0 || t / p.stride_h >= g.oh) continue;
+    oys[nrows] = static_cast<int>(t / p.stride_h), kys[nrows] = ky, ++nrows;
+  }
+  if (nrows == 0) return;
+  // Kernel columns (bit kx) whose tap lands pixel ix on an output pixel.
+  auto columns = [&](Index ix) {
+    std::uint64_t mask = 0;
+    for (int kx = 0; kx < p.kernel_w; ++kx) {
+      const Index u = ix + p.pad_left - Index{kx} * p.dilation_w;
+      if (u >= 0 && u % p.stride_w == 0 && u / p.stride_w < g.ow) mask |= std::uint64_t{1} << kx;
+    }
+    return mask;
+  };
+  std::ptrdiff_t dy_off[kMaxTaps], w_off[kMaxTaps];
+  const float* wg = w + grp * g.ocg * g.K;
+  for (Index cls = 0; cls < p.stride_w && cls < p.in_w; ++cls) {
+    for (Index ix0 = cls; ix0 < p.in_w;) {
+      const std::uint64_t mask = columns(ix0);
+      Index count = 1;
+      while (ix0 + count * p.stride_w < p.in_w && columns(ix0 + count * p.stride_w) == mask) ++count;
+      int nc = 0;
+      for (int i = 0; i < nrows; ++i) {
+        for (int kx = p.kernel_w - 1; kx >= 0; --kx) {
+          if (!(mask >> kx & 1)) continue;
+          const Index ox = (ix0 + p.pad_left - Index{kx} * p.dilation_w) / p.stride_w;
+          dy_off[nc] = ((n * g.oh + oys[i]) * g.ow + ox) * p.out_c + grp * g.ocg;
+          w_off[nc] = (Index{kys[i]} * p.kernel_w + kx) * g.icg;
+          ++nc;
+        }
+      }
+      if (nc > 0) {
+        for (Index c0 = 0; c0 < g.icg; c0 += v.dx_nr) {
+          cr::DxTile t;
+          t.dy = dy;
+          t.dy_off = dy_off;
+          t.dy_row = p.out_c;
+          t.w = wg + c0;
+          t.w_off = w_off;
+          t.w_oc = g.K;
+          t.ncontrib = nc;
+          t.ocg = static_cast<int>(g.ocg);
+          t.rows = static_cast<int>(count);
+          t.width = static_cast<int>(std::min<Index>(v.dx_nr, g.icg - c0));
+          t.dx = dx + ((n * p.in_h + iy) * p.in_w + ix0) * p.in_c + grp * g.icg + c0;
+          t.dx_row = Index{p.stride_w} * p.in_c;
+          v.dx(t);
+        }
+      }
+      ix0 += count * p.stride_w;
+    }
+  }
+}
+
+}  // namespace
+
+bool Conv2dDxImplicit(const Conv2dParams& p, const float* w, const float* dy, int grp, float* dx, int threads) {
+  const Geometry g = MakeGeometry(p);
+  if (g.icg < 8 || p.kernel_h * p.kernel_w > kMaxTaps || p.kernel_w > 64) return false;
+  const cr::RowsVariant& v = Active();
+  // Each input row is computed whole by one thread, in the same order whatever the split.
+  const Index rows = Index{p.batch} * p.in_h;
+  const double macs = static_cast<double>(p.batch) * g.P * g.K * g.ocg;
+  const int nt = macs < 2.0 * 256 * 1024 ? 1 : static_cast<int>(std::min<Index>(std::max(1, threads), rows));
+  auto body = [&](Index r0, Index r1) {
+    for (Index r = r0; r < r1; ++r) DxRow(p, g, v, w, dy, grp, r / p.in_h, r % p.in_h, dx);
+  };
+  if (nt <= 1) {
+    body(0, rows);
+  } else {
+#pragma omp parallel for num_threads(nt) schedule(static, 1)
+    for (int tid = 0; tid < nt; ++tid) body(rows * tid / nt, rows * (tid + 1) / nt);
   }
   return true;
 }

@@ -66,6 +66,29 @@ struct DwTile {
 
 using DwFn = void (*)(const DwTile& t);
 
+// The input gradient of `rows` input pixels without the dCol buffer: for each
+// pixel r and lane j < width,
+//     for each contribution c in order:  acc = 0; for oc = 0 .. ocg-1:
+//         acc = fma(dy[dy_off[c] + r * dy_row + oc], w[w_off[c] + oc * w_oc + j], acc)
+//       dx[r * dx_row + j] = dx[r * dx_row + j] + acc
+// i.e. the dCol element gemm_f32 computes (dY_tile * W_g, beta 0) and the add
+// col2im makes, in the order col2im makes them (conv2d.cpp: output pixels in
+// increasing order). The caller lists, per run of pixels, the (output pixel,
+// tap) pairs that read them, in that order. Lanes span input channels.
+struct DxTile {
+  const float* dy;
+  const std::ptrdiff_t* dy_off;  // per contribution: the output pixel's dY row (pixel 0 of the run)
+  std::ptrdiff_t dy_row;         // dY step from one pixel of the run to the next
+  const float* w;
+  const std::ptrdiff_t* w_off;   // per contribution: W_g(oc 0, tap, lane 0)
+  std::ptrdiff_t w_oc;           // W step between output channels (K)
+  int ncontrib, ocg, rows, width;
+  float* dx;                     // dx(r, j) at dx[r * dx_row + j], read and written
+  std::ptrdiff_t dx_row;
+};
+
+using DxFn = void (*)(const DxTile& t);
+
 struct RowsVariant {
   Isa isa;
   const char* name;
@@ -73,6 +96,8 @@ struct RowsVariant {
   RowsFn fn;
   int dw_nr;  // widest column piece DwFn takes
   DwFn dw;
+  int dx_nr;  // widest lane block DxFn takes
+  DxFn dx;
 };
 
 void conv2d_rows_f32_4x8__generic(const RowsTile& t);
@@ -81,6 +106,9 @@ void conv2d_rows_f32_8x32__avx512(const RowsTile& t);
 void conv2d_dw_f32_4x8__generic(const DwTile& t);
 void conv2d_dw_f32_6x16__avx2(const DwTile& t);
 void conv2d_dw_f32_8x32__avx512(const DwTile& t);
+void conv2d_dx_f32_4x8__generic(const DxTile& t);
+void conv2d_dx_f32_6x16__avx2(const DxTile& t);
+void conv2d_dx_f32_8x32__avx512(const DxTile& t);
 
 }  // namespace qualm::kernels::detail::conv_rows_internal
 
@@ -94,5 +122,12 @@ namespace qualm::kernels::fast::detail {
 // caller then runs im2col + gemm_f32, which gives the same bits.
 bool Conv2dDwTileImplicit(const Conv2dParams& p, const float* x, const float* dy, int grp, std::int64_t row0,
                           std::int64_t rows, float* target, float* buf, std::size_t buf_floats);
+
+// conv2d_backward_f32's dx for group grp: dx += col2im(dY_g * W_g) with the
+// bits of gemm_f32 + col2im, gathered per input pixel with no dCol buffer.
+// Returns false, having done nothing, where it does not pay (fewer than 8
+// channels per group: most lanes would idle) or the kernel has more than 64
+// taps; the caller then runs the gemm + col2im path, which gives the same bits.
+bool Conv2dDxImplicit(const Conv2dParams& p, const float* w, const float* dy, int grp, float* dx, int threads);
 
 }  // namespace qualm::kernels::fast::detail

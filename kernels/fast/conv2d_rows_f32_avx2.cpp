@@ -107,7 +107,51 @@ void DwBody(const DwTile& t) {
   }
 }
 
+template <int kV>
+void DxBody(const DxTile& t) {
+  const __m256i masks[2] = {Mask(t.width, 0), Mask(t.width, 8)};
+  for (int r0 = 0; r0 < t.rows; r0 += kMr) {
+    const int mr = std::min(kMr, t.rows - r0);
+    for (int c = 0; c < t.ncontrib; ++c) {
+      const float* a[kMr];
+      // Rows past the run repeat the last pixel; their results are never stored.
+#pragma GCC unroll 6
+      for (int r = 0; r < kMr; ++r) a[r] = t.dy + t.dy_off[c] + (r0 + std::min(r, mr - 1)) * t.dy_row;
+      __m256 acc[kMr][kV];
+#pragma GCC unroll 6
+      for (int r = 0; r < kMr; ++r)
+#pragma GCC unroll 2
+        for (int v = 0; v < kV; ++v) acc[r][v] = _mm256_setzero_ps();
+      const float* w = t.w + t.w_off[c];
+      for (int oc = 0; oc < t.ocg; ++oc, w += t.w_oc) {
+        __m256 wv[kV];
+#pragma GCC unroll 2
+        for (int v = 0; v < kV; ++v) wv[v] = _mm256_maskload_ps(w + 8 * v, masks[v]);
+#pragma GCC unroll 6
+        for (int r = 0; r < kMr; ++r) {
+          const __m256 av = _mm256_broadcast_ss(a[r] + oc);
+#pragma GCC unroll 2
+          for (int v = 0; v < kV; ++v) acc[r][v] = _mm256_fmadd_ps(av, wv[v], acc[r][v]);
+        }
+      }
+#pragma GCC unroll 6
+      for (int r = 0; r < kMr; ++r) {
+        if (r >= mr) break;
+        float* dx = t.dx + (r0 + r) * t.dx_row;
+#pragma GCC unroll 2
+        for (int v = 0; v < kV; ++v)
+          _mm256_maskstore_ps(dx + 8 * v, masks[v], _mm256_add_ps(_mm256_maskload_ps(dx + 8 * v, masks[v]), acc[r][v]));
+      }
+    }
+  }
+}
+
 }  // namespace
+
+void conv2d_dx_f32_6x16__avx2(const DxTile& t) {
+  if (t.width <= 8) DxBody<1>(t);
+  else DxBody<2>(t);
+}
 
 void conv2d_rows_f32_6x16__avx2(const RowsTile& t) {
   if (t.nr <= 8) Body<1>(t);

@@ -111,7 +111,53 @@ void DwBody(const DwTile& t) {
   }
 }
 
+template <int kMr, int kV>
+void DxBody(const DxTile& t) {
+  const unsigned bits = t.width >= 32 ? 0xFFFFFFFFu : (1u << t.width) - 1u;
+  const __mmask16 masks[2] = {static_cast<__mmask16>(bits & 0xFFFFu), static_cast<__mmask16>(bits >> 16)};
+  for (int r0 = 0; r0 < t.rows; r0 += kMr) {
+    const int mr = std::min(kMr, t.rows - r0);
+    for (int c = 0; c < t.ncontrib; ++c) {
+      const float* a[kMr];
+      // Rows past the run repeat the last pixel; their results are never stored.
+#pragma GCC unroll 8
+      for (int r = 0; r < kMr; ++r) a[r] = t.dy + t.dy_off[c] + (r0 + std::min(r, mr - 1)) * t.dy_row;
+      __m512 acc[kMr][kV];
+#pragma GCC unroll 8
+      for (int r = 0; r < kMr; ++r)
+#pragma GCC unroll 2
+        for (int v = 0; v < kV; ++v) acc[r][v] = _mm512_setzero_ps();
+      const float* w = t.w + t.w_off[c];
+      for (int oc = 0; oc < t.ocg; ++oc, w += t.w_oc) {
+        __m512 wv[kV];
+#pragma GCC unroll 2
+        for (int v = 0; v < kV; ++v) wv[v] = _mm512_maskz_loadu_ps(masks[v], w + 16 * v);
+#pragma GCC unroll 8
+        for (int r = 0; r < kMr; ++r) {
+          const __m512 av = _mm512_set1_ps(a[r][oc]);
+#pragma GCC unroll 2
+          for (int v = 0; v < kV; ++v) acc[r][v] = _mm512_fmadd_ps(av, wv[v], acc[r][v]);
+        }
+      }
+#pragma GCC unroll 8
+      for (int r = 0; r < kMr; ++r) {
+        if (r >= mr) break;
+        float* dx = t.dx + (r0 + r) * t.dx_row;
+#pragma GCC unroll 2
+        for (int v = 0; v < kV; ++v)
+          _mm512_mask_storeu_ps(dx + 16 * v, masks[v],
+                                _mm512_add_ps(_mm512_maskz_loadu_ps(masks[v], dx + 16 * v), acc[r][v]));
+      }
+    }
+  }
+}
+
 }  // namespace
+
+void conv2d_dx_f32_8x32__avx512(const DxTile& t) {
+  if (t.width <= 16) DxBody<8, 1>(t);
+  else DxBody<8, 2>(t);
+}
 
 void conv2d_dw_f32_8x32__avx512(const DwTile& t) {
   if (t.width <= 16) DwBody<8, 1>(t);

@@ -47,4 +47,19 @@ void conv2d_dw_f32_4x8__generic(const DwTile& t) {
   }
 }
 
+void conv2d_dx_f32_4x8__generic(const DxTile& t) {
+  for (int r = 0; r < t.rows; ++r) {
+    float* dx = t.dx + r * t.dx_row;
+    for (int c = 0; c < t.ncontrib; ++c) {
+      const float* a = t.dy + t.dy_off[c] + r * t.dy_row;
+      const float* w = t.w + t.w_off[c];
+      for (int j = 0; j < t.width; ++j) {
+        float acc = 0.0f;
+        for (int oc = 0; oc < t.ocg; ++oc) acc = std::fma(a[oc], w[oc * t.w_oc + j], acc);
+        dx[j] = dx[j] + acc;
+      }
+    }
+  }
+}
+
 }  // namespace qualm::kernels::detail::conv_rows_internal
