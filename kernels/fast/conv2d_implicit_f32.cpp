@@ -314,12 +314,15 @@ bool Conv2dDwTileImplicit(const Conv2dParams& p, const float* x, const float* dy
 
 namespace {
 
-// Input row iy of image n: every run of pixels of one stride class whose
-// windows use the same kernel columns gets one DxTile with its
-// contributions in increasing output-pixel order (kernel rows from the
-// bottom up, then kernel columns from the right to the left).
+// Pixels per DxTile call (their offsets live on the stack).
+constexpr int kDxRows = 256;
+
+// Input row iy of every image: each run of pixels of one stride class whose
+// windows use the same kernel columns, in every image, shares one list of
+// contributions in increasing output-pixel order (kernel rows from the bottom
+// up, then kernel columns from the right to the left).
 void DxRow(const Conv2dParams& p, const Geometry& g, const cr::RowsVariant& v, const float* w, const float* dy,
-           int grp, Index n, Index iy, float* dx) {
+           int grp, Index iy, float* dx) {
   int oys[kMaxTaps], kys[kMaxTaps], nrows = 0;
   for (int ky = p.kernel_h - 1; ky >= 0; --ky) {
     const Index t = iy + p.pad_top - Index{ky} * p.dilation_h;
@@ -336,7 +339,7 @@ void DxRow(const Conv2dParams& p, const Geometry& g, const cr::RowsVariant& v, c
     }
     return mask;
   };
-  std::ptrdiff_t dy_off[kMaxTaps], w_off[kMaxTaps];
+  std::ptrdiff_t dy_off[kMaxTaps], w_off[kMaxTaps], dy_base[kDxRows], dx_base[kDxRows];
   const float* wg = w + grp * g.ocg * g.K;
   for (Index cls = 0; cls < p.stride_w && cls < p.in_w; ++cls) {
     for (Index ix0 = cls; ix0 < p.in_w;) {
@@ -348,26 +351,34 @@ void DxRow(const Conv2dParams& p, const Geometry& g, const cr::RowsVariant& v, c
         for (int kx = p.kernel_w - 1; kx >= 0; --kx) {
           if (!(mask >> kx & 1)) continue;
           const Index ox = (ix0 + p.pad_left - Index{kx} * p.dilation_w) / p.stride_w;
-          dy_off[nc] = ((n * g.oh + oys[i]) * g.ow + ox) * p.out_c + grp * g.ocg;
+          dy_off[nc] = (Index{oys[i]} * g.ow + ox) * p.out_c + grp * g.ocg;
           w_off[nc] = (Index{kys[i]} * p.kernel_w + kx) * g.icg;
           ++nc;
         }
       }
-      if (nc > 0) {
+      // Pixel j of the run in image n: output pixels shift by j, input pixels by j * stride_w.
+      const Index total = Index{p.batch} * count;
+      for (Index r0 = 0; nc > 0 && r0 < total; r0 += kDxRows) {
+        const int rows = static_cast<int>(std::min<Index>(kDxRows, total - r0));
+        for (int r = 0; r < rows; ++r) {
+          const Index n = (r0 + r) / count, j = (r0 + r) % count;
+          dy_base[r] = (n * g.P + j) * p.out_c;
+          dx_base[r] = ((n * p.in_h + iy) * p.in_w + ix0 + j * p.stride_w) * p.in_c + grp * g.icg;
+        }
         for (Index c0 = 0; c0 < g.icg; c0 += v.dx_nr) {
           cr::DxTile t;
           t.dy = dy;
+          t.dy_base = dy_base;
           t.dy_off = dy_off;
-          t.dy_row = p.out_c;
           t.w = wg + c0;
           t.w_off = w_off;
           t.w_oc = g.K;
           t.ncontrib = nc;
           t.ocg = static_cast<int>(g.ocg);
-          t.rows = static_cast<int>(count);
+          t.rows = rows;
           t.width = static_cast<int>(std::min<Index>(v.dx_nr, g.icg - c0));
-          t.dx = dx + ((n * p.in_h + iy) * p.in_w + ix0) * p.in_c + grp * g.icg + c0;
-          t.dx_row = Index{p.stride_w} * p.in_c;
+          t.dx = dx + c0;
+          t.dx_base = dx_base;
           v.dx(t);
         }
       }
@@ -382,12 +393,13 @@ bool Conv2dDxImplicit(const Conv2dParams& p, const float* w, const float* dy, in
   const Geometry g = MakeGeometry(p);
   if (g.icg < 8 || p.kernel_h * p.kernel_w > kMaxTaps || p.kernel_w > 64) return false;
   const cr::RowsVariant& v = Active();
-  // Each input row is computed whole by one thread, in the same order whatever the split.
-  const Index rows = Index{p.batch} * p.in_h;
+  // Each input row (of every image) is computed whole by one thread, in the
+  // same order whatever the split.
+  const Index rows = p.in_h;
   const double macs = static_cast<double>(p.batch) * g.P * g.K * g.ocg;
   const int nt = macs < 2.0 * 256 * 1024 ? 1 : static_cast<int>(std::min<Index>(std::max(1, threads), rows));
   auto body = [&](Index r0, Index r1) {
-    for (Index r = r0; r < r1; ++r) DxRow(p, g, v, w, dy, grp, r / p.in_h, r % p.in_h, dx);
+    for (Index iy = r0; iy < r1; ++iy) DxRow(p, g, v, w, dy, grp, iy, dx);
   };
   if (nt <= 1) {
     body(0, rows);

@@ -69,22 +69,23 @@ using DwFn = void (*)(const DwTile& t);
 // The input gradient of `rows` input pixels without the dCol buffer: for each
 // pixel r and lane j < width,
 //     for each contribution c in order:  acc = 0; for oc = 0 .. ocg-1:
-//         acc = fma(dy[dy_off[c] + r * dy_row + oc], w[w_off[c] + oc * w_oc + j], acc)
-//       dx[r * dx_row + j] = dx[r * dx_row + j] + acc
+//         acc = fma(dy[dy_base[r] + dy_off[c] + oc], w[w_off[c] + oc * w_oc + j], acc)
+//       dx[dx_base[r] + j] = dx[dx_base[r] + j] + acc
 // i.e. the dCol element gemm_f32 computes (dY_tile * W_g, beta 0) and the add
 // col2im makes, in the order col2im makes them (conv2d.cpp: output pixels in
-// increasing order). The caller lists, per run of pixels, the (output pixel,
-// tap) pairs that read them, in that order. Lanes span input channels.
+// increasing order). The rows of one call are pixels whose windows use the
+// same taps (same input row and stride class, any image), so one list of
+// contributions serves them all. Lanes span input channels.
 struct DxTile {
   const float* dy;
-  const std::ptrdiff_t* dy_off;  // per contribution: the output pixel's dY row (pixel 0 of the run)
-  std::ptrdiff_t dy_row;         // dY step from one pixel of the run to the next
+  const std::ptrdiff_t* dy_base;  // per pixel
+  const std::ptrdiff_t* dy_off;   // per contribution: the output pixel's dY row, relative to dy_base
   const float* w;
-  const std::ptrdiff_t* w_off;   // per contribution: W_g(oc 0, tap, lane 0)
-  std::ptrdiff_t w_oc;           // W step between output channels (K)
+  const std::ptrdiff_t* w_off;    // per contribution: W_g(oc 0, tap, lane 0)
+  std::ptrdiff_t w_oc;            // W step between output channels (K)
   int ncontrib, ocg, rows, width;
-  float* dx;                     // dx(r, j) at dx[r * dx_row + j], read and written
-  std::ptrdiff_t dx_row;
+  float* dx;
+  const std::ptrdiff_t* dx_base;  // per pixel
 };
 
 using DxFn = void (*)(const DxTile& t);

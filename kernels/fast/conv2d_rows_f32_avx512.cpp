@@ -121,7 +121,7 @@ void DxBody(const DxTile& t) {
       const float* a[kMr];
       // Rows past the run repeat the last pixel; their results are never stored.
 #pragma GCC unroll 8
-      for (int r = 0; r < kMr; ++r) a[r] = t.dy + t.dy_off[c] + (r0 + std::min(r, mr - 1)) * t.dy_row;
+      for (int r = 0; r < kMr; ++r) a[r] = t.dy + t.dy_off[c] + t.dy_base[r0 + std::min(r, mr - 1)];
       __m512 acc[kMr][kV];
 #pragma GCC unroll 8
       for (int r = 0; r < kMr; ++r)
@@ -142,7 +142,7 @@ void DxBody(const DxTile& t) {
 #pragma GCC unroll 8
       for (int r = 0; r < kMr; ++r) {
         if (r >= mr) break;
-        float* dx = t.dx + (r0 + r) * t.dx_row;
+        float* dx = t.dx + t.dx_base[r0 + r];
 #pragma GCC unroll 2
         for (int v = 0; v < kV; ++v)
           _mm512_mask_storeu_ps(dx + 16 * v, masks[v],

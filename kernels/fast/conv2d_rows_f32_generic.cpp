@@ -49,9 +49,9 @@ void conv2d_dw_f32_4x8__generic(const DwTile& t) {
 
 void conv2d_dx_f32_4x8__generic(const DxTile& t) {
   for (int r = 0; r < t.rows; ++r) {
-    float* dx = t.dx + r * t.dx_row;
+    float* dx = t.dx + t.dx_base[r];
     for (int c = 0; c < t.ncontrib; ++c) {
-      const float* a = t.dy + t.dy_off[c] + r * t.dy_row;
+      const float* a = t.dy + t.dy_off[c] + t.dy_base[r];
       const float* w = t.w + t.w_off[c];
       for (int j = 0; j < t.width; ++j) {
         float acc = 0.0f;
