@@ -27,6 +27,15 @@
 //  * dx: col2im of neighbouring pixels overlaps, so threads split by image
 //    (a tile never straddles two threads' images) and write disjoint images.
 // Scratch layout: per thread a Col tile; kDwChunks dW partials; one db accumulator.
+//
+// Implicit GEMM (conv2d_implicit_f32.cpp, conv2d_rows_f32.h): the forward
+// pass, each dW tile and (for >= 8 channels per group) dx skip the Col
+// buffer and read x / dY in place, performing exactly the floating-point
+// operations of the im2col + gemm_f32 path here, in the same order, so their
+// results are bit-identical to it (tests/kernels/fast_conv_implicit_test.cpp).
+// The tiling and dW chunks here still define the dW bits; the im2col code
+// serves the shapes the implicit kernels decline and is the tests' oracle
+// (detail/conv2d_f32_paths.h).
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
