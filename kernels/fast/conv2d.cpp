@@ -27,12 +27,23 @@
 //  * dx: col2im of neighbouring pixels overlaps, so threads split by image
 //    (a tile never straddles two threads' images) and write disjoint images.
 // Scratch layout: per thread a Col tile; kDwChunks dW partials; one db accumulator.
+//
+// Implicit GEMM (conv2d_implicit_f32.cpp, conv2d_rows_f32.h): the forward
+// pass, each dW tile and (for >= 8 channels per group) dx skip the Col
+// buffer and read x / dY in place, performing exactly the floating-point
+// operations of the im2col + gemm_f32 path here, in the same order, so their
+// results are bit-identical to it (tests/kernels/fast_conv_implicit_test.cpp).
+// The tiling and dW chunks here still define the dW bits; the im2col code
+// serves the shapes the implicit kernels decline and is the tests' oracle
+// (detail/conv2d_f32_paths.h).
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
 
 #include "internal/scratch.h"
 #include "qualm/kernels/conv2d.h"
+#include "fast/conv2d_rows_f32.h"
+#include "qualm/kernels/detail/conv2d_f32_paths.h"
 #include "qualm/kernels/gemm.h"
 
 namespace qualm::kernels::fast {
@@ -232,11 +243,22 @@ void ForTileRuns(int threads, Index count, const Body& body) {
 std::size_t conv2d_scratch_floats(const Conv2dParams& p, int threads) {
   QUALM_DCHECK(Validate(p).ok());
   const Geometry g = MakeGeometry(p);
-  return MakeLayout(p, g, threads, nullptr).used;
+  // Forward may take the implicit GEMM (conv2d_implicit_f32.cpp); backward uses this file's layout.
+  return std::max(MakeLayout(p, g, threads, nullptr).used, detail::conv2d_implicit_f32_scratch_floats(p, threads));
 }
 
 void conv2d_f32(const KernelContext& ctx, const Conv2dParams& p, const float* x, const float* w,
                 const float* bias, float* y) {
+  // The implicit GEMM (no im2col; the same bits: fast/conv2d_rows_f32.h).
+  if (detail::Conv2dImplicitApplies(p)) {
+    detail::conv2d_implicit_f32(ctx, p, x, w, nullptr, bias, y);
+    return;
+  }
+  detail::conv2d_f32_im2col(ctx, p, x, w, bias, y);
+}
+
+void detail::conv2d_f32_im2col(const KernelContext& ctx, const Conv2dParams& p, const float* x, const float* w,
+                               const float* bias, float* y) {
   QUALM_DCHECK(Validate(p).ok());
   const Geometry g = MakeGeometry(p);
   const Layout l = MakeLayout(p, g, ctx.threads, ctx.scratch);
@@ -270,8 +292,13 @@ void conv2d_f32(const KernelContext& ctx, const Conv2dParams& p, const float* x,
   }
 }
 
-void conv2d_backward_f32(const KernelContext& ctx, const Conv2dParams& p, const float* x, const float* w,
-                         const float* dy, float* dx, float* dw, float* db) {
+namespace {
+
+// implicit: each dW tile reads x in place (Conv2dDwTileImplicit) instead of
+// im2col + gemm_f32, and dx is gathered per input pixel (Conv2dDxImplicit)
+// instead of gemm_f32 + col2im where that pays; the same bits either way.
+void Backward(const KernelContext& ctx, const Conv2dParams& p, const float* x, const float* w, const float* dy,
+              float* dx, float* dw, float* db, bool implicit) {
   QUALM_DCHECK(Validate(p).ok());
   const Geometry g = MakeGeometry(p);
   const Layout l = MakeLayout(p, g, ctx.threads, ctx.scratch);
@@ -317,6 +344,8 @@ void conv2d_backward_f32(const KernelContext& ctx, const Conv2dParams& p, const 
           for (Index i = count * c / chunks; i < count * (c + 1) / chunks; ++i) {
             Index row0, rows;
             tiles.at(i, &row0, &rows);
+            if (implicit && detail::Conv2dDwTileImplicit(p, x, dy, grp, row0, rows, target, col, l.col_stride))
+              continue;
             Im2Col(p, g, x, grp, row0, rows, col);
             gemm_f32(Gemm(true, false, g.ocg, g.K, rows, p.out_c, g.K, g.K, 1.0f), dyg + row0 * p.out_c, col,
                      target, gemm_threads);
@@ -331,6 +360,7 @@ void conv2d_backward_f32(const KernelContext& ctx, const Conv2dParams& p, const 
       }
     }
 
+    if (dx && implicit && detail::Conv2dDxImplicit(p, w, dy, grp, dx, ctx.threads)) continue;
     if (dx) {
       // Threads own disjoint image ranges, so col2im never races.
       const int nt = std::max(1, std::min(ctx.threads, p.batch));
@@ -353,6 +383,18 @@ void conv2d_backward_f32(const KernelContext& ctx, const Conv2dParams& p, const 
       }
     }
   }
+}
+
+}  // namespace
+
+void conv2d_backward_f32(const KernelContext& ctx, const Conv2dParams& p, const float* x, const float* w,
+                         const float* dy, float* dx, float* dw, float* db) {
+  Backward(ctx, p, x, w, dy, dx, dw, db, /*implicit=*/true);
+}
+
+void detail::conv2d_backward_f32_im2col(const KernelContext& ctx, const Conv2dParams& p, const float* x,
+                                        const float* w, const float* dy, float* dx, float* dw, float* db) {
+  Backward(ctx, p, x, w, dy, dx, dw, db, /*implicit=*/false);
 }
 
 }  // namespace qualm::kernels::fast

@@ -51,6 +51,8 @@ std::string DescribeGemmDispatch() {
   return internal::DescribeDispatch(GemmVariants(), g_override.load(std::memory_order_relaxed));
 }
 
+Isa ActiveGemmIsa() { return Chosen().isa; }
+
 ScopedGemmIsaForTesting::ScopedGemmIsaForTesting(Isa isa) {
   previous_ = g_override.load();
   if (const GemmVariant* v = internal::RunnableVariantFor(GemmVariants(), isa)) {

@@ -7,6 +7,7 @@
 #include "../op_params.h"
 #include "../op_table.h"
 #include "qualm/kernels/conv2d.h"
+#include "qualm/kernels/conv2d_packed.h"
 #include "qualm/kernels/dense.h"
 #include "qualm/kernels/onednn.h"
 
@@ -30,9 +31,16 @@ class Conv2dExec final : public NodeExec {
     const float* w = ParamData(b_, "weight");
     float* y = b_.output->value.f32();
     if (onednn_) onednn_->Run(s.n, x, y);
+    else if (s.backend == Backend::kFast && packed_.nr > 0)
+      kernels::fast::conv2d_f32_prepacked(*s.ctx, p, packed_, x, w, bias, y);
     else if (s.backend == Backend::kFast) kernels::fast::conv2d_f32(*s.ctx, p, x, w, bias, y);
     else kernels::ref::conv2d_f32(p, x, w, bias, y);
   }
+  // Inference executors (weights constant): the fast path's weight panels,
+  // packed once here instead of on every call (conv2d_packed.h; same bits).
+  // Training executors leave it empty: their weights change every step, and
+  // conv2d_f32 packs once per forward call, i.e. once per step.
+  void PackWeights(const float* w) { packed_ = kernels::fast::PackConv2dWeightsF32(p_, w); }
   void Backward(const ExecState& s) override {
     kernels::Conv2dParams p = p_;
     p.batch = s.n;
@@ -50,6 +58,7 @@ class Conv2dExec final : public NodeExec {
   NodeBinding b_;
   kernels::Conv2dParams p_;
   std::unique_ptr<kernels::onednn::PreparedF32> onednn_;  // Backend::kOnednn
+  kernels::fast::PackedConv2dWeightsF32 packed_;         // Backend::kFast, inference only
 };
 
 class DenseExec final : public NodeExec {
@@ -102,7 +111,10 @@ Result<std::unique_ptr<NodeExec>> MakeConv2dExec(const NodeBinding& b) {
     QUALM_ASSIGN_OR_RETURN(onednn, kernels::onednn::PrepareConv2dF32(p, ParamData(b, "weight"), ParamData(b, "bias"),
                                                                       b.threads));
   }
-  return std::unique_ptr<NodeExec>(new Conv2dExec(b, p, std::move(onednn)));
+  const bool pack = !onednn && !b.training && b.backend == Backend::kFast;
+  auto exec = std::make_unique<Conv2dExec>(b, p, std::move(onednn));
+  if (pack) exec->PackWeights(ParamData(b, "weight"));
+  return std::unique_ptr<NodeExec>(std::move(exec));
 }
 
 Result<std::unique_ptr<NodeExec>> MakeDenseExec(const NodeBinding& b) {

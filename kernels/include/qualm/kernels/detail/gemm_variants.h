@@ -36,6 +36,9 @@ const std::vector<GemmVariant>& GemmVariants();
 std::vector<GemmVariant> RunnableGemmVariants();
 // "gemm_f32_8x32__avx512: chosen; gemm_f32_6x16__avx2: not needed; ..." and the like.
 std::string DescribeGemmDispatch();
+// The ISA of the variant gemm_f32 runs now (test override included). The
+// implicit-GEMM conv (kernels/fast/conv2d_implicit_f32.cpp) follows it.
+Isa ActiveGemmIsa();
 
 // Test-only hook: while alive, gemm_f32 (and therefore every fast kernel) runs
 // the variant for `isa` instead of the dispatcher's choice, so one test process
