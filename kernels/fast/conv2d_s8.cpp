@@ -24,6 +24,7 @@
 #include <type_traits>
 
 #include "fast/channel_affine_s8.h"
+#include "fast/conv_s8_c1.h"
 #include "fast/im2col_s8.h"
 #include "fast/int8_rows.h"
 #include "qualm/kernels/detail/int8_gemm_variants.h"
@@ -117,12 +118,20 @@ void Depthwise(const KernelContextS8& ctx, const PreparedConv2dS8& pp, const Pac
 
 }  // namespace
 
-std::size_t conv2d_s8_scratch_int16(const PreparedConv2dS8& pp, int threads) {
+// The general path's scratch (conv2d_s8_scratch_int16 adds the one-channel path's).
+static std::size_t GeneralScratchInt16(const PreparedConv2dS8& pp, int threads) {
   // Sized for the prepared batch: a smaller run batch needs the same or nothing.
   if (UsesAffineTable(pp.shape)) return static_cast<std::size_t>(internal_s8::AffineTableBytes(pp.shape.out_c) + 1) / 2;
   if (IsDepthwise(pp.shape)) return 0;
   const ConvGeometry g = MakeGeometry(pp.shape);
   return internal_s8::ScratchInt16(g.M, g.k_padded, threads);
+}
+
+std::size_t conv2d_s8_scratch_int16(const PreparedConv2dS8& pp, int threads) {
+  const std::size_t general = GeneralScratchInt16(pp, threads);
+  // Room for either path: the one-channel one runs only under some variants.
+  if (internal_s8::IsConvS8C1(pp.shape)) return std::max(general, internal_s8::ConvS8C1ScratchInt16(pp, threads));
+  return general;
 }
 
 void conv2d_s8(const KernelContextS8& ctx, const PreparedConv2dS8& pp, const PackedS8Weights& w,
@@ -135,6 +144,8 @@ void conv2d_s8(const KernelContextS8& ctx, const PreparedConv2dS8& pp, const Pac
     Depthwise(ctx, pp, w, x, bias, y, v);
     return;
   }
+  // in_c == 1: output pixels in the vector lanes instead (fast/conv_s8_c1.h).
+  if (internal_s8::RunConvS8C1(ctx, pp, w, x, bias, y)) return;
   const ConvGeometry g = MakeGeometry(p);
   QUALM_DCHECK(w.groups == p.groups && w.n == g.ocg && w.k == g.K && w.k_padded == g.k_padded);
   QUALM_DCHECK(ctx.scratch_int16 >= conv2d_s8_scratch_int16(pp, ctx.threads) && ctx.scratch != nullptr);
