@@ -31,6 +31,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "fast/conv_f32_c1.h"
 #include "internal/scratch.h"
 #include "qualm/kernels/conv2d.h"
 #include "qualm/kernels/gemm.h"
@@ -232,12 +233,15 @@ void ForTileRuns(int threads, Index count, const Body& body) {
 std::size_t conv2d_scratch_floats(const Conv2dParams& p, int threads) {
   QUALM_DCHECK(Validate(p).ok());
   const Geometry g = MakeGeometry(p);
-  return MakeLayout(p, g, threads, nullptr).used;
+  // Room for the one-channel forward path too (fast/conv_f32_c1.h; 0 for other convs).
+  return std::max(MakeLayout(p, g, threads, nullptr).used, internal_f32::ConvF32C1ScratchFloats(p, threads));
 }
 
 void conv2d_f32(const KernelContext& ctx, const Conv2dParams& p, const float* x, const float* w,
                 const float* bias, float* y) {
   QUALM_DCHECK(Validate(p).ok());
+  // in_c == 1: output pixels in the vector lanes instead, same bits (fast/conv_f32_c1.h).
+  if (internal_f32::RunConvF32C1(ctx, p, x, w, bias, y)) return;
   const Geometry g = MakeGeometry(p);
   const Layout l = MakeLayout(p, g, ctx.threads, ctx.scratch);
   QUALM_DCHECK(ctx.scratch_floats >= l.used && (l.used == 0 || ctx.scratch != nullptr));

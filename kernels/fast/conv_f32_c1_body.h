@@ -1,0 +1,102 @@
+// fast/conv_f32_c1_body.h (private): the one-channel float conv, pixels in
+// lanes (detail/conv_c1_variants.h, ConvF32C1Tile), written once over a
+// vector type V and included by its per-ISA translation units
+// (conv_f32_c1_avx512.cpp, conv_f32_c1_avx2.cpp), each defining V first:
+//   V::kL                     lanes (pixels per group)
+//   V::T                      the register type
+//   V::Zero(), Set1(f), Load(p), Store(p, v), Add(a, b)
+//   V::Fma(a, b, c)           a * b + c, one rounding (vfmadd)
+//   V::LoadLanes(v, lo, hi, p) v with lanes [lo, hi) loaded from p + lane
+//                             (p is lane 0's address; the other lanes are
+//                             neither read nor faulted on)
+// Internal linkage (an unnamed namespace): each TU has its own copy.
+//
+// Bits: for each output, acc = +0, then acc = Fma(col[k], w[c][k], acc) for
+// k in (ky, kx) order, padding taps as 0.0f, then acc + bias[c]: the exact
+// operation sequence of im2col + gemm_f32 (its micro-kernels' vfmadd(a, b,
+// acc) chain from zero over the whole K, alpha 1, beta 0) followed by
+// conv2d.cpp's bias pass, so the bits are the general path's.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+
+#include "fast/conv_c1_taps.h"
+#include "qualm/kernels/detail/conv_c1_variants.h"
+
+namespace qualm::kernels::detail {
+namespace {
+
+template <class V>
+struct ConvF32C1 {
+  static constexpr int kL = V::kL;
+  static constexpr int kGroups = kConvC1Pixels / kL;
+  using T = typename V::T;
+
+  // Tap (ky, kx) of a group's lanes (0.0f where it is a padding tap).
+  static T Tap(const Conv2dParams& p, const float* x, const C1Segment* seg, int nseg, int ky, int kx) {
+    T v = V::Zero();
+    for (int s = 0; s < nseg; ++s) {
+      const C1Span sp = C1SpanOf(p, seg[s], ky, kx);
+      if (sp.lo >= sp.hi) continue;
+      if (p.stride_w == 1) {
+        v = V::LoadLanes(v, seg[s].lane + sp.lo, seg[s].lane + sp.hi, C1LaneZero(x, sp, seg[s].lane));
+      } else {
+        alignas(64) float lanes[kL];
+        V::Store(lanes, v);
+        for (int j = sp.lo; j < sp.hi; ++j) lanes[seg[s].lane + j] = x[sp.row + sp.ix0 + std::int64_t{j} * p.stride_w];
+        v = V::Load(lanes);
+      }
+    }
+    return v;
+  }
+
+  // The taps of pixels [m0, m0 + count) into a ([K][kConvC1Pixels]).
+  static void BuildBlock(const ConvF32C1Tile& t, std::int64_t m0, int count, float* a) {
+    const Conv2dParams& p = *t.shape;
+    const int K = p.kernel_h * p.kernel_w;
+    C1Segment seg[kL];
+    for (int g = 0; g < kGroups; ++g) {
+      const int n = std::clamp(count - g * kL, 0, kL);
+      const int nseg = n > 0 ? C1Segments<kL>(p, m0 + g * kL, n, seg) : 0;
+      for (int k = 0; k < K; ++k)
+        V::Store(a + std::int64_t{k} * kConvC1Pixels + g * kL, Tap(p, t.x, seg, nseg, k / p.kernel_w, k % p.kernel_w));
+    }
+  }
+
+  static void Run(const ConvF32C1Tile& t) {
+    const Conv2dParams& p = *t.shape;
+    const int oc = p.out_c, K = p.kernel_h * p.kernel_w;
+    float* a = t.scratch;
+    float* res = t.scratch + std::int64_t{K} * kConvC1Pixels;
+    for (int c0 = 0; c0 < oc; c0 += kConvC1Channels) {
+      const int nc = std::min(kConvC1Channels, oc - c0);
+      for (std::int64_t m0 = t.pix0; m0 < t.pix1; m0 += kConvC1Pixels) {
+        const int count = static_cast<int>(std::min<std::int64_t>(kConvC1Pixels, t.pix1 - m0));
+        BuildBlock(t, m0, count, a);
+        for (int c = 0; c < nc; ++c) {
+          const float* w = t.w + std::int64_t{c0 + c} * K;
+          T acc[kGroups];
+          for (int g = 0; g < kGroups; ++g) acc[g] = V::Zero();
+          for (int k = 0; k < K; ++k) {
+            const T wk = V::Set1(w[k]);
+            const float* ak = a + std::int64_t{k} * kConvC1Pixels;
+            for (int g = 0; g < kGroups; ++g) acc[g] = V::Fma(V::Load(ak + g * kL), wk, acc[g]);
+          }
+          if (t.bias) {
+            const T b = V::Set1(t.bias[c0 + c]);
+            for (int g = 0; g < kGroups; ++g) acc[g] = V::Add(acc[g], b);
+          }
+          for (int g = 0; g < kGroups; ++g) V::Store(res + c * kConvC1Pixels + g * kL, acc[g]);
+        }
+        for (int j = 0; j < count; ++j) {
+          float* yr = t.y + (m0 + j) * oc + c0;
+          for (int c = 0; c < nc; ++c) yr[c] = res[c * kConvC1Pixels + j];
+        }
+      }
+    }
+  }
+};
+
+}  // namespace
+}  // namespace qualm::kernels::detail
