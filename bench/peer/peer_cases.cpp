@@ -6,6 +6,7 @@
 #include <memory>
 #include <random>
 
+#include "qualm/kernels/detail/conv_c1_variants.h"
 #include "qualm/kernels/conv2d.h"
 #include "qualm/kernels/conv2d_s8.h"
 #include "qualm/kernels/dense.h"
@@ -79,7 +80,7 @@ std::vector<Layer> Layers(const std::string& model) {
     return {ConvLayer(model, 28, 1, 6, 5, 2), ConvLayer(model, 14, 6, 16, 5, 0), DenseLayer(model, 400, 120),
             DenseLayer(model, 120, 84), DenseLayer(model, 84, 10)};
   if (model == "resnet20")
-    return {ConvLayer(model, 28, 16, 16, 3, 1), ConvLayer(model, 14, 32, 32, 3, 1), ConvLayer(model, 7, 64, 64, 3, 1),
+    return {ConvLayer(model, 28, 1, 16, 3, 1), ConvLayer(model, 28, 16, 16, 3, 1), ConvLayer(model, 14, 32, 32, 3, 1), ConvLayer(model, 7, 64, 64, 3, 1),
             DenseLayer(model, 64, 10)};
   if (model == "nin")
     return {ConvLayer(model, 28, 1, 48, 5, 2), ConvLayer(model, 28, 48, 32, 1, 0), ConvLayer(model, 14, 32, 64, 5, 2),
@@ -168,6 +169,7 @@ Result<PeerImpl> MakeF32(const Layer& l, int batch, int threads, const std::stri
     auto scratch = std::make_shared<Buffer<float>>(floats);
     const qk::KernelContext ctx{threads, scratch->data, floats};
     r.kernel = qk::GemmPathName();
+    if (!l.dense && qk::detail::IsConvC1(cp) && qk::detail::ActiveConvF32C1()) r.kernel = qk::detail::ConvF32C1PathName();
     if (l.dense)
       r.run = [d, scratch, ctx, dp] { qk::fast::dense_f32(ctx, dp, d->x.data, d->w.data, d->b.data, d->y.data); };
     else
@@ -263,6 +265,8 @@ Result<PeerImpl> MakeS8(const Layer& l, int batch, int threads, const std::strin
   }
   if (impl == "qualm") {
     r.kernel = qk::Int8GemmPathName();
+    if (!l.dense && qk::detail::IsConvC1(pc->shape) && pc->shape.out_c > 1 && qk::detail::ActiveConvS8C1())
+      r.kernel = qk::detail::ConvS8C1PathName();
     const std::size_t n16 =
         l.dense ? qk::fast::dense_s8_scratch_int16(*pd, threads) : qk::fast::conv2d_s8_scratch_int16(*pc, threads);
     auto scratch = std::make_shared<Buffer<std::int16_t>>(n16);
