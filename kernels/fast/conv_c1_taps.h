@@ -16,6 +16,7 @@
 #include <cstdint>
 
 #include "qualm/kernels/conv2d.h"
+#include "qualm/kernels/detail/conv_c1_variants.h"
 
 namespace qualm::kernels::detail {
 namespace {
@@ -81,6 +82,59 @@ const T* C1LaneZero(const T* x, const C1Span& s, int lane0) {
   return reinterpret_cast<const T*>(reinterpret_cast<std::uintptr_t>(x) +
                                     static_cast<std::uintptr_t>((s.row + s.ix0 - lane0) *
                                                                 static_cast<std::int64_t>(sizeof(T))));
+}
+
+// Stride-1 convs (both strides 1) take their taps from padded rows instead:
+// `rows` rows of the image padded on every side (wp = in_w + pad_left +
+// pad_right elements each, padded row r = input row oy0 + r - pad_top), then
+// kConvC1Pixels padding elements. Output pixel (oy, ox) is then "virtual
+// pixel" vp = (oy - oy0) * wp + ox, and its tap (ky, kx) is element vp +
+// ky * dilation_h * wp + kx * dilation_w: 16 consecutive virtual pixels read
+// 16 consecutive elements, whatever row they cross, so every tap of a group
+// is one unmasked load. The virtual pixels with ox >= out_w are computed and
+// never stored (wp - out_w = the horizontal padding minus nothing: 4 of 32
+// lanes for LeNet conv1, 2 of 30 for a 3x3 stem).
+inline std::int64_t C1PaddedWidth(const Conv2dParams& p) {
+  return std::int64_t{p.in_w} + p.pad_left + p.pad_right;
+}
+
+template <typename In, typename T, typename Convert>
+void C1PadRows(const Conv2dParams& p, const In* x, std::int64_t image, std::int64_t oy0, std::int64_t rows, T pad,
+               const Convert& convert, T* buf) {
+  const std::int64_t wp = C1PaddedWidth(p);
+  for (std::int64_t r = 0; r < rows; ++r, buf += wp) {
+    const std::int64_t iy = oy0 + r - p.pad_top;
+    if (iy < 0 || iy >= p.in_h) {
+      std::fill(buf, buf + wp, pad);
+      continue;
+    }
+    const In* src = x + (image * p.in_h + iy) * p.in_w;
+    std::fill(buf, buf + p.pad_left, pad);
+    for (std::int64_t i = 0; i < p.in_w; ++i) buf[p.pad_left + i] = convert(src[i]);
+    std::fill(buf + p.pad_left + p.in_w, buf + wp, pad);
+  }
+  std::fill(buf, buf + kConvC1Pixels, pad);
+}
+
+// The part of the pixel range [m, end) that lies in one image, as rows of it.
+struct C1ImageRows {
+  std::int64_t image = 0;
+  std::int64_t first = 0, last = 0;  // pixels [first, last) of the image
+  std::int64_t oy0 = 0, rows = 0;    // output rows [oy0, oy0 + rows) they touch
+  std::int64_t vp0 = 0, vp1 = 0;     // their virtual pixels, relative to row oy0
+};
+
+inline C1ImageRows C1RowsOf(const Conv2dParams& p, std::int64_t m, std::int64_t end) {
+  const std::int64_t ow = p.out_w(), P = p.out_h() * ow, wp = C1PaddedWidth(p);
+  C1ImageRows r;
+  r.image = m / P;
+  r.first = m % P;
+  r.last = std::min(P, r.first + (end - m));
+  r.oy0 = r.first / ow;
+  r.rows = (r.last - 1) / ow - r.oy0 + 1;
+  r.vp0 = r.first % ow;
+  r.vp1 = (r.rows - 1) * wp + (r.last - 1) % ow + 1;
+  return r;
 }
 
 }  // namespace

@@ -49,7 +49,7 @@ constexpr Index kMinPixelsPerThread = 2 * detail::kConvC1Pixels;
 
 // One thread's scratch in floats, a multiple of 16 (64 bytes).
 std::size_t ThreadFloats(const Conv2dParams& p) {
-  const auto n = static_cast<std::size_t>(detail::ConvF32C1ScratchFloats(p.kernel_h * p.kernel_w));
+  const auto n = static_cast<std::size_t>(detail::ConvF32C1ScratchFloats(p));
   return (n + 15) / 16 * 16;
 }
 

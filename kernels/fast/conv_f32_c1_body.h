@@ -64,31 +64,69 @@ struct ConvF32C1 {
     }
   }
 
+  // Channel c's outputs of the block in a (taps k at a + k * kConvC1Pixels,
+  // strided convs) or of the virtual pixels at `rows` (stride 1: tap k at rows +
+  // off(k)), plus the bias, into res[c].
+  template <bool kStride1>
+  static void Channels(const ConvF32C1Tile& t, const float* a, std::int64_t wp, int c0, int nc, float* res) {
+    const Conv2dParams& p = *t.shape;
+    const int K = p.kernel_h * p.kernel_w;
+    for (int c = 0; c < nc; ++c) {
+      const float* w = t.w + std::int64_t{c0 + c} * K;
+      T acc[kGroups];
+      for (int g = 0; g < kGroups; ++g) acc[g] = V::Zero();
+      int ky = 0, kx = 0;
+      for (int k = 0; k < K; ++k) {
+        const T wk = V::Set1(w[k]);
+        const float* ak = kStride1 ? a + ky * p.dilation_h * wp + std::int64_t{kx} * p.dilation_w
+                                   : a + std::int64_t{k} * kConvC1Pixels;
+        for (int g = 0; g < kGroups; ++g) acc[g] = V::Fma(V::Load(ak + g * kL), wk, acc[g]);
+        if (++kx == p.kernel_w) kx = 0, ++ky;
+      }
+      if (t.bias) {
+        const T b = V::Set1(t.bias[c0 + c]);
+        for (int g = 0; g < kGroups; ++g) acc[g] = V::Add(acc[g], b);
+      }
+      for (int g = 0; g < kGroups; ++g) V::Store(res + c * kConvC1Pixels + g * kL, acc[g]);
+    }
+  }
+
   static void Run(const ConvF32C1Tile& t) {
     const Conv2dParams& p = *t.shape;
     const int oc = p.out_c, K = p.kernel_h * p.kernel_w;
     float* a = t.scratch;
     float* res = t.scratch + std::int64_t{K} * kConvC1Pixels;
+    float* padded = res + kConvC1Channels * kConvC1Pixels;
+    const bool stride1 = p.stride_h == 1 && p.stride_w == 1;
+    const std::int64_t ow = p.out_w(), P = p.out_h() * ow, wp = C1PaddedWidth(p);
     for (int c0 = 0; c0 < oc; c0 += kConvC1Channels) {
       const int nc = std::min(kConvC1Channels, oc - c0);
+      if (stride1) {
+        for (std::int64_t m = t.pix0; m < t.pix1;) {
+          const C1ImageRows r = C1RowsOf(p, m, t.pix1);
+          // Padding is +0.0f, what im2col writes.
+          C1PadRows(p, t.x, r.image, r.oy0, r.rows + std::int64_t{p.kernel_h - 1} * p.dilation_h, 0.0f,
+                    [](float v) { return v; }, padded);
+          for (std::int64_t vb = r.vp0; vb < r.vp1; vb += kConvC1Pixels) {
+            Channels<true>(t, padded + vb, wp, c0, nc, res);
+            const int count = static_cast<int>(std::min<std::int64_t>(kConvC1Pixels, r.vp1 - vb));
+            std::int64_t oy = r.oy0 + vb / wp, ox = vb % wp;
+            for (int j = 0; j < count; ++j) {
+              if (ox < ow) {
+                float* yr = t.y + (r.image * P + oy * ow + ox) * oc + c0;
+                for (int c = 0; c < nc; ++c) yr[c] = res[c * kConvC1Pixels + j];
+              }
+              if (++ox == wp) ox = 0, ++oy;
+            }
+          }
+          m += r.last - r.first;
+        }
+        continue;
+      }
       for (std::int64_t m0 = t.pix0; m0 < t.pix1; m0 += kConvC1Pixels) {
         const int count = static_cast<int>(std::min<std::int64_t>(kConvC1Pixels, t.pix1 - m0));
         BuildBlock(t, m0, count, a);
-        for (int c = 0; c < nc; ++c) {
-          const float* w = t.w + std::int64_t{c0 + c} * K;
-          T acc[kGroups];
-          for (int g = 0; g < kGroups; ++g) acc[g] = V::Zero();
-          for (int k = 0; k < K; ++k) {
-            const T wk = V::Set1(w[k]);
-            const float* ak = a + std::int64_t{k} * kConvC1Pixels;
-            for (int g = 0; g < kGroups; ++g) acc[g] = V::Fma(V::Load(ak + g * kL), wk, acc[g]);
-          }
-          if (t.bias) {
-            const T b = V::Set1(t.bias[c0 + c]);
-            for (int g = 0; g < kGroups; ++g) acc[g] = V::Add(acc[g], b);
-          }
-          for (int g = 0; g < kGroups; ++g) V::Store(res + c * kConvC1Pixels + g * kL, acc[g]);
-        }
+        Channels<false>(t, a, wp, c0, nc, res);
         for (int j = 0; j < count; ++j) {
           float* yr = t.y + (m0 + j) * oc + c0;
           for (int c = 0; c < nc; ++c) yr[c] = res[c * kConvC1Pixels + j];

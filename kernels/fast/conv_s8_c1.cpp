@@ -49,11 +49,11 @@ namespace {
 // Output pixels per thread below which another thread is not worth a fork.
 constexpr Index kMinPixelsPerThread = 2 * detail::kConvC1Pixels;
 
-int KPadded4(const Conv2dParams& p) { return (p.kernel_h * p.kernel_w + 3) / 4 * 4; }
+[[maybe_unused]] int KPadded4(const Conv2dParams& p) { return (p.kernel_h * p.kernel_w + 3) / 4 * 4; }
 
 // One thread's scratch in int16, a multiple of 32 (64 bytes).
 std::size_t ThreadInt16(const Conv2dParams& p) {
-  const auto bytes = static_cast<std::size_t>(detail::ConvS8C1ScratchBytes(KPadded4(p)));
+  const auto bytes = static_cast<std::size_t>(detail::ConvS8C1ScratchBytes(p));
   return (bytes + 63) / 64 * 32;
 }
 

@@ -81,6 +81,34 @@ void BuildBlock(const ConvS8C1Tile& t, std::int64_t m0, int count, std::uint8_t*
   }
 }
 
+// Stride 1: the u8 quads of the 64 virtual pixels from vp (fast/conv_c1_taps.h)
+// of the padded rows `rows` (row pitch wp) into a, as BuildBlock.
+void BuildBlockStride1(const Conv2dParams& p, const std::uint8_t* rows, std::int64_t wp, std::int64_t vp, int quads,
+                       std::uint8_t pad, std::uint8_t* a) {
+  const int K = p.kernel_h * p.kernel_w;
+  const __m128i padv = _mm_set1_epi8(static_cast<char>(pad));
+  int ky = 0, kx = 0;
+  for (int q = 0; q < quads; ++q) {
+    const std::uint8_t* src[4] = {nullptr, nullptr, nullptr, nullptr};
+    for (int i = 0; i < 4 && 4 * q + i < K; ++i) {
+      src[i] = rows + vp + ky * p.dilation_h * wp + std::int64_t{kx} * p.dilation_w;
+      if (++kx == p.kernel_w) kx = 0, ++ky;
+    }
+    for (int g = 0; g < kGroups; ++g) {
+      __m128i tap[4];
+      for (int i = 0; i < 4; ++i)
+        tap[i] = src[i] ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(src[i] + g * kL)) : padv;
+      const __m128i t01l = _mm_unpacklo_epi8(tap[0], tap[1]), t01h = _mm_unpackhi_epi8(tap[0], tap[1]);
+      const __m128i t23l = _mm_unpacklo_epi8(tap[2], tap[3]), t23h = _mm_unpackhi_epi8(tap[2], tap[3]);
+      auto* dst = reinterpret_cast<__m128i*>(a + (static_cast<std::int64_t>(q) * kGroups + g) * kL * 4);
+      _mm_storeu_si128(dst + 0, _mm_unpacklo_epi16(t01l, t23l));
+      _mm_storeu_si128(dst + 1, _mm_unpackhi_epi16(t01l, t23l));
+      _mm_storeu_si128(dst + 2, _mm_unpacklo_epi16(t01h, t23h));
+      _mm_storeu_si128(dst + 3, _mm_unpackhi_epi16(t01h, t23h));
+    }
+  }
+}
+
 // The output stage of channel c in all 16 lanes.
 template <RequantMode kMode>
 void ChannelLanes(const S8OutputStage& out, int c, Lanes* l) {
@@ -94,41 +122,77 @@ void ChannelLanes(const S8OutputStage& out, int c, Lanes* l) {
   BuildLanes<kMode>(one, 0, kCols, l);
 }
 
+// Channels [c0, c0 + nc) of the block in a: the exact sums, the output stage,
+// into res ([nc][kConvC1Pixels]).
+template <RequantMode kMode>
+void Channels(const ConvS8C1Tile& t, const std::uint8_t* a, int c0, int nc, const Lanes* lanes, const Bounds& b,
+              std::int8_t* res) {
+  const int quads = t.k_padded4 / 4;
+  const std::int64_t panel_size = std::int64_t{t.k_padded4} * kCols;
+  for (int c = 0; c < nc; ++c) {
+    const int ch = c0 + c;
+    const std::int8_t* wq = t.w + (ch / kCols) * panel_size + (ch % kCols) * 4;
+    __m512i acc[kGroups];
+    for (int g = 0; g < kGroups; ++g) acc[g] = _mm512_set1_epi32(t.col_offset[ch]);
+    for (int q = 0; q < quads; ++q) {
+      std::int32_t quad;
+      std::memcpy(&quad, wq + std::int64_t{q} * kCols * 4, sizeof quad);
+      const __m512i w = _mm512_set1_epi32(quad);
+      const std::uint8_t* aq = a + std::int64_t{q} * kGroups * kL * 4;
+      for (int g = 0; g < kGroups; ++g) acc[g] = _mm512_dpbusd_epi32(acc[g], _mm512_loadu_si512(aq + g * kL * 4), w);
+    }
+    for (int g = 0; g < kGroups; ++g) {
+      // The maskz forms with a full mask: see int8_gemm_avx512vnni.cpp (GCC 12 -Wuninitialized).
+      const __m256i lo = Requant8<kMode>(_mm512_maskz_extracti64x4_epi64(0xFF, acc[g], 0), lanes[c], 0, b);
+      const __m256i hi = Requant8<kMode>(_mm512_maskz_extracti64x4_epi64(0xFF, acc[g], 1), lanes[c], 8, b);
+      Store16(lo, hi, res + c * kConvC1Pixels + g * kL, kCols);
+    }
+  }
+}
+
 template <RequantMode kMode>
 void Run(const ConvS8C1Tile& t) {
   const Conv2dParams& p = *t.shape;
   const int oc = p.out_c, quads = t.k_padded4 / 4;
-  const std::int64_t panel_size = std::int64_t{t.k_padded4} * kCols;
   const Bounds b = MakeBounds(t.out);
   std::uint8_t* a = t.scratch;
   std::int8_t* res = reinterpret_cast<std::int8_t*>(t.scratch + std::int64_t{t.k_padded4} * kConvC1Pixels);
+  std::uint8_t* padded = t.scratch + std::int64_t{t.k_padded4} * kConvC1Pixels + kConvC1Channels * kConvC1Pixels;
+  const bool stride1 = p.stride_h == 1 && p.stride_w == 1;
+  const std::int64_t ow = p.out_w(), P = p.out_h() * ow, wp = C1PaddedWidth(p);
+  const auto pad = static_cast<std::uint8_t>(t.zp_in + 128);
   Lanes lanes[kConvC1Channels];
   for (int c0 = 0; c0 < oc; c0 += kConvC1Channels) {
     const int nc = std::min(kConvC1Channels, oc - c0);
     for (int c = 0; c < nc; ++c) ChannelLanes<kMode>(t.out, c0 + c, &lanes[c]);
+    if (stride1) {
+      for (std::int64_t m = t.pix0; m < t.pix1;) {
+        const C1ImageRows r = C1RowsOf(p, m, t.pix1);
+        C1PadRows(p, t.x, r.image, r.oy0, r.rows + std::int64_t{p.kernel_h - 1} * p.dilation_h, pad,
+                  [](std::int8_t v) { return static_cast<std::uint8_t>(static_cast<std::uint8_t>(v) ^ 0x80u); },
+                  padded);
+        for (std::int64_t vb = r.vp0; vb < r.vp1; vb += kConvC1Pixels) {
+          BuildBlockStride1(p, padded, wp, vb, quads, pad, a);
+          Channels<kMode>(t, a, c0, nc, lanes, b, res);
+          // Virtual pixel vb + j is (oy0 + (vb + j) / wp, (vb + j) % wp); columns past out_w are not pixels.
+          const int count = static_cast<int>(std::min<std::int64_t>(kConvC1Pixels, r.vp1 - vb));
+          std::int64_t oy = r.oy0 + vb / wp, ox = vb % wp;
+          for (int j = 0; j < count; ++j) {
+            if (ox < ow) {
+              std::int8_t* yr = t.y + (r.image * P + oy * ow + ox) * oc + c0;
+              for (int c = 0; c < nc; ++c) yr[c] = res[c * kConvC1Pixels + j];
+            }
+            if (++ox == wp) ox = 0, ++oy;
+          }
+        }
+        m += r.last - r.first;
+      }
+      continue;
+    }
     for (std::int64_t m0 = t.pix0; m0 < t.pix1; m0 += kConvC1Pixels) {
       const int count = static_cast<int>(std::min<std::int64_t>(kConvC1Pixels, t.pix1 - m0));
       BuildBlock(t, m0, count, a);
-      for (int c = 0; c < nc; ++c) {
-        const int ch = c0 + c;
-        const std::int8_t* wq = t.w + (ch / kCols) * panel_size + (ch % kCols) * 4;
-        __m512i acc[kGroups];
-        for (int g = 0; g < kGroups; ++g) acc[g] = _mm512_set1_epi32(t.col_offset[ch]);
-        for (int q = 0; q < quads; ++q) {
-          std::int32_t quad;
-          std::memcpy(&quad, wq + std::int64_t{q} * kCols * 4, sizeof quad);
-          const __m512i w = _mm512_set1_epi32(quad);
-          const std::uint8_t* aq = a + std::int64_t{q} * kGroups * kL * 4;
-          for (int g = 0; g < kGroups; ++g)
-            acc[g] = _mm512_dpbusd_epi32(acc[g], _mm512_loadu_si512(aq + g * kL * 4), w);
-        }
-        for (int g = 0; g < kGroups; ++g) {
-          // The maskz forms with a full mask: see int8_gemm_avx512vnni.cpp (GCC 12 -Wuninitialized).
-          const __m256i lo = Requant8<kMode>(_mm512_maskz_extracti64x4_epi64(0xFF, acc[g], 0), lanes[c], 0, b);
-          const __m256i hi = Requant8<kMode>(_mm512_maskz_extracti64x4_epi64(0xFF, acc[g], 1), lanes[c], 8, b);
-          Store16(lo, hi, res + c * kConvC1Pixels + g * kL, kCols);
-        }
-      }
+      Channels<kMode>(t, a, c0, nc, lanes, b, res);
       for (int j = 0; j < count; ++j) {
         std::int8_t* yr = t.y + (m0 + j) * oc + c0;
         for (int c = 0; c < nc; ++c) yr[c] = res[c * kConvC1Pixels + j];

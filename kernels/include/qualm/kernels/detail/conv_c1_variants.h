@@ -38,16 +38,27 @@ constexpr int kConvC1Channels = 32;  // output channels per chunk (bounds the pe
 // Whether a conv takes the one-channel path at all (the variant may still be absent for the active ISA).
 inline bool IsConvC1(const Conv2dParams& p) { return p.in_c == 1 && p.groups == 1; }
 
-// Per-thread scratch of the int8 path, in bytes: the u8 quads of one block
-// ([k_padded4 / 4][kConvC1Pixels][4]) and one chunk of int8 results
-// ([kConvC1Channels][kConvC1Pixels]).
-inline std::int64_t ConvS8C1ScratchBytes(int k_padded4) {
-  return std::int64_t{k_padded4} * kConvC1Pixels + std::int64_t{kConvC1Channels} * kConvC1Pixels;
+// Stride-1 convs read their taps from a padded copy of the input rows
+// (fast/conv_c1_taps.h): at most in_h + pad_top + pad_bottom rows of in_w +
+// pad_left + pad_right elements, and kConvC1Pixels more for the last block.
+inline std::int64_t ConvC1PaddedElements(const Conv2dParams& p) {
+  if (p.stride_h != 1 || p.stride_w != 1) return 0;
+  return (std::int64_t{p.in_h} + p.pad_top + p.pad_bottom) * (std::int64_t{p.in_w} + p.pad_left + p.pad_right) +
+         kConvC1Pixels;
 }
-// Per-thread scratch of the float path, in floats: [K][kConvC1Pixels] taps and
-// [kConvC1Channels][kConvC1Pixels] results.
-inline std::int64_t ConvF32C1ScratchFloats(int k) {
-  return std::int64_t{k} * kConvC1Pixels + std::int64_t{kConvC1Channels} * kConvC1Pixels;
+
+// Per-thread scratch of the int8 path, in bytes: the u8 quads of one block
+// ([k_padded4 / 4][kConvC1Pixels][4]), one chunk of int8 results
+// ([kConvC1Channels][kConvC1Pixels]) and the padded rows (u8).
+inline std::int64_t ConvS8C1ScratchBytes(const Conv2dParams& p) {
+  const std::int64_t k_padded4 = (std::int64_t{p.kernel_h} * p.kernel_w + 3) / 4 * 4;
+  return k_padded4 * kConvC1Pixels + std::int64_t{kConvC1Channels} * kConvC1Pixels + ConvC1PaddedElements(p);
+}
+// Per-thread scratch of the float path, in floats: [K][kConvC1Pixels] taps
+// (strided convs), [kConvC1Channels][kConvC1Pixels] results, the padded rows.
+inline std::int64_t ConvF32C1ScratchFloats(const Conv2dParams& p) {
+  return std::int64_t{p.kernel_h} * p.kernel_w * kConvC1Pixels + std::int64_t{kConvC1Channels} * kConvC1Pixels +
+         ConvC1PaddedElements(p);
 }
 
 // Output pixels [pix0, pix1) (of batch * out_h * out_w) of a one-channel int8 conv.
@@ -61,7 +72,7 @@ struct ConvS8C1Tile {
   const std::int8_t* x = nullptr;            // NHWC, C = 1
   std::int8_t* y = nullptr;                  // NHWC
   std::int64_t pix0 = 0, pix1 = 0;
-  std::uint8_t* scratch = nullptr;  // ConvS8C1ScratchBytes(k_padded4), 64-byte aligned
+  std::uint8_t* scratch = nullptr;  // ConvS8C1ScratchBytes(*shape)
 };
 
 // Output pixels [pix0, pix1) of a one-channel float conv.
@@ -72,7 +83,7 @@ struct ConvF32C1Tile {
   const float* x = nullptr;             // NHWC, C = 1
   float* y = nullptr;                   // NHWC
   std::int64_t pix0 = 0, pix1 = 0;
-  float* scratch = nullptr;  // ConvF32C1ScratchFloats(K), 64-byte aligned
+  float* scratch = nullptr;  // ConvF32C1ScratchFloats(*shape)
 };
 
 using ConvS8C1Fn = void (*)(const ConvS8C1Tile& t);
