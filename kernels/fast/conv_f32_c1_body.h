@@ -9,6 +9,8 @@
 //   V::LoadLanes(v, lo, hi, p) v with lanes [lo, hi) loaded from p + lane
 //                             (p is lane 0's address; the other lanes are
 //                             neither read nor faulted on)
+//   V::Transpose(r)           r[kL] rows of kL lanes, transposed in place
+//   V::StoreFirst(p, v, n)    the first n lanes of v to p (masked)
 // Internal linkage (an unnamed namespace): each TU has its own copy.
 //
 // Bits: for each output, acc = +0, then acc = Fma(col[k], w[c][k], acc) for
@@ -91,6 +93,25 @@ struct ConvF32C1 {
     }
   }
 
+  // Writes the block's results res ([nc][kConvC1Pixels], channel-major) to
+  // y NHWC: pixel j (j < count) to y + dst[j] (channels c0 .. c0 + nc - 1
+  // there), or nowhere when dst[j] < 0; kL x kL transposes, one masked store
+  // per pixel and kL channels. (Rows of res past nc are read, never stored.)
+  static void StoreBlock(const float* res, int nc, const std::int64_t* dst, int count, float* y) {
+    for (int cb = 0; cb < nc; cb += kL) {
+      const int n = std::min(kL, nc - cb);
+      for (int g = 0; g * kL < count; ++g) {
+        T r[kL];
+        for (int c = 0; c < kL; ++c) r[c] = V::Load(res + (cb + c) * kConvC1Pixels + g * kL);
+        V::Transpose(r);
+        for (int k = 0; k < kL; ++k) {
+          const int j = g * kL + k;
+          if (j < count && dst[j] >= 0) V::StoreFirst(y + dst[j] + cb, r[k], n);
+        }
+      }
+    }
+  }
+
   static void Run(const ConvF32C1Tile& t) {
     const Conv2dParams& p = *t.shape;
     const int oc = p.out_c, K = p.kernel_h * p.kernel_w;
@@ -99,6 +120,7 @@ struct ConvF32C1 {
     float* padded = res + kConvC1Channels * kConvC1Pixels;
     const bool stride1 = p.stride_h == 1 && p.stride_w == 1;
     const std::int64_t ow = p.out_w(), P = p.out_h() * ow, wp = C1PaddedWidth(p);
+    std::int64_t dst[kConvC1Pixels];
     for (int c0 = 0; c0 < oc; c0 += kConvC1Channels) {
       const int nc = std::min(kConvC1Channels, oc - c0);
       if (stride1) {
@@ -109,15 +131,14 @@ struct ConvF32C1 {
                     [](float v) { return v; }, padded);
           for (std::int64_t vb = r.vp0; vb < r.vp1; vb += kConvC1Pixels) {
             Channels<true>(t, padded + vb, wp, c0, nc, res);
+            // Virtual pixel vb + j is (oy0 + (vb + j) / wp, (vb + j) % wp); columns past out_w are not pixels.
             const int count = static_cast<int>(std::min<std::int64_t>(kConvC1Pixels, r.vp1 - vb));
             std::int64_t oy = r.oy0 + vb / wp, ox = vb % wp;
             for (int j = 0; j < count; ++j) {
-              if (ox < ow) {
-                float* yr = t.y + (r.image * P + oy * ow + ox) * oc + c0;
-                for (int c = 0; c < nc; ++c) yr[c] = res[c * kConvC1Pixels + j];
-              }
+              dst[j] = ox < ow ? (r.image * P + oy * ow + ox) * oc + c0 : -1;
               if (++ox == wp) ox = 0, ++oy;
             }
+            StoreBlock(res, nc, dst, count, t.y);
           }
           m += r.last - r.first;
         }
@@ -127,10 +148,8 @@ struct ConvF32C1 {
         const int count = static_cast<int>(std::min<std::int64_t>(kConvC1Pixels, t.pix1 - m0));
         BuildBlock(t, m0, count, a);
         Channels<false>(t, a, wp, c0, nc, res);
-        for (int j = 0; j < count; ++j) {
-          float* yr = t.y + (m0 + j) * oc + c0;
-          for (int c = 0; c < nc; ++c) yr[c] = res[c * kConvC1Pixels + j];
-        }
+        for (int j = 0; j < count; ++j) dst[j] = (m0 + j) * oc + c0;
+        StoreBlock(res, nc, dst, count, t.y);
       }
     }
   }
