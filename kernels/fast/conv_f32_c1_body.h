@@ -66,31 +66,49 @@ struct ConvF32C1 {
     }
   }
 
-  // Channel c's outputs of the block in a (taps k at a + k * kConvC1Pixels,
-  // strided convs) or of the virtual pixels at `rows` (stride 1: tap k at rows +
-  // off(k)), plus the bias, into res[c].
-  template <bool kStride1>
-  static void Channels(const ConvF32C1Tile& t, const float* a, std::int64_t wp, int c0, int nc, float* res) {
+  // Channels c .. c + kCB - 1 (of the chunk from c0) of the block in a (taps
+  // k at a + k * kConvC1Pixels, strided convs) or of the virtual pixels at a
+  // (stride 1: tap k at a + off(k)), plus the bias, into res rows c ...: each
+  // output is its own Fma chain from +0 over k in order; one load of the taps
+  // per k and group serves the kCB channels.
+  template <bool kStride1, int kCB>
+  static void ChannelBlock(const ConvF32C1Tile& t, const float* a, std::int64_t wp, int c0, int c, float* res) {
     const Conv2dParams& p = *t.shape;
     const int K = p.kernel_h * p.kernel_w;
-    for (int c = 0; c < nc; ++c) {
-      const float* w = t.w + std::int64_t{c0 + c} * K;
-      T acc[kGroups];
-      for (int g = 0; g < kGroups; ++g) acc[g] = V::Zero();
-      int ky = 0, kx = 0;
-      for (int k = 0; k < K; ++k) {
-        const T wk = V::Set1(w[k]);
-        const float* ak = kStride1 ? a + ky * p.dilation_h * wp + std::int64_t{kx} * p.dilation_w
-                                   : a + std::int64_t{k} * kConvC1Pixels;
-        for (int g = 0; g < kGroups; ++g) acc[g] = V::Fma(V::Load(ak + g * kL), wk, acc[g]);
-        if (++kx == p.kernel_w) kx = 0, ++ky;
-      }
-      if (t.bias) {
-        const T b = V::Set1(t.bias[c0 + c]);
-        for (int g = 0; g < kGroups; ++g) acc[g] = V::Add(acc[g], b);
-      }
-      for (int g = 0; g < kGroups; ++g) V::Store(res + c * kConvC1Pixels + g * kL, acc[g]);
+    const float* w[kCB];
+    T acc[kCB][kGroups];
+    for (int i = 0; i < kCB; ++i) {
+      w[i] = t.w + std::int64_t{c0 + c + i} * K;
+      for (int g = 0; g < kGroups; ++g) acc[i][g] = V::Zero();
     }
+    int ky = 0, kx = 0;
+    for (int k = 0; k < K; ++k) {
+      const float* ak = kStride1 ? a + ky * p.dilation_h * wp + std::int64_t{kx} * p.dilation_w
+                                 : a + std::int64_t{k} * kConvC1Pixels;
+      T av[kGroups];
+      for (int g = 0; g < kGroups; ++g) av[g] = V::Load(ak + g * kL);
+      for (int i = 0; i < kCB; ++i) {
+        const T wk = V::Set1(w[i][k]);
+        for (int g = 0; g < kGroups; ++g) acc[i][g] = V::Fma(av[g], wk, acc[i][g]);
+      }
+      if (++kx == p.kernel_w) kx = 0, ++ky;
+    }
+    for (int i = 0; i < kCB; ++i) {
+      if (t.bias) {
+        const T b = V::Set1(t.bias[c0 + c + i]);
+        for (int g = 0; g < kGroups; ++g) acc[i][g] = V::Add(acc[i][g], b);
+      }
+      for (int g = 0; g < kGroups; ++g) V::Store(res + (c + i) * kConvC1Pixels + g * kL, acc[i][g]);
+    }
+  }
+
+  template <bool kStride1>
+  static void Channels(const ConvF32C1Tile& t, const float* a, std::int64_t wp, int c0, int nc, float* res) {
+    // kCB * kGroups accumulators + kGroups taps + 1 weight registers: 16 + 4 + 1 (AVX-512), 8 + 8 + 1 (AVX2).
+    constexpr int kCB = kGroups == 4 ? 4 : 1;
+    int c = 0;
+    for (; c + kCB <= nc; c += kCB) ChannelBlock<kStride1, kCB>(t, a, wp, c0, c, res);
+    for (; c < nc; ++c) ChannelBlock<kStride1, 1>(t, a, wp, c0, c, res);
   }
 
   // Writes the block's results res ([nc][kConvC1Pixels], channel-major) to

@@ -11,25 +11,39 @@
 // output channel c: accumulators start at col_offset[c]; per quad, channel
 // c's 4 weights (contiguous in the u8 x s8 panel, int8_gemm.cpp) are
 // broadcast and vpdpbusd (never the saturating vpdpbusds) adds them to the 4
-// groups' accumulators. The sums are the reference's exactly (the same
-// argument as s8u8_gemm_8x32c4__avx512vnni). The output stage is
-// fast/int8_gemm_avx2.h's, with every lane made from channel c's parameters
-// (BuildLanes on 16 copies of them), so it is the very code the GEMM tests
-// prove equal to RequantizeToRange. The 16 results of a channel go to a
-// [channel][pixel] buffer, which is then written out NHWC.
+// groups' accumulators, 4 channels at a time (one load of the quads serves
+// them). The sums are the reference's exactly (the same argument as
+// s8u8_gemm_8x32c4__avx512vnni). The output stage (Requant16 below) is
+// RequantizeToRange on 16 lanes of one channel. The 16 results of a channel
+// go to a [channel][pixel] buffer, which 16 x 16 byte transposes write out
+// NHWC.
+//
+// Stride-1 convs (the study's) skip the gather: their taps come from padded
+// rows (fast/conv_c1_taps.h), one unmasked 16-byte load per tap and group.
+// GCC 12 reports -Wuninitialized at the _mm512_undefined_*() source operand
+// inside many AVX-512 intrinsics once they are inlined (a false positive: the
+// operand is ignored under a full mask). The warning's location is in the
+// header, so it is silenced there only (int8_gemm_avx512vnni.cpp uses maskz
+// forms instead; here that would be every other intrinsic).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
+#pragma GCC diagnostic pop
 
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 
 #include "fast/conv_c1_taps.h"
-#include "fast/int8_gemm_avx2.h"
 #include "qualm/kernels/detail/conv_c1_variants.h"
+#include "qualm/kernels/requant.h"
 
 namespace qualm::kernels::detail {
 namespace {
 
+constexpr int kCols = kS8PanelCols;          // columns of a packed u8 x s8 weight panel
 constexpr int kL = 16;                       // pixels per group (int32 lanes of a zmm)
 constexpr int kGroups = kConvC1Pixels / kL;  // groups per block
 static_assert(kGroups == 4, "the block is 4 zmm of accumulators per channel");
@@ -109,44 +123,143 @@ void BuildBlockStride1(const Conv2dParams& p, const std::uint8_t* rows, std::int
   }
 }
 
-// The output stage of channel c in all 16 lanes.
+// The output stage of one channel on 16 lanes at once: RequantizeToRange
+// (requant.h) transcribed for a zmm whose lanes all belong to the same output
+// channel, so every parameter is one value (a broadcast, or the count of a
+// uniform shift). It is fast/int8_gemm_avx2.h's Requant8 step for step, with
+// the same equalities (that header states them) and 512-bit forms where AVX2
+// had to emulate: vpsraq for kSingle's int64 arithmetic shift, vpminsq /
+// vpmaxsq for its 64-bit clamp, mask registers for the compares. Checked
+// against RequantizeToRange value by value (conv_s8_c1_requant_16__avx512vnni,
+// tests/kernels/int8_fast_gemm_test.cpp), and end to end by the conv tests.
+struct Stage16 {
+  __m512i bias, multiplier, lo, hi, zp;
+  __m128i left, right;           // kGemmlowp: uniform shift counts
+  __m512i sat_hi, sat_lo, mask, half;
+  __m128i t;                     // kSingle: 31 - shift
+  __m512i nudge64, lo64, hi64;
+  __m512 scale;                  // kFloat
+};
+
 template <RequantMode kMode>
-void ChannelLanes(const S8OutputStage& out, int c, Lanes* l) {
-  Requant rq[kCols];
-  std::int32_t bias[kCols];
-  std::fill(rq, rq + kCols, out.requant[c]);
-  std::fill(bias, bias + kCols, out.bias ? out.bias[c] : 0);
-  S8OutputStage one = out;
-  one.requant = rq;
-  one.bias = out.bias ? bias : nullptr;
-  BuildLanes<kMode>(one, 0, kCols, l);
+Stage16 MakeStage16(const S8OutputStage& out, int c) {
+  const Requant r = out.requant[c];
+  QUALM_DCHECK(r.multiplier >= 0 && r.shift >= -31 && r.shift <= 30);
+  Stage16 s{};
+  s.bias = _mm512_set1_epi32(out.bias ? out.bias[c] : 0);
+  s.multiplier = _mm512_set1_epi32(r.multiplier);
+  s.lo = _mm512_set1_epi32(out.act_min - out.zp_out);
+  s.hi = _mm512_set1_epi32(out.act_max - out.zp_out);
+  s.zp = _mm512_set1_epi32(out.zp_out);
+  if constexpr (kMode == RequantMode::kGemmlowp) {
+    const int left = std::max(r.shift, 0), right = std::max(-r.shift, 0);
+    s.left = _mm_cvtsi32_si128(left);
+    s.right = _mm_cvtsi32_si128(right);
+    s.sat_hi = _mm512_set1_epi32(std::numeric_limits<std::int32_t>::max() >> left);
+    s.sat_lo = _mm512_set1_epi32(std::numeric_limits<std::int32_t>::min() >> left);
+    const auto mask = static_cast<std::int32_t>((std::int64_t{1} << right) - 1);
+    s.mask = _mm512_set1_epi32(mask);
+    s.half = _mm512_set1_epi32(mask >> 1);
+  } else if constexpr (kMode == RequantMode::kSingle) {
+    const int t = 31 - r.shift;
+    s.t = _mm_cvtsi32_si128(t);
+    s.nudge64 = _mm512_set1_epi64(std::int64_t{1} << (t - 1));
+    s.lo64 = _mm512_set1_epi64(std::int64_t{out.act_min} - out.zp_out);
+    s.hi64 = _mm512_set1_epi64(std::int64_t{out.act_max} - out.zp_out);
+  } else {
+    s.scale = _mm512_set1_ps(r.scale);
+  }
+  return s;
 }
 
-// Channels [c0, c0 + nc) of the block in a: the exact sums, the output stage,
-// into res ([nc][kConvC1Pixels]).
+// RequantizeToRange(acc + bias) of 16 lanes of one channel, as int8.
 template <RequantMode kMode>
-void Channels(const ConvS8C1Tile& t, const std::uint8_t* a, int c0, int nc, const Lanes* lanes, const Bounds& b,
-              std::int8_t* res) {
+inline __m128i Requant16(__m512i acc, const Stage16& s) {
+  acc = _mm512_add_epi32(acc, s.bias);
+  __m512i q;
+  if constexpr (kMode == RequantMode::kGemmlowp) {
+    __m512i x = _mm512_sll_epi32(acc, s.left);
+    x = _mm512_mask_mov_epi32(x, _mm512_cmpgt_epi32_mask(acc, s.sat_hi),
+                              _mm512_set1_epi32(std::numeric_limits<std::int32_t>::max()));
+    x = _mm512_mask_mov_epi32(x, _mm512_cmpgt_epi32_mask(s.sat_lo, acc),
+                              _mm512_set1_epi32(std::numeric_limits<std::int32_t>::min()));
+    // SRDHM: floor((x M + 2^30) / 2^31), even lanes from the low halves of the
+    // 64-bit lanes, odd lanes shifted down first (M is the same in both halves).
+    const __m512i nudge = _mm512_set1_epi64(std::int64_t{1} << 30);
+    const __m512i pe = _mm512_add_epi64(_mm512_mul_epi32(x, s.multiplier), nudge);
+    const __m512i po = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), s.multiplier), nudge);
+    const __m512i h = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(pe, 31), _mm512_slli_epi64(po, 1));
+    // RDBPOT: (h >> right) + (rem > (mask >> 1) + (h < 0)).
+    const __m512i rem = _mm512_and_si512(h, s.mask);
+    const __m512i one = _mm512_set1_epi32(1);
+    const __m512i threshold = _mm512_mask_add_epi32(s.half, _mm512_cmpgt_epi32_mask(_mm512_setzero_si512(), h),
+                                                    s.half, one);
+    const __m512i shifted = _mm512_sra_epi32(h, s.right);
+    q = _mm512_mask_add_epi32(shifted, _mm512_cmpgt_epi32_mask(rem, threshold), shifted, one);
+  } else if constexpr (kMode == RequantMode::kSingle) {
+    // (x M + 2^(t-1)) >> t in int64, clamped in int64 to the bounds.
+    const __m512i pe = _mm512_add_epi64(_mm512_mul_epi32(acc, s.multiplier), s.nudge64);
+    const __m512i po = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(acc, 32), s.multiplier), s.nudge64);
+    const __m512i re = _mm512_min_epi64(_mm512_max_epi64(_mm512_sra_epi64(pe, s.t), s.lo64), s.hi64);
+    const __m512i ro = _mm512_min_epi64(_mm512_max_epi64(_mm512_sra_epi64(po, s.t), s.lo64), s.hi64);
+    q = _mm512_mask_blend_epi32(0xAAAA, re, _mm512_slli_epi64(ro, 32));
+  } else {
+    const __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), s.scale);
+    __m512 r = _mm512_roundscale_ps(f, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    r = _mm512_min_ps(_mm512_max_ps(r, _mm512_set1_ps(-256.0f)), _mm512_set1_ps(256.0f));
+    q = _mm512_cvttps_epi32(r);
+  }
+  q = _mm512_min_epi32(_mm512_max_epi32(q, s.lo), s.hi);
+  return _mm512_cvtepi32_epi8(_mm512_add_epi32(q, s.zp));  // in [-128, 127]: the truncation is exact
+}
+
+// kCB channels from ch of the block in a: the exact sums (one weight
+// broadcast per channel and quad, one load of A per quad and group shared by
+// the kCB channels), then the output stage of each channel, computed for all
+// groups before anything is stored (an int8 store may alias the lanes, which
+// would force the compiler to reload them), into res rows c .. c + kCB - 1.
+template <RequantMode kMode, int kCB>
+void ChannelBlock(const ConvS8C1Tile& t, const std::uint8_t* a, int ch, int c, const Stage16* stages,
+                  std::int8_t* res) {
   const int quads = t.k_padded4 / 4;
   const std::int64_t panel_size = std::int64_t{t.k_padded4} * kCols;
-  for (int c = 0; c < nc; ++c) {
-    const int ch = c0 + c;
-    const std::int8_t* wq = t.w + (ch / kCols) * panel_size + (ch % kCols) * 4;
-    __m512i acc[kGroups];
-    for (int g = 0; g < kGroups; ++g) acc[g] = _mm512_set1_epi32(t.col_offset[ch]);
-    for (int q = 0; q < quads; ++q) {
+  const std::int8_t* wq[kCB];
+  __m512i acc[kCB][kGroups];
+  for (int i = 0; i < kCB; ++i) {
+    wq[i] = t.w + ((ch + i) / kCols) * panel_size + ((ch + i) % kCols) * 4;
+    for (int g = 0; g < kGroups; ++g) acc[i][g] = _mm512_set1_epi32(t.col_offset[ch + i]);
+  }
+  for (int q = 0; q < quads; ++q) {
+    const std::uint8_t* aq = a + std::int64_t{q} * kGroups * kL * 4;
+    __m512i av[kGroups];
+    for (int g = 0; g < kGroups; ++g) av[g] = _mm512_loadu_si512(aq + g * kL * 4);
+    for (int i = 0; i < kCB; ++i) {
       std::int32_t quad;
-      std::memcpy(&quad, wq + std::int64_t{q} * kCols * 4, sizeof quad);
+      std::memcpy(&quad, wq[i] + std::int64_t{q} * kCols * 4, sizeof quad);
       const __m512i w = _mm512_set1_epi32(quad);
-      const std::uint8_t* aq = a + std::int64_t{q} * kGroups * kL * 4;
-      for (int g = 0; g < kGroups; ++g) acc[g] = _mm512_dpbusd_epi32(acc[g], _mm512_loadu_si512(aq + g * kL * 4), w);
+      for (int g = 0; g < kGroups; ++g) acc[i][g] = _mm512_dpbusd_epi32(acc[i][g], av[g], w);
     }
-    for (int g = 0; g < kGroups; ++g) {
-      // The maskz forms with a full mask: see int8_gemm_avx512vnni.cpp (GCC 12 -Wuninitialized).
-      const __m256i lo = Requant8<kMode>(_mm512_maskz_extracti64x4_epi64(0xFF, acc[g], 0), lanes[c], 0, b);
-      const __m256i hi = Requant8<kMode>(_mm512_maskz_extracti64x4_epi64(0xFF, acc[g], 1), lanes[c], 8, b);
-      Store16(lo, hi, res + c * kConvC1Pixels + g * kL, kCols);
-    }
+  }
+  for (int i = 0; i < kCB; ++i) {
+    __m128i q[kGroups];
+    for (int g = 0; g < kGroups; ++g) q[g] = Requant16<kMode>(acc[i][g], stages[c + i]);
+    for (int g = 0; g < kGroups; ++g)
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(res + (c + i) * kConvC1Pixels + g * kL), q[g]);
+  }
+}
+
+// Channels [c0, c0 + nc) of the block in a, into res ([nc][kConvC1Pixels]).
+template <RequantMode kMode>
+void Channels(const ConvS8C1Tile& t, const std::uint8_t* a, int c0, int nc, const Stage16* stages,
+              std::int8_t* res) {
+  constexpr int kCB = 4;  // 16 zmm accumulators, 4 of A, 1 of weights
+  int c = 0;
+  for (; c + kCB <= nc; c += kCB) ChannelBlock<kMode, kCB>(t, a, c0 + c, c, stages, res);
+  switch (nc - c) {
+    case 3: ChannelBlock<kMode, 3>(t, a, c0 + c, c, stages, res); break;
+    case 2: ChannelBlock<kMode, 2>(t, a, c0 + c, c, stages, res); break;
+    case 1: ChannelBlock<kMode, 1>(t, a, c0 + c, c, stages, res); break;
+    default: break;
   }
 }
 
@@ -190,18 +303,17 @@ template <RequantMode kMode>
 void Run(const ConvS8C1Tile& t) {
   const Conv2dParams& p = *t.shape;
   const int oc = p.out_c, quads = t.k_padded4 / 4;
-  const Bounds b = MakeBounds(t.out);
   std::uint8_t* a = t.scratch;
   std::int8_t* res = reinterpret_cast<std::int8_t*>(t.scratch + std::int64_t{t.k_padded4} * kConvC1Pixels);
   std::uint8_t* padded = t.scratch + std::int64_t{t.k_padded4} * kConvC1Pixels + kConvC1Channels * kConvC1Pixels;
   const bool stride1 = p.stride_h == 1 && p.stride_w == 1;
   const std::int64_t ow = p.out_w(), P = p.out_h() * ow, wp = C1PaddedWidth(p);
   const auto pad = static_cast<std::uint8_t>(t.zp_in + 128);
-  Lanes lanes[kConvC1Channels];
+  Stage16 stages[kConvC1Channels];
   std::int64_t dst[kConvC1Pixels];
   for (int c0 = 0; c0 < oc; c0 += kConvC1Channels) {
     const int nc = std::min(kConvC1Channels, oc - c0);
-    for (int c = 0; c < nc; ++c) ChannelLanes<kMode>(t.out, c0 + c, &lanes[c]);
+    for (int c = 0; c < nc; ++c) stages[c] = MakeStage16<kMode>(t.out, c0 + c);
     if (stride1) {
       for (std::int64_t m = t.pix0; m < t.pix1;) {
         const C1ImageRows r = C1RowsOf(p, m, t.pix1);
@@ -210,7 +322,7 @@ void Run(const ConvS8C1Tile& t) {
                   padded);
         for (std::int64_t vb = r.vp0; vb < r.vp1; vb += kConvC1Pixels) {
           BuildBlockStride1(p, padded, wp, vb, quads, pad, a);
-          Channels<kMode>(t, a, c0, nc, lanes, b, res);
+          Channels<kMode>(t, a, c0, nc, stages, res);
           // Virtual pixel vb + j is (oy0 + (vb + j) / wp, (vb + j) % wp); columns past out_w are not pixels.
           const int count = static_cast<int>(std::min<std::int64_t>(kConvC1Pixels, r.vp1 - vb));
           std::int64_t oy = r.oy0 + vb / wp, ox = vb % wp;
@@ -227,7 +339,7 @@ void Run(const ConvS8C1Tile& t) {
     for (std::int64_t m0 = t.pix0; m0 < t.pix1; m0 += kConvC1Pixels) {
       const int count = static_cast<int>(std::min<std::int64_t>(kConvC1Pixels, t.pix1 - m0));
       BuildBlock(t, m0, count, a);
-      Channels<kMode>(t, a, c0, nc, lanes, b, res);
+      Channels<kMode>(t, a, c0, nc, stages, res);
       for (int j = 0; j < count; ++j) dst[j] = (m0 + j) * oc + c0;
       StoreBlock(res, nc, dst, count, t.y);
     }
@@ -235,6 +347,17 @@ void Run(const ConvS8C1Tile& t) {
 }
 
 }  // namespace
+
+void conv_s8_c1_requant_16__avx512vnni(const std::int32_t* acc, const S8OutputStage& out, int c, std::int8_t* y) {
+  const auto v = _mm512_loadu_si512(acc);
+  __m128i q;
+  switch (out.mode) {
+    case RequantMode::kGemmlowp: q = Requant16<RequantMode::kGemmlowp>(v, MakeStage16<RequantMode::kGemmlowp>(out, c)); break;
+    case RequantMode::kSingle: q = Requant16<RequantMode::kSingle>(v, MakeStage16<RequantMode::kSingle>(out, c)); break;
+    default: q = Requant16<RequantMode::kFloat>(v, MakeStage16<RequantMode::kFloat>(out, c)); break;
+  }
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(y), q);
+}
 
 void conv_s8u8_c1_64p__avx512vnni(const ConvS8C1Tile& t) {
   switch (t.out.mode) {

@@ -14,8 +14,8 @@
 //  * int8 (ConvS8C1Tile): the u8 x s8 operands of the VNNI GEMM variants
 //    (int8_gemm_variants.h, S8Operands::kU8S8): a tap holds x + 128, a padding
 //    tap zp_in + 128, and channel c's accumulators start at col_offset[c], so
-//    the int32 sums are the reference's exactly; then the same output stage
-//    (fast/int8_gemm_avx2.h, lanes made from channel c's parameters).
+//    the int32 sums are the reference's exactly; then RequantizeToRange on
+//    16 lanes of one channel (tested value by value against the scalar one).
 //    Bit-exact to ref::conv2d_s8.
 //  * float (ConvF32C1Tile): each output is the SAME operation sequence as the
 //    im2col + gemm_f32 path it replaces (gemm.h's determinism contract):
@@ -91,6 +91,9 @@ using ConvF32C1Fn = void (*)(const ConvF32C1Tile& t);
 
 // Names: <op>_c1_<pixels per block>p__<isa> (kernels/NAMING.md).
 void conv_s8u8_c1_64p__avx512vnni(const ConvS8C1Tile& t);  // 4 zmm of 16 pixels, vpdpbusd
+// Its output stage alone, for tests: y[j] = RequantizeToRange(acc[j] + bias[c]
+// (int32, wrapping), out.requant[c], ...) for j < 16, bias 0 when null.
+void conv_s8_c1_requant_16__avx512vnni(const std::int32_t* acc, const S8OutputStage& out, int c, std::int8_t* y);
 void conv_f32_c1_64p__avx512(const ConvF32C1Tile& t);      // 4 zmm of 16 pixels, vfmadd
 void conv_f32_c1_64p__avx2(const ConvF32C1Tile& t);        // 8 ymm of 8 pixels, vfmadd
 
