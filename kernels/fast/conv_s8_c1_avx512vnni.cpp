@@ -135,6 +135,7 @@ void BuildBlockStride1(const Conv2dParams& p, const std::uint8_t* rows, std::int
 struct Stage16 {
   __m512i bias, multiplier, lo, hi, zp;
   __m128i left, right;           // kGemmlowp: uniform shift counts
+  bool has_left;                 // kGemmlowp: left > 0
   __m512i sat_hi, sat_lo, mask, half;
   __m128i t;                     // kSingle: 31 - shift
   __m512i nudge64, lo64, hi64;
@@ -154,6 +155,7 @@ Stage16 MakeStage16(const S8OutputStage& out, int c) {
   if constexpr (kMode == RequantMode::kGemmlowp) {
     const int left = std::max(r.shift, 0), right = std::max(-r.shift, 0);
     s.left = _mm_cvtsi32_si128(left);
+    s.has_left = left > 0;
     s.right = _mm_cvtsi32_si128(right);
     s.sat_hi = _mm512_set1_epi32(std::numeric_limits<std::int32_t>::max() >> left);
     s.sat_lo = _mm512_set1_epi32(std::numeric_limits<std::int32_t>::min() >> left);
@@ -178,11 +180,16 @@ inline __m128i Requant16(__m512i acc, const Stage16& s) {
   acc = _mm512_add_epi32(acc, s.bias);
   __m512i q;
   if constexpr (kMode == RequantMode::kGemmlowp) {
-    __m512i x = _mm512_sll_epi32(acc, s.left);
-    x = _mm512_mask_mov_epi32(x, _mm512_cmpgt_epi32_mask(acc, s.sat_hi),
-                              _mm512_set1_epi32(std::numeric_limits<std::int32_t>::max()));
-    x = _mm512_mask_mov_epi32(x, _mm512_cmpgt_epi32_mask(s.sat_lo, acc),
-                              _mm512_set1_epi32(std::numeric_limits<std::int32_t>::min()));
+    // x * 2^left saturated; nothing to do for left == 0 (a multiplier below
+    // one, the usual case), a branch taken alike by every call for the channel.
+    __m512i x = acc;
+    if (s.has_left) {
+      x = _mm512_sll_epi32(acc, s.left);
+      x = _mm512_mask_mov_epi32(x, _mm512_cmpgt_epi32_mask(acc, s.sat_hi),
+                                _mm512_set1_epi32(std::numeric_limits<std::int32_t>::max()));
+      x = _mm512_mask_mov_epi32(x, _mm512_cmpgt_epi32_mask(s.sat_lo, acc),
+                                _mm512_set1_epi32(std::numeric_limits<std::int32_t>::min()));
+    }
     // SRDHM: floor((x M + 2^30) / 2^31), even lanes from the low halves of the
     // 64-bit lanes, odd lanes shifted down first (M is the same in both halves).
     const __m512i nudge = _mm512_set1_epi64(std::int64_t{1} << 30);

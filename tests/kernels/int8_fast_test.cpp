@@ -432,8 +432,14 @@ TEST_CASE("int8 fast conv2d accumulator at the int32 bound") {
 // 29), channel counts around its 32-channel chunks and the 16-column panels,
 // kernels 1x1 to 5x5, stride, dilation, asymmetric padding, batch 1 and 3.
 TEST_CASE("int8 fast conv2d with one input channel (the pixels-in-lanes path)") {
-  MESSAGE("one-channel int8 path under the chosen variant: " << std::string(qd::ConvS8C1PathName())
-          << " (run for the VNNI variant only; other variants run the general path)");
+  std::string which;
+  for (const auto& v : qd::RunnableInt8GemmVariants()) {
+    qd::ScopedInt8GemmIsaForTesting scoped(v.isa);
+    which += std::string(v.name) + " -> " + qd::ConvS8C1PathName() + "; ";
+  }
+  MESSAGE("one-channel int8 path per int8 variant (none: the general path runs there; variants above the "
+          "QUALM_ISA cap or the CPU are not listed): "
+          << which);
   unsigned seed = 900;
   // The study's layers: LeNet-5 / LeNet-1 conv1 and the stems, in every mode and zero point extreme.
   for (RequantMode m : kModes)
