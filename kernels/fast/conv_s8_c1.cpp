@@ -2,8 +2,9 @@
 // kernel runs (detail/conv_c1_variants.h), its scratch, and the threads.
 //
 // The kernels take the u8 x s8 operands, so they exist only beside the VNNI
-// GEMM variants (whose packing makes data_u8s8 and col_offset); with the AVX2
-// or generic variant active, the general im2col + GEMM path runs. Threads get
+// GEMM variants, AVX-512 VNNI and AVX-VNNI (whose packing makes data_u8s8 and
+// col_offset); with the AVX2 or generic variant active, the general im2col +
+// GEMM path runs. Threads get
 // a fixed, contiguous range of output pixels each (whole 64-pixel blocks); any
 // split gives the same bits, since every output is one exact integer sum and
 // one output stage computed by whichever thread owns its pixel.
@@ -25,14 +26,20 @@ std::atomic<bool> g_c1_off{false};
 
 ConvS8C1Fn ActiveConvS8C1() {
 #if defined(__x86_64__) || defined(__i386__)
-  if (ActiveInt8GemmVariant().isa == Isa::kAvx512Vnni) return &conv_s8u8_c1_64p__avx512vnni;
+  switch (ActiveInt8GemmVariant().isa) {
+    case Isa::kAvx512Vnni: return &conv_s8u8_c1_64p__avx512vnni;
+    case Isa::kAvxVnni: return &conv_s8u8_c1_64p__avxvnni;
+    default: break;
+  }
 #endif
   return nullptr;
 }
 
 const char* ConvS8C1PathName() {
 #if defined(__x86_64__) || defined(__i386__)
-  if (ActiveConvS8C1() == &conv_s8u8_c1_64p__avx512vnni) return "conv_s8u8_c1_64p__avx512vnni";
+  const ConvS8C1Fn fn = ActiveConvS8C1();
+  if (fn == &conv_s8u8_c1_64p__avx512vnni) return "conv_s8u8_c1_64p__avx512vnni";
+  if (fn == &conv_s8u8_c1_64p__avxvnni) return "conv_s8u8_c1_64p__avxvnni";
 #endif
   return "none";
 }

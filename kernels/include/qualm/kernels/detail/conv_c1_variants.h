@@ -94,6 +94,7 @@ void conv_s8u8_c1_64p__avx512vnni(const ConvS8C1Tile& t);  // 4 zmm of 16 pixels
 // Its output stage alone, for tests: y[j] = RequantizeToRange(acc[j] + bias[c]
 // (int32, wrapping), out.requant[c], ...) for j < 16, bias 0 when null.
 void conv_s8_c1_requant_16__avx512vnni(const std::int32_t* acc, const S8OutputStage& out, int c, std::int8_t* y);
+void conv_s8u8_c1_64p__avxvnni(const ConvS8C1Tile& t);    // 8 ymm of 8 pixels, VEX vpdpbusd, AVX2 output stage
 void conv_f32_c1_64p__avx512(const ConvF32C1Tile& t);      // 4 zmm of 16 pixels, vfmadd
 void conv_f32_c1_64p__avx2(const ConvF32C1Tile& t);        // 8 ymm of 8 pixels, vfmadd
 
