@@ -141,6 +141,9 @@ struct ConvF32C1 {
     std::int64_t dst[kConvC1Pixels];
     for (int c0 = 0; c0 < oc; c0 += kConvC1Channels) {
       const int nc = std::min(kConvC1Channels, oc - c0);
+      // The transposes read whole kL-row groups of res; the rows past nc are
+      // never written below, so they are defined once here (and never stored).
+      std::fill(res + nc * kConvC1Pixels, res + (nc + kL - 1) / kL * kL * kConvC1Pixels, 0.0f);
       if (stride1) {
         for (std::int64_t m = t.pix0; m < t.pix1;) {
           const C1ImageRows r = C1RowsOf(p, m, t.pix1);

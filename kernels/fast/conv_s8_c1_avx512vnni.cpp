@@ -292,6 +292,9 @@ void Run(const ConvS8C1Tile& t) {
   std::int64_t dst[kConvC1Pixels];
   for (int c0 = 0; c0 < oc; c0 += kConvC1Channels) {
     const int nc = std::min(kConvC1Channels, oc - c0);
+    // The transposes read whole 16-row groups of res; the rows past nc are
+    // never written below, so they are defined once here (and never stored).
+    std::fill(res + nc * kConvC1Pixels, res + (nc + 15) / 16 * 16 * kConvC1Pixels, std::int8_t{0});
     for (int c = 0; c < nc; ++c) stages[c] = MakeStage16<kMode>(t.out, c0 + c);
     if (stride1) {
       for (std::int64_t m = t.pix0; m < t.pix1;) {
