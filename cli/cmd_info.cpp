@@ -8,6 +8,7 @@
 #include "qualm/engine/model.h"
 #include "qualm/frontends/model_file.h"
 #include "qualm/kernels/cpu.h"
+#include "qualm/kernels/detail/conv_c1_variants.h"
 #include "qualm/kernels/detail/norm_eltwise_f32_variants.h"
 #include "qualm/kernels/gemm.h"
 #include "qualm/kernels/int8_gemm.h"
@@ -173,6 +174,8 @@ Runner RegisterCpu(CLI::App& app) {
                 kernels::detail::S8EltwisePathName());
     std::printf("int8 lstm/gru gate path: %s\n", kernels::fast::RnnS8GatesPathName());
     std::printf("float batchnorm/elementwise path: %s\n", kernels::detail::NormEltwiseF32PathName());
+    std::printf("one-input-channel conv paths: float %s, int8 %s\n", kernels::detail::ConvF32C1PathName(),
+                kernels::detail::ConvS8C1PathName());
     return 0;
   };
 }

@@ -6,6 +6,7 @@
 #include <memory>
 #include <random>
 
+#include "qualm/kernels/detail/conv_c1_variants.h"
 #include "qualm/kernels/conv2d.h"
 #include "qualm/kernels/conv2d_packed.h"
 #include "qualm/kernels/detail/conv2d_f32_paths.h"
@@ -81,7 +82,7 @@ std::vector<Layer> Layers(const std::string& model) {
     return {ConvLayer(model, 28, 1, 6, 5, 2), ConvLayer(model, 14, 6, 16, 5, 0), DenseLayer(model, 400, 120),
             DenseLayer(model, 120, 84), DenseLayer(model, 84, 10)};
   if (model == "resnet20")
-    return {ConvLayer(model, 28, 16, 16, 3, 1), ConvLayer(model, 14, 32, 32, 3, 1), ConvLayer(model, 7, 64, 64, 3, 1),
+    return {ConvLayer(model, 28, 1, 16, 3, 1), ConvLayer(model, 28, 16, 16, 3, 1), ConvLayer(model, 14, 32, 32, 3, 1), ConvLayer(model, 7, 64, 64, 3, 1),
             DenseLayer(model, 64, 10)};
   if (model == "nin")
     return {ConvLayer(model, 28, 1, 48, 5, 2), ConvLayer(model, 28, 48, 32, 1, 0), ConvLayer(model, 14, 32, 64, 5, 2),
@@ -178,6 +179,7 @@ Result<PeerImpl> MakeF32(const Layer& l, int batch, int threads, const std::stri
     // executor does at bind time (and as oneDNN's primitive is prepared once).
     auto packed = std::make_shared<qk::fast::PackedConv2dWeightsF32>(qk::fast::PackConv2dWeightsF32(cp, d->w.data));
     if (qk::fast::detail::Conv2dImplicitApplies(cp)) r.kernel = qk::fast::detail::Conv2dImplicitKernelName();
+    if (qk::detail::IsConvC1(cp) && qk::detail::ActiveConvF32C1()) r.kernel = qk::detail::ConvF32C1PathName();
     r.run = [d, scratch, ctx, cp, packed] {
       qk::fast::conv2d_f32_prepacked(ctx, cp, *packed, d->x.data, d->w.data, d->b.data, d->y.data);
     };

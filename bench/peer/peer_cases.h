@@ -15,7 +15,8 @@
 // Shapes (per sample, from engine/src/zoo.cpp on 28x28x1 inputs):
 //   lenet5   conv1 28x28x1->6 5x5 pad 2, conv2 14x14x6->16 5x5, fc1 400->120,
 //            fc2 120->84, fc3 84->10
-//   resnet20 3x3 convs 28x28x16->16, 14x14x32->32, 7x7x64->64 (pad 1), fc 64->10
+//   resnet20 the 3x3 stem 28x28x1->16 and 3x3 convs 28x28x16->16, 14x14x32->32,
+//            7x7x64->64 (pad 1), fc 64->10
 //   nin      mlpconv convs 28x28x1->48 5x5, 14x14x32->64 5x5, 7x7x64->64 3x3,
 //            1x1 cccp convs 28x28x48->32, 14x14x64->64, 7x7x64->10
 //   lstm     the float LSTM of the zoo's text model: input 128 (the embedding),

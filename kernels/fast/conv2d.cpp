@@ -40,6 +40,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "fast/conv_f32_c1.h"
 #include "internal/scratch.h"
 #include "qualm/kernels/conv2d.h"
 #include "fast/conv2d_rows_f32.h"
@@ -243,12 +244,16 @@ void ForTileRuns(int threads, Index count, const Body& body) {
 std::size_t conv2d_scratch_floats(const Conv2dParams& p, int threads) {
   QUALM_DCHECK(Validate(p).ok());
   const Geometry g = MakeGeometry(p);
-  // Forward may take the implicit GEMM (conv2d_implicit_f32.cpp); backward uses this file's layout.
-  return std::max(MakeLayout(p, g, threads, nullptr).used, detail::conv2d_implicit_f32_scratch_floats(p, threads));
+  // Forward may take the one-channel path (fast/conv_f32_c1.h) or the implicit
+  // GEMM (conv2d_implicit_f32.cpp); backward uses this file's layout.
+  return std::max({MakeLayout(p, g, threads, nullptr).used, detail::conv2d_implicit_f32_scratch_floats(p, threads),
+                   internal_f32::ConvF32C1ScratchFloats(p, threads)});
 }
 
 void conv2d_f32(const KernelContext& ctx, const Conv2dParams& p, const float* x, const float* w,
                 const float* bias, float* y) {
+  // in_c == 1: output pixels in the vector lanes, same bits (fast/conv_f32_c1.h).
+  if (internal_f32::RunConvF32C1(ctx, p, x, w, bias, y)) return;
   // The implicit GEMM (no im2col; the same bits: fast/conv2d_rows_f32.h).
   if (detail::Conv2dImplicitApplies(p)) {
     detail::conv2d_implicit_f32(ctx, p, x, w, nullptr, bias, y);

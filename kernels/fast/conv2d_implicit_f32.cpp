@@ -24,6 +24,7 @@
 #include <cstring>
 
 #include "fast/conv2d_rows_f32.h"
+#include "fast/conv_f32_c1.h"
 #include "internal/scratch.h"
 #include "qualm/kernels/conv2d_packed.h"
 #include "qualm/kernels/detail/conv2d_f32_paths.h"
@@ -425,6 +426,7 @@ PackedConv2dWeightsF32 PackConv2dWeightsF32(const Conv2dParams& p, const float* 
 
 void conv2d_f32_prepacked(const KernelContext& ctx, const Conv2dParams& p, const PackedConv2dWeightsF32& packed,
                           const float* x, const float* w, const float* bias, float* y) {
+  if (internal_f32::RunConvF32C1(ctx, p, x, w, bias, y)) return;  // in_c == 1 (fast/conv_f32_c1.h)
   if (!detail::Conv2dImplicitApplies(p)) {
     detail::conv2d_f32_im2col(ctx, p, x, w, bias, y);
     return;

@@ -29,8 +29,10 @@
 
 #include "fast/channel_affine_s8.h"
 #include "fast/conv2d_s8_direct.h"
+#include "fast/conv_s8_c1.h"
 #include "fast/im2col_s8.h"
 #include "fast/int8_rows.h"
+#include "qualm/kernels/detail/conv_c1_variants.h"
 #include "qualm/kernels/detail/int8_gemm_variants.h"
 #include "qualm/kernels/conv2d_s8.h"
 
@@ -122,7 +124,8 @@ void Depthwise(const KernelContextS8& ctx, const PreparedConv2dS8& pp, const Pac
 
 }  // namespace
 
-std::size_t conv2d_s8_scratch_int16(const PreparedConv2dS8& pp, int threads) {
+// The general path's scratch (conv2d_s8_scratch_int16 adds the one-channel path's).
+static std::size_t GeneralScratchInt16(const PreparedConv2dS8& pp, int threads) {
   // Sized for the prepared batch: a smaller run batch needs the same or nothing.
   if (UsesAffineTable(pp.shape)) return static_cast<std::size_t>(internal_s8::AffineTableBytes(pp.shape.out_c) + 1) / 2;
   if (IsDepthwise(pp.shape)) return 0;
@@ -138,7 +141,15 @@ const char* conv2d_s8_kernel_name(const PreparedConv2dS8& pp) {
   const detail::Int8GemmVariant& v = detail::ActiveInt8GemmVariant();
   if (IsDepthwise(pp.shape)) return UsesAffineTable(pp.shape) ? "channel affine table" : "depthwise";
   if (v.conv_u8s8 != nullptr && internal_s8::UsesDirectConv(pp.shape)) return v.conv_name;
+  if (internal_s8::IsConvS8C1(pp.shape) && detail::ActiveConvS8C1()) return detail::ConvS8C1PathName();
   return v.name;
+}
+
+std::size_t conv2d_s8_scratch_int16(const PreparedConv2dS8& pp, int threads) {
+  const std::size_t general = GeneralScratchInt16(pp, threads);
+  // Room for either path: the one-channel one runs only under some variants.
+  if (internal_s8::IsConvS8C1(pp.shape)) return std::max(general, internal_s8::ConvS8C1ScratchInt16(pp, threads));
+  return general;
 }
 
 void conv2d_s8(const KernelContextS8& ctx, const PreparedConv2dS8& pp, const PackedS8Weights& w,
@@ -151,11 +162,13 @@ void conv2d_s8(const KernelContextS8& ctx, const PreparedConv2dS8& pp, const Pac
     Depthwise(ctx, pp, w, x, bias, y, v);
     return;
   }
-  // The implicit GEMM (fast/conv2d_s8_direct.h).
+  // The implicit GEMM (fast/conv2d_s8_direct.h; in_c % 4 == 0).
   if (v.conv_u8s8 != nullptr && internal_s8::UsesDirectConv(p)) {
     internal_s8::DirectConv(ctx, pp, w, x, bias, y, v);
     return;
   }
+  // in_c == 1: output pixels in the vector lanes instead (fast/conv_s8_c1.h).
+  if (internal_s8::RunConvS8C1(ctx, pp, w, x, bias, y)) return;
   const ConvGeometry g = MakeGeometry(p);
   QUALM_DCHECK(w.groups == p.groups && w.n == g.ocg && w.k == g.K && w.k_padded == g.k_padded);
   QUALM_DCHECK(ctx.scratch_int16 >= conv2d_s8_scratch_int16(pp, ctx.threads) && ctx.scratch != nullptr);

@@ -45,6 +45,8 @@ const std::vector<GemmVariant>& GemmVariants() {
   return variants;
 }
 
+const GemmVariant& ActiveGemmVariant() { return Chosen(); }
+
 std::vector<GemmVariant> RunnableGemmVariants() { return internal::RunnableVariants(GemmVariants()); }
 
 std::string DescribeGemmDispatch() {

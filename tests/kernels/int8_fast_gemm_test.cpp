@@ -27,6 +27,7 @@
 #include "kernels/int8_fast_util.h"
 #include "qualm/kernels/conv2d.h"
 #include "qualm/kernels/cpu.h"
+#include "qualm/kernels/detail/conv_c1_variants.h"
 
 using namespace int8_fast_test;
 
@@ -227,6 +228,58 @@ TEST_CASE("int8 fast output stage equals RequantizeToRange in every variant and 
       }
     }
   });
+}
+
+// The one-channel conv's 16-lane output stage (conv_s8_c1_avx512vnni.cpp):
+// all 16 lanes share one channel's parameters and bias. Every (requant, acc)
+// case above goes into lane 0 beside 15 other accumulators of the list, with
+// and without a bias (added with int32 wraparound, as the kernel does; the
+// conv's Prepare bound keeps real sums from wrapping).
+TEST_CASE("int8 one-channel conv output stage equals RequantizeToRange lane by lane") {
+  if (!qk::IsaAvailable(qk::Isa::kAvx512Vnni)) {
+    MESSAGE("skipped: conv_s8_c1_requant_16__avx512vnni needs avx512vnni (not available or capped by QUALM_ISA)");
+    return;
+  }
+  std::mt19937 rng(2029);
+  const StageCase s = StageCases(rng);
+  const std::size_t n = s.acc.size();
+  struct Range {
+    int zp, lo, hi;
+  };
+  const Range ranges[] = {{0, -128, 127}, {-128, -128, 127}, {127, -128, 127}, {-5, -5, 127}, {3, -20, 30}};
+  std::size_t checked = 0;
+  for (RequantMode mode : kModes)
+    for (const Range& r : ranges) {
+      const std::string what = std::string(qk::RequantModeName(mode)) + " zp " + std::to_string(r.zp);
+      CAPTURE(what);
+      for (std::size_t i = 0; i < n; ++i) {
+        std::int32_t acc[16];
+        for (std::size_t j = 0; j < 16; ++j) acc[j] = s.acc[j == 0 ? i : (i * 31 + j * 977) % n];
+        const std::int32_t bias = i % 3 == 0 ? s.acc[(i * 13) % n] : static_cast<std::int32_t>(i % 2001) - 1000;
+        qd::S8OutputStage out;
+        out.requant = &s.requant[i];
+        out.bias = i % 4 == 1 ? nullptr : &bias;
+        out.mode = mode;
+        out.zp_out = r.zp, out.act_min = r.lo, out.act_max = r.hi;
+        std::int8_t got[16];
+        qd::conv_s8_c1_requant_16__avx512vnni(acc, out, 0, got);
+        for (int j = 0; j < 16; ++j) {
+          const auto sum = static_cast<std::int32_t>(static_cast<std::uint32_t>(acc[j]) +
+                                                     static_cast<std::uint32_t>(out.bias ? bias : 0));
+          const auto want = static_cast<std::int8_t>(qk::RequantizeToRange(sum, s.requant[i], mode, r.zp, r.lo, r.hi));
+          if (got[j] != want) {
+            CAPTURE(i);
+            CAPTURE(j);
+            CAPTURE(sum);
+            CAPTURE(s.requant[i].multiplier);
+            CAPTURE(s.requant[i].shift);
+            CHECK(int{got[j]} == int{want});
+          }
+          ++checked;
+        }
+      }
+    }
+  CHECK(checked == 16 * n * 3 * std::size(ranges));
 }
 
 TEST_CASE("int8 fast gemm tiles stay inside their operands in every variant") {

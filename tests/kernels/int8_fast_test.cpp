@@ -25,6 +25,7 @@
 
 #include "kernels/int8_fast_util.h"
 #include "qualm/kernels/conv2d_s8.h"
+#include "qualm/kernels/detail/conv_c1_variants.h"
 #include "qualm/kernels/dense_s8.h"
 
 using namespace int8_fast_test;
@@ -422,6 +423,72 @@ TEST_CASE("int8 fast conv2d accumulator at the int32 bound") {
       CheckSame("conv2d_s8 at the bound", got, want);
     });
   }
+}
+
+// One input channel (LeNet conv1, the ResNet-20 / NiN stems): under the VNNI
+// variant these run the pixels-in-lanes path (detail/conv_c1_variants.h),
+// under the others the general one; CheckConv holds both to the reference.
+// Shapes around its 16-pixel groups and 64-pixel blocks (H, W 1, 2, 5, 28,
+// 29), channel counts around its 32-channel chunks and the 16-column panels,
+// kernels 1x1 to 5x5, stride, dilation, asymmetric padding, batch 1 and 3.
+TEST_CASE("int8 fast conv2d with one input channel (the pixels-in-lanes path)") {
+  std::string which;
+  for (const auto& v : qd::RunnableInt8GemmVariants()) {
+    qd::ScopedInt8GemmIsaForTesting scoped(v.isa);
+    which += std::string(v.name) + " -> " + qd::ConvS8C1PathName() + "; ";
+  }
+  MESSAGE("one-channel int8 path per int8 variant (none: the general path runs there; variants above the "
+          "QUALM_ISA cap or the CPU are not listed): "
+          << which);
+  unsigned seed = 900;
+  // The study's layers: LeNet-5 / LeNet-1 conv1 and the stems, in every mode and zero point extreme.
+  for (RequantMode m : kModes)
+    for (int zin : {-128, 0, 127}) {
+      Quant q = Q(m, zin, static_cast<int>(seed % 17) - 8, seed);
+      ++seed;
+      q.expect_normal = zin == 0;
+      CheckConv(Conv(3, 28, 28, 1, 6, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 1), q);
+      CheckConv(Conv(1, 28, 28, 1, 4, 5, 5, 1, 1, 1, 1, 0, 0, 0, 0, 1), q);
+      CheckConv(Conv(1, 28, 28, 1, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), q);
+    }
+  for (int hw : {1, 2, 5, 28, 29})
+    for (int oc : {1, 4, 6, 15, 16, 17, 33})
+      for (int k : {1, 3, 5}) {
+        const int pad = k / 2;
+        Quant q = Q(kModes[seed % 3], static_cast<int>(seed % 51) - 25, static_cast<int>(seed % 13) - 6, seed);
+        q.expect_normal = false;
+        CheckConv(Conv(1 + static_cast<int>(seed % 3) % 2 * 2, hw, hw + static_cast<int>(seed % 2), 1, oc, k, k, 1, 1,
+                       1, 1, pad, pad, pad, pad, 1),
+                  q);
+        ++seed;
+      }
+  // Stride, dilation, non-square kernels, asymmetric padding, per-tensor scales, no bias, fused activations.
+  const qk::Conv2dParams shapes[] = {
+      Conv(3, 29, 28, 1, 17, 2, 3, 2, 2, 1, 1, 0, 1, 2, 0, 1),
+      Conv(1, 28, 29, 1, 6, 3, 3, 1, 2, 2, 2, 2, 1, 0, 2, 1),
+      Conv(2, 5, 29, 1, 33, 5, 5, 2, 1, 1, 2, 1, 2, 2, 1, 1),
+      Conv(1, 2, 28, 1, 15, 3, 2, 1, 3, 1, 1, 2, 2, 2, 2, 1),  // mostly padding rows
+      Conv(3, 13, 11, 1, 16, 3, 5, 1, 1, 2, 1, 1, 0, 2, 1, 1),
+      Conv(1, 1, 1, 1, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),    // one pixel, all but one tap padding
+      Conv(2, 40, 37, 1, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), // two channel chunks, many blocks
+  };
+  for (const auto& p : shapes)
+    for (RequantMode m : kModes) {
+      Quant q = Q(m, static_cast<int>(seed % 200) - 100, static_cast<int>(seed % 9) - 4, seed);
+      q.per_tensor = seed % 2 == 0;
+      q.has_bias = seed % 3 != 0;
+      q.act = static_cast<qk::FusedActivation>(seed % 3);
+      q.expect_normal = false;
+      CheckConv(p, q);
+      ++seed;
+    }
+  // Saturation at both ends and a batch run smaller than prepared.
+  Quant sat = Q(RequantMode::kGemmlowp, 127, -128, 77);
+  sat.spread = 2000;
+  sat.expect_normal = false;
+  sat.expect_saturate = true;
+  CheckConv(Conv(2, 28, 28, 1, 6, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 1), sat);
+  CheckConv(Conv(5, 28, 28, 1, 6, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 1), Q(RequantMode::kSingle, -128, 3, 78), 2);
 }
 
 TEST_CASE("int8 fast conv2d runs a smaller batch than it was prepared for") {

@@ -34,6 +34,8 @@ struct GemmVariant {
 const std::vector<GemmVariant>& GemmVariants();
 // The variants this process may run (ISA available under the QUALM_ISA cap), best first.
 std::vector<GemmVariant> RunnableGemmVariants();
+// The variant gemm_f32 calls now (the dispatcher's choice, or the test override).
+const GemmVariant& ActiveGemmVariant();
 // "gemm_f32_8x32__avx512: chosen; gemm_f32_6x16__avx2: not needed; ..." and the like.
 std::string DescribeGemmDispatch();
 // The ISA of the variant gemm_f32 runs now (test override included). The
