@@ -36,9 +36,11 @@ constexpr int kQuadBytes = kCols * 4;
 constexpr int kAccumulators = 24;
 
 // Rows [r0, r0 + mr) (mr <= R) x NP panels from column c0.
+// Never inlined: inlined into Panels (next to its Stage16 array), GCC 12
+// spilled the accumulators inside the vpdpbusd loop, whatever the output stage.
 template <RequantMode kMode, int R, int NP>
-void Tile(const U8S8ConvTile& t, int r0, int mr, int c0, const std::int8_t* panel, std::int64_t panel_size,
-          const Stage16* st, const Bounds16& b) {
+__attribute__((noinline)) void Tile(const U8S8ConvTile& t, int r0, int mr, int c0, const std::int8_t* panel, std::int64_t panel_size,
+          const Stage16* st) {
   const std::uint8_t* rows[R];
   for (int i = 0; i < R; ++i) rows[i] = t.rows[r0 + std::min(i, mr - 1)];
   __m512i acc[R][NP];
@@ -69,14 +71,14 @@ void Tile(const U8S8ConvTile& t, int r0, int mr, int c0, const std::int8_t* pane
 #pragma GCC unroll 32
     for (int i = 0; i < R; ++i) {
       if (i >= mr) break;
-      Store16(Requant16<kMode>(acc[i][p], st[p], b), t.y + (r0 + i) * t.ldy + c0 + p * kCols, nc);
+      Store16(Requant16<kMode>(acc[i][p], st[p]), t.y + (r0 + i) * t.ldy + c0 + p * kCols, nc);
     }
   }
 }
 
 // All rows x NP panels from column c0.
 template <RequantMode kMode, int NP>
-void Panels(const U8S8ConvTile& t, int c0, const Bounds16& b) {
+void Panels(const U8S8ConvTile& t, int c0) {
   constexpr int R = kAccumulators / NP;
   const std::int64_t panel_size = std::int64_t{t.quads} * kQuadBytes;
   Stage16 st[NP];
@@ -85,16 +87,15 @@ void Panels(const U8S8ConvTile& t, int c0, const Bounds16& b) {
     BuildStage<kMode>(t.out, t.col_offset + cp, cp, std::min(kCols, t.n - cp), &st[p]);
   }
   const std::int8_t* panel = t.b + (c0 / kCols) * panel_size;
-  for (int r0 = 0; r0 < t.m; r0 += R) Tile<kMode, R, NP>(t, r0, std::min(R, t.m - r0), c0, panel, panel_size, st, b);
+  for (int r0 = 0; r0 < t.m; r0 += R) Tile<kMode, R, NP>(t, r0, std::min(R, t.m - r0), c0, panel, panel_size, st);
 }
 
 template <RequantMode kMode>
 void Conv(const U8S8ConvTile& t) {
-  const Bounds16 b = MakeBounds16(t.out);
   int c0 = 0;
-  for (; t.n - c0 > 3 * kCols; c0 += 4 * kCols) Panels<kMode, 4>(t, c0, b);  // 4 panels left, the last may be partial
-  for (; t.n - c0 > kCols; c0 += 2 * kCols) Panels<kMode, 2>(t, c0, b);
-  if (c0 < t.n) Panels<kMode, 1>(t, c0, b);
+  for (; t.n - c0 > 3 * kCols; c0 += 4 * kCols) Panels<kMode, 4>(t, c0);  // 4 panels left, the last may be partial
+  for (; t.n - c0 > kCols; c0 += 2 * kCols) Panels<kMode, 2>(t, c0);
+  if (c0 < t.n) Panels<kMode, 1>(t, c0);
 }
 
 }  // namespace

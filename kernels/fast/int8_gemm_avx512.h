@@ -87,7 +87,13 @@ struct alignas(64) Stage16 {
   std::int64_t below_even[8], below_odd[8];  // kGemmlowp -2^30, or INT64_MIN where e == 0
   std::int64_t shift_even[8], shift_odd[8];  // kGemmlowp 31 + e; kSingle t = 31 - shift
   float scale[kCols];                        // kFloat
-  bool any_left = false;                     // kGemmlowp: some column has shift > 0
+  // The clamp bounds relative to the zero point, and the zero point (see above);
+  // the bounds also as int64 for kSingle; the other constants the stage reads.
+  std::int32_t lo[kCols], hi[kCols], zp[kCols];
+  std::int64_t lo64[8], hi64[8], two31[8];
+  std::int32_t int32_max[kCols], int32_min[kCols];
+  float minus256[kCols], plus256[kCols];
+  bool any_left = false;  // kGemmlowp: some column has shift > 0
 };
 
 // Columns past nc get M = 0, shift 0, scale 0, bias 0 and init 0: harmless,
@@ -95,6 +101,16 @@ struct alignas(64) Stage16 {
 template <RequantMode kMode>
 void BuildStage(const S8OutputStage& o, const std::int32_t* col_offset, int c0, int nc, Stage16* s) {
   s->any_left = false;
+  std::fill(std::begin(s->lo), std::end(s->lo), o.act_min - o.zp_out);
+  std::fill(std::begin(s->hi), std::end(s->hi), o.act_max - o.zp_out);
+  std::fill(std::begin(s->zp), std::end(s->zp), o.zp_out);
+  std::fill(std::begin(s->lo64), std::end(s->lo64), o.act_min - o.zp_out);
+  std::fill(std::begin(s->hi64), std::end(s->hi64), o.act_max - o.zp_out);
+  std::fill(std::begin(s->two31), std::end(s->two31), std::int64_t{1} << 31);
+  std::fill(std::begin(s->int32_max), std::end(s->int32_max), std::numeric_limits<std::int32_t>::max());
+  std::fill(std::begin(s->int32_min), std::end(s->int32_min), std::numeric_limits<std::int32_t>::min());
+  std::fill(std::begin(s->minus256), std::end(s->minus256), -256.0f);
+  std::fill(std::begin(s->plus256), std::end(s->plus256), 256.0f);
   std::fill(std::begin(s->mult_even), std::end(s->mult_even), 0);
   std::fill(std::begin(s->mult_odd), std::end(s->mult_odd), 0);
   for (int j = 0; j < kCols; ++j) {
@@ -130,35 +146,25 @@ void BuildStage(const S8OutputStage& o, const std::int32_t* col_offset, int c0, 
   }
 }
 
-// The clamp bounds relative to the zero point, and the zero point.
-struct Bounds16 {
-  __m512i lo, hi, zp;
-};
-
-inline Bounds16 MakeBounds16(const S8OutputStage& o) {
-  return {_mm512_set1_epi32(o.act_min - o.zp_out), _mm512_set1_epi32(o.act_max - o.zp_out),
-          _mm512_set1_epi32(o.zp_out)};
-}
-
 inline __m512i Load16(const void* p) { return _mm512_load_si512(p); }
 
 // kGemmlowp's y (see above) of the 8 columns whose x is in the low halves of
 // the 64-bit lanes of x.
 inline __m512i GemmlowpHalf(__m512i x, const std::int32_t* mult, const std::int64_t* add, const std::int64_t* below,
-                            const std::int64_t* shift) {
+                            const std::int64_t* shift, const std::int64_t* two31) {
   __m512i p = _mm512_mul_epi32(x, Load16(mult));
   const __mmask8 neg = _mm512_cmplt_epi64_mask(p, Load16(below));
   p = _mm512_add_epi64(p, Load16(add));
-  p = _mm512_mask_sub_epi64(p, neg, p, _mm512_set1_epi64(std::int64_t{1} << 31));
+  p = _mm512_mask_sub_epi64(p, neg, p, Load16(two31));
   return _mm512_srav_epi64(p, Load16(shift));
 }
 
 // kSingle's result, clamped in int64 to [lo, hi] (zero-point relative).
 inline __m512i SingleHalf(__m512i x, const std::int32_t* mult, const std::int64_t* add, const std::int64_t* shift,
-                          __m512i lo64, __m512i hi64) {
+                          const Stage16& s) {
   __m512i p = _mm512_add_epi64(_mm512_mul_epi32(x, Load16(mult)), Load16(add));
   p = _mm512_srav_epi64(p, Load16(shift));
-  return _mm512_min_epi64(_mm512_max_epi64(p, lo64), hi64);
+  return _mm512_min_epi64(_mm512_max_epi64(p, Load16(s.lo64)), Load16(s.hi64));
 }
 
 // The low halves of the 64-bit lanes of even (columns 0, 2, ..) and odd
@@ -170,7 +176,7 @@ inline __m512i Interleave(__m512i even, __m512i odd) {
 // RequantizeToRange of the 16 columns of acc (bias already in it, via init):
 // int32 in [act_min, act_max].
 template <RequantMode kMode>
-inline __m512i Requant16(__m512i acc, const Stage16& s, const Bounds16& b) {
+inline __m512i Requant16(__m512i acc, const Stage16& s) {
   __m512i q;
   if constexpr (kMode == RequantMode::kGemmlowp) {
     __m512i x = acc;
@@ -178,27 +184,24 @@ inline __m512i Requant16(__m512i acc, const Stage16& s, const Bounds16& b) {
       const __mmask16 over = _mm512_cmpgt_epi32_mask(acc, Load16(s.sat_hi));
       const __mmask16 under = _mm512_cmplt_epi32_mask(acc, Load16(s.sat_lo));
       x = _mm512_sllv_epi32(acc, Load16(s.left));
-      x = _mm512_mask_mov_epi32(x, over, _mm512_set1_epi32(std::numeric_limits<std::int32_t>::max()));
-      x = _mm512_mask_mov_epi32(x, under, _mm512_set1_epi32(std::numeric_limits<std::int32_t>::min()));
+      x = _mm512_mask_mov_epi32(x, over, Load16(s.int32_max));
+      x = _mm512_mask_mov_epi32(x, under, Load16(s.int32_min));
     }
-    const __m512i even = GemmlowpHalf(x, s.mult_even, s.add_even, s.below_even, s.shift_even);
-    const __m512i odd =
-        GemmlowpHalf(_mm512_shuffle_epi32(x, _MM_PERM_DDBB), s.mult_odd, s.add_odd, s.below_odd, s.shift_odd);
-    q = _mm512_min_epi32(_mm512_max_epi32(Interleave(even, odd), b.lo), b.hi);
+    const __m512i even = GemmlowpHalf(x, s.mult_even, s.add_even, s.below_even, s.shift_even, s.two31);
+    const __m512i odd = GemmlowpHalf(_mm512_shuffle_epi32(x, _MM_PERM_DDBB), s.mult_odd, s.add_odd, s.below_odd,
+                                     s.shift_odd, s.two31);
+    q = _mm512_min_epi32(_mm512_max_epi32(Interleave(even, odd), Load16(s.lo)), Load16(s.hi));
   } else if constexpr (kMode == RequantMode::kSingle) {
-    // b.lo / b.hi sign-extended to 64 bits: the int32 bound in every 64-bit lane.
-    const __m512i lo64 = _mm512_srai_epi64(b.lo, 32), hi64 = _mm512_srai_epi64(b.hi, 32);
-    const __m512i even = SingleHalf(acc, s.mult_even, s.add_even, s.shift_even, lo64, hi64);
-    const __m512i odd = SingleHalf(_mm512_shuffle_epi32(acc, _MM_PERM_DDBB), s.mult_odd, s.add_odd, s.shift_odd,
-                                   lo64, hi64);
+    const __m512i even = SingleHalf(acc, s.mult_even, s.add_even, s.shift_even, s);
+    const __m512i odd = SingleHalf(_mm512_shuffle_epi32(acc, _MM_PERM_DDBB), s.mult_odd, s.add_odd, s.shift_odd, s);
     q = Interleave(even, odd);
   } else {
     __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), _mm512_load_ps(s.scale));
-    f = _mm512_min_ps(_mm512_max_ps(f, _mm512_set1_ps(-256.0f)), _mm512_set1_ps(256.0f));
+    f = _mm512_min_ps(_mm512_max_ps(f, _mm512_load_ps(s.minus256)), _mm512_load_ps(s.plus256));
     q = _mm512_cvt_roundps_epi32(f, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    q = _mm512_min_epi32(_mm512_max_epi32(q, b.lo), b.hi);
+    q = _mm512_min_epi32(_mm512_max_epi32(q, Load16(s.lo)), Load16(s.hi));
   }
-  return _mm512_add_epi32(q, b.zp);
+  return _mm512_add_epi32(q, Load16(s.zp));
 }
 
 // Stores the first nc of 16 int32 (already in [-128, 127]) as int8.
