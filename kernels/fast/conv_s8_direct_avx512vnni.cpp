@@ -8,8 +8,10 @@
 // which argues it): vpdpbusd, the non-saturating form, of a broadcast u8 quad
 // and 16 columns x 4 int8 weights, accumulators starting at col_offset; only
 // where a quad is read from differs (the padded input instead of an im2col
-// row holding the same bytes). The output stage is fast/int8_gemm_avx2.h on
-// each 256-bit half, the code the tests prove equal to RequantizeToRange.
+// row holding the same bytes). The output stage is the 512-bit one of
+// fast/int8_gemm_avx512.h (one zmm in, 16 int8 out; the bias is folded into
+// the accumulators' start value), which the tests prove equal to
+// RequantizeToRange through this kernel's entry point.
 //
 // Tile: 24 accumulators, shaped by the number of 16-column panels left:
 // 6 rows x 4 panels (64 channels: 4 weight loads and 6 broadcasts feed 24
@@ -24,7 +26,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "fast/int8_gemm_avx2.h"
+#include "fast/int8_gemm_avx512.h"
 #include "qualm/kernels/detail/int8_gemm_variants.h"
 
 namespace qualm::kernels::detail {
@@ -34,15 +36,17 @@ constexpr int kQuadBytes = kCols * 4;
 constexpr int kAccumulators = 24;
 
 // Rows [r0, r0 + mr) (mr <= R) x NP panels from column c0.
+// Never inlined: inlined into Panels (next to its Stage16 array), GCC 12
+// spilled the accumulators inside the vpdpbusd loop, whatever the output stage.
 template <RequantMode kMode, int R, int NP>
-void Tile(const U8S8ConvTile& t, int r0, int mr, int c0, const std::int8_t* panel, std::int64_t panel_size,
-          const Lanes* l, const Bounds& b) {
+__attribute__((noinline)) void Tile(const U8S8ConvTile& t, int r0, int mr, int c0, const std::int8_t* panel, std::int64_t panel_size,
+          const Stage16* st) {
   const std::uint8_t* rows[R];
   for (int i = 0; i < R; ++i) rows[i] = t.rows[r0 + std::min(i, mr - 1)];
   __m512i acc[R][NP];
 #pragma GCC unroll 4
   for (int p = 0; p < NP; ++p) {
-    const __m512i o = _mm512_loadu_si512(t.col_offset + c0 + p * kCols);
+    const __m512i o = _mm512_load_si512(st[p].init);
 #pragma GCC unroll 32
     for (int i = 0; i < R; ++i) acc[i][p] = o;
   }
@@ -67,32 +71,31 @@ void Tile(const U8S8ConvTile& t, int r0, int mr, int c0, const std::int8_t* pane
 #pragma GCC unroll 32
     for (int i = 0; i < R; ++i) {
       if (i >= mr) break;
-      // maskz with a full mask: see int8_gemm_avx512vnni.cpp (GCC 12 -Wuninitialized).
-      const __m256i lo = Requant8<kMode>(_mm512_maskz_extracti64x4_epi64(0xFF, acc[i][p], 0), l[p], 0, b);
-      const __m256i hi = Requant8<kMode>(_mm512_maskz_extracti64x4_epi64(0xFF, acc[i][p], 1), l[p], 8, b);
-      Store16(lo, hi, t.y + (r0 + i) * t.ldy + c0 + p * kCols, nc);
+      Store16(Requant16<kMode>(acc[i][p], st[p]), t.y + (r0 + i) * t.ldy + c0 + p * kCols, nc);
     }
   }
 }
 
 // All rows x NP panels from column c0.
 template <RequantMode kMode, int NP>
-void Panels(const U8S8ConvTile& t, int c0, const Bounds& b) {
+void Panels(const U8S8ConvTile& t, int c0) {
   constexpr int R = kAccumulators / NP;
   const std::int64_t panel_size = std::int64_t{t.quads} * kQuadBytes;
-  Lanes l[NP];
-  for (int p = 0; p < NP; ++p) BuildLanes<kMode>(t.out, c0 + p * kCols, std::min(kCols, t.n - c0 - p * kCols), &l[p]);
+  Stage16 st[NP];
+  for (int p = 0; p < NP; ++p) {
+    const int cp = c0 + p * kCols;
+    BuildStage<kMode>(t.out, t.col_offset + cp, cp, std::min(kCols, t.n - cp), &st[p]);
+  }
   const std::int8_t* panel = t.b + (c0 / kCols) * panel_size;
-  for (int r0 = 0; r0 < t.m; r0 += R) Tile<kMode, R, NP>(t, r0, std::min(R, t.m - r0), c0, panel, panel_size, l, b);
+  for (int r0 = 0; r0 < t.m; r0 += R) Tile<kMode, R, NP>(t, r0, std::min(R, t.m - r0), c0, panel, panel_size, st);
 }
 
 template <RequantMode kMode>
 void Conv(const U8S8ConvTile& t) {
-  const Bounds b = MakeBounds(t.out);
   int c0 = 0;
-  for (; t.n - c0 > 3 * kCols; c0 += 4 * kCols) Panels<kMode, 4>(t, c0, b);  // 4 panels left, the last may be partial
-  for (; t.n - c0 > kCols; c0 += 2 * kCols) Panels<kMode, 2>(t, c0, b);
-  if (c0 < t.n) Panels<kMode, 1>(t, c0, b);
+  for (; t.n - c0 > 3 * kCols; c0 += 4 * kCols) Panels<kMode, 4>(t, c0);  // 4 panels left, the last may be partial
+  for (; t.n - c0 > kCols; c0 += 2 * kCols) Panels<kMode, 2>(t, c0);
+  if (c0 < t.n) Panels<kMode, 1>(t, c0);
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 // fast/int8_gemm_avx2.h (private): the AVX2 output stage of the int8 GEMM
-// variants, shared by every translation unit compiled with AVX2 or more
-// (int8_gemm_avx2.cpp, int8_gemm_avx512vnni.cpp), so that there is one
-// transcription of RequantizeToRange, not one per ISA. Everything here has
+// variants, shared by the AVX2 and AVX-VNNI translation units (int8_gemm_avx2.cpp,
+// int8_gemm_avxvnni.cpp, conv_s8_direct_avxvnni.cpp), so that there is one
+// 256-bit transcription of RequantizeToRange. (The AVX-512 VNNI kernels use the
+// 512-bit fast/int8_gemm_avx512.h, tested the same way.) Everything here has
 // internal linkage (an unnamed namespace), so each TU gets its own copy
 // compiled with its own flags and no symbol is shared between them.
 //

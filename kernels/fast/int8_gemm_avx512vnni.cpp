@@ -17,16 +17,17 @@
 //
 // Tile: up to 8 rows x 2 panels (32 columns): 16 zmm accumulators, two weight
 // loads and 8 broadcasts per quad. One panel at a time when only one is left
-// (the 16-channel layers). The output stage is the AVX2 one
-// (fast/int8_gemm_avx2.h) on each 256-bit half, so it is literally the code the
-// tests prove equal to RequantizeToRange.
+// (the 16-channel layers). The output stage is the 512-bit one of
+// fast/int8_gemm_avx512.h (the bias folded into the accumulators' start
+// value), which the tests prove equal to RequantizeToRange through this
+// kernel's entry point.
 #include <immintrin.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
 
-#include "fast/int8_gemm_avx2.h"
+#include "fast/int8_gemm_avx512.h"
 #include "qualm/kernels/detail/int8_gemm_variants.h"
 
 namespace qualm::kernels::detail {
@@ -38,13 +39,17 @@ constexpr int kQuadBytes = kCols * 4;
 // R (<= 8) rows x NP (1 or 2) panels from row r0, column c0: the exact sums,
 // then the output stage (or, kRaw, the accumulators as they are: t.y32, with
 // a masked store for a column tail, which writes nothing past column n).
+// Never inlined: inlined next to the Stage16 arrays, GCC 12 spilled the
+// accumulators inside the vpdpbusd loop (as in conv_s8_direct_avx512vnni.cpp).
 template <RequantMode kMode, bool kRaw, int R, int NP>
-void Rows(const U8S8GemmTile& t, std::int64_t r0, int c0, const std::int8_t* panel, std::int64_t panel_size,
-          const Lanes* l, const Bounds& b) {
+__attribute__((noinline)) void Rows(const U8S8GemmTile& t, std::int64_t r0, int c0, const std::int8_t* panel, std::int64_t panel_size,
+          const Stage16* st) {
   const std::uint8_t* a = t.a + r0 * t.lda;
   __m512i acc[R][NP];
   for (int p = 0; p < NP; ++p) {
-    const __m512i o = _mm512_loadu_si512(t.col_offset + c0 + p * kCols);
+    __m512i o;
+    if constexpr (kRaw) o = _mm512_loadu_si512(t.col_offset + c0 + p * kCols);
+    else o = _mm512_load_si512(st[p].init);
     for (int i = 0; i < R; ++i) acc[i][p] = o;
   }
   const int quads = t.k_padded / 4;
@@ -65,49 +70,44 @@ void Rows(const U8S8GemmTile& t, std::int64_t r0, int c0, const std::int8_t* pan
         const __mmask16 mask = static_cast<__mmask16>(nc >= kCols ? 0xFFFF : (1u << nc) - 1u);
         _mm512_mask_storeu_epi32(t.y32 + (r0 + i) * t.ldy + c0 + p * kCols, mask, acc[i][p]);
       } else {
-        // The maskz forms with a full mask: GCC 12 warns (-Wuninitialized) on the
-        // undefined source operand inside _mm512_castsi512_si256 / the plain extract.
-        const __m256i lo = Requant8<kMode>(_mm512_maskz_extracti64x4_epi64(0xFF, acc[i][p], 0), l[p], 0, b);
-        const __m256i hi = Requant8<kMode>(_mm512_maskz_extracti64x4_epi64(0xFF, acc[i][p], 1), l[p], 8, b);
-        Store16(lo, hi, t.y + (r0 + i) * t.ldy + c0 + p * kCols, nc);
+        Store16(Requant16<kMode>(acc[i][p], st[p]), t.y + (r0 + i) * t.ldy + c0 + p * kCols, nc);
       }
     }
   }
 }
 
 template <RequantMode kMode, bool kRaw, int NP>
-void Panels(const U8S8GemmTile& t, int c0, const Lanes* l, const Bounds& b) {
+void Panels(const U8S8GemmTile& t, int c0, const Stage16* st) {
   const std::int64_t panel_size = std::int64_t{t.k_padded} * kCols;
   const std::int8_t* panel = t.b + (c0 / kCols) * panel_size;
   int r0 = 0;
-  for (; r0 + kRows <= t.m; r0 += kRows) Rows<kMode, kRaw, kRows, NP>(t, r0, c0, panel, panel_size, l, b);
+  for (; r0 + kRows <= t.m; r0 += kRows) Rows<kMode, kRaw, kRows, NP>(t, r0, c0, panel, panel_size, st);
   switch (t.m - r0) {
-    case 7: Rows<kMode, kRaw, 7, NP>(t, r0, c0, panel, panel_size, l, b); break;
-    case 6: Rows<kMode, kRaw, 6, NP>(t, r0, c0, panel, panel_size, l, b); break;
-    case 5: Rows<kMode, kRaw, 5, NP>(t, r0, c0, panel, panel_size, l, b); break;
-    case 4: Rows<kMode, kRaw, 4, NP>(t, r0, c0, panel, panel_size, l, b); break;
-    case 3: Rows<kMode, kRaw, 3, NP>(t, r0, c0, panel, panel_size, l, b); break;
-    case 2: Rows<kMode, kRaw, 2, NP>(t, r0, c0, panel, panel_size, l, b); break;
-    case 1: Rows<kMode, kRaw, 1, NP>(t, r0, c0, panel, panel_size, l, b); break;
+    case 7: Rows<kMode, kRaw, 7, NP>(t, r0, c0, panel, panel_size, st); break;
+    case 6: Rows<kMode, kRaw, 6, NP>(t, r0, c0, panel, panel_size, st); break;
+    case 5: Rows<kMode, kRaw, 5, NP>(t, r0, c0, panel, panel_size, st); break;
+    case 4: Rows<kMode, kRaw, 4, NP>(t, r0, c0, panel, panel_size, st); break;
+    case 3: Rows<kMode, kRaw, 3, NP>(t, r0, c0, panel, panel_size, st); break;
+    case 2: Rows<kMode, kRaw, 2, NP>(t, r0, c0, panel, panel_size, st); break;
+    case 1: Rows<kMode, kRaw, 1, NP>(t, r0, c0, panel, panel_size, st); break;
     default: break;
   }
 }
 
 template <RequantMode kMode, bool kRaw = false>
 void Gemm(const U8S8GemmTile& t) {
-  const Bounds b = kRaw ? Bounds{} : MakeBounds(t.out);
-  Lanes l[2];
+  Stage16 st[2];
   int c0 = 0;
   for (; c0 + kCols < t.n; c0 += 2 * kCols) {  // two panels, the second possibly partial
     if constexpr (!kRaw) {
-      BuildLanes<kMode>(t.out, c0, kCols, &l[0]);
-      BuildLanes<kMode>(t.out, c0 + kCols, std::min(kCols, t.n - c0 - kCols), &l[1]);
+      BuildStage<kMode>(t.out, t.col_offset + c0, c0, kCols, &st[0]);
+      BuildStage<kMode>(t.out, t.col_offset + c0 + kCols, c0 + kCols, std::min(kCols, t.n - c0 - kCols), &st[1]);
     }
-    Panels<kMode, kRaw, 2>(t, c0, l, b);
+    Panels<kMode, kRaw, 2>(t, c0, st);
   }
   if (c0 < t.n) {
-    if constexpr (!kRaw) BuildLanes<kMode>(t.out, c0, t.n - c0, &l[0]);
-    Panels<kMode, kRaw, 1>(t, c0, l, b);
+    if constexpr (!kRaw) BuildStage<kMode>(t.out, t.col_offset + c0, c0, t.n - c0, &st[0]);
+    Panels<kMode, kRaw, 1>(t, c0, st);
   }
 }
 

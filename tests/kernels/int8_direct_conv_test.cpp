@@ -9,7 +9,9 @@
 // padded chunk, and a run batch smaller than the prepared one. Inputs, outputs
 // and scratch (exactly the size conv2d_s8_scratch_int16 asks for, filled with
 // garbage) end at an inaccessible page. The reference outputs are checked not
-// to be degenerate, so that equality means something.
+// to be degenerate, so that equality means something. The micro-kernels'
+// output stage alone, through their own entry point, on the test points of
+// the GEMM variants' output stage (StageCases, int8_fast_util.h).
 // The whole fast conv (every variant, im2col and direct) on the study's
 // shapes and at the arithmetic's bounds: int8_fast_test.cpp.
 #include <algorithm>
@@ -234,4 +236,71 @@ TEST_CASE("int8 direct conv with images larger than a padded chunk and threads s
     c.zp_in = -128, c.run_batch = 2;
     CheckDirect(c);
   }
+}
+
+TEST_CASE("int8 direct conv output stage equals RequantizeToRange in every variant and mode") {
+  // The micro-kernel's own entry point (U8S8ConvTile) with every operand byte
+  // equal to the padding value z = zp_in + 128, so that the sum of products
+  // cancels against col_offset and every output is RequantizeToRange(bias[c],
+  // requant[c], ...) of a chosen accumulator: the test points of
+  // int8_fast_gemm_test.cpp (every shift, edge multipliers, ties, the whole
+  // int32 range, all modes, zero points at both ends, clamps). Column counts
+  // 17, 33 and all: the tiles of 1, 2 and 4 panels, each with a column tail;
+  // 7 rows: a 6-row tile and a tail, and a partial 12- and 24-row tile.
+  std::mt19937 rng(2028);
+  const StageCase s = StageCases(rng);
+  const int n_all = static_cast<int>(s.acc.size());
+  constexpr int kRowsM = 7, kQuads = 5, kZ = 77;
+  const int panels = (n_all + qd::kS8PanelCols - 1) / qd::kS8PanelCols;
+  // Each row reads its own 4 * kQuads bytes, all z; koff walks them in an awkward order.
+  Guarded<std::uint8_t> a(static_cast<std::size_t>(kRowsM) * 4 * kQuads, kZ);
+  std::vector<const std::uint8_t*> rows(kRowsM);
+  for (int i = 0; i < kRowsM; ++i) rows[static_cast<std::size_t>(i)] = a.data() + i * 4 * kQuads;
+  const std::vector<std::int32_t> koff = {8, 0, 16, 4, 12};
+  Guarded<std::int8_t> b(static_cast<std::size_t>(panels) * kQuads * 4 * qd::kS8PanelCols, 0);
+  Guarded<std::int32_t> offset(static_cast<std::size_t>(panels) * qd::kS8PanelCols, 0);
+  for (int c = 0; c < n_all; ++c) {
+    std::int32_t sum = 0;
+    for (int k = 0; k < 4 * kQuads; ++k) {
+      const auto wv = static_cast<std::int8_t>((c * 7 + k * 13) % 255 - 127);
+      b.data()[((static_cast<std::size_t>(c / 16) * kQuads + k / 4) * 16 + c % 16) * 4 + k % 4] = wv;
+      sum += wv;
+    }
+    offset.data()[c] = -kZ * sum;
+  }
+  int ran = 0;
+  for (const auto& v : DirectVariants()) {
+    const std::string variant = v.conv_name;
+    CAPTURE(variant);
+    for (RequantMode mode : kModes)
+      for (const StageRange& r : kStageRanges)
+        for (int n : {17, 33, n_all}) {
+          const std::string what = std::string(qk::RequantModeName(mode)) + " zp " + std::to_string(r.zp) +
+                                   " range [" + std::to_string(r.lo) + ", " + std::to_string(r.hi) + "] n " +
+                                   std::to_string(n);
+          CAPTURE(what);
+          S8 want(static_cast<std::size_t>(n));
+          for (int c = 0; c < n; ++c)
+            want[static_cast<std::size_t>(c)] =
+                static_cast<std::int8_t>(qk::RequantizeToRange(s.acc[static_cast<std::size_t>(c)],
+                                                               s.requant[static_cast<std::size_t>(c)], mode, r.zp,
+                                                               r.lo, r.hi));
+          Guarded<std::int8_t> y(static_cast<std::size_t>(kRowsM) * n, 0x11);
+          qd::U8S8ConvTile t;
+          t.rows = rows.data(), t.m = kRowsM, t.koff = koff.data(), t.quads = kQuads;
+          t.b = b.data(), t.col_offset = offset.data(), t.n = n;
+          t.out.requant = s.requant.data(), t.out.bias = s.acc.data(), t.out.mode = mode;
+          t.out.zp_out = r.zp, t.out.act_min = r.lo, t.out.act_max = r.hi;
+          t.y = y.data(), t.ldy = n;
+          v.conv_u8s8(t);
+          const S8 got = y.ToVector();
+          for (int i = 0; i < kRowsM; ++i)
+            CheckSame("conv row " + std::to_string(i),
+                      S8(got.begin() + static_cast<std::ptrdiff_t>(i) * n,
+                         got.begin() + static_cast<std::ptrdiff_t>(i + 1) * n),
+                      want);
+        }
+    ++ran;
+  }
+  if (ran == 0) MESSAGE("no variant with a direct conv runs on this CPU: the conv output stage was not checked");
 }

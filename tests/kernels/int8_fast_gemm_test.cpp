@@ -7,9 +7,11 @@
 //    RequantizeToRange(bias[c], requant[c], ...) of a chosen accumulator:
 //    every shift -31..30, edge multipliers, flushed ones, ties of every right
 //    shift, INT32_MIN / INT32_MAX, random full-range values, all three modes,
-//    zero points at both ends and several activation ranges. This is the
-//    proof that the AVX2 output stage (also the AVX-512 variant's) is
-//    RequantizeToRange.
+//    zero points at both ends and several activation ranges (the points:
+//    StageCases in int8_fast_util.h). This is the proof that the AVX2 output
+//    stage (fast/int8_gemm_avx2.h) and the 512-bit one of the AVX-512 VNNI
+//    GEMM (fast/int8_gemm_avx512.h) are RequantizeToRange; the implicit-GEMM
+//    conv kernels get the same points in int8_direct_conv_test.cpp.
 //  * GEMM tiles against an int64 sum, operands laid out here from the
 //    contract (int16 pairs, or u8 rows with int8 quads and the column
 //    correction), every row tail, reduction and column tails; operands and
@@ -132,57 +134,10 @@ void RunTile(const qd::Int8GemmVariant& v, const LogicalTile& l, const qd::S8Out
   std::copy(got.begin(), got.end(), y_out);
 }
 
-struct StageCase {
-  std::vector<qk::Requant> requant;
-  std::vector<std::int32_t> acc;
-};
-
-StageCase StageCases(std::mt19937& rng) {
-  StageCase s;
-  std::uniform_int_distribution<std::int32_t> any(kI32Min, kI32Max), mult(1 << 30, kI32Max);
-  std::uniform_int_distribution<std::int32_t> small(-70000, 70000);
-  std::vector<qk::Requant> rqs = {MakeRequant(0, 0)};  // flushed
-  for (int shift = -31; shift <= 30; ++shift)
-    for (std::int32_t m : {std::int32_t{1} << 30, kI32Max, mult(rng), mult(rng)}) rqs.push_back(MakeRequant(m, shift));
-  const std::int32_t edges[] = {kI32Min, kI32Min + 1, -(1 << 30), -65536, -1, 0, 1, 65535, 1 << 30, kI32Max - 1, kI32Max};
-  for (const qk::Requant& r : rqs) {
-    std::vector<std::int32_t> accs(std::begin(edges), std::end(edges));
-    // Accumulators whose exact product is a tie or next to one: acc * M * 2^(shift-31) = j + 1/2.
-    const int t = 31 - r.shift;  // y = acc * M / 2^t
-    if (r.multiplier != 0 && t <= 62) {
-      for (std::int64_t j : {-3LL, -2LL, -1LL, 0LL, 1LL, 2LL, 100LL, -100LL}) {
-        const long double want = (static_cast<long double>(j) + 0.5L) * std::ldexp(1.0L, t) / r.multiplier;
-        for (int d = -1; d <= 1; ++d) {
-          const long double a = std::round(want) + d;
-          if (a >= kI32Min && a <= kI32Max) accs.push_back(static_cast<std::int32_t>(a));
-        }
-      }
-    }
-    for (int i = 0; i < 6; ++i) accs.push_back(any(rng));
-    for (int i = 0; i < 6; ++i) accs.push_back(small(rng));
-    for (std::int32_t a : accs) {
-      s.requant.push_back(r);
-      s.acc.push_back(a);
-    }
-  }
-  // Random (acc, multiplier, shift) triples.
-  std::uniform_int_distribution<int> shifts(-31, 30);
-  for (int i = 0; i < 20000; ++i) {
-    s.requant.push_back(MakeRequant(mult(rng), shifts(rng)));
-    s.acc.push_back(i % 2 ? any(rng) : small(rng));
-  }
-  return s;
-}
-
 TEST_CASE("int8 fast output stage equals RequantizeToRange in every variant and mode") {
   std::mt19937 rng(2027);
   const StageCase s = StageCases(rng);
   const int n = static_cast<int>(s.acc.size());
-  struct Range {
-    int zp, lo, hi;
-  };
-  const Range ranges[] = {{0, -128, 127}, {-128, -128, 127}, {127, -128, 127}, {-128, -128, -100},
-                          {127, 100, 127}, {-5, -5, 127}, {3, -20, 30}};
   // GEMM: one column per (requant, acc), acc = bias (activations x == zp_in), 5 rows.
   LogicalTile tile;
   tile.m = 5, tile.n = n, tile.k = 3, tile.z = 77;  // k = 3: a reduction tail in both layouts
@@ -200,7 +155,7 @@ TEST_CASE("int8 fast output stage equals RequantizeToRange in every variant and 
   const S8 xdw(static_cast<std::size_t>(2) * n, zp_in);
   ForEachInt8Variant([&](const qd::Int8GemmVariant& v) {
     for (RequantMode mode : kModes) {
-      for (const Range& r : ranges) {
+      for (const StageRange& r : kStageRanges) {
         const std::string what = std::string(qk::RequantModeName(mode)) + " zp " + std::to_string(r.zp) + " range [" +
                                  std::to_string(r.lo) + ", " + std::to_string(r.hi) + "]";
         CAPTURE(what);

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdint>
 #include <functional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -111,5 +112,61 @@ inline qk::Requant MakeRequant(std::int32_t m, int shift) {
   r.scale = static_cast<float>(std::ldexp(static_cast<double>(m), shift - 31));
   return r;
 }
+
+// The output stage's test points (int8_fast_gemm_test.cpp, int8_direct_conv_test.cpp):
+// (requant, acc) pairs covering every shift -31..30 with edge and random
+// multipliers, a flushed one, INT32_MIN / INT32_MAX and other edges, the
+// accumulators at and next to a tie of the exact product for every shift,
+// random full-range and small values, then 20,000 random triples.
+struct StageCase {
+  std::vector<qk::Requant> requant;
+  std::vector<std::int32_t> acc;
+};
+
+inline StageCase StageCases(std::mt19937& rng) {
+  StageCase s;
+  std::uniform_int_distribution<std::int32_t> any(kI32Min, kI32Max), mult(1 << 30, kI32Max);
+  std::uniform_int_distribution<std::int32_t> small(-70000, 70000);
+  std::vector<qk::Requant> rqs = {MakeRequant(0, 0)};  // flushed
+  for (int shift = -31; shift <= 30; ++shift)
+    for (std::int32_t m : {std::int32_t{1} << 30, kI32Max, mult(rng), mult(rng)}) rqs.push_back(MakeRequant(m, shift));
+  const std::int32_t edges[] = {kI32Min, kI32Min + 1, -(1 << 30), -65536, -1, 0, 1, 65535, 1 << 30, kI32Max - 1, kI32Max};
+  for (const qk::Requant& r : rqs) {
+    std::vector<std::int32_t> accs(std::begin(edges), std::end(edges));
+    // Accumulators whose exact product is a tie or next to one: acc * M * 2^(shift-31) = j + 1/2.
+    const int t = 31 - r.shift;  // y = acc * M / 2^t
+    if (r.multiplier != 0 && t <= 62) {
+      for (std::int64_t j : {-3LL, -2LL, -1LL, 0LL, 1LL, 2LL, 100LL, -100LL}) {
+        const long double want = (static_cast<long double>(j) + 0.5L) * std::ldexp(1.0L, t) / r.multiplier;
+        for (int d = -1; d <= 1; ++d) {
+          const long double a = std::round(want) + d;
+          if (a >= kI32Min && a <= kI32Max) accs.push_back(static_cast<std::int32_t>(a));
+        }
+      }
+    }
+    for (int i = 0; i < 6; ++i) accs.push_back(any(rng));
+    for (int i = 0; i < 6; ++i) accs.push_back(small(rng));
+    for (std::int32_t a : accs) {
+      s.requant.push_back(r);
+      s.acc.push_back(a);
+    }
+  }
+  // Random (acc, multiplier, shift) triples.
+  std::uniform_int_distribution<int> shifts(-31, 30);
+  for (int i = 0; i < 20000; ++i) {
+    s.requant.push_back(MakeRequant(mult(rng), shifts(rng)));
+    s.acc.push_back(i % 2 ? any(rng) : small(rng));
+  }
+  return s;
+}
+
+// Zero points and activation ranges the output stage is checked with: zero
+// points at both ends, the full range and narrow ones at either end (a fused
+// ReLU), and one inside.
+struct StageRange {
+  int zp, lo, hi;
+};
+inline constexpr StageRange kStageRanges[] = {{0, -128, 127},    {-128, -128, 127}, {127, -128, 127}, {-128, -128, -100},
+                                              {127, 100, 127},   {-5, -5, 127},     {3, -20, 30}};
 
 }  // namespace int8_fast_test

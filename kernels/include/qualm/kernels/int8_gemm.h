@@ -23,8 +23,8 @@
 //     zp_in + 128 (u8), whose product the correction cancels: exactly what the
 //     reference's skipped taps contribute;
 //   * the output stage is RequantizeToRange itself (generic variant), or an
-//     AVX2 version of it for all three RequantModes (also used by the AVX-512
-//     variant on each half of a zmm) that tests/kernels/int8_fast_gemm_test.cpp
+//     AVX2 version of it for all three RequantModes (and a 512-bit one for the
+//     AVX-512 VNNI variant, fast/int8_gemm_avx512.h) that tests/kernels/int8_fast_gemm_test.cpp
 //     proves identical output by output (edge and random
 //     accumulators over every shift, every mode, both zero-point ends).
 //

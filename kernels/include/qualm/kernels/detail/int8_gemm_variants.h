@@ -136,8 +136,8 @@ void s8s16_depthwise_1c__generic(const S8DepthwiseTile& t);
 void s8s16_gemm_4x16c2__avx2(const S8GemmTile& t);
 void s8s16_depthwise_16c__avx2(const S8DepthwiseTile& t);
 // AVX-512 VNNI: up to 8 rows x 32 columns (two 16-column panels) of vpdpbusd
-// (u8 x s8 -> int32, the non-saturating form), the AVX2 output stage on each
-// half of a zmm; depthwise is s8s16_depthwise_16c__avx2.
+// (u8 x s8 -> int32, the non-saturating form), a 512-bit output stage
+// (fast/int8_gemm_avx512.h); depthwise is s8s16_depthwise_16c__avx2.
 void s8u8_gemm_8x32c4__avx512vnni(const U8S8GemmTile& t);
 // AVX-VNNI (256-bit VEX vpdpbusd, for CPUs with VNNI but no AVX-512): the same
 // operands and panels, up to 6 rows x 16 columns; depthwise is
