@@ -172,7 +172,11 @@ Result<PeerImpl> MakeF32(const Layer& l, int batch, int threads, const std::stri
     const qk::KernelContext ctx{threads, scratch->data, floats};
     r.kernel = qk::GemmPathName();
     if (l.dense) {
-      r.run = [d, scratch, ctx, dp] { qk::fast::dense_f32(ctx, dp, d->x.data, d->w.data, d->b.data, d->y.data); };
+      // Weights packed outside the timed loop, as the engine's inference executor does.
+      auto packed = std::make_shared<qk::PackedGemmB>(qk::fast::PackDenseWeightsF32(dp, d->w.data));
+      r.run = [d, scratch, ctx, dp, packed] {
+        qk::fast::dense_f32_prepacked(ctx, dp, *packed, d->x.data, d->w.data, d->b.data, d->y.data);
+      };
       return r;
     }
     // Weights packed once outside the timed loop, as the engine's inference

@@ -15,6 +15,19 @@ GemmParams Gemm(bool ta, bool tb, int m, int n, int k, int lda, int ldb, int ldc
   return g;
 }
 
+// y = x W^T, the GEMM of dense_f32 (b_packed: see gemm.h).
+GemmParams ForwardGemm(const DenseParams& p) {
+  const int B = p.batch, I = p.in_features, O = p.out_features;
+  return Gemm(false, true, B, O, I, I, I, O, 0.0f);
+}
+
+void AddBias(const DenseParams& p, const float* bias, float* y) {
+  if (!bias) return;
+  const std::int64_t B = p.batch, O = p.out_features;
+  for (std::int64_t b = 0; b < B; ++b)
+    for (std::int64_t o = 0; o < O; ++o) y[b * O + o] += bias[o];
+}
+
 }  // namespace
 
 std::size_t dense_scratch_floats(const DenseParams& p, int threads) { return 0; }
@@ -22,12 +35,22 @@ std::size_t dense_scratch_floats(const DenseParams& p, int threads) { return 0; 
 void dense_f32(const KernelContext& ctx, const DenseParams& p, const float* x, const float* w,
                const float* bias, float* y) {
   QUALM_DCHECK(Validate(p).ok());
-  const int B = p.batch, I = p.in_features, O = p.out_features;
-  gemm_f32(Gemm(false, true, B, O, I, I, I, O, 0.0f), x, w, y, ctx.threads);
-  if (bias) {
-    for (std::int64_t b = 0; b < B; ++b)
-      for (std::int64_t o = 0; o < O; ++o) y[b * O + o] += bias[o];
+  gemm_f32(ForwardGemm(p), x, w, y, ctx.threads);
+  AddBias(p, bias, y);
+}
+
+PackedGemmB PackDenseWeightsF32(const DenseParams& p, const float* w) { return PackGemmB(ForwardGemm(p), w); }
+
+void dense_f32_prepacked(const KernelContext& ctx, const DenseParams& p, const PackedGemmB& packed, const float* x,
+                         const float* w, const float* bias, float* y) {
+  QUALM_DCHECK(Validate(p).ok());
+  GemmParams g = ForwardGemm(p);
+  if (packed.k == g.k && packed.n == g.n && !packed.data.empty()) {
+    g.b_packed = packed.data.data();
+    g.b_packed_nr = packed.nr;
   }
+  gemm_f32(g, x, w, y, ctx.threads);
+  AddBias(p, bias, y);
 }
 
 void dense_backward_f32(const KernelContext& ctx, const DenseParams& p, const float* x, const float* w,

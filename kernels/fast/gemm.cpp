@@ -1,10 +1,13 @@
 // gemm_f32 dispatch (gemm.h): a best-first table of the per-ISA variants,
 // resolved once (function-local static) against ActiveIsa(). The test-only
 // override (detail::ScopedGemmIsaForTesting) is one relaxed atomic load per call.
+#include <algorithm>
 #include <atomic>
+#include <cstddef>
 #include <string>
 #include <vector>
 
+#include "fast/gemm_f32_pack.h"
 #include "fast/gemm_f32_tile.h"
 #include "internal/isa_dispatch.h"
 #include "qualm/kernels/detail/gemm_variants.h"
@@ -38,9 +41,9 @@ Scratch& ThreadScratch() {
 
 const std::vector<GemmVariant>& GemmVariants() {
   static const std::vector<GemmVariant> variants = {
-      {Isa::kAvx512, "gemm_f32_8x32__avx512", &gemm_f32_8x32__avx512},
-      {Isa::kAvx2, "gemm_f32_6x16__avx2", &gemm_f32_6x16__avx2},
-      {Isa::kScalar, "gemm_f32_4x8__generic", &gemm_f32_4x8__generic},
+      {Isa::kAvx512, "gemm_f32_8x32__avx512", &gemm_f32_8x32__avx512, 32},
+      {Isa::kAvx2, "gemm_f32_6x16__avx2", &gemm_f32_6x16__avx2, 16},
+      {Isa::kScalar, "gemm_f32_4x8__generic", &gemm_f32_4x8__generic, 8},
   };
   return variants;
 }
@@ -74,5 +77,40 @@ void gemm_f32(const GemmParams& p, const float* a, const float* b, float* c, int
 }
 
 const char* GemmPathName() { return detail::Chosen().name; }
+
+namespace {
+
+template <int kNr>
+void PackAll(const GemmParams& p, const float* b, float* out) {
+  using detail::gemm_f32_internal::kKc;
+  using detail::gemm_f32_internal::kNc;
+  for (std::ptrdiff_t n0 = 0; n0 < p.n; n0 += kNc) {
+    const int nc = static_cast<int>(std::min<std::ptrdiff_t>(kNc, p.n - n0));
+    const std::ptrdiff_t panels = (nc + kNr - 1) / kNr;
+    for (std::ptrdiff_t k0 = 0; k0 < p.k; k0 += kKc) {
+      const int kc = static_cast<int>(std::min<std::ptrdiff_t>(kKc, p.k - k0));
+      detail::gemm_f32_internal::PackB<kNr>(p, b, k0, kc, n0, nc, out + n0 * p.k + panels * k0 * kNr);
+    }
+  }
+}
+
+}  // namespace
+
+PackedGemmB PackGemmB(const GemmParams& p, const float* b) {
+  PackedGemmB out;
+  const int nr = detail::Chosen().nr;
+  if (p.n <= 0 || p.k <= 0) return out;
+  // Every column block padded to whole panels: at most n + nr - 1 columns per block.
+  const std::ptrdiff_t blocks = (p.n + detail::gemm_f32_internal::kNc - 1) / detail::gemm_f32_internal::kNc;
+  out.data.assign(static_cast<std::size_t>((p.n + blocks * nr) * static_cast<std::ptrdiff_t>(p.k)), 0.0f);
+  switch (nr) {
+    case 32: PackAll<32>(p, b, out.data.data()); break;
+    case 16: PackAll<16>(p, b, out.data.data()); break;
+    case 8: PackAll<8>(p, b, out.data.data()); break;
+    default: return PackedGemmB{};
+  }
+  out.nr = nr, out.k = p.k, out.n = p.n;
+  return out;
+}
 
 }  // namespace qualm::kernels

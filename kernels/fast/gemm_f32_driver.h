@@ -24,6 +24,7 @@
 #include <algorithm>
 #include <cstddef>
 
+#include "fast/gemm_f32_pack.h"
 #include "fast/gemm_f32_tile.h"
 #include "qualm/kernels/gemm.h"
 #include "qualm/status.h"
@@ -32,30 +33,6 @@ namespace qualm::kernels::detail::gemm_f32_internal {
 namespace {
 
 using Index = std::ptrdiff_t;
-
-// op(B)(k0 + q, n0 + j) for q < kc, j < nc into panels of kNr columns.
-template <int kNr>
-void PackB(const GemmParams& p, const float* b, Index k0, int kc, Index n0, int nc, float* out) {
-  for (int j0 = 0; j0 < nc; j0 += kNr) {
-    const int w = std::min(kNr, nc - j0);
-    float* panel = out + static_cast<Index>(j0 / kNr) * kc * kNr;
-    if (!p.trans_b) {
-      for (int q = 0; q < kc; ++q) {
-        const float* src = b + (k0 + q) * p.ldb + n0 + j0;
-        float* dst = panel + static_cast<Index>(q) * kNr;
-        for (int j = 0; j < w; ++j) dst[j] = src[j];
-        for (int j = w; j < kNr; ++j) dst[j] = 0.0f;
-      }
-    } else {
-      for (int j = 0; j < w; ++j) {
-        const float* src = b + (n0 + j0 + j) * p.ldb + k0;
-        for (int q = 0; q < kc; ++q) panel[static_cast<Index>(q) * kNr + j] = src[q];
-      }
-      for (int q = 0; q < kc; ++q)
-        for (int j = w; j < kNr; ++j) panel[static_cast<Index>(q) * kNr + j] = 0.0f;
-    }
-  }
-}
 
 // C = alpha * 0 (+ beta * C): K == 0 or alpha == 0, where BLAS does not read A or B.
 // The same epilogue arithmetic as the micro-kernels, on acc = 0.
@@ -77,13 +54,22 @@ void GemmSerial(const GemmParams& p, const float* a, const float* b, float* c) {
   static_assert(K::kMr <= kMrMax && K::kMc <= kMcMax && K::kMc % K::kMr == 0 && kNc % K::kNr == 0);
   Scratch& s = ThreadScratch();
   const bool one_k = p.k <= kKc;
+  // Prepacked op(B) (gemm.h, PackGemmB): column block n0 starts at n0 * K
+  // (every earlier block is kNc columns of K rows), its k block k0 at
+  // panels * k0 * kNr (every earlier k block is kKc rows).
+  const float* pre = p.b_packed != nullptr && p.b_packed_nr == K::kNr ? p.b_packed : nullptr;
   for (Index n0 = 0; n0 < p.n; n0 += kNc) {
     const int nc = static_cast<int>(std::min<Index>(kNc, p.n - n0));
     for (Index m0 = 0; m0 < p.m; m0 += K::kMc) {
       const int mc = static_cast<int>(std::min<Index>(K::kMc, p.m - m0));
       for (Index k0 = 0; k0 < p.k; k0 += kKc) {
         const int kc = static_cast<int>(std::min<Index>(kKc, p.k - k0));
-        if (!one_k || m0 == 0) PackB<K::kNr>(p, b, k0, kc, n0, nc, s.bpack);
+        const float* bpack = s.bpack;
+        if (pre != nullptr) {
+          bpack = pre + n0 * p.k + static_cast<Index>((nc + K::kNr - 1) / K::kNr) * k0 * K::kNr;
+        } else if (!one_k || m0 == 0) {
+          PackB<K::kNr>(p, b, k0, kc, n0, nc, s.bpack);
+        }
         for (int i = 0; i < mc; i += K::kMr) {
           const Index i0 = m0 + i;
           const int mr = std::min(K::kMr, mc - i);
@@ -102,7 +88,7 @@ void GemmSerial(const GemmParams& p, const float* a, const float* b, float* c) {
             t.a = s.apack, t.a_row = 1, t.a_k = K::kMr, trans_a = true;
           }
           for (int j0 = 0; j0 < nc; j0 += K::kNr) {
-            t.b = s.bpack + static_cast<Index>(j0 / K::kNr) * kc * K::kNr;
+            t.b = bpack + static_cast<Index>(j0 / K::kNr) * kc * K::kNr;
             t.nr = std::min(K::kNr, nc - j0);
             t.acc = s.acc + static_cast<Index>(i) * kNc + j0;
             t.c = c + i0 * p.ldc + n0 + j0;
@@ -155,6 +141,7 @@ void Gemm(const GemmParams& p, const float* a, const float* b, float* c, int thr
                     c + static_cast<Index>(lo) * p.ldc);
     } else {
       q.n = hi - lo;
+      q.b_packed = nullptr;  // its column blocks start at 0, not at lo: pack [lo, hi) as usual
       GemmSerial<K>(q, a, p.trans_b ? b + static_cast<Index>(lo) * p.ldb : b + lo, c + lo);
     }
   }

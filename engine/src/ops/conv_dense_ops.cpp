@@ -78,9 +78,13 @@ class DenseExec final : public NodeExec {
     const float* w = ParamData(b_, "weight");
     float* y = b_.output->value.f32();
     if (onednn_) onednn_->Run(s.n, x, y);
+    else if (s.backend == Backend::kFast && packed_.nr > 0)
+      kernels::fast::dense_f32_prepacked(*s.ctx, p, packed_, x, w, bias, y);
     else if (s.backend == Backend::kFast) kernels::fast::dense_f32(*s.ctx, p, x, w, bias, y);
     else kernels::ref::dense_f32(p, x, w, bias, y);
   }
+  // Inference executors: the weights' GEMM panels packed once (as Conv2dExec).
+  void PackWeights(const float* w) { packed_ = kernels::fast::PackDenseWeightsF32(p_, w); }
   void Backward(const ExecState& s) override {
     kernels::DenseParams p = p_;
     p.batch = s.n;
@@ -98,6 +102,7 @@ class DenseExec final : public NodeExec {
   NodeBinding b_;
   kernels::DenseParams p_;
   std::unique_ptr<kernels::onednn::PreparedF32> onednn_;  // Backend::kOnednn
+  kernels::PackedGemmB packed_;                           // Backend::kFast, inference only
 };
 
 }  // namespace
@@ -130,7 +135,10 @@ Result<std::unique_ptr<NodeExec>> MakeDenseExec(const NodeBinding& b) {
     QUALM_ASSIGN_OR_RETURN(onednn, kernels::onednn::PrepareDenseF32(p, ParamData(b, "weight"), ParamData(b, "bias"),
                                                                      b.threads));
   }
-  return std::unique_ptr<NodeExec>(new DenseExec(b, p, std::move(onednn)));
+  const bool pack = !onednn && !b.training && b.backend == Backend::kFast;
+  auto exec = std::make_unique<DenseExec>(b, p, std::move(onednn));
+  if (pack) exec->PackWeights(ParamData(b, "weight"));
+  return std::unique_ptr<NodeExec>(std::move(exec));
 }
 
 }  // namespace qualm

@@ -7,6 +7,7 @@
 #include <cstddef>
 
 #include "qualm/kernels/context.h"
+#include "qualm/kernels/gemm.h"
 #include "qualm/status.h"
 
 namespace qualm::kernels {
@@ -29,6 +30,14 @@ void dense_f32(const KernelContext& ctx, const DenseParams& p, const float* x, c
                const float* bias, float* y);
 void dense_backward_f32(const KernelContext& ctx, const DenseParams& p, const float* x, const float* w,
                         const float* dy, float* dx, float* dw, float* db);
+// The weights' GEMM panels packed once (an inference executor's constant
+// weights; gemm.h, PackGemmB), and dense_f32 reading them instead of packing W
+// on every call, which at batch 1 costs more than the product. Same bits as
+// dense_f32; falls back to packing from w when `packed` was made for another
+// variant (a test forced another ISA), so w must stay valid.
+PackedGemmB PackDenseWeightsF32(const DenseParams& p, const float* w);
+void dense_f32_prepacked(const KernelContext& ctx, const DenseParams& p, const PackedGemmB& packed, const float* x,
+                         const float* w, const float* bias, float* y);
 }  // namespace fast
 
 }  // namespace qualm::kernels

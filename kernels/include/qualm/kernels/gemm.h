@@ -19,6 +19,8 @@
 // Never allocates: B is packed into a static thread-local buffer.
 #pragma once
 
+#include <vector>
+
 namespace qualm::kernels {
 
 struct GemmParams {
@@ -26,9 +28,28 @@ struct GemmParams {
   int m = 1, n = 1, k = 1;
   int lda = 0, ldb = 0, ldc = 0;  // leading dimensions (row strides) as stored
   float alpha = 1.0f, beta = 0.0f;
+  // Optional: op(B) already in the variant's panel layout (PackGemmB), for a
+  // B that many calls share (an inference executor's weights). Used only when
+  // it was packed for the panel width of the variant that runs and the call
+  // does not split its columns between threads; otherwise b is packed as
+  // always. Either way the same bits: the panels hold the same values.
+  const float* b_packed = nullptr;
+  int b_packed_nr = 0;
 };
 
 void gemm_f32(const GemmParams& p, const float* a, const float* b, float* c, int threads);
+
+// op(B) of p (p.k x p.n, from b as p.trans_b / p.ldb say) packed once for the
+// variant gemm_f32 runs now: for each block of kNc columns, for each block of
+// kKc rows of K, the driver's kKc x nr panels (fast/gemm_f32_driver.h), so a
+// call reads them where it would have packed. Point GemmParams::b_packed at
+// data and set b_packed_nr = nr.
+struct PackedGemmB {
+  std::vector<float> data;
+  int nr = 0;        // panel width of the variant it was packed for (0: empty)
+  int k = 0, n = 0;  // the op(B) it holds
+};
+PackedGemmB PackGemmB(const GemmParams& p, const float* b);
 // Which ISA the dispatcher picked for gemm_f32.
 const char* GemmPathName();
 

@@ -28,6 +28,7 @@ struct GemmVariant {
   Isa isa;
   const char* name;
   GemmFn fn;
+  int nr;  // panel width (the micro-kernel's kNr): the layout PackGemmB writes for it
 };
 
 // Best first, ending with the baseline; the dispatcher takes the first whose ISA is available.
