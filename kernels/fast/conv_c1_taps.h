@@ -137,5 +137,18 @@ inline C1ImageRows C1RowsOf(const Conv2dParams& p, std::int64_t m, std::int64_t 
   return r;
 }
 
+// Where the `count` virtual pixels from vb of r go in an NHWC output with oc
+// channels, channel c0: virtual pixel vb + j is (oy0 + (vb + j) / wp,
+// (vb + j) % wp); columns past out_w are not pixels (dst -1: not stored).
+inline void C1VirtualDestinations(const Conv2dParams& p, const C1ImageRows& r, std::int64_t vb, int count,
+                                  std::int64_t c0, std::int64_t* dst) {
+  const std::int64_t ow = p.out_w(), P = p.out_h() * ow, wp = C1PaddedWidth(p), oc = p.out_c;
+  std::int64_t oy = r.oy0 + vb / wp, ox = vb % wp;
+  for (int j = 0; j < count; ++j) {
+    dst[j] = ox < ow ? (r.image * P + oy * ow + ox) * oc + c0 : -1;
+    if (++ox == wp) ox = 0, ++oy;
+  }
+}
+
 }  // namespace
 }  // namespace qualm::kernels::detail

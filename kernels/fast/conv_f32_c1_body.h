@@ -137,7 +137,7 @@ struct ConvF32C1 {
     float* res = t.scratch + std::int64_t{K} * kConvC1Pixels;
     float* padded = res + kConvC1Channels * kConvC1Pixels;
     const bool stride1 = p.stride_h == 1 && p.stride_w == 1;
-    const std::int64_t ow = p.out_w(), P = p.out_h() * ow, wp = C1PaddedWidth(p);
+    const std::int64_t wp = C1PaddedWidth(p);
     std::int64_t dst[kConvC1Pixels];
     for (int c0 = 0; c0 < oc; c0 += kConvC1Channels) {
       const int nc = std::min(kConvC1Channels, oc - c0);
@@ -152,13 +152,8 @@ struct ConvF32C1 {
                     [](float v) { return v; }, padded);
           for (std::int64_t vb = r.vp0; vb < r.vp1; vb += kConvC1Pixels) {
             Channels<true>(t, padded + vb, wp, c0, nc, res);
-            // Virtual pixel vb + j is (oy0 + (vb + j) / wp, (vb + j) % wp); columns past out_w are not pixels.
             const int count = static_cast<int>(std::min<std::int64_t>(kConvC1Pixels, r.vp1 - vb));
-            std::int64_t oy = r.oy0 + vb / wp, ox = vb % wp;
-            for (int j = 0; j < count; ++j) {
-              dst[j] = ox < ow ? (r.image * P + oy * ow + ox) * oc + c0 : -1;
-              if (++ox == wp) ox = 0, ++oy;
-            }
+            C1VirtualDestinations(p, r, vb, count, c0, dst);
             StoreBlock(res, nc, dst, count, t.y);
           }
           m += r.last - r.first;

@@ -286,7 +286,7 @@ void Run(const ConvS8C1Tile& t) {
   std::int8_t* res = reinterpret_cast<std::int8_t*>(t.scratch + std::int64_t{t.k_padded4} * kConvC1Pixels);
   std::uint8_t* padded = t.scratch + std::int64_t{t.k_padded4} * kConvC1Pixels + kConvC1Channels * kConvC1Pixels;
   const bool stride1 = p.stride_h == 1 && p.stride_w == 1;
-  const std::int64_t ow = p.out_w(), P = p.out_h() * ow, wp = C1PaddedWidth(p);
+  const std::int64_t wp = C1PaddedWidth(p);
   const auto pad = static_cast<std::uint8_t>(t.zp_in + 128);
   Stage16 stages[kConvC1Channels];
   std::int64_t dst[kConvC1Pixels];
@@ -305,13 +305,8 @@ void Run(const ConvS8C1Tile& t) {
         for (std::int64_t vb = r.vp0; vb < r.vp1; vb += kConvC1Pixels) {
           BuildBlockStride1(p, padded, wp, vb, quads, pad, a);
           Channels<kMode>(t, a, c0, nc, stages, res);
-          // Virtual pixel vb + j is (oy0 + (vb + j) / wp, (vb + j) % wp); columns past out_w are not pixels.
           const int count = static_cast<int>(std::min<std::int64_t>(kConvC1Pixels, r.vp1 - vb));
-          std::int64_t oy = r.oy0 + vb / wp, ox = vb % wp;
-          for (int j = 0; j < count; ++j) {
-            dst[j] = ox < ow ? (r.image * P + oy * ow + ox) * oc + c0 : -1;
-            if (++ox == wp) ox = 0, ++oy;
-          }
+          C1VirtualDestinations(p, r, vb, count, c0, dst);
           StoreBlock(res, nc, dst, count, t.y);
         }
         m += r.last - r.first;
