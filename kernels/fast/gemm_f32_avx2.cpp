@@ -20,6 +20,58 @@ struct KernelAvx2 {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(n - first), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
   }
 
+  static void RunRow(const RowTile& t) {
+    switch (t.panels) {
+      case 1: RowBody<1>(t); break;
+      case 2: RowBody<2>(t); break;
+      case 3: RowBody<3>(t); break;
+      default: RowBody<4>(t); break;
+    }
+  }
+
+  // One row against kP panels: 2 * kP accumulators, one broadcast of A per k.
+  template <int kP>
+  static void RowBody(const RowTile& t) {
+    static_assert(kP <= kRowPanels);
+    __m256 acc[kP][2];
+    const float* bp[kP];
+#pragma GCC unroll 4
+    for (int q = 0; q < kP; ++q) {
+      bp[q] = t.b + q * t.panel_stride;
+      for (int v = 0; v < 2; ++v)
+        acc[q][v] = t.load_acc ? _mm256_loadu_ps(t.acc + q * kNr + 8 * v) : _mm256_setzero_ps();
+    }
+    const float* a = t.a;
+    for (int k = 0; k < t.kc; ++k, a += t.a_k) {
+      const __m256 av = _mm256_broadcast_ss(a);
+#pragma GCC unroll 4
+      for (int q = 0; q < kP; ++q) {
+        acc[q][0] = _mm256_fmadd_ps(av, _mm256_loadu_ps(bp[q] + k * kNr), acc[q][0]);
+        acc[q][1] = _mm256_fmadd_ps(av, _mm256_loadu_ps(bp[q] + k * kNr + 8), acc[q][1]);
+      }
+    }
+    const __m256 alpha = _mm256_set1_ps(t.alpha), beta = _mm256_set1_ps(t.beta);
+#pragma GCC unroll 4
+    for (int q = 0; q < kP; ++q) {
+      for (int v = 0; v < 2; ++v) {
+        if (!t.last) {
+          _mm256_storeu_ps(t.acc + q * kNr + 8 * v, acc[q][v]);
+          continue;
+        }
+        const __m256i m = Mask(t.nr, q * kNr + 8 * v);
+        float* c = t.c + q * kNr + 8 * v;
+        __m256 x = acc[q][v];
+        if (t.alpha != 1.0f) x = _mm256_mul_ps(alpha, x);
+        if (t.beta != 0.0f) {
+          __m256 cv = _mm256_maskload_ps(c, m);
+          if (t.beta != 1.0f) cv = _mm256_mul_ps(beta, cv);
+          x = _mm256_add_ps(cv, x);
+        }
+        _mm256_maskstore_ps(c, m, x);
+      }
+    }
+  }
+
   template <bool kTransA>
   static void Run(const Tile& t) {
     __m256 acc[kMr][2];

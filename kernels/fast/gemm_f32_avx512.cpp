@@ -6,6 +6,8 @@
 // generic and AVX2 paths'.
 #include <immintrin.h>
 
+#include <algorithm>
+
 #include "fast/gemm_f32_driver.h"
 #include "qualm/kernels/detail/gemm_variants.h"
 
@@ -22,6 +24,59 @@ struct KernelAvx512 {
     // 16 output channels) skips the zero-padded upper half: 8 accumulators.
     if (t.nr <= 16) Body<kTransA, 1>(t);
     else Body<kTransA, 2>(t);
+  }
+
+  static void RunRow(const RowTile& t) {
+    switch (t.panels) {
+      case 1: RowBody<1>(t); break;
+      case 2: RowBody<2>(t); break;
+      case 3: RowBody<3>(t); break;
+      default: RowBody<4>(t); break;
+    }
+  }
+
+  // One row against kP panels: 2 * kP accumulators, one broadcast of A per k.
+  template <int kP>
+  static void RowBody(const RowTile& t) {
+    static_assert(kP <= kRowPanels);
+    __m512 acc[kP][2];
+    const float* bp[kP];
+#pragma GCC unroll 4
+    for (int q = 0; q < kP; ++q) {
+      bp[q] = t.b + q * t.panel_stride;
+      for (int v = 0; v < 2; ++v)
+        acc[q][v] = t.load_acc ? _mm512_loadu_ps(t.acc + q * kNr + 16 * v) : _mm512_setzero_ps();
+    }
+    const float* a = t.a;
+    for (int k = 0; k < t.kc; ++k, a += t.a_k) {
+      const __m512 av = _mm512_set1_ps(*a);
+#pragma GCC unroll 4
+      for (int q = 0; q < kP; ++q) {
+        acc[q][0] = _mm512_fmadd_ps(av, _mm512_loadu_ps(bp[q] + k * kNr), acc[q][0]);
+        acc[q][1] = _mm512_fmadd_ps(av, _mm512_loadu_ps(bp[q] + k * kNr + 16), acc[q][1]);
+      }
+    }
+    const __m512 alpha = _mm512_set1_ps(t.alpha), beta = _mm512_set1_ps(t.beta);
+#pragma GCC unroll 4
+    for (int q = 0; q < kP; ++q) {
+      for (int v = 0; v < 2; ++v) {
+        if (!t.last) {
+          _mm512_storeu_ps(t.acc + q * kNr + 16 * v, acc[q][v]);
+          continue;
+        }
+        const int w = std::clamp(t.nr - (q * kNr + 16 * v), 0, 16);
+        const __mmask16 m = static_cast<__mmask16>((1u << w) - 1u);
+        float* c = t.c + q * kNr + 16 * v;
+        __m512 x = acc[q][v];
+        if (t.alpha != 1.0f) x = _mm512_mul_ps(alpha, x);
+        if (t.beta != 0.0f) {
+          __m512 cv = _mm512_maskz_loadu_ps(m, c);
+          if (t.beta != 1.0f) cv = _mm512_mul_ps(beta, cv);
+          x = _mm512_add_ps(cv, x);
+        }
+        _mm512_mask_storeu_ps(c, m, x);
+      }
+    }
   }
 
   // kV vectors of 16 columns per row; acc is only ever indexed by constants,

@@ -4,6 +4,7 @@
 //   K::kMr, K::kNr        rows and columns of a register tile
 //   K::kMc                rows sharing one packed block of B (a multiple of kMr, <= kMcMax)
 //   K::Run<kTransA>(tile) one Tile (gemm_f32_tile.h); kTransA means a_row == 1
+//   K::RunRow(row_tile)   one RowTile: one row of A against up to kRowPanels panels
 // Everything here is in an anonymous namespace, so each TU keeps its own copy
 // compiled with its own flags (no ODR clash between ISAs).
 //
@@ -49,26 +50,73 @@ void ScaleOnly(const GemmParams& p, float* c) {
   }
 }
 
+// Prepacked op(B) (gemm.h, PackGemmB), when packed for this variant: column
+// block n0 starts at n0 * K (every earlier block is kNc columns of K rows),
+// its k block k0 at panels * k0 * kNr (every earlier k block is kKc rows).
+template <class K>
+const float* PrepackedBlock(const GemmParams& p, Index n0, int nc, Index k0) {
+  if (p.b_packed == nullptr || p.b_packed_nr != K::kNr) return nullptr;
+  return p.b_packed + n0 * p.k + static_cast<Index>((nc + K::kNr - 1) / K::kNr) * k0 * K::kNr;
+}
+
+// Few rows (M <= kMr / 2): each row on its own through K::RunRow, kRowPanels
+// panels per call, instead of a kMr-row tile whose other rows would be zero
+// padding (copied into apack, then multiplied). Same blocking and packing as
+// GemmSerial, so each output is the same FMA chain: the same bits.
+template <class K>
+void GemmRows(const GemmParams& p, const float* a, const float* b, float* c) {
+  Scratch& s = ThreadScratch();
+  for (Index n0 = 0; n0 < p.n; n0 += kNc) {
+    const int nc = static_cast<int>(std::min<Index>(kNc, p.n - n0));
+    const int panels = (nc + K::kNr - 1) / K::kNr;
+    for (Index k0 = 0; k0 < p.k; k0 += kKc) {
+      const int kc = static_cast<int>(std::min<Index>(kKc, p.k - k0));
+      const float* bpack = PrepackedBlock<K>(p, n0, nc, k0);
+      if (bpack == nullptr) {
+        PackB<K::kNr>(p, b, k0, kc, n0, nc, s.bpack);
+        bpack = s.bpack;
+      }
+      for (Index i = 0; i < p.m; ++i) {
+        RowTile t;
+        if (!p.trans_a) t.a = a + i * p.lda + k0, t.a_k = 1;
+        else t.a = a + k0 * p.lda + i, t.a_k = p.lda;
+        t.panel_stride = static_cast<Index>(kc) * K::kNr;
+        t.kc = kc, t.load_acc = k0 > 0, t.last = k0 + kc == p.k;
+        t.alpha = p.alpha, t.beta = p.beta;
+        for (int p0 = 0; p0 < panels; p0 += kRowPanels) {
+          const int j0 = p0 * K::kNr;
+          t.b = bpack + p0 * t.panel_stride;
+          t.panels = std::min(kRowPanels, panels - p0);
+          t.nr = std::min(kRowPanels * K::kNr, nc - j0);
+          t.acc = s.acc + i * kNc + j0;
+          t.c = c + i * p.ldc + n0 + j0;
+          K::RunRow(t);
+        }
+      }
+    }
+  }
+}
+
 template <class K>
 void GemmSerial(const GemmParams& p, const float* a, const float* b, float* c) {
   static_assert(K::kMr <= kMrMax && K::kMc <= kMcMax && K::kMc % K::kMr == 0 && kNc % K::kNr == 0);
+  static_assert(kMrMax / 2 <= kMcMax);  // GemmRows keeps a row's accumulators in acc
+  if (p.m <= K::kMr / 2) {
+    GemmRows<K>(p, a, b, c);
+    return;
+  }
   Scratch& s = ThreadScratch();
   const bool one_k = p.k <= kKc;
-  // Prepacked op(B) (gemm.h, PackGemmB): column block n0 starts at n0 * K
-  // (every earlier block is kNc columns of K rows), its k block k0 at
-  // panels * k0 * kNr (every earlier k block is kKc rows).
-  const float* pre = p.b_packed != nullptr && p.b_packed_nr == K::kNr ? p.b_packed : nullptr;
   for (Index n0 = 0; n0 < p.n; n0 += kNc) {
     const int nc = static_cast<int>(std::min<Index>(kNc, p.n - n0));
     for (Index m0 = 0; m0 < p.m; m0 += K::kMc) {
       const int mc = static_cast<int>(std::min<Index>(K::kMc, p.m - m0));
       for (Index k0 = 0; k0 < p.k; k0 += kKc) {
         const int kc = static_cast<int>(std::min<Index>(kKc, p.k - k0));
-        const float* bpack = s.bpack;
-        if (pre != nullptr) {
-          bpack = pre + n0 * p.k + static_cast<Index>((nc + K::kNr - 1) / K::kNr) * k0 * K::kNr;
-        } else if (!one_k || m0 == 0) {
-          PackB<K::kNr>(p, b, k0, kc, n0, nc, s.bpack);
+        const float* bpack = PrepackedBlock<K>(p, n0, nc, k0);
+        if (bpack == nullptr) {
+          bpack = s.bpack;
+          if (!one_k || m0 == 0) PackB<K::kNr>(p, b, k0, kc, n0, nc, s.bpack);
         }
         for (int i = 0; i < mc; i += K::kMr) {
           const Index i0 = m0 + i;

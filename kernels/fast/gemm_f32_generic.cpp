@@ -15,6 +15,27 @@ namespace {
 struct KernelGeneric {
   static constexpr int kMr = 4, kNr = 8, kMc = 64;
 
+  static void RunRow(const RowTile& t) {
+    const int cols = t.panels * kNr;
+    float acc[kRowPanels * kNr];
+    for (int j = 0; j < cols; ++j) acc[j] = t.load_acc ? t.acc[j] : 0.0f;
+    const float* a = t.a;
+    for (int k = 0; k < t.kc; ++k, a += t.a_k)
+      for (int j = 0; j < cols; ++j)
+        acc[j] = std::fma(*a, t.b[(j / kNr) * t.panel_stride + k * kNr + j % kNr], acc[j]);
+    if (!t.last) {
+      for (int j = 0; j < cols; ++j) t.acc[j] = acc[j];
+      return;
+    }
+    for (int j = 0; j < t.nr; ++j) {
+      float v = acc[j];
+      if (t.alpha != 1.0f) v = t.alpha * v;
+      if (t.beta == 0.0f) t.c[j] = v;
+      else if (t.beta == 1.0f) t.c[j] = t.c[j] + v;
+      else t.c[j] = t.beta * t.c[j] + v;
+    }
+  }
+
   template <bool kTransA>
   static void Run(const Tile& t) {
     float acc[kMr][kNr];

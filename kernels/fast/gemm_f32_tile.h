@@ -45,4 +45,21 @@ struct Tile {
   float alpha, beta;
 };
 
+// One micro-kernel call for a single row of op(A) (M <= kMr / 2: dense layers
+// and RNN steps at batch 1, where the kMr-row tile would compute mostly zero
+// rows): `panels` consecutive packed panels over one K block, each output
+// still one FMA chain in increasing k, so the bits are the tile path's.
+constexpr int kRowPanels = 4;  // panels per call: 4 x 2 vectors = 8 independent FMA chains
+struct RowTile {
+  const float* a;          // op(A)(row, k q) at a[q * a_k]
+  std::ptrdiff_t a_k;
+  const float* b;          // first panel; panel p at b + p * panel_stride (kc rows of kNr floats)
+  std::ptrdiff_t panel_stride;
+  int kc, panels, nr;      // nr: columns stored, counted from the first panel (<= panels * kNr)
+  float* acc;              // panels * kNr partial accumulators (contiguous)
+  bool load_acc, last;     // as in Tile
+  float* c;                // C(row, column j) at c[j]
+  float alpha, beta;
+};
+
 }  // namespace qualm::kernels::detail::gemm_f32_internal

@@ -6,7 +6,8 @@
 //
 // Shapes: 1, primes, vector tails, K = 0, and sizes past every block
 // (K > 256 reloads the accumulators, N > 256 and M > 128 cross the packing
-// blocks, and enough work for the threads to really split). A path that used
+// blocks, and enough work for the threads to really split; M <= 4 takes the
+// one-row kernel of each variant). A path that used
 // a separate multiply and add, summed K in another order, or split K across
 // vector lanes or threads fails here: random inputs make such differences
 // show in nearly every output.
@@ -86,7 +87,11 @@ TEST_CASE("every gemm_f32 variant and thread count gives the scalar std::fma ora
   std::mt19937 rng(211);
   const int shapes[][3] = {{1, 1, 1},    {1, 1, 0},    {5, 3, 0},     {1, 31, 7},   {7, 1, 13},  {6, 16, 256},
                            {8, 32, 257}, {9, 33, 1},   {13, 17, 97},  {31, 47, 5},  {97, 15, 600},
-                           {131, 300, 41}, {17, 257, 513}, {200, 70, 300}};
+                           {131, 300, 41}, {17, 257, 513}, {200, 70, 300},
+                           // Few rows (M <= kMr / 2: the one-row kernel): 1-4 panel groups,
+                           // partial panels, several k blocks and column blocks.
+                           {1, 120, 400}, {1, 200, 50}, {2, 129, 257}, {3, 300, 600}, {4, 97, 31},
+                           {1, 513, 3},  {3, 16, 1},   {4, 33, 260}};
   int compared = 0;
   for (const auto& s : shapes) {
     for (int t = 0; t < 6; ++t) {
