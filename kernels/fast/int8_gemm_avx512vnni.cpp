@@ -28,6 +28,7 @@
 #include <cstring>
 
 #include "fast/int8_gemm_avx512.h"
+#include "fast/vnni_dot.h"
 #include "qualm/kernels/detail/int8_gemm_variants.h"
 
 namespace qualm::kernels::detail {
@@ -44,33 +45,50 @@ constexpr int kQuadBytes = kCols * 4;
 template <RequantMode kMode, bool kRaw, int R, int NP>
 __attribute__((noinline)) void Rows(const U8S8GemmTile& t, std::int64_t r0, int c0, const std::int8_t* panel, std::int64_t panel_size,
           const Stage16* st) {
+  // Fewer than 3 rows (batch 1 dense and RNN steps) would leave one dependent
+  // vpdpbusd chain per accumulator, bound by its latency: quad q goes into
+  // partial sum q % S instead, and the S partials are added at the end. The
+  // same int32 result: the sums are exact (or modulo 2^32), so their order
+  // does not matter.
+  constexpr int S = R == 1 ? 4 : (R == 2 ? 2 : 1);
   const std::uint8_t* a = t.a + r0 * t.lda;
-  __m512i acc[R][NP];
+  __m512i acc[S][R][NP];
   for (int p = 0; p < NP; ++p) {
     __m512i o;
     if constexpr (kRaw) o = _mm512_loadu_si512(t.col_offset + c0 + p * kCols);
     else o = _mm512_load_si512(st[p].init);
-    for (int i = 0; i < R; ++i) acc[i][p] = o;
+    for (int i = 0; i < R; ++i) {
+      acc[0][i][p] = o;
+      for (int s = 1; s < S; ++s) acc[s][i][p] = _mm512_setzero_si512();
+    }
   }
   const int quads = t.k_padded / 4;
-  for (int q = 0; q < quads; ++q) {
+  // One quad into partial sum s.
+  auto step = [&](int q, int s) __attribute__((always_inline)) {
     __m512i w[NP];
     for (int p = 0; p < NP; ++p) w[p] = _mm512_loadu_si512(panel + p * panel_size + std::int64_t{q} * kQuadBytes);
     for (int i = 0; i < R; ++i) {
       std::int32_t quad;
       std::memcpy(&quad, a + i * t.lda + 4 * q, sizeof quad);
       const __m512i u = _mm512_set1_epi32(quad);
-      for (int p = 0; p < NP; ++p) acc[i][p] = _mm512_dpbusd_epi32(acc[i][p], u, w[p]);
+      for (int p = 0; p < NP; ++p) acc[s][i][p] = vnni::Dpbusd(acc[s][i][p], u, w[p]);
     }
-  }
+  };
+  int q = 0;
+  for (; q + S <= quads; q += S)
+    for (int s = 0; s < S; ++s) step(q + s, s);
+  for (; q < quads; ++q) step(q, 0);
+  for (int s = 1; s < S; ++s)
+    for (int i = 0; i < R; ++i)
+      for (int p = 0; p < NP; ++p) acc[0][i][p] = _mm512_add_epi32(acc[0][i][p], acc[s][i][p]);
   for (int p = 0; p < NP; ++p) {
     const int nc = std::min(kCols, t.n - c0 - p * kCols);
     for (int i = 0; i < R; ++i) {
       if constexpr (kRaw) {
         const __mmask16 mask = static_cast<__mmask16>(nc >= kCols ? 0xFFFF : (1u << nc) - 1u);
-        _mm512_mask_storeu_epi32(t.y32 + (r0 + i) * t.ldy + c0 + p * kCols, mask, acc[i][p]);
+        _mm512_mask_storeu_epi32(t.y32 + (r0 + i) * t.ldy + c0 + p * kCols, mask, acc[0][i][p]);
       } else {
-        Store16(Requant16<kMode>(acc[i][p], st[p]), t.y + (r0 + i) * t.ldy + c0 + p * kCols, nc);
+        Store16(Requant16<kMode>(acc[0][i][p], st[p]), t.y + (r0 + i) * t.ldy + c0 + p * kCols, nc);
       }
     }
   }

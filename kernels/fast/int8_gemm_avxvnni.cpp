@@ -23,6 +23,7 @@
 #include <cstring>
 
 #include "fast/int8_gemm_avx2.h"
+#include "fast/vnni_dot.h"
 #include "qualm/kernels/detail/int8_gemm_variants.h"
 
 namespace qualm::kernels::detail {
@@ -37,13 +38,19 @@ constexpr int kQuadBytes = kCols * 4;
 template <RequantMode kMode, bool kRaw, int R>
 void Rows(const U8S8GemmTile& t, std::int64_t r0, int c0, const std::int8_t* panel, const Lanes& l,
           const Bounds& b) {
+  // Fewer than 3 rows: quad q into partial sum q % S, added at the end (the
+  // exact int32 sums do not depend on the order; int8_gemm_avx512vnni.cpp).
+  constexpr int S = R == 1 ? 4 : (R == 2 ? 2 : 1);
   const std::uint8_t* a = t.a + r0 * t.lda;
   const __m256i o0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t.col_offset + c0));
   const __m256i o1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t.col_offset + c0 + 8));
-  __m256i acc[R][2];
-  for (int i = 0; i < R; ++i) acc[i][0] = o0, acc[i][1] = o1;
+  __m256i acc[S][R][2];
+  for (int i = 0; i < R; ++i) {
+    acc[0][i][0] = o0, acc[0][i][1] = o1;
+    for (int s = 1; s < S; ++s) acc[s][i][0] = acc[s][i][1] = _mm256_setzero_si256();
+  }
   const int quads = t.k_padded / 4;
-  for (int q = 0; q < quads; ++q) {
+  auto step = [&](int q, int s) __attribute__((always_inline)) {
     const std::int8_t* wq = panel + std::int64_t{q} * kQuadBytes;
     const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wq));
     const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wq + 32));
@@ -51,17 +58,24 @@ void Rows(const U8S8GemmTile& t, std::int64_t r0, int c0, const std::int8_t* pan
       std::int32_t quad;
       std::memcpy(&quad, a + i * t.lda + 4 * q, sizeof quad);
       const __m256i u = _mm256_set1_epi32(quad);
-      acc[i][0] = _mm256_dpbusd_avx_epi32(acc[i][0], u, w0);
-      acc[i][1] = _mm256_dpbusd_avx_epi32(acc[i][1], u, w1);
+      acc[s][i][0] = vnni::DpbusdVex(acc[s][i][0], u, w0);
+      acc[s][i][1] = vnni::DpbusdVex(acc[s][i][1], u, w1);
     }
-  }
+  };
+  int q = 0;
+  for (; q + S <= quads; q += S)
+    for (int s = 0; s < S; ++s) step(q + s, s);
+  for (; q < quads; ++q) step(q, 0);
+  for (int s = 1; s < S; ++s)
+    for (int i = 0; i < R; ++i)
+      for (int v = 0; v < 2; ++v) acc[0][i][v] = _mm256_add_epi32(acc[0][i][v], acc[s][i][v]);
   const int nc = std::min(kCols, t.n - c0);
   for (int i = 0; i < R; ++i) {
     if constexpr (kRaw) {
-      Store16Raw(acc[i][0], acc[i][1], t.y32 + (r0 + i) * t.ldy + c0, nc);
+      Store16Raw(acc[0][i][0], acc[0][i][1], t.y32 + (r0 + i) * t.ldy + c0, nc);
     } else {
-      const __m256i lo = Requant8<kMode>(acc[i][0], l, 0, b);
-      const __m256i hi = Requant8<kMode>(acc[i][1], l, 8, b);
+      const __m256i lo = Requant8<kMode>(acc[0][i][0], l, 0, b);
+      const __m256i hi = Requant8<kMode>(acc[0][i][1], l, 8, b);
       Store16(lo, hi, t.y + (r0 + i) * t.ldy + c0, nc);
     }
   }
