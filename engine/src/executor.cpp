@@ -208,19 +208,13 @@ std::string Executor::PathDescription() const {
                          : std::string("fast (") + kernels::GemmPathName() + ", " + std::to_string(options_.threads) +
                                (options_.threads == 1 ? " thread)" : " threads)");
   // Weighted layers of a dynamic model run the hybrid kernels: on the fast
-  // backend conv2d / dense take the int8 GEMM variant named here (LSTM / GRU,
-  // and pure depthwise convs, stay on the hybrid reference kernels); on the
+  // backend conv2d / dense / LSTM / GRU take the int8 GEMM variant named here
+  // (pure depthwise convs stay on the hybrid reference kernel); on the
   // reference backend everything is the reference.
   if (model_->quant.scheme == QuantScheme::kDynamic) {
-    bool recurrent = false;  // hybrid LSTM / GRU nodes: reference kernels on both backends
-    for (std::size_t i = 0; i < model_->nodes.size(); ++i)
-      if (!model_->quant.nodes[i].constants.empty() &&
-          (std::holds_alternative<LstmOp>(model_->nodes[i].op) || std::holds_alternative<GruOp>(model_->nodes[i].op)))
-        recurrent = true;
     std::string hybrid = options_.backend == Backend::kReference
                              ? std::string("hybrid int8 reference + ")
-                             : std::string("hybrid int8 fast (") + kernels::Int8GemmPathName() +
-                                   (recurrent ? "; lstm/gru reference) + " : ") + ");
+                             : std::string("hybrid int8 fast (") + kernels::Int8GemmPathName() + ") + ";
     path = hybrid + path;
   }
   if (options_.backend == Backend::kOnednn) {

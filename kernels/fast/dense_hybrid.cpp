@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "fast/dense_hybrid_rows.h"
 #include "fast/hybrid_rows.h"
 #include "qualm/kernels/dense_hybrid.h"
 #include "qualm/kernels/dense_s8.h"
@@ -42,8 +43,21 @@ std::size_t dense_hybrid_scratch_floats(const PreparedDenseHybrid& pp, int threa
 
 void dense_hybrid(const KernelContext& ctx, const PreparedDenseHybrid& pp, const PackedHybridWeights& packed,
                   const float* x, const std::int8_t* /*w: packed holds everything*/, const float* bias, float* y) {
-  using namespace internal_hybrid;
-  const DenseParams& p = pp.shape;
+  internal_hybrid::DenseHybridRows(ctx, pp, pp.shape.batch, packed, x, bias, y);
+}
+
+namespace internal_hybrid {
+
+std::size_t DenseHybridRowsScratchBytes(const PreparedDenseHybrid& pp, Index rows, int threads) {
+  DenseParams p = pp.shape;
+  p.batch = static_cast<int>(rows);
+  return LayoutFor(p, threads).total;
+}
+
+void DenseHybridRows(const KernelContext& ctx, const PreparedDenseHybrid& pp, Index batch,
+                     const PackedHybridWeights& packed, const float* x, const float* bias, float* y) {
+  DenseParams p = pp.shape;
+  p.batch = static_cast<int>(batch);
   const Index K = p.in_features, N = p.out_features;
   const PackedS8Weights& w = packed.s8;
   QUALM_DCHECK(pp.weight_scales.size() == static_cast<std::size_t>(N) && packed.colsum.size() == pp.weight_scales.size());
@@ -87,5 +101,6 @@ void dense_hybrid(const KernelContext& ctx, const PreparedDenseHybrid& pp, const
   });
 }
 
+}  // namespace internal_hybrid
 }  // namespace fast
 }  // namespace qualm::kernels

@@ -415,13 +415,37 @@ TEST_CASE("engine: dynamic text models run the hybrid recurrent kernels") {
     INFO(arch, " max diff ", max_diff, " max |logit| ", range);
     CHECK(max_diff > 0.0f);
     CHECK(max_diff < 0.05f * range + 1e-3f);
-    {  // The fast backend's path says that the recurrent layers stay on the reference.
-      ExecutorOptions fo;
-      fo.max_batch = 2;
-      auto fx = Executor::Create(*q, fo);
-      REQUIRE(fx.ok());
-      CHECK((*fx)->PathDescription().find("; lstm/gru reference)") != std::string::npos);
-    }
+    // The fast backend (fast::lstm_hybrid / gru_hybrid) gives the reference
+    // backend's bits, at every thread count and at a max_batch that splits
+    // the data into a full and a partial batch.
+    auto run = [&](Backend backend, int threads, int max_batch, std::string* path) {
+      ExecutorOptions eo;
+      eo.max_batch = max_batch;
+      eo.backend = backend;
+      eo.threads = threads;
+      auto ex = Executor::Create(*q, eo);
+      REQUIRE_MESSAGE(ex.ok(), ex.status().ToString());
+      std::vector<float> out;
+      for (int first = 0; first < static_cast<int>(d.size()); first += max_batch) {
+        const int n = std::min(max_batch, static_cast<int>(d.size()) - first);
+        (*ex)->Forward(d.i32.data() + static_cast<std::size_t>(first) * d.sample_size(), n);
+        out.insert(out.end(), (*ex)->logits(), (*ex)->logits() + static_cast<std::size_t>(n) * m.num_classes);
+      }
+      if (path) *path = (*ex)->PathDescription();
+      return out;
+    };
+    REQUIRE(d.i32.size() == d.size() * d.sample_size());  // token ids
+    std::string path;
+    const auto want = run(Backend::kReference, 1, 5, &path);
+    CHECK(path.find("hybrid int8 reference") == 0);
+    for (const int threads : {1, 2})
+      for (const int max_batch : {5, 3}) {
+        INFO("threads ", threads, " max_batch ", max_batch);
+        const auto got = run(Backend::kFast, threads, max_batch, &path);
+        REQUIRE(got.size() == want.size());
+        CHECK(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)) == 0);
+        CHECK(path.find(std::string("hybrid int8 fast (") + kernels::Int8GemmPathName() + ")") == 0);
+      }
     Model bad = *q;
     bad.quant.nodes[2].Find("w_x_scale")->f32()[0] = 0.0f;
     ExecutorOptions eo;

@@ -3,11 +3,10 @@
 // dense_hybrid.h, recurrent_hybrid.h). Every other node of a dynamic model runs
 // its float kernel. Inference only.
 // Backends: kReference runs the ref:: kernels. kFast runs fast::conv2d_hybrid /
-// fast::dense_hybrid (bit-identical to the references on every ISA and thread
-// count), with the weights packed here at bind time and the scratch sized
-// here for max_batch and the executor's threads (execute does not allocate).
-// LSTM / GRU run their hybrid reference kernels on both backends (no fast
-// hybrid recurrent kernel yet).
+// fast::dense_hybrid / fast::lstm_hybrid / fast::gru_hybrid (bit-identical to
+// the references on every ISA and thread count), with the weights packed here
+// at bind time and the scratch sized here for max_batch and the executor's
+// threads (execute does not allocate).
 #include <type_traits>
 
 #include "../node_exec.h"
@@ -36,8 +35,12 @@ class HybridExec final : public NodeExec {
       case kConv:
         return fast_ ? kernels::fast::conv2d_hybrid_scratch_floats(conv_, threads_)
                      : BytesToFloats(kernels::ref::conv2d_hybrid_scratch_bytes(conv_.shape));
-      case kLstm: return BytesToFloats(kernels::ref::lstm_hybrid_scratch_bytes(rnn_.shape));
-      case kGru: return BytesToFloats(kernels::ref::gru_hybrid_scratch_bytes(rnn_.shape));
+      case kLstm:
+        return fast_ ? kernels::fast::rnn_hybrid_scratch_floats(rnn_, threads_)
+                     : BytesToFloats(kernels::ref::lstm_hybrid_scratch_bytes(rnn_.shape));
+      case kGru:
+        return fast_ ? kernels::fast::rnn_hybrid_scratch_floats(rnn_, threads_)
+                     : BytesToFloats(kernels::ref::gru_hybrid_scratch_bytes(rnn_.shape));
     }
     return 0;
   }
@@ -56,16 +59,20 @@ class HybridExec final : public NodeExec {
         if (fast_) kernels::fast::conv2d_hybrid(FastContext(s), conv_, packed_, x, w_->data<std::int8_t>(), bias, y);
         else kernels::ref::conv2d_hybrid(conv_, x, w_->data<std::int8_t>(), bias, y, s.ctx->scratch);
         break;
-      case kLstm:
+      case kLstm: {
         rnn_.shape.batch = s.n;
-        kernels::ref::lstm_hybrid(rnn_, lstm_w_, {.x = x, .y = sequences_ ? y : nullptr, .h_n = sequences_ ? nullptr : y},
-                                  s.ctx->scratch);
+        const kernels::LstmHybridIo io{.x = x, .y = sequences_ ? y : nullptr, .h_n = sequences_ ? nullptr : y};
+        if (fast_) kernels::fast::lstm_hybrid(FastContext(s), rnn_, rnn_packed_, lstm_w_, io);
+        else kernels::ref::lstm_hybrid(rnn_, lstm_w_, io, s.ctx->scratch);
         break;
-      case kGru:
+      }
+      case kGru: {
         rnn_.shape.batch = s.n;
-        kernels::ref::gru_hybrid(rnn_, gru_w_, {.x = x, .y = sequences_ ? y : nullptr, .h_n = sequences_ ? nullptr : y},
-                                 s.ctx->scratch);
+        const kernels::GruHybridIo io{.x = x, .y = sequences_ ? y : nullptr, .h_n = sequences_ ? nullptr : y};
+        if (fast_) kernels::fast::gru_hybrid(FastContext(s), rnn_, rnn_packed_, gru_w_, io);
+        else kernels::ref::gru_hybrid(rnn_, gru_w_, io, s.ctx->scratch);
         break;
+      }
     }
   }
 
@@ -125,6 +132,7 @@ class HybridExec final : public NodeExec {
       }
       if (!prepared.ok()) return prepared.status().WithContext(Where(*b.node));
       e->rnn_ = std::move(prepared).value();
+      if (e->fast_) e->rnn_packed_ = kernels::PackRnnHybridWeights(e->rnn_, wx->data<std::int8_t>(), wh->data<std::int8_t>());
     }
     return std::unique_ptr<NodeExec>(std::move(e));
   }
@@ -141,6 +149,7 @@ class HybridExec final : public NodeExec {
   bool fast_ = false;
   int threads_ = 1;
   kernels::PackedHybridWeights packed_;  // fast backend, conv / dense
+  kernels::PackedRnnHybrid rnn_packed_;  // fast backend, LSTM / GRU
   Kind kind_ = kDense;
   const Tensor* w_ = nullptr;
   const Param* bias_ = nullptr;

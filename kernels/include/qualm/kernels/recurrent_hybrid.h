@@ -37,6 +37,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "qualm/kernels/context.h"
+#include "qualm/kernels/dense_hybrid.h"
 #include "qualm/kernels/hybrid_quant.h"
 #include "qualm/kernels/recurrent.h"
 #include "qualm/status.h"
@@ -93,5 +95,29 @@ std::size_t gru_hybrid_scratch_bytes(const RnnParams& p);
 void lstm_hybrid(const PreparedRnnHybrid& p, const LstmHybridWeights& w, const LstmHybridIo& io, void* scratch);
 void gru_hybrid(const PreparedRnnHybrid& p, const GruHybridWeights& w, const GruHybridIo& io, void* scratch);
 }  // namespace ref
+
+// Fast path (fast::lstm_hybrid / fast::gru_hybrid), bit-identical to the
+// references on every int8 GEMM variant and thread count. The products are
+// fast::dense_hybrid's (the same per-sample quantization, exact int32 sums
+// and float product P, so px and ph are the reference's bits): one call over
+// every step's input x_t at once ([B*T][I], no bias), then one per step over
+// the float state h_{t-1} ([B][H], no bias); then, per batch row, the same
+// float adds in the same order and the same cell (internal/rnn_cell.h).
+// Weights packed once (PackRnnHybridWeights); ctx.scratch (64-byte aligned)
+// of at least fast::rnn_hybrid_scratch_floats(p, ctx.threads) floats, sized
+// at the largest batch.
+struct PackedRnnHybrid {
+  PreparedDenseHybrid x, h;        // [G*H] x [I] and [G*H] x [H] products, per-row scales
+  PackedHybridWeights w_x, w_h;
+};
+PackedRnnHybrid PackRnnHybridWeights(const PreparedRnnHybrid& p, const std::int8_t* w_x, const std::int8_t* w_h);
+
+namespace fast {
+std::size_t rnn_hybrid_scratch_floats(const PreparedRnnHybrid& p, int threads);
+void lstm_hybrid(const KernelContext& ctx, const PreparedRnnHybrid& p, const PackedRnnHybrid& packed,
+                 const LstmHybridWeights& w, const LstmHybridIo& io);
+void gru_hybrid(const KernelContext& ctx, const PreparedRnnHybrid& p, const PackedRnnHybrid& packed,
+                const GruHybridWeights& w, const GruHybridIo& io);
+}  // namespace fast
 
 }  // namespace qualm::kernels
