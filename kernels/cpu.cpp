@@ -4,6 +4,8 @@
 // state and nothing reads the environment afterwards.
 #include "qualm/kernels/cpu.h"
 
+#include "qualm/kernels/context.h"
+
 // CPUID exists on x86 only; other architectures (the ARM runtime builds)
 // detect no extension and run the generic variants.
 #if defined(__x86_64__) || defined(__i386__)
@@ -158,5 +160,25 @@ std::string DescribeCpu() {
   return std::string("detected ") + IsaName(s.detected) + " (" + feats + "), cap " + IsaName(s.cap) + " " +
          s.cap_note + ", active " + IsaName(ActiveIsa());
 }
+
+double MinWorkPerThread() {
+  static const double value = [] {
+    const char* e = std::getenv("QUALM_THREAD_MIN_WORK");
+    if (e == nullptr || *e == '\0') return kDefaultMinWorkPerThread;
+    char* end = nullptr;
+    const double v = std::strtod(e, &end);
+    return end != e && v >= 0 ? v : kDefaultMinWorkPerThread;  // unparsable: the default
+  }();
+  return value;
+}
+
+int ThreadsForWorkWith(int threads, double work, double min_per_thread) {
+  if (threads <= 1) return 1;
+  if (min_per_thread <= 0) return threads;
+  const double fit = work / min_per_thread;
+  return fit >= threads ? threads : (fit < 2 ? 1 : static_cast<int>(fit));
+}
+
+int ThreadsForWork(int threads, double work) { return ThreadsForWorkWith(threads, work, MinWorkPerThread()); }
 
 }  // namespace qualm::kernels

@@ -227,10 +227,11 @@ GemmParams Gemm(bool ta, bool tb, Index m, Index n, Index k, Index lda, Index ld
 
 // Runs body(tid, first_tile, end_tile, gemm_threads) over `count` tiles split
 // into contiguous runs, one per thread; with fewer tiles than threads, one run
-// whose GEMMs use every thread.
+// whose GEMMs use every thread. `work` (multiply-adds of all the tiles) caps
+// the threads (context.h, ThreadsForWork).
 template <typename Body>
-void ForTileRuns(int threads, Index count, const Body& body) {
-  const int nt = static_cast<int>(std::min<Index>(std::max(1, threads), count));
+void ForTileRuns(int threads, Index count, double work, const Body& body) {
+  const int nt = static_cast<int>(std::min<Index>(ThreadsForWork(threads, work), count));
   if (nt <= 1) {
     body(0, Index{0}, count, std::max(1, threads));
     return;
@@ -278,7 +279,8 @@ void detail::conv2d_f32_im2col(const KernelContext& ctx, const Conv2dParams& p, 
       continue;
     }
     const Tiles tiles = MakeTiles(g, 0, p.batch);
-    ForTileRuns(ctx.threads, tiles.count(), [&](int tid, Index first, Index end, int gemm_threads) {
+    const double work = static_cast<double>(M) * g.ocg * g.K;
+    ForTileRuns(ctx.threads, tiles.count(), work, [&](int tid, Index first, Index end, int gemm_threads) {
       float* col = l.col + tid * l.col_stride;
       for (Index i = first; i < end; ++i) {
         Index row0, rows;
@@ -341,7 +343,8 @@ void Backward(const KernelContext& ctx, const Conv2dParams& p, const float* x, c
       const Index chunks = std::min(kDwChunks, count);
       // Chunk c covers tiles [count * c / chunks, count * (c + 1) / chunks).
       // One chunk accumulates straight into dw: the same bits as dw += (0 + chunk).
-      ForTileRuns(ctx.threads, chunks, [&](int tid, Index first_chunk, Index end_chunk, int gemm_threads) {
+      const double work = static_cast<double>(M) * g.ocg * g.K;
+      ForTileRuns(ctx.threads, chunks, work, [&](int tid, Index first_chunk, Index end_chunk, int gemm_threads) {
         float* col = l.col + tid * l.col_stride;
         for (Index c = first_chunk; c < end_chunk; ++c) {
           float* target = chunks == 1 ? dwg : l.partial + c * l.partial_stride;
@@ -368,7 +371,7 @@ void Backward(const KernelContext& ctx, const Conv2dParams& p, const float* x, c
     if (dx && implicit && detail::Conv2dDxImplicit(p, w, dy, grp, dx, ctx.threads)) continue;
     if (dx) {
       // Threads own disjoint image ranges, so col2im never races.
-      const int nt = std::max(1, std::min(ctx.threads, p.batch));
+      const int nt = std::max(1, std::min(ThreadsForWork(ctx.threads, static_cast<double>(M) * g.ocg * g.K), p.batch));
       auto run = [&](int tid, int gemm_threads) {
         const Tiles tiles = MakeTiles(g, Index{p.batch} * tid / nt, Index{p.batch} * (tid + 1) / nt);
         float* col = l.col + tid * l.col_stride;

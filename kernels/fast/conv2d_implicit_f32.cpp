@@ -237,9 +237,9 @@ void conv2d_implicit_f32(const KernelContext& ctx, const Conv2dParams& p, const 
   auto image = [&](Index n) { return x + n * p.in_h * p.in_w * p.in_c; };
 
   const int threads = std::max(1, ctx.threads);
-  // Below ~20 us of work a fork/join costs more than it saves (as gemm_f32).
+  // Small work runs on fewer threads than allowed (context.h, ThreadsForWork).
   const double macs = static_cast<double>(p.batch) * g.P * g.K * p.out_c;
-  const int nt = macs < 2.0 * 256 * 1024 ? 1 : threads;
+  const int nt = ThreadsForWork(threads, macs);
   if (nt == 1 || p.batch >= nt) {
     const int teams = static_cast<int>(std::min<Index>(nt, p.batch));
     auto body = [&](int tid) {
@@ -398,7 +398,7 @@ bool Conv2dDxImplicit(const Conv2dParams& p, const float* w, const float* dy, in
   // same order whatever the split.
   const Index rows = p.in_h;
   const double macs = static_cast<double>(p.batch) * g.P * g.K * g.ocg;
-  const int nt = macs < 2.0 * 256 * 1024 ? 1 : static_cast<int>(std::min<Index>(std::max(1, threads), rows));
+  const int nt = static_cast<int>(std::min<Index>(ThreadsForWork(threads, macs), rows));
   auto body = [&](Index r0, Index r1) {
     for (Index iy = r0; iy < r1; ++iy) DxRow(p, g, v, w, dy, grp, iy, dx);
   };

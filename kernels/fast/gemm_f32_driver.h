@@ -27,6 +27,7 @@
 
 #include "fast/gemm_f32_pack.h"
 #include "fast/gemm_f32_tile.h"
+#include "qualm/kernels/context.h"
 #include "qualm/kernels/gemm.h"
 #include "qualm/status.h"
 
@@ -149,9 +150,6 @@ void GemmSerial(const GemmParams& p, const float* a, const float* b, float* c) {
   }
 }
 
-// Below this many multiply-adds per thread (~10-20 us of work) a fork/join
-// costs more than it saves.
-constexpr double kMinMacsPerThread = 256.0 * 1024;
 constexpr int kSplitAlign = 32;
 
 template <class K>
@@ -167,8 +165,10 @@ void Gemm(const GemmParams& p, const float* a, const float* b, float* c, int thr
   const double macs = static_cast<double>(p.m) * p.n * p.k;
   const bool split_m = p.m >= p.n;
   const int extent = split_m ? p.m : p.n;
-  int blocks = threads < 1 ? 1 : threads;
-  while (blocks > 1 && (macs / blocks < kMinMacsPerThread || extent < blocks * kSplitAlign)) --blocks;
+  // Small products on fewer threads (context.h, ThreadsForWork); a block
+  // must keep at least kSplitAlign rows or columns.
+  int blocks = ThreadsForWork(threads, macs);
+  while (blocks > 1 && extent < blocks * kSplitAlign) --blocks;
   if (blocks == 1) {
     GemmSerial<K>(p, a, b, c);
     return;

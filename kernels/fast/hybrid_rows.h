@@ -113,7 +113,8 @@ inline void QuantizeSamples(const float* x, Index samples, Index elems, std::int
       sq[s].scale = 1.0f, sq[s].zp = 0;
     }
   };
-  const int nt = static_cast<int>(std::min<Index>(std::max(threads, 1), samples));
+  const int nt = static_cast<int>(
+      std::min<Index>(ThreadsForWork(threads, static_cast<double>(samples) * static_cast<double>(elems)), samples));
   if (nt <= 1) {
     for (Index s = 0; s < samples; ++s) one(s);
     return;

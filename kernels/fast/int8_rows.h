@@ -11,6 +11,7 @@
 
 #include "qualm/kernels/detail/int8_gemm_variants.h"
 #include "qualm/kernels/quantize_s8.h"
+#include "qualm/kernels/context.h"
 
 namespace qualm::kernels::fast::internal_s8 {
 
@@ -100,6 +101,7 @@ constexpr Index kMinBlockMacs = Index{1} << 18;
 
 struct TileGrid {
   Index m = 0, n = 0, tile = 1;
+  double work = 0;       // m * n * k multiply-adds: how many threads are worth a fork (ThreadsForWork)
   Index row_tiles = 0;
   Index block_cols = 0;  // columns per block (a multiple of 16, or n)
   Index col_blocks = 1;
@@ -109,6 +111,7 @@ struct TileGrid {
 inline TileGrid MakeTileGrid(Index m, Index n, Index k, Index tile, int threads) {
   TileGrid g;
   g.m = m, g.n = n, g.tile = tile;
+  g.work = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
   g.row_tiles = (m + tile - 1) / tile;
   g.block_cols = n;
   const Index nt = std::max(threads, 1);
@@ -132,7 +135,7 @@ inline TileGrid MakeTileGrid(Index m, Index n, Index k, Index tile, int threads)
 template <typename Body>
 void ForTiles(const TileGrid& g, int threads, const Body& body) {
   const Index count = g.items();
-  const int nt = static_cast<int>(std::min<Index>(std::max(threads, 1), count));
+  const int nt = static_cast<int>(std::min<Index>(ThreadsForWork(threads, g.work), count));
   auto run = [&](int tid, Index first, Index end) {
     for (Index i = first; i < end; ++i) {
       const Index rt = i / g.col_blocks, cb = i % g.col_blocks;

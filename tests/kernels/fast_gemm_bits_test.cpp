@@ -18,6 +18,7 @@
 #include <string>
 
 #include "kernels/test_util.h"
+#include "qualm/kernels/context.h"
 #include "qualm/kernels/detail/gemm_variants.h"
 #include "qualm/kernels/gemm.h"
 
@@ -122,4 +123,20 @@ TEST_CASE("every gemm_f32 variant and thread count gives the scalar std::fma ora
       unfused[i * c.ldc + j] = acc;
     }
   CHECK_FALSE(SameBits(unfused, Oracle(c)));
+}
+
+TEST_CASE("ThreadsForWork: small work on fewer threads, and the suites run with every thread") {
+  const double m = qk::kDefaultMinWorkPerThread;
+  CHECK(qk::ThreadsForWorkWith(2, 0.0, m) == 1);
+  CHECK(qk::ThreadsForWorkWith(2, 1.99 * m, m) == 1);
+  CHECK(qk::ThreadsForWorkWith(2, 2.0 * m, m) == 2);
+  CHECK(qk::ThreadsForWorkWith(8, 5.5 * m, m) == 5);
+  CHECK(qk::ThreadsForWorkWith(3, 1e12, m) == 3);
+  CHECK(qk::ThreadsForWorkWith(1, 1e12, m) == 1);
+  CHECK(qk::ThreadsForWorkWith(0, 1e12, m) == 1);
+  CHECK(qk::ThreadsForWorkWith(4, 1.0, 0.0) == 4);  // 0: no minimum
+  // tests/doctest_main.cpp sets QUALM_THREAD_MIN_WORK=0 so that the thread
+  // tests of every suite split even small shapes.
+  CHECK(qk::MinWorkPerThread() == 0.0);
+  CHECK(qk::ThreadsForWork(3, 1.0) == 3);
 }

@@ -12,6 +12,26 @@
 
 namespace qualm::kernels {
 
+// How many of `threads` a fast kernel uses for `work` multiply-adds (or
+// comparable element operations): all of them only when each gets at least
+// MinWorkPerThread(), else fewer (1 for small work). A fork / join of the
+// OpenMP team costs microseconds with spinning threads and tens of
+// microseconds with sleeping ones (OMP_WAIT_POLICY=PASSIVE, or a loaded
+// machine), more than a batch-1 layer's whole product: at batch 1 a 2-thread
+// int8 ResNet-20 ran 9-22x SLOWER than 1 thread before this rule
+// (bench_whole_model, Xeon 2026-12-03 / Zen 5 2026-12-03). Results never
+// depend on it: every fast kernel gives the same bits on any thread count.
+// MinWorkPerThread() is QUALM_THREAD_MIN_WORK if set (0: always use every
+// thread, which the test suites set to keep exercising the thread splits on
+// small shapes), else kDefaultMinWorkPerThread.
+inline constexpr double kDefaultMinWorkPerThread = 2.0 * 1024 * 1024;
+double MinWorkPerThread();
+int ThreadsForWork(int threads, double work);  // ThreadsForWorkWith(threads, work, MinWorkPerThread())
+// The rule itself: `threads` when work >= threads * min_per_thread (or
+// min_per_thread <= 0), else floor(work / min_per_thread), and 1 below two
+// threads' worth.
+int ThreadsForWorkWith(int threads, double work, double min_per_thread);
+
 struct KernelContext {
   int threads = 1;              // worker threads a kernel may use (>= 1)
   float* scratch = nullptr;     // 64-byte aligned, at least scratch_floats long
