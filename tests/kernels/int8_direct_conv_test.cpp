@@ -2,7 +2,8 @@
 // (fast/conv2d_s8_direct.h, detail::U8S8ConvFn) against the frozen
 // ref::conv2d_s8, bit for bit (==): every variant with such a kernel that this
 // machine runs (the log lists which were skipped and why), 1, 2 and 3 threads,
-// on random awkward shapes (in_c 4, 8, 12, 20; out_c 1 to 64 with panel tails;
+// on random awkward shapes (in_c 4, 8, 12, 20, and 2, 3, 5, 6, 7, 9, 13 whose
+// runs end in partial quads; out_c 1 to 64 with panel tails;
 // sizes 1, 2, 5, 7, 13; 1x1, 3x3, 5x5, 3x1 kernels; stride 1 and 2, dilation 2,
 // asymmetric padding; batch 1 and 3), every requantization mode, per-channel
 // and per-tensor multipliers, zp_in at -128 and 127, images larger than one
@@ -176,17 +177,60 @@ TEST_CASE("int8 direct conv: which variants run here") {
   if (run.empty()) MESSAGE("no variant with a direct conv runs on this CPU: the direct conv tests check nothing here");
 }
 
-TEST_CASE("int8 direct conv path choice: one group and in_c % 4 == 0 only") {
+TEST_CASE("int8 direct conv path choice: one group and in_c >= 2 only") {
   for (const auto& v : DirectVariants()) {
     qd::ScopedInt8GemmIsaForTesting scoped(v.isa);
     REQUIRE(scoped.ok());
     qk::PreparedConv2dS8 pp;
     pp.shape = Shape(1, 5, 5, 8, 16, 3, 3, 1, 1, 1, 1, 1, 1);
     CHECK(std::string(qk::fast::conv2d_s8_kernel_name(pp)) == v.conv_name);
-    pp.shape.in_c = 6;  // quads would straddle taps: the im2col GEMM
-    CHECK(std::string(qk::fast::conv2d_s8_kernel_name(pp)) == v.name);
+    pp.shape.in_c = 6;  // runs padded to quads with zero weights
+    CHECK(std::string(qk::fast::conv2d_s8_kernel_name(pp)) == v.conv_name);
+    pp.shape.in_c = 2;
+    CHECK(std::string(qk::fast::conv2d_s8_kernel_name(pp)) == v.conv_name);
     pp.shape.in_c = 8, pp.shape.groups = 2;
     CHECK(std::string(qk::fast::conv2d_s8_kernel_name(pp)) == v.name);
+    pp.shape.in_c = 1, pp.shape.groups = 1;  // the one-channel kernel's (or the GEMM's)
+    CHECK(std::string(qk::fast::conv2d_s8_kernel_name(pp)) != v.conv_name);
+  }
+}
+
+TEST_CASE("int8 direct conv with in_c % 4 != 0 (LeNet-5 conv2 and random awkward shapes)") {
+  // Runs of a kernel row (dilation_w 1) or of one tap (dilation_w 2) whose
+  // length is not a multiple of 4: the last quad of each run reads past it
+  // into zero weights, and past the last image into the slice's slack.
+  for (RequantMode mode : kModes) {
+    DirectCase c;
+    c.shape = Shape(3, 14, 14, 6, 16, 5, 5, 1, 1, 0, 0, 0, 0);  // LeNet-5 conv2
+    c.mode = mode, c.zp_in = -128, c.zp_out = 3, c.seed = 60 + static_cast<unsigned>(mode);
+    CheckDirect(c);
+  }
+  std::mt19937 rng(20261204);
+  auto pick = [&rng](std::initializer_list<int> v) { return *(v.begin() + rng() % v.size()); };
+  int cases = 0;
+  while (cases < 120) {
+    const int kh = pick({1, 2, 3, 5}), kw = pick({1, 2, 3, 5});
+    qk::Conv2dParams p = Shape(pick({1, 2, 3}), pick({1, 2, 5, 7, 13}), pick({1, 2, 5, 7, 13}),
+                               pick({2, 3, 5, 6, 7, 9, 13}), pick({1, 7, 16, 17, 33}), kh, kw, pick({1, 2, 3}),
+                               pick({1, 1, 2}), 0, 0, 0, 0);
+    p.stride_w = rng() % 3 ? p.stride_h : pick({1, 2});
+    if (rng() % 3 == 0) p.dilation_w = 3 - p.dilation_h;
+    const int eh = p.dilation_h * (kh - 1), ew = p.dilation_w * (kw - 1);
+    p.pad_top = static_cast<int>(rng() % (eh + 1)), p.pad_bottom = static_cast<int>(rng() % (eh + 1));
+    p.pad_left = static_cast<int>(rng() % (ew + 1)), p.pad_right = static_cast<int>(rng() % (ew + 1));
+    if (!qk::Validate(p).ok()) continue;
+    DirectCase c;
+    c.shape = p;
+    c.mode = kModes[rng() % 3];
+    const int zps[] = {-128, 127, -5, static_cast<int>(rng() % 256) - 128};
+    c.zp_in = zps[rng() % 4];
+    c.zp_out = static_cast<int>(rng() % 41) - 20;
+    c.per_tensor = rng() % 4 == 0;
+    c.has_bias = rng() % 5 != 0;
+    c.run_batch = p.batch == 3 && rng() % 3 == 0 ? 2 : 0;
+    c.seed = static_cast<unsigned>(rng());
+    CheckDirect(c);
+    ++cases;
   }
 }
 
