@@ -52,6 +52,7 @@ struct Plan {
   Index hp = 0, wp = 0, C = 0, image_bytes = 0, chunk = 1;
   Index oh = 0, ow = 0, P = 0, M = 0, quads = 0;
   Index koff_at = 0, images_at = 0, thread_bytes = 0;  // one thread's slice: [pointers][koff][images]
+  bool in_place = false;  // the kernel reads x itself (signed_rows): no padded copy
 };
 
 Plan MakePlan(const Conv2dParams& p) {
@@ -60,7 +61,15 @@ Plan MakePlan(const Conv2dParams& p) {
   g.wp = Index{p.pad_left} + p.in_w + p.pad_right;
   g.C = p.in_c;
   g.image_bytes = g.hp * g.wp * g.C;
-  g.chunk = std::clamp<Index>(kChunkBytes / std::max<Index>(g.image_bytes, 1), 1, std::max(p.batch, 1));
+  // No padding and whole quads (every run a multiple of 4 bytes, so no quad
+  // reads past the input): the padded copy would be x + 128 byte for byte,
+  // so the kernel reads x in place and flips the quads itself. Most 1x1 convs
+  // (NiN's) are such; there the copy cost as much as a third of the K = 48 or
+  // 64 products.
+  g.in_place = p.pad_top == 0 && p.pad_bottom == 0 && p.pad_left == 0 && p.pad_right == 0 &&
+               !DirectNeedsOwnPanels(p);
+  g.chunk = g.in_place ? std::max(p.batch, 1)
+                       : std::clamp<Index>(kChunkBytes / std::max<Index>(g.image_bytes, 1), 1, std::max(p.batch, 1));
   g.oh = p.out_h();
   g.ow = p.out_w();
   g.P = g.oh * g.ow;
@@ -70,7 +79,7 @@ Plan MakePlan(const Conv2dParams& p) {
   g.koff_at = RoundUp(kRowBlock * static_cast<Index>(sizeof(const std::uint8_t*)), kLine);
   g.images_at = g.koff_at + RoundUp(g.quads * 4, kLine);
   // + kSlack: a run's last quad may read 3 bytes past the last image (DirectRuns).
-  g.thread_bytes = g.images_at + RoundUp(g.chunk * g.image_bytes + kSlack, kLine);
+  g.thread_bytes = g.images_at + (g.in_place ? 0 : RoundUp(g.chunk * g.image_bytes + kSlack, kLine));
   return g;
 }
 
@@ -97,7 +106,6 @@ void RunSlice(const PreparedConv2dS8& pp, const Plan& g, const detail::U8S8ConvT
   const Conv2dParams& p = pp.shape;
   auto** rows = reinterpret_cast<const std::uint8_t**>(slice);
   auto* koff = reinterpret_cast<std::int32_t*>(slice + g.koff_at);
-  std::uint8_t* images = slice + g.images_at;
   const DirectRuns runs = MakeDirectRuns(p);
   Index q = 0;
   for (int r = 0; r < runs.count; ++r) {
@@ -109,13 +117,19 @@ void RunSlice(const PreparedConv2dS8& pp, const Plan& g, const detail::U8S8ConvT
   detail::U8S8ConvTile t = proto;
   t.rows = rows;
   t.koff = koff;
+  t.signed_rows = g.in_place;
   for (Index pix = pix0; pix < pix1;) {
     // The images of this chunk: from pix's image, as many as fit, none past pix1's.
     const Index n0 = pix / g.P, n1 = std::min(n0 + g.chunk, (pix1 - 1) / g.P + 1);
-    for (Index n = n0; n < n1; ++n) PadImage(p, g, x + n * in_image, pad, images + (n - n0) * g.image_bytes);
-    // The bytes a run's last quad may read past the last image meet zero
-    // weights; written anyway, so that no uninitialized byte is ever read.
-    std::memset(images + (n1 - n0) * g.image_bytes, pad, static_cast<std::size_t>(kSlack));
+    const std::uint8_t* images = reinterpret_cast<const std::uint8_t*>(x + n0 * in_image);
+    if (!g.in_place) {
+      std::uint8_t* padded = slice + g.images_at;
+      for (Index n = n0; n < n1; ++n) PadImage(p, g, x + n * in_image, pad, padded + (n - n0) * g.image_bytes);
+      // The bytes a run's last quad may read past the last image meet zero
+      // weights; written anyway, so that no uninitialized byte is ever read.
+      std::memset(padded + (n1 - n0) * g.image_bytes, pad, static_cast<std::size_t>(kSlack));
+      images = padded;
+    }
     const Index end = std::min(pix1, n1 * g.P);
     // Row starts advance by stride_w in_c bytes along an output row; only a
     // new output row (or image) recomputes the start.

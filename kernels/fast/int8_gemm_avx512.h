@@ -174,13 +174,14 @@ inline __m512i Interleave(__m512i even, __m512i odd) {
 }
 
 // RequantizeToRange of the 16 columns of acc (bias already in it, via init):
-// int32 in [act_min, act_max].
+// int32 in [act_min, act_max]. any_left is s.any_left, passed by callers that
+// keep it in a register across stores (which may alias s).
 template <RequantMode kMode>
-inline __m512i Requant16(__m512i acc, const Stage16& s) {
+inline __m512i Requant16(__m512i acc, const Stage16& s, bool any_left) {
   __m512i q;
   if constexpr (kMode == RequantMode::kGemmlowp) {
     __m512i x = acc;
-    if (s.any_left) {
+    if (any_left) {
       const __mmask16 over = _mm512_cmpgt_epi32_mask(acc, Load16(s.sat_hi));
       const __mmask16 under = _mm512_cmplt_epi32_mask(acc, Load16(s.sat_lo));
       x = _mm512_sllv_epi32(acc, Load16(s.left));
@@ -202,6 +203,11 @@ inline __m512i Requant16(__m512i acc, const Stage16& s) {
     q = _mm512_min_epi32(_mm512_max_epi32(q, Load16(s.lo)), Load16(s.hi));
   }
   return _mm512_add_epi32(q, Load16(s.zp));
+}
+
+template <RequantMode kMode>
+inline __m512i Requant16(__m512i acc, const Stage16& s) {
+  return Requant16<kMode>(acc, s, s.any_left);
 }
 
 // Stores the first nc of 16 int32 (already in [-128, 127]) as int8.

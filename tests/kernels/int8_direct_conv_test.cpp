@@ -240,6 +240,10 @@ TEST_CASE("int8 direct conv on ResNet-20's and NiN-like shapes in every mode") {
       Shape(3, 14, 14, 32, 32, 3, 3, 1, 1, 1, 1, 1, 1), Shape(3, 14, 14, 32, 64, 3, 3, 2, 1, 0, 0, 1, 1),
       Shape(3, 7, 7, 64, 64, 3, 3, 1, 1, 1, 1, 1, 1),   Shape(3, 7, 7, 64, 10, 1, 1, 1, 1, 0, 0, 0, 0),
       Shape(2, 28, 28, 16, 32, 1, 1, 2, 1, 0, 0, 0, 0),
+      // NiN's 1x1 convs (unpadded: read in place, signed_rows), an unpadded
+      // 3x3 (also in place) and LeNet's 5x5 over 12 channels.
+      Shape(2, 28, 28, 48, 32, 1, 1, 1, 1, 0, 0, 0, 0), Shape(2, 14, 14, 64, 64, 1, 1, 1, 1, 0, 0, 0, 0),
+      Shape(2, 9, 11, 24, 17, 3, 3, 1, 1, 0, 0, 0, 0),  Shape(2, 14, 14, 12, 16, 5, 5, 1, 1, 0, 0, 0, 0),
   };
   unsigned seed = 100;
   for (const auto& s : shapes)
@@ -312,9 +316,14 @@ TEST_CASE("int8 direct conv output stage equals RequantizeToRange in every varia
   constexpr int kRowsM = 7, kQuads = 5, kZ = 77;
   const int panels = (n_all + qd::kS8PanelCols - 1) / qd::kS8PanelCols;
   // Each row reads its own 4 * kQuads bytes, all z; koff walks them in an awkward order.
+  // signed_rows: the same operands as int8 x = z - 128 (x ^ 0x80 == z).
   Guarded<std::uint8_t> a(static_cast<std::size_t>(kRowsM) * 4 * kQuads, kZ);
-  std::vector<const std::uint8_t*> rows(kRowsM);
-  for (int i = 0; i < kRowsM; ++i) rows[static_cast<std::size_t>(i)] = a.data() + i * 4 * kQuads;
+  Guarded<std::uint8_t> a_signed(static_cast<std::size_t>(kRowsM) * 4 * kQuads, kZ ^ 0x80);
+  std::vector<const std::uint8_t*> rows(kRowsM), rows_signed(kRowsM);
+  for (int i = 0; i < kRowsM; ++i) {
+    rows[static_cast<std::size_t>(i)] = a.data() + i * 4 * kQuads;
+    rows_signed[static_cast<std::size_t>(i)] = a_signed.data() + i * 4 * kQuads;
+  }
   const std::vector<std::int32_t> koff = {8, 0, 16, 4, 12};
   Guarded<std::int8_t> b(static_cast<std::size_t>(panels) * kQuads * 4 * qd::kS8PanelCols, 0);
   Guarded<std::int32_t> offset(static_cast<std::size_t>(panels) * qd::kS8PanelCols, 0);
@@ -333,32 +342,34 @@ TEST_CASE("int8 direct conv output stage equals RequantizeToRange in every varia
     CAPTURE(variant);
     for (RequantMode mode : kModes)
       for (const StageRange& r : kStageRanges)
-        for (int n : {17, 33, n_all}) {
-          const std::string what = std::string(qk::RequantModeName(mode)) + " zp " + std::to_string(r.zp) +
-                                   " range [" + std::to_string(r.lo) + ", " + std::to_string(r.hi) + "] n " +
-                                   std::to_string(n);
-          CAPTURE(what);
-          S8 want(static_cast<std::size_t>(n));
-          for (int c = 0; c < n; ++c)
-            want[static_cast<std::size_t>(c)] =
-                static_cast<std::int8_t>(qk::RequantizeToRange(s.acc[static_cast<std::size_t>(c)],
-                                                               s.requant[static_cast<std::size_t>(c)], mode, r.zp,
-                                                               r.lo, r.hi));
-          Guarded<std::int8_t> y(static_cast<std::size_t>(kRowsM) * n, 0x11);
-          qd::U8S8ConvTile t;
-          t.rows = rows.data(), t.m = kRowsM, t.koff = koff.data(), t.quads = kQuads;
-          t.b = b.data(), t.col_offset = offset.data(), t.n = n;
-          t.out.requant = s.requant.data(), t.out.bias = s.acc.data(), t.out.mode = mode;
-          t.out.zp_out = r.zp, t.out.act_min = r.lo, t.out.act_max = r.hi;
-          t.y = y.data(), t.ldy = n;
-          v.conv_u8s8(t);
-          const S8 got = y.ToVector();
-          for (int i = 0; i < kRowsM; ++i)
-            CheckSame("conv row " + std::to_string(i),
-                      S8(got.begin() + static_cast<std::ptrdiff_t>(i) * n,
-                         got.begin() + static_cast<std::ptrdiff_t>(i + 1) * n),
-                      want);
-        }
+        for (int n : {17, 33, n_all})
+          for (bool signed_rows : {false, true}) {
+            const std::string what = std::string(qk::RequantModeName(mode)) + " zp " + std::to_string(r.zp) +
+                                     " range [" + std::to_string(r.lo) + ", " + std::to_string(r.hi) + "] n " +
+                                     std::to_string(n) + (signed_rows ? " signed rows" : "");
+            CAPTURE(what);
+            S8 want(static_cast<std::size_t>(n));
+            for (int c = 0; c < n; ++c)
+              want[static_cast<std::size_t>(c)] =
+                  static_cast<std::int8_t>(qk::RequantizeToRange(s.acc[static_cast<std::size_t>(c)],
+                                                                 s.requant[static_cast<std::size_t>(c)], mode, r.zp,
+                                                                 r.lo, r.hi));
+            Guarded<std::int8_t> y(static_cast<std::size_t>(kRowsM) * n, 0x11);
+            qd::U8S8ConvTile t;
+            t.rows = signed_rows ? rows_signed.data() : rows.data(), t.m = kRowsM, t.koff = koff.data();
+            t.quads = kQuads, t.signed_rows = signed_rows;
+            t.b = b.data(), t.col_offset = offset.data(), t.n = n;
+            t.out.requant = s.requant.data(), t.out.bias = s.acc.data(), t.out.mode = mode;
+            t.out.zp_out = r.zp, t.out.act_min = r.lo, t.out.act_max = r.hi;
+            t.y = y.data(), t.ldy = n;
+            v.conv_u8s8(t);
+            const S8 got = y.ToVector();
+            for (int i = 0; i < kRowsM; ++i)
+              CheckSame("conv row " + std::to_string(i),
+                        S8(got.begin() + static_cast<std::ptrdiff_t>(i) * n,
+                           got.begin() + static_cast<std::ptrdiff_t>(i + 1) * n),
+                        want);
+          }
     ++ran;
   }
   if (ran == 0) MESSAGE("no variant with a direct conv runs on this CPU: the conv output stage was not checked");
