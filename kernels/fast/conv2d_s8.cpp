@@ -168,7 +168,7 @@ void conv2d_s8(const KernelContextS8& ctx, const PreparedConv2dS8& pp, const Pac
     internal_s8::DirectConv(ctx, pp, w, x, bias, y, v);
     return;
   }
-  // in_c == 1: output pixels in the vector lanes instead (fast/conv_s8_c1.h).
+  // in_c == 1 (other than 3- or 4-tap rows): output pixels in the vector lanes instead (fast/conv_s8_c1.h).
   if (internal_s8::RunConvS8C1(ctx, pp, w, x, bias, y)) return;
   const ConvGeometry g = MakeGeometry(p);
   QUALM_DCHECK(w.groups == p.groups && w.n == g.ocg && w.k == g.K && w.k_padded == g.k_padded);

@@ -161,7 +161,12 @@ void RunSlice(const PreparedConv2dS8& pp, const Plan& g, const detail::U8S8ConvT
 }  // namespace
 
 bool UsesDirectConv(const Conv2dParams& p) {
-  if (p.groups != 1 || p.in_c < 2) return false;
+  // in_c == 1: only kernel rows of 3 or 4 taps, one quad each (75 or 100 % of
+  // its bytes used; the ResNet-20 stem): there the implicit GEMM beat the
+  // one-channel kernel on Zen 5, which keeps the rest (LeNet's 5x5 over 6
+  // channels ran slower here: 2 quads a row and 6 of 16 columns).
+  const bool c1_rows = p.in_c == 1 && p.dilation_w == 1 && (p.kernel_w == 3 || p.kernel_w == 4);
+  if (p.groups != 1 || (p.in_c < 2 && !c1_rows)) return false;
   const Index hp = Index{p.pad_top} + p.in_h + p.pad_bottom, wp = Index{p.pad_left} + p.in_w + p.pad_right;
   return hp * wp * p.in_c + kSlack <= INT32_MAX;  // koff and the slice layout in int32-safe ranges
 }

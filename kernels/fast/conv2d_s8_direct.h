@@ -45,7 +45,8 @@ inline DirectRuns MakeDirectRuns(const Conv2dParams& p) {
 inline bool DirectNeedsOwnPanels(const Conv2dParams& p) { return MakeDirectRuns(p).bytes % 4 != 0; }
 
 // Whether conv2d_s8 runs the implicit GEMM when the active variant has one:
-// one group and in_c >= 2 (in_c == 1 keeps its one-channel kernel,
+// one group and in_c >= 2, or in_c == 1 with kernel rows of 3 or 4 taps
+// (dilation_w 1; the other one-channel convs keep their kernel,
 // fast/conv_s8_c1.h), and a padded image small enough for int32 byte
 // offsets. Any kernel size, stride, dilation and padding.
 bool UsesDirectConv(const Conv2dParams& p);

@@ -2,8 +2,8 @@
 // (fast/conv2d_s8_direct.h, detail::U8S8ConvFn) against the frozen
 // ref::conv2d_s8, bit for bit (==): every variant with such a kernel that this
 // machine runs (the log lists which were skipped and why), 1, 2 and 3 threads,
-// on random awkward shapes (in_c 4, 8, 12, 20, and 2, 3, 5, 6, 7, 9, 13 whose
-// runs end in partial quads; out_c 1 to 64 with panel tails;
+// on random awkward shapes (in_c 4, 8, 12, 20, and 1, 2, 3, 5, 6, 7, 9, 13
+// whose runs end in partial quads; out_c 1 to 64 with panel tails;
 // sizes 1, 2, 5, 7, 13; 1x1, 3x3, 5x5, 3x1 kernels; stride 1 and 2, dilation 2,
 // asymmetric padding; batch 1 and 3), every requantization mode, per-channel
 // and per-tensor multipliers, zp_in at -128 and 127, images larger than one
@@ -177,7 +177,7 @@ TEST_CASE("int8 direct conv: which variants run here") {
   if (run.empty()) MESSAGE("no variant with a direct conv runs on this CPU: the direct conv tests check nothing here");
 }
 
-TEST_CASE("int8 direct conv path choice: one group and in_c >= 2 only") {
+TEST_CASE("int8 direct conv path choice: one group, in_c >= 2 or one channel with 3- or 4-tap rows") {
   for (const auto& v : DirectVariants()) {
     qd::ScopedInt8GemmIsaForTesting scoped(v.isa);
     REQUIRE(scoped.ok());
@@ -190,8 +190,47 @@ TEST_CASE("int8 direct conv path choice: one group and in_c >= 2 only") {
     CHECK(std::string(qk::fast::conv2d_s8_kernel_name(pp)) == v.conv_name);
     pp.shape.in_c = 8, pp.shape.groups = 2;
     CHECK(std::string(qk::fast::conv2d_s8_kernel_name(pp)) == v.name);
-    pp.shape.in_c = 1, pp.shape.groups = 1;  // the one-channel kernel's (or the GEMM's)
+    pp.shape.in_c = 1, pp.shape.groups = 1;  // one channel, 3-tap rows: one quad each
+    CHECK(std::string(qk::fast::conv2d_s8_kernel_name(pp)) == v.conv_name);
+    pp.shape.kernel_h = pp.shape.kernel_w = 5;  // 5-tap rows: the one-channel kernel's (or the GEMM's)
     CHECK(std::string(qk::fast::conv2d_s8_kernel_name(pp)) != v.conv_name);
+    pp.shape.kernel_h = pp.shape.kernel_w = 3, pp.shape.dilation_w = 2;  // 1-byte taps: likewise
+    CHECK(std::string(qk::fast::conv2d_s8_kernel_name(pp)) != v.conv_name);
+  }
+}
+
+TEST_CASE("int8 direct conv with one input channel and 3- or 4-tap kernel rows (the ResNet-20 stem)") {
+  for (RequantMode mode : kModes) {
+    DirectCase c;
+    c.shape = Shape(3, 28, 28, 1, 16, 3, 3, 1, 1, 1, 1, 1, 1);  // the stem
+    c.mode = mode, c.zp_in = 127, c.zp_out = -2, c.seed = 80 + static_cast<unsigned>(mode);
+    CheckDirect(c);
+  }
+  std::mt19937 rng(20261205);
+  auto pick = [&rng](std::initializer_list<int> v) { return *(v.begin() + rng() % v.size()); };
+  int cases = 0;
+  while (cases < 40) {
+    // out_c >= 2: one channel in and out is a depthwise conv.
+    qk::Conv2dParams p = Shape(pick({1, 2, 3}), pick({1, 2, 5, 13, 28}), pick({3, 5, 13, 29}), 1,
+                               pick({2, 6, 16, 17, 33}), pick({1, 3, 4, 5}), pick({3, 4}), pick({1, 2}), 1, 0, 0, 0,
+                               0);
+    p.stride_w = pick({1, 2, 3});
+    if (rng() % 3 == 0) p.dilation_h = 2;
+    const int eh = p.dilation_h * (p.kernel_h - 1), ew = p.kernel_w - 1;
+    p.pad_top = static_cast<int>(rng() % (eh + 1)), p.pad_bottom = static_cast<int>(rng() % (eh + 1));
+    p.pad_left = static_cast<int>(rng() % (ew + 1)), p.pad_right = static_cast<int>(rng() % (ew + 1));
+    if (!qk::Validate(p).ok()) continue;
+    DirectCase c;
+    c.shape = p;
+    c.mode = kModes[rng() % 3];
+    const int zps[] = {-128, 127, static_cast<int>(rng() % 256) - 128};
+    c.zp_in = zps[rng() % 3];
+    c.zp_out = static_cast<int>(rng() % 41) - 20;
+    c.per_tensor = rng() % 4 == 0;
+    c.has_bias = rng() % 5 != 0;
+    c.seed = static_cast<unsigned>(rng());
+    CheckDirect(c);
+    ++cases;
   }
 }
 
