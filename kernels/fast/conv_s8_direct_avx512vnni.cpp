@@ -20,6 +20,8 @@
 // A tile's rows are any output pixels (each has its own start pointer), so
 // tiles run across output rows and images without waste; a last partial tile
 // repeats its last row's pointer and stores only the real rows.
+// signed_rows (an unpadded conv read in place): each broadcast quad is
+// xor-ed with 0x80808080 (x + 128), one vpxord with an embedded broadcast.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -103,13 +105,15 @@ void Panels(const U8S8ConvTile& t, int c0) {
     BuildStage<kMode>(t.out, t.col_offset + cp, cp, std::min(kCols, t.n - cp), &st[p]);
   }
   const std::int8_t* panel = t.b + (c0 / kCols) * panel_size;
-  for (int r0 = 0; r0 < t.m; r0 += R) Tile<kMode, kSigned, R, NP>(t, r0, std::min(R, t.m - r0), c0, panel, panel_size, st);
+  for (int r0 = 0; r0 < t.m; r0 += R)
+    Tile<kMode, kSigned, R, NP>(t, r0, std::min(R, t.m - r0), c0, panel, panel_size, st);
 }
 
 template <RequantMode kMode, bool kSigned>
 void Conv(const U8S8ConvTile& t) {
   int c0 = 0;
-  for (; t.n - c0 > 3 * kCols; c0 += 4 * kCols) Panels<kMode, kSigned, 4>(t, c0);  // 4 panels left, the last may be partial
+  // 4 panels left, the last may be partial
+  for (; t.n - c0 > 3 * kCols; c0 += 4 * kCols) Panels<kMode, kSigned, 4>(t, c0);
   for (; t.n - c0 > kCols; c0 += 2 * kCols) Panels<kMode, kSigned, 2>(t, c0);
   if (c0 < t.n) Panels<kMode, kSigned, 1>(t, c0);
 }

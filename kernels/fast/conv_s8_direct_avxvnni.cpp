@@ -10,6 +10,8 @@
 // registers and the broadcast: 15 of the 16 registers VEX code can name), as
 // in the GEMM; a last partial tile repeats its last row's pointer and stores
 // only the real rows.
+// signed_rows (an unpadded conv read in place): each broadcast quad is
+// xor-ed with 0x80808080 (x + 128) after loading it.
 #include <immintrin.h>
 
 #include <algorithm>
