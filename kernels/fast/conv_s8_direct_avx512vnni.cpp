@@ -81,6 +81,14 @@ __attribute__((noinline)) void Tile(const U8S8ConvTile& t, int r0, int mr, int c
     const int nc = std::min(kCols, n_left - p * kCols);
     const bool any_left = st[p].any_left;
     std::int8_t* const yp = y + p * kCols;
+    if constexpr (kMode == RequantMode::kGemmlowp) {
+      if (mr == R && nc == kCols && !any_left) {  // a whole tile, the constants in registers (LoadGemmlowp)
+        const GemmlowpRegs regs = LoadGemmlowp(st[p]);
+#pragma GCC unroll 32
+        for (int i = 0; i < R; ++i) Store16(GemmlowpFromShifted(acc[i][p], regs), yp + i * ldy, kCols);
+        continue;
+      }
+    }
     if (mr == R && nc == kCols) {  // a whole tile: no row or column tests
 #pragma GCC unroll 32
       for (int i = 0; i < R; ++i) Store16(Requant16<kMode>(acc[i][p], st[p], any_left), yp + i * ldy, kCols);

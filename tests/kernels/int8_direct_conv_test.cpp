@@ -348,11 +348,12 @@ TEST_CASE("int8 direct conv output stage equals RequantizeToRange in every varia
   // int8_fast_gemm_test.cpp (every shift, edge multipliers, ties, the whole
   // int32 range, all modes, zero points at both ends, clamps). Column counts
   // 17, 33 and all: the tiles of 1, 2 and 4 panels, each with a column tail;
-  // 7 rows: a 6-row tile and a tail, and a partial 12- and 24-row tile.
+  // 25 rows: whole 6-, 12- and 24-row tiles (whose kGemmlowp constants sit in
+  // registers) and a tail after each.
   std::mt19937 rng(2028);
   const StageCase s = StageCases(rng);
   const int n_all = static_cast<int>(s.acc.size());
-  constexpr int kRowsM = 7, kQuads = 5, kZ = 77;
+  constexpr int kRowsM = 25, kQuads = 5, kZ = 77;
   const int panels = (n_all + qd::kS8PanelCols - 1) / qd::kS8PanelCols;
   // Each row reads its own 4 * kQuads bytes, all z; koff walks them in an awkward order.
   // signed_rows: the same operands as int8 x = z - 128 (x ^ 0x80 == z).
