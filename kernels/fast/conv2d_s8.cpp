@@ -20,9 +20,10 @@
 // 1x1 stride-1 unpadded ones (per-channel affines) with many pixels run as a
 // lookup in a table that kernel makes (fast/channel_affine_s8.h), in scratch.
 //
-// Convs with one group and in_c % 4 == 0 run, under a u8 x s8 variant that
-// has one, the implicit GEMM instead (fast/conv2d_s8_direct.h): no im2col, the
-// micro-kernel reads the quads of each tap from a padded u8 copy of the input.
+// Convs with one group and in_c >= 2 run, under a u8 x s8 variant that has
+// one, the implicit GEMM instead (fast/conv2d_s8_direct.h): no im2col, the
+// micro-kernel reads the quads of each kernel row or tap from a padded u8 copy
+// of the input.
 #include <algorithm>
 #include <cstdint>
 #include <type_traits>
@@ -162,12 +163,12 @@ void conv2d_s8(const KernelContextS8& ctx, const PreparedConv2dS8& pp, const Pac
     Depthwise(ctx, pp, w, x, bias, y, v);
     return;
   }
-  // The implicit GEMM (fast/conv2d_s8_direct.h; in_c % 4 == 0).
+  // The implicit GEMM (fast/conv2d_s8_direct.h; one group, in_c >= 2).
   if (v.conv_u8s8 != nullptr && internal_s8::UsesDirectConv(p)) {
     internal_s8::DirectConv(ctx, pp, w, x, bias, y, v);
     return;
   }
-  // in_c == 1: output pixels in the vector lanes instead (fast/conv_s8_c1.h).
+  // in_c == 1 (other than 3- or 4-tap rows): output pixels in the vector lanes instead (fast/conv_s8_c1.h).
   if (internal_s8::RunConvS8C1(ctx, pp, w, x, bias, y)) return;
   const ConvGeometry g = MakeGeometry(p);
   QUALM_DCHECK(w.groups == p.groups && w.n == g.ocg && w.k == g.K && w.k_padded == g.k_padded);

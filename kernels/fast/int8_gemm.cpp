@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "fast/conv2d_s8_direct.h"
 #include "internal/isa_dispatch.h"
 #include "qualm/kernels/detail/int8_gemm_variants.h"
 #include "qualm/kernels/conv2d_s8.h"
@@ -169,7 +170,11 @@ PackedS8Weights PackConv2dS8Weights(const PreparedConv2dS8& pp, const std::int8_
         p.data[static_cast<std::size_t>(t) * p.channels_padded + c] = w[static_cast<std::size_t>(c) * taps + t];
     return p;
   }
-  return PackPanels(s.groups, ocg, taps * icg, w, pp.input_zero_point);
+  PackedS8Weights p = PackPanels(s.groups, ocg, taps * icg, w, pp.input_zero_point);
+  // The implicit-GEMM conv's own quad layout, where it differs (fast/conv2d_s8_direct.h).
+  if (!p.data_u8s8.empty() && fast::internal_s8::UsesDirectConv(s) && fast::internal_s8::DirectNeedsOwnPanels(s))
+    p.direct_u8s8 = fast::internal_s8::PackDirectPanels(s, w);
+  return p;
 }
 
 PackedS8Weights PackDenseS8Weights(const PreparedDenseS8& pp, const std::int8_t* w) {

@@ -150,13 +150,38 @@ inline __m512i Load16(const void* p) { return _mm512_load_si512(p); }
 
 // kGemmlowp's y (see above) of the 8 columns whose x is in the low halves of
 // the 64-bit lanes of x.
-inline __m512i GemmlowpHalf(__m512i x, const std::int32_t* mult, const std::int64_t* add, const std::int64_t* below,
-                            const std::int64_t* shift, const std::int64_t* two31) {
-  __m512i p = _mm512_mul_epi32(x, Load16(mult));
-  const __mmask8 neg = _mm512_cmplt_epi64_mask(p, Load16(below));
-  p = _mm512_add_epi64(p, Load16(add));
-  p = _mm512_mask_sub_epi64(p, neg, p, Load16(two31));
-  return _mm512_srav_epi64(p, Load16(shift));
+inline __m512i GemmlowpHalf(__m512i x, __m512i mult, __m512i add, __m512i below, __m512i shift, __m512i two31) {
+  __m512i p = _mm512_mul_epi32(x, mult);
+  const __mmask8 neg = _mm512_cmplt_epi64_mask(p, below);
+  p = _mm512_add_epi64(p, add);
+  p = _mm512_mask_sub_epi64(p, neg, p, two31);
+  return _mm512_srav_epi64(p, shift);
+}
+
+// The low halves of the 64-bit lanes of even (columns 0, 2, ..) and odd
+// (columns 1, 3, ..) interleaved back into 16 int32 columns.
+inline __m512i Interleave(__m512i even, __m512i odd) {
+  return _mm512_mask_shuffle_epi32(even, 0xAAAA, odd, _MM_PERM_CCAA);
+}
+
+// kGemmlowp's constants of one panel in registers (a kernel that requantizes
+// many rows of one panel loads them once; folded into memory operands, they
+// were 10 loads per 16 outputs), and the stage from x = acc * 2^left on.
+struct GemmlowpRegs {
+  __m512i mult_even, mult_odd, add_even, add_odd, below_even, below_odd, shift_even, shift_odd, two31, lo, hi, zp;
+};
+
+inline GemmlowpRegs LoadGemmlowp(const Stage16& s) {
+  return {Load16(s.mult_even),  Load16(s.mult_odd),   Load16(s.add_even),   Load16(s.add_odd),
+          Load16(s.below_even), Load16(s.below_odd),  Load16(s.shift_even), Load16(s.shift_odd),
+          Load16(s.two31),      Load16(s.lo),         Load16(s.hi),         Load16(s.zp)};
+}
+
+inline __m512i GemmlowpFromShifted(__m512i x, const GemmlowpRegs& r) {
+  const __m512i even = GemmlowpHalf(x, r.mult_even, r.add_even, r.below_even, r.shift_even, r.two31);
+  const __m512i odd =
+      GemmlowpHalf(_mm512_shuffle_epi32(x, _MM_PERM_DDBB), r.mult_odd, r.add_odd, r.below_odd, r.shift_odd, r.two31);
+  return _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(Interleave(even, odd), r.lo), r.hi), r.zp);
 }
 
 // kSingle's result, clamped in int64 to [lo, hi] (zero-point relative).
@@ -167,30 +192,22 @@ inline __m512i SingleHalf(__m512i x, const std::int32_t* mult, const std::int64_
   return _mm512_min_epi64(_mm512_max_epi64(p, Load16(s.lo64)), Load16(s.hi64));
 }
 
-// The low halves of the 64-bit lanes of even (columns 0, 2, ..) and odd
-// (columns 1, 3, ..) interleaved back into 16 int32 columns.
-inline __m512i Interleave(__m512i even, __m512i odd) {
-  return _mm512_mask_shuffle_epi32(even, 0xAAAA, odd, _MM_PERM_CCAA);
-}
-
 // RequantizeToRange of the 16 columns of acc (bias already in it, via init):
-// int32 in [act_min, act_max].
+// int32 in [act_min, act_max]. any_left is s.any_left, passed by callers that
+// keep it in a register across stores (which may alias s).
 template <RequantMode kMode>
-inline __m512i Requant16(__m512i acc, const Stage16& s) {
+inline __m512i Requant16(__m512i acc, const Stage16& s, bool any_left) {
   __m512i q;
   if constexpr (kMode == RequantMode::kGemmlowp) {
     __m512i x = acc;
-    if (s.any_left) {
+    if (any_left) {
       const __mmask16 over = _mm512_cmpgt_epi32_mask(acc, Load16(s.sat_hi));
       const __mmask16 under = _mm512_cmplt_epi32_mask(acc, Load16(s.sat_lo));
       x = _mm512_sllv_epi32(acc, Load16(s.left));
       x = _mm512_mask_mov_epi32(x, over, Load16(s.int32_max));
       x = _mm512_mask_mov_epi32(x, under, Load16(s.int32_min));
     }
-    const __m512i even = GemmlowpHalf(x, s.mult_even, s.add_even, s.below_even, s.shift_even, s.two31);
-    const __m512i odd = GemmlowpHalf(_mm512_shuffle_epi32(x, _MM_PERM_DDBB), s.mult_odd, s.add_odd, s.below_odd,
-                                     s.shift_odd, s.two31);
-    q = _mm512_min_epi32(_mm512_max_epi32(Interleave(even, odd), Load16(s.lo)), Load16(s.hi));
+    return GemmlowpFromShifted(x, LoadGemmlowp(s));
   } else if constexpr (kMode == RequantMode::kSingle) {
     const __m512i even = SingleHalf(acc, s.mult_even, s.add_even, s.shift_even, s);
     const __m512i odd = SingleHalf(_mm512_shuffle_epi32(acc, _MM_PERM_DDBB), s.mult_odd, s.add_odd, s.shift_odd, s);
@@ -202,6 +219,11 @@ inline __m512i Requant16(__m512i acc, const Stage16& s) {
     q = _mm512_min_epi32(_mm512_max_epi32(q, Load16(s.lo)), Load16(s.hi));
   }
   return _mm512_add_epi32(q, Load16(s.zp));
+}
+
+template <RequantMode kMode>
+inline __m512i Requant16(__m512i acc, const Stage16& s) {
+  return Requant16<kMode>(acc, s, s.any_left);
 }
 
 // Stores the first nc of 16 int32 (already in [-128, 127]) as int8.

@@ -2,7 +2,8 @@
 // (fast/conv2d_s8_direct.h, detail::U8S8ConvFn) against the frozen
 // ref::conv2d_s8, bit for bit (==): every variant with such a kernel that this
 // machine runs (the log lists which were skipped and why), 1, 2 and 3 threads,
-// on random awkward shapes (in_c 4, 8, 12, 20; out_c 1 to 64 with panel tails;
+// on random awkward shapes (in_c 4, 8, 12, 20, and 1, 2, 3, 5, 6, 7, 9, 13
+// whose runs end in partial quads; out_c 1 to 64 with panel tails;
 // sizes 1, 2, 5, 7, 13; 1x1, 3x3, 5x5, 3x1 kernels; stride 1 and 2, dilation 2,
 // asymmetric padding; batch 1 and 3), every requantization mode, per-channel
 // and per-tensor multipliers, zp_in at -128 and 127, images larger than one
@@ -176,17 +177,99 @@ TEST_CASE("int8 direct conv: which variants run here") {
   if (run.empty()) MESSAGE("no variant with a direct conv runs on this CPU: the direct conv tests check nothing here");
 }
 
-TEST_CASE("int8 direct conv path choice: one group and in_c % 4 == 0 only") {
+TEST_CASE("int8 direct conv path choice: one group, in_c >= 2 or one channel with 3- or 4-tap rows") {
   for (const auto& v : DirectVariants()) {
     qd::ScopedInt8GemmIsaForTesting scoped(v.isa);
     REQUIRE(scoped.ok());
     qk::PreparedConv2dS8 pp;
     pp.shape = Shape(1, 5, 5, 8, 16, 3, 3, 1, 1, 1, 1, 1, 1);
     CHECK(std::string(qk::fast::conv2d_s8_kernel_name(pp)) == v.conv_name);
-    pp.shape.in_c = 6;  // quads would straddle taps: the im2col GEMM
-    CHECK(std::string(qk::fast::conv2d_s8_kernel_name(pp)) == v.name);
+    pp.shape.in_c = 6;  // runs padded to quads with zero weights
+    CHECK(std::string(qk::fast::conv2d_s8_kernel_name(pp)) == v.conv_name);
+    pp.shape.in_c = 2;
+    CHECK(std::string(qk::fast::conv2d_s8_kernel_name(pp)) == v.conv_name);
     pp.shape.in_c = 8, pp.shape.groups = 2;
     CHECK(std::string(qk::fast::conv2d_s8_kernel_name(pp)) == v.name);
+    pp.shape.in_c = 1, pp.shape.groups = 1;  // one channel, 3-tap rows: one quad each
+    CHECK(std::string(qk::fast::conv2d_s8_kernel_name(pp)) == v.conv_name);
+    pp.shape.kernel_h = pp.shape.kernel_w = 5;  // 5-tap rows: the one-channel kernel's (or the GEMM's)
+    CHECK(std::string(qk::fast::conv2d_s8_kernel_name(pp)) != v.conv_name);
+    pp.shape.kernel_h = pp.shape.kernel_w = 3, pp.shape.dilation_w = 2;  // 1-byte taps: likewise
+    CHECK(std::string(qk::fast::conv2d_s8_kernel_name(pp)) != v.conv_name);
+  }
+}
+
+TEST_CASE("int8 direct conv with one input channel and 3- or 4-tap kernel rows (the ResNet-20 stem)") {
+  for (RequantMode mode : kModes) {
+    DirectCase c;
+    c.shape = Shape(3, 28, 28, 1, 16, 3, 3, 1, 1, 1, 1, 1, 1);  // the stem
+    c.mode = mode, c.zp_in = 127, c.zp_out = -2, c.seed = 80 + static_cast<unsigned>(mode);
+    CheckDirect(c);
+  }
+  std::mt19937 rng(20261205);
+  auto pick = [&rng](std::initializer_list<int> v) { return *(v.begin() + rng() % v.size()); };
+  int cases = 0;
+  while (cases < 40) {
+    // out_c >= 2: one channel in and out is a depthwise conv.
+    qk::Conv2dParams p = Shape(pick({1, 2, 3}), pick({1, 2, 5, 13, 28}), pick({3, 5, 13, 29}), 1,
+                               pick({2, 6, 16, 17, 33}), pick({1, 3, 4, 5}), pick({3, 4}), pick({1, 2}), 1, 0, 0, 0,
+                               0);
+    p.stride_w = pick({1, 2, 3});
+    if (rng() % 3 == 0) p.dilation_h = 2;
+    const int eh = p.dilation_h * (p.kernel_h - 1), ew = p.kernel_w - 1;
+    p.pad_top = static_cast<int>(rng() % (eh + 1)), p.pad_bottom = static_cast<int>(rng() % (eh + 1));
+    p.pad_left = static_cast<int>(rng() % (ew + 1)), p.pad_right = static_cast<int>(rng() % (ew + 1));
+    if (!qk::Validate(p).ok()) continue;
+    DirectCase c;
+    c.shape = p;
+    c.mode = kModes[rng() % 3];
+    const int zps[] = {-128, 127, static_cast<int>(rng() % 256) - 128};
+    c.zp_in = zps[rng() % 3];
+    c.zp_out = static_cast<int>(rng() % 41) - 20;
+    c.per_tensor = rng() % 4 == 0;
+    c.has_bias = rng() % 5 != 0;
+    c.seed = static_cast<unsigned>(rng());
+    CheckDirect(c);
+    ++cases;
+  }
+}
+
+TEST_CASE("int8 direct conv with in_c % 4 != 0 (LeNet-5 conv2 and random awkward shapes)") {
+  // Runs of a kernel row (dilation_w 1) or of one tap (dilation_w 2) whose
+  // length is not a multiple of 4: the last quad of each run reads past it
+  // into zero weights, and past the last image into the slice's slack.
+  for (RequantMode mode : kModes) {
+    DirectCase c;
+    c.shape = Shape(3, 14, 14, 6, 16, 5, 5, 1, 1, 0, 0, 0, 0);  // LeNet-5 conv2
+    c.mode = mode, c.zp_in = -128, c.zp_out = 3, c.seed = 60 + static_cast<unsigned>(mode);
+    CheckDirect(c);
+  }
+  std::mt19937 rng(20261204);
+  auto pick = [&rng](std::initializer_list<int> v) { return *(v.begin() + rng() % v.size()); };
+  int cases = 0;
+  while (cases < 120) {
+    const int kh = pick({1, 2, 3, 5}), kw = pick({1, 2, 3, 5});
+    qk::Conv2dParams p = Shape(pick({1, 2, 3}), pick({1, 2, 5, 7, 13}), pick({1, 2, 5, 7, 13}),
+                               pick({2, 3, 5, 6, 7, 9, 13}), pick({1, 7, 16, 17, 33}), kh, kw, pick({1, 2, 3}),
+                               pick({1, 1, 2}), 0, 0, 0, 0);
+    p.stride_w = rng() % 3 ? p.stride_h : pick({1, 2});
+    if (rng() % 3 == 0) p.dilation_w = 3 - p.dilation_h;
+    const int eh = p.dilation_h * (kh - 1), ew = p.dilation_w * (kw - 1);
+    p.pad_top = static_cast<int>(rng() % (eh + 1)), p.pad_bottom = static_cast<int>(rng() % (eh + 1));
+    p.pad_left = static_cast<int>(rng() % (ew + 1)), p.pad_right = static_cast<int>(rng() % (ew + 1));
+    if (!qk::Validate(p).ok()) continue;
+    DirectCase c;
+    c.shape = p;
+    c.mode = kModes[rng() % 3];
+    const int zps[] = {-128, 127, -5, static_cast<int>(rng() % 256) - 128};
+    c.zp_in = zps[rng() % 4];
+    c.zp_out = static_cast<int>(rng() % 41) - 20;
+    c.per_tensor = rng() % 4 == 0;
+    c.has_bias = rng() % 5 != 0;
+    c.run_batch = p.batch == 3 && rng() % 3 == 0 ? 2 : 0;
+    c.seed = static_cast<unsigned>(rng());
+    CheckDirect(c);
+    ++cases;
   }
 }
 
@@ -196,6 +279,10 @@ TEST_CASE("int8 direct conv on ResNet-20's and NiN-like shapes in every mode") {
       Shape(3, 14, 14, 32, 32, 3, 3, 1, 1, 1, 1, 1, 1), Shape(3, 14, 14, 32, 64, 3, 3, 2, 1, 0, 0, 1, 1),
       Shape(3, 7, 7, 64, 64, 3, 3, 1, 1, 1, 1, 1, 1),   Shape(3, 7, 7, 64, 10, 1, 1, 1, 1, 0, 0, 0, 0),
       Shape(2, 28, 28, 16, 32, 1, 1, 2, 1, 0, 0, 0, 0),
+      // NiN's 1x1 convs (unpadded: read in place, signed_rows), an unpadded
+      // 3x3 (also in place) and LeNet's 5x5 over 12 channels.
+      Shape(2, 28, 28, 48, 32, 1, 1, 1, 1, 0, 0, 0, 0), Shape(2, 14, 14, 64, 64, 1, 1, 1, 1, 0, 0, 0, 0),
+      Shape(2, 9, 11, 24, 17, 3, 3, 1, 1, 0, 0, 0, 0),  Shape(2, 14, 14, 12, 16, 5, 5, 1, 1, 0, 0, 0, 0),
   };
   unsigned seed = 100;
   for (const auto& s : shapes)
@@ -261,16 +348,22 @@ TEST_CASE("int8 direct conv output stage equals RequantizeToRange in every varia
   // int8_fast_gemm_test.cpp (every shift, edge multipliers, ties, the whole
   // int32 range, all modes, zero points at both ends, clamps). Column counts
   // 17, 33 and all: the tiles of 1, 2 and 4 panels, each with a column tail;
-  // 7 rows: a 6-row tile and a tail, and a partial 12- and 24-row tile.
+  // 25 rows: whole 6-, 12- and 24-row tiles (whose kGemmlowp constants sit in
+  // registers) and a tail after each.
   std::mt19937 rng(2028);
   const StageCase s = StageCases(rng);
   const int n_all = static_cast<int>(s.acc.size());
-  constexpr int kRowsM = 7, kQuads = 5, kZ = 77;
+  constexpr int kRowsM = 25, kQuads = 5, kZ = 77;
   const int panels = (n_all + qd::kS8PanelCols - 1) / qd::kS8PanelCols;
   // Each row reads its own 4 * kQuads bytes, all z; koff walks them in an awkward order.
+  // signed_rows: the same operands as int8 x = z - 128 (x ^ 0x80 == z).
   Guarded<std::uint8_t> a(static_cast<std::size_t>(kRowsM) * 4 * kQuads, kZ);
-  std::vector<const std::uint8_t*> rows(kRowsM);
-  for (int i = 0; i < kRowsM; ++i) rows[static_cast<std::size_t>(i)] = a.data() + i * 4 * kQuads;
+  Guarded<std::uint8_t> a_signed(static_cast<std::size_t>(kRowsM) * 4 * kQuads, kZ ^ 0x80);
+  std::vector<const std::uint8_t*> rows(kRowsM), rows_signed(kRowsM);
+  for (int i = 0; i < kRowsM; ++i) {
+    rows[static_cast<std::size_t>(i)] = a.data() + i * 4 * kQuads;
+    rows_signed[static_cast<std::size_t>(i)] = a_signed.data() + i * 4 * kQuads;
+  }
   const std::vector<std::int32_t> koff = {8, 0, 16, 4, 12};
   Guarded<std::int8_t> b(static_cast<std::size_t>(panels) * kQuads * 4 * qd::kS8PanelCols, 0);
   Guarded<std::int32_t> offset(static_cast<std::size_t>(panels) * qd::kS8PanelCols, 0);
@@ -289,32 +382,34 @@ TEST_CASE("int8 direct conv output stage equals RequantizeToRange in every varia
     CAPTURE(variant);
     for (RequantMode mode : kModes)
       for (const StageRange& r : kStageRanges)
-        for (int n : {17, 33, n_all}) {
-          const std::string what = std::string(qk::RequantModeName(mode)) + " zp " + std::to_string(r.zp) +
-                                   " range [" + std::to_string(r.lo) + ", " + std::to_string(r.hi) + "] n " +
-                                   std::to_string(n);
-          CAPTURE(what);
-          S8 want(static_cast<std::size_t>(n));
-          for (int c = 0; c < n; ++c)
-            want[static_cast<std::size_t>(c)] =
-                static_cast<std::int8_t>(qk::RequantizeToRange(s.acc[static_cast<std::size_t>(c)],
-                                                               s.requant[static_cast<std::size_t>(c)], mode, r.zp,
-                                                               r.lo, r.hi));
-          Guarded<std::int8_t> y(static_cast<std::size_t>(kRowsM) * n, 0x11);
-          qd::U8S8ConvTile t;
-          t.rows = rows.data(), t.m = kRowsM, t.koff = koff.data(), t.quads = kQuads;
-          t.b = b.data(), t.col_offset = offset.data(), t.n = n;
-          t.out.requant = s.requant.data(), t.out.bias = s.acc.data(), t.out.mode = mode;
-          t.out.zp_out = r.zp, t.out.act_min = r.lo, t.out.act_max = r.hi;
-          t.y = y.data(), t.ldy = n;
-          v.conv_u8s8(t);
-          const S8 got = y.ToVector();
-          for (int i = 0; i < kRowsM; ++i)
-            CheckSame("conv row " + std::to_string(i),
-                      S8(got.begin() + static_cast<std::ptrdiff_t>(i) * n,
-                         got.begin() + static_cast<std::ptrdiff_t>(i + 1) * n),
-                      want);
-        }
+        for (int n : {17, 33, n_all})
+          for (bool signed_rows : {false, true}) {
+            const std::string what = std::string(qk::RequantModeName(mode)) + " zp " + std::to_string(r.zp) +
+                                     " range [" + std::to_string(r.lo) + ", " + std::to_string(r.hi) + "] n " +
+                                     std::to_string(n) + (signed_rows ? " signed rows" : "");
+            CAPTURE(what);
+            S8 want(static_cast<std::size_t>(n));
+            for (int c = 0; c < n; ++c)
+              want[static_cast<std::size_t>(c)] =
+                  static_cast<std::int8_t>(qk::RequantizeToRange(s.acc[static_cast<std::size_t>(c)],
+                                                                 s.requant[static_cast<std::size_t>(c)], mode, r.zp,
+                                                                 r.lo, r.hi));
+            Guarded<std::int8_t> y(static_cast<std::size_t>(kRowsM) * n, 0x11);
+            qd::U8S8ConvTile t;
+            t.rows = signed_rows ? rows_signed.data() : rows.data(), t.m = kRowsM, t.koff = koff.data();
+            t.quads = kQuads, t.signed_rows = signed_rows;
+            t.b = b.data(), t.col_offset = offset.data(), t.n = n;
+            t.out.requant = s.requant.data(), t.out.bias = s.acc.data(), t.out.mode = mode;
+            t.out.zp_out = r.zp, t.out.act_min = r.lo, t.out.act_max = r.hi;
+            t.y = y.data(), t.ldy = n;
+            v.conv_u8s8(t);
+            const S8 got = y.ToVector();
+            for (int i = 0; i < kRowsM; ++i)
+              CheckSame("conv row " + std::to_string(i),
+                        S8(got.begin() + static_cast<std::ptrdiff_t>(i) * n,
+                           got.begin() + static_cast<std::ptrdiff_t>(i + 1) * n),
+                        want);
+          }
     ++ran;
   }
   if (ran == 0) MESSAGE("no variant with a direct conv runs on this CPU: the conv output stage was not checked");

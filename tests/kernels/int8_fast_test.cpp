@@ -427,7 +427,9 @@ TEST_CASE("int8 fast conv2d accumulator at the int32 bound") {
 
 // One input channel (LeNet conv1, the ResNet-20 / NiN stems): under the VNNI
 // variant these run the pixels-in-lanes path (detail/conv_c1_variants.h),
-// under the others the general one; CheckConv holds both to the reference.
+// except 3- and 4-tap kernel rows, which take the implicit GEMM
+// (fast/conv2d_s8_direct.h), under the others the general one; CheckConv
+// holds each to the reference.
 // Shapes around its 16-pixel groups and 64-pixel blocks (H, W 1, 2, 5, 28,
 // 29), channel counts around its 32-channel chunks and the 16-column panels,
 // kernels 1x1 to 5x5, stride, dilation, asymmetric padding, batch 1 and 3.

@@ -75,6 +75,10 @@ struct PackedS8Weights {
   std::int32_t zp_in = 0;                // the input zero point col_offset was made for
   std::vector<std::int8_t> data_u8s8;    // [groups][panels][k_padded4 / 4][16][4]
   std::vector<std::int32_t> col_offset;  // [groups][panels * 16], 0 past n
+  // The implicit-GEMM conv's own u8 x s8 panels, for one-group convs whose
+  // in_c makes its quad layout differ from data_u8s8's (in_c % 4 != 0; the
+  // layout is in kernels/fast/conv2d_s8_direct.h); empty otherwise. Same col_offset.
+  std::vector<std::int8_t> direct_u8s8;
 };
 
 // The variant the dispatcher chose, e.g. "s8u8_gemm_8x32c4__avx512vnni", "s8s16_gemm_4x16c2__avx2".

@@ -102,12 +102,15 @@ struct S8DepthwiseTile {
 };
 
 // The implicit-GEMM (direct) conv of the u8 x s8 variants (fast/conv2d_s8_direct.h:
-// conv2d_s8 with in_c % 4 == 0 and one group). Row r of the GEMM is output
-// pixel r, and its operand row is read in place, with no im2col: quad q (4
-// input channels of one tap; K order ky, kx, ci, so no quad straddles taps)
-// is the 4 bytes at rows[r] + koff[q] of a u8 copy of the input (x + 128)
-// whose padding holds zp_in + 128, exactly what U8S8GemmTile's im2col rows
-// hold, so col_offset corrects it the same way and the sums are the same.
+// conv2d_s8 with one group and in_c >= 2). Row r of the GEMM is output pixel
+// r, and its operand row is read in place, with no im2col: quad q (4 bytes of
+// a run of contiguous K, fast/conv2d_s8_direct.h's DirectRuns, in the packed
+// weights' order) is the 4 bytes at rows[r] + koff[q] of a u8 copy of the
+// input (x + 128) whose padding holds zp_in + 128, exactly what
+// U8S8GemmTile's im2col rows hold, so col_offset corrects it the same way
+// and the sums are the same. With signed_rows the rows point into the int8
+// input itself (a conv without padding) and the kernel flips each quad's top
+// bits (x ^ 0x80 = x + 128) after loading it: the same u8 operands, no copy.
 //   y[r][c] = OutputStage(col_offset[c] + sum_q <u8 quad q of row r, weight quad q of c> + bias[c])
 struct U8S8ConvTile {
   const std::uint8_t* const* rows = nullptr;  // [m]: where each output pixel's receptive field starts
@@ -120,6 +123,7 @@ struct U8S8ConvTile {
   S8OutputStage out;
   std::int8_t* y = nullptr;  // [m][ldy], first n columns written
   std::int64_t ldy = 0;
+  bool signed_rows = false;  // rows hold int8 x: each quad is flipped to x + 128 when read
 };
 
 using S8GemmFn = void (*)(const S8GemmTile& t);
