@@ -1,5 +1,6 @@
 // Fast float GRU (recurrent.h): the matrix products go through gemm_f32, the
-// pointwise cell is the reference's (internal/rnn_cell.h).
+// pointwise cell is the reference's (internal/rnn_cell.h), vectorized per ISA
+// (detail/rnn_cell_f32_variants.h: the same bits on every ISA).
 //
 // Forward: GX[B*T][3H] = X * W_x^T + b_x in one GEMM (into the gate
 // workspace); per step HH[B][3H] = h_{t-1} * W_h^T + b_h (one GEMM; h_{t-1}
@@ -14,9 +15,9 @@
 #include <cstdint>
 #include <cstring>
 
-#include "internal/rnn_cell.h"
 #include "internal/rnn_fast_util.h"
 #include "internal/scratch.h"
+#include "qualm/kernels/detail/rnn_cell_f32_variants.h"
 #include "qualm/kernels/recurrent.h"
 
 namespace qualm::kernels::fast {
@@ -58,6 +59,7 @@ void gru_f32(const KernelContext& ctx, const RnnParams& p, const GruWeights& w, 
              const float* h0, float* y, float* h_n, float* ws_gates, float* ws_hn) {
   QUALM_DCHECK(Validate(p).ok());
   const Layout l = MakeLayout(p, ctx.scratch);
+  const detail::RnnCellF32Variant& cell = detail::ActiveRnnCellF32Variant();
   QUALM_DCHECK(ctx.scratch != nullptr && ctx.scratch_floats >= l.used);
   const Index B = p.batch, T = p.seq_len, I = p.input_size, H = p.hidden_size, G = 3 * H;
   float* GX = ws_gates ? ws_gates : l.big_a;
@@ -83,7 +85,7 @@ void gru_f32(const KernelContext& ctx, const RnnParams& p, const GruWeights& w, 
         if (w.b_h)
           for (Index j = 0; j < G; ++j) hh_b[j] += w.b_h[j];
         const Index row = b * T + t;
-        internal::GruCellForward(H, GX + row * G, hh_b, h_prev ? h_prev + (b - b0) * ld_prev : nullptr,
+        cell.gru_forward(H, GX + row * G, hh_b, h_prev ? h_prev + (b - b0) * ld_prev : nullptr,
                                  y + row * H, ws_hn ? ws_hn + row * H : nullptr);
       }
     }
@@ -98,6 +100,7 @@ void gru_backward_f32(const KernelContext& ctx, const RnnParams& p, const GruWei
   QUALM_DCHECK(Validate(p).ok());
   QUALM_DCHECK(ws_gates && ws_hn);
   const Layout l = MakeLayout(p, ctx.scratch);
+  const detail::RnnCellF32Variant& cell = detail::ActiveRnnCellF32Variant();
   QUALM_DCHECK(ctx.scratch != nullptr && ctx.scratch_floats >= l.used);
   const Index B = p.batch, T = p.seq_len, I = p.input_size, H = p.hidden_size, G = 3 * H;
   float* dGX = l.big_a;
@@ -111,7 +114,7 @@ void gru_backward_f32(const KernelContext& ctx, const RnnParams& p, const GruWei
         float* dh = l.dh + b * H;
         for (Index k = 0; k < H; ++k) dh[k] = dy ? l.dh_rec[b * H + k] + dy[row * H + k] : l.dh_rec[b * H + k];
         const float* h_prev = t > 0 ? y + (row - 1) * H : (h0 ? h0 + b * H : nullptr);
-        internal::GruCellBackward(H, ws_gates + row * G, ws_hn + row * H, h_prev, dh, dGX + row * G,
+        cell.gru_backward(H, ws_gates + row * G, ws_hn + row * H, h_prev, dh, dGX + row * G,
                                   dHH + row * G, l.dh_direct + b * H);
       }
       // dh_{t-1} = dh*z + dHH_t * W_h (into dh_rec, or added into dh0 at t = 0).

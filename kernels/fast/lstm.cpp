@@ -1,5 +1,6 @@
 // Fast float LSTM (recurrent.h): the matrix products go through gemm_f32, the
-// pointwise cell is the reference's (internal/rnn_cell.h).
+// pointwise cell is the reference's (internal/rnn_cell.h), vectorized per ISA
+// (detail/rnn_cell_f32_variants.h: the same bits on every ISA).
 //
 // Forward: one GEMM projects every timestep's input at once,
 //   Z[B*T][4H] = X[B*T][I] * W_x^T + bias      (written into the gate workspace)
@@ -17,9 +18,9 @@
 #include <cstdint>
 #include <cstring>
 
-#include "internal/rnn_cell.h"
 #include "internal/rnn_fast_util.h"
 #include "internal/scratch.h"
+#include "qualm/kernels/detail/rnn_cell_f32_variants.h"
 #include "qualm/kernels/recurrent.h"
 
 namespace qualm::kernels::fast {
@@ -60,6 +61,7 @@ void lstm_f32(const KernelContext& ctx, const RnnParams& p, const LstmWeights& w
               float* ws_cells) {
   QUALM_DCHECK(Validate(p).ok());
   const Layout l = MakeLayout(p, ctx.scratch);
+  const detail::RnnCellF32Variant& cell = detail::ActiveRnnCellF32Variant();
   QUALM_DCHECK(ctx.scratch != nullptr && ctx.scratch_floats >= l.used);
   const Index B = p.batch, T = p.seq_len, I = p.input_size, H = p.hidden_size, G = 4 * H;
   float* Z = ws_gates ? ws_gates : l.big4;
@@ -82,7 +84,7 @@ void lstm_f32(const KernelContext& ctx, const RnnParams& p, const LstmWeights& w
       for (Index b = b0; b < b1; ++b) {
         const Index row = b * T + t;
         const float* c_prev = t > 0 ? C + (row - 1) * H : (c0 ? c0 + b * H : nullptr);
-        internal::LstmCellForward(H, Z + row * G, c_prev, C + row * H, y + row * H);
+        cell.lstm_forward(H, Z + row * G, c_prev, C + row * H, y + row * H);
       }
     }
   });
@@ -100,6 +102,7 @@ void lstm_backward_f32(const KernelContext& ctx, const RnnParams& p, const LstmW
   QUALM_DCHECK(Validate(p).ok());
   QUALM_DCHECK(ws_gates && ws_cells);
   const Layout l = MakeLayout(p, ctx.scratch);
+  const detail::RnnCellF32Variant& cell = detail::ActiveRnnCellF32Variant();
   QUALM_DCHECK(ctx.scratch != nullptr && ctx.scratch_floats >= l.used);
   const Index B = p.batch, T = p.seq_len, I = p.input_size, H = p.hidden_size, G = 4 * H;
   float* dZ = l.big4;
@@ -115,7 +118,7 @@ void lstm_backward_f32(const KernelContext& ctx, const RnnParams& p, const LstmW
         float* dh = l.dh + b * H;
         for (Index k = 0; k < H; ++k) dh[k] = dy ? l.dh_rec[b * H + k] + dy[row * H + k] : l.dh_rec[b * H + k];
         const float* c_prev = t > 0 ? ws_cells + (row - 1) * H : (c0 ? c0 + b * H : nullptr);
-        internal::LstmCellBackward(H, ws_gates + row * G, ws_cells + row * H, c_prev, dh, l.dc + b * H,
+        cell.lstm_backward(H, ws_gates + row * G, ws_cells + row * H, c_prev, dh, l.dc + b * H,
                                    dZ + row * G);
       }
       // dh_{t-1}[b0:b1] = dZ_t[b0:b1] * W_h (added into dh0 at t = 0).

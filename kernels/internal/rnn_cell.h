@@ -6,28 +6,36 @@
 //
 // Conventions (recurrent.h): LSTM gates i, f, g, o; GRU gates z, r, n with
 // "linear before reset". A null previous state means zeros.
+//
+// The activations are qualm's own DetSigmoid / DetTanh (detail/det_math.h),
+// not libm's: specified operation by operation, so the vectorized cells of the
+// fast path (fast/rnn_cell_f32_body.h, one lane per j) give these bits on
+// every ISA. Every other expression here is one IEEE operation at a time, in
+// the order written (-ffp-contract=off); the vector cells repeat them verbatim.
 #pragma once
 
-#include <cmath>
 #include <cstdint>
+
+#include "qualm/kernels/detail/det_math.h"
 
 namespace qualm::kernels::internal {
 
-inline float Sigmoid(float v) { return 1.0f / (1.0f + std::exp(-v)); }
+using detail::DetSigmoid;
+using detail::DetTanh;
 
 // LSTM forward. zg [4H]: pre-activations in, post-activation gates out.
 // c_prev [H] or null; writes c [H] and h [H].
 inline void LstmCellForward(std::int64_t H, float* zg, const float* c_prev, float* c, float* h) {
   for (std::int64_t j = 0; j < H; ++j) {
-    const float i = Sigmoid(zg[j]);
-    const float f = Sigmoid(zg[H + j]);
-    const float g = std::tanh(zg[2 * H + j]);
-    const float o = Sigmoid(zg[3 * H + j]);
+    const float i = DetSigmoid(zg[j]);
+    const float f = DetSigmoid(zg[H + j]);
+    const float g = DetTanh(zg[2 * H + j]);
+    const float o = DetSigmoid(zg[3 * H + j]);
     const float cp = c_prev ? c_prev[j] : 0.0f;
     const float cj = f * cp + i * g;
     zg[j] = i, zg[H + j] = f, zg[2 * H + j] = g, zg[3 * H + j] = o;
     c[j] = cj;
-    h[j] = o * std::tanh(cj);
+    h[j] = o * DetTanh(cj);
   }
 }
 
@@ -38,7 +46,7 @@ inline void LstmCellBackward(std::int64_t H, const float* gates, const float* c,
                              const float* dh, float* dc, float* dz) {
   for (std::int64_t j = 0; j < H; ++j) {
     const float i = gates[j], f = gates[H + j], g = gates[2 * H + j], o = gates[3 * H + j];
-    const float tc = std::tanh(c[j]);
+    const float tc = DetTanh(c[j]);
     const float cp = c_prev ? c_prev[j] : 0.0f;
     const float dct = dc[j] + dh[j] * o * (1.0f - tc * tc);
     dz[j] = (dct * g) * i * (1.0f - i);
@@ -54,9 +62,9 @@ inline void LstmCellBackward(std::int64_t H, const float* gates, const float* c,
 // null, hn [H] = hh_n (kept for the backward).
 inline void GruCellForward(std::int64_t H, float* gx, const float* hh, const float* h_prev, float* h, float* hn) {
   for (std::int64_t j = 0; j < H; ++j) {
-    const float z = Sigmoid(gx[j] + hh[j]);
-    const float r = Sigmoid(gx[H + j] + hh[H + j]);
-    const float n = std::tanh(gx[2 * H + j] + r * hh[2 * H + j]);
+    const float z = DetSigmoid(gx[j] + hh[j]);
+    const float r = DetSigmoid(gx[H + j] + hh[H + j]);
+    const float n = DetTanh(gx[2 * H + j] + r * hh[2 * H + j]);
     const float hp = h_prev ? h_prev[j] : 0.0f;
     gx[j] = z, gx[H + j] = r, gx[2 * H + j] = n;
     if (hn) hn[j] = hh[2 * H + j];

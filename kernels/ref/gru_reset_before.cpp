@@ -10,7 +10,6 @@
 // A null initial state means zeros (then every recurrent product is exactly 0).
 // Temporaries (gx 3H, hh 2H, rh H, zr 2H floats) live in the caller's scratch,
 // or in an allocation when it gives none (as the other recurrent references).
-#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -51,7 +50,7 @@ void gru_reset_before_f32(const RnnParams& p, const GruWeights& w, const float* 
         if (h_prev)
           for (Index k = 0; k < H; ++k) acc += w.w_h[j * H + k] * h_prev[k];
         hh[j] = w.b_h ? acc + w.b_h[j] : acc;
-        zr[j] = internal::Sigmoid(gx[j] + hh[j]);
+        zr[j] = internal::DetSigmoid(gx[j] + hh[j]);
       }
       for (Index k = 0; k < H; ++k) rh[k] = h_prev ? zr[H + k] * h_prev[k] : 0.0f;
       float* h = y + row * H;
@@ -60,7 +59,7 @@ void gru_reset_before_f32(const RnnParams& p, const GruWeights& w, const float* 
         float acc = 0.0f;
         for (Index k = 0; k < H; ++k) acc += un[k] * rh[k];
         const float hn = w.b_h ? acc + w.b_h[2 * H + j] : acc;
-        const float n = std::tanh(gx[2 * H + j] + hn);
+        const float n = internal::DetTanh(gx[2 * H + j] + hn);
         const float z = zr[j];
         const float hp = h_prev ? h_prev[j] : 0.0f;
         h[j] = (1.0f - z) * n + z * hp;

@@ -11,6 +11,7 @@
 #include "kernels/test_util.h"
 #include "qualm/kernels/context.h"
 #include "qualm/kernels/detail/gemm_variants.h"
+#include "qualm/kernels/detail/rnn_cell_f32_variants.h"
 
 namespace qualm_test {
 
@@ -41,6 +42,20 @@ inline void ForEachGemmVariant(const std::function<void()>& body) {
     CAPTURE(name);
     body();
   }
+}
+
+// Runs body() under every pair (gemm variant, float RNN cell variant) the
+// machine supports: the fast LSTM / GRU must give the same bits for all.
+inline void ForEachGemmAndRnnCellVariant(const std::function<void()>& body) {
+  ForEachGemmVariant([&] {
+    for (const auto& v : qualm::kernels::detail::RunnableRnnCellF32Variants()) {
+      qualm::kernels::detail::ScopedRnnCellF32IsaForTesting scoped(v.isa);
+      REQUIRE(scoped.ok());
+      const std::string cell = v.name;
+      CAPTURE(cell);
+      body();
+    }
+  });
 }
 
 }  // namespace qualm_test

@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "kernels/hybrid_test_util.h"
+#include "qualm/kernels/detail/det_math.h"
 #include "qualm/kernels/recurrent_hybrid.h"
 #include "qualm/kernels/recurrent.h"
 
@@ -46,7 +47,10 @@ namespace {
 
 constexpr double kAct = 1e-6;  // float evaluation of sigma / tanh, and the cell's own rounding
 
-float Sig(float v) { return 1.0f / (1.0f + std::exp(-v)); }  // recurrent.h's sigma, in float
+// recurrent.h's sigma and tanh: the specified float functions of detail/det_math.h
+// (not libm's), which the oracle must use to be bit-exact with any float cell.
+float Sig(float v) { return qualm::kernels::detail::DetSigmoid(v); }
+float Tanh(float v) { return qualm::kernels::detail::DetTanh(v); }
 
 struct RnnCase {
   int gates = 4;
@@ -152,14 +156,14 @@ RnnOut Oracle(const RnnCase& c) {
       for (std::size_t j = 0; j < H; ++j) {
         if (c.gates == 4) {  // pre = (px + ph) + bias; c = f c + i g; h = o tanh(c)
           auto pre = [&](std::size_t r) { return c.b1.empty() ? px[r] + ph[r] : (px[r] + ph[r]) + c.b1[r]; };
-          const float i = Sig(pre(j)), f = Sig(pre(H + j)), g = std::tanh(pre(2 * H + j)), og = Sig(pre(3 * H + j));
+          const float i = Sig(pre(j)), f = Sig(pre(H + j)), g = Tanh(pre(2 * H + j)), og = Sig(pre(3 * H + j));
           cell[j] = f * cell[j] + i * g;
-          h[j] = og * std::tanh(cell[j]);
+          h[j] = og * Tanh(cell[j]);
         } else {  // gx = px + b_x, hh = ph + b_h; linear before reset
           auto gx = [&](std::size_t r) { return c.b1.empty() ? px[r] : px[r] + c.b1[r]; };
           auto hh = [&](std::size_t r) { return c.b2.empty() ? ph[r] : ph[r] + c.b2[r]; };
           const float z = Sig(gx(j) + hh(j)), rg = Sig(gx(H + j) + hh(H + j));
-          const float n = std::tanh(gx(2 * H + j) + rg * hh(2 * H + j));
+          const float n = Tanh(gx(2 * H + j) + rg * hh(2 * H + j));
           h[j] = (1.0f - z) * n + z * h[j];
         }
       }

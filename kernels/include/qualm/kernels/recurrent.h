@@ -17,6 +17,11 @@
 //   workspace: gates [batch][seq_len][3H] (post-activation z, r, n) and
 //   hn [batch][seq_len][H] (Un h_{t-1} + bhn, needed for dr).
 //
+// sigma and tanh are qualm's own DetSigmoid / DetTanh (detail/det_math.h:
+// specified float operations, no libm, within 2.3 ulp of the exact functions),
+// so the reference and the fast paths, whose pointwise cells are vectorized per
+// ISA (detail/rnn_cell_f32_variants.h), give the same cell bits on every ISA.
+//
 // Backward takes dy for every step (may be null: only dh_n flows) plus dh_n/dc_n
 // (may be null), and ACCUMULATES into dx, weight and bias gradients, dh0/dc0.
 #pragma once

@@ -26,6 +26,9 @@
 // backend's bits differ from the fast one's); evaluation keys hold the backend.
 // Version 2: the fast float GEMM became qualm's own fixed-order FMA kernel
 // (Eigen's blocking gave other bits), so every trained model changed.
+// Version 3: the float LSTM / GRU cells use qualm's own DetSigmoid / DetTanh
+// (kernels detail/det_math.h) instead of libm's exp / tanh, so every float
+// recurrent (text) model and its results changed.
 //
 // Shards: cells are grouped by (task, seed): a qat model needs the standard
 // model of its task and seed, and every variant and evaluation belongs to its
@@ -44,7 +47,7 @@
 
 namespace qualm::study {
 
-inline constexpr int kStudyCacheVersion = 2;
+inline constexpr int kStudyCacheVersion = 3;
 
 // kRetrain (RQ4, retrain_cells.h) and kProbe (probe_cells.h) come last so the other kinds keep their numbers.
 enum class CellKind { kTrain, kVariant, kEval, kRetrain, kProbe };
