@@ -79,8 +79,9 @@ void ChannelAffine(const KernelContextS8& ctx, const detail::S8DepthwiseTile& pr
 #else
   const auto lookup = &internal_s8::LookupChannels;
 #endif
-  const int nt = static_cast<int>(
-      std::max<Index>(1, std::min<Index>(std::max(ctx.threads, 1), M / kMinDepthwisePixelsPerThread)));
+  const int nt = static_cast<int>(std::max<Index>(
+      1, std::min<Index>(ThreadsForWork(ctx.threads, static_cast<double>(M) * p.out_c * p.kernel_h * p.kernel_w),
+                         M / kMinDepthwisePixelsPerThread)));
   if (nt == 1) {
     lookup(table, C, proto.x, 0, M, proto.y);
     return;
@@ -107,8 +108,9 @@ void Depthwise(const KernelContextS8& ctx, const PreparedConv2dS8& pp, const Pac
     ChannelAffine(ctx, t, p, v);
     return;
   }
-  const int nt = static_cast<int>(
-      std::max<Index>(1, std::min<Index>(std::max(ctx.threads, 1), M / kMinDepthwisePixelsPerThread)));
+  const int nt = static_cast<int>(std::max<Index>(
+      1, std::min<Index>(ThreadsForWork(ctx.threads, static_cast<double>(M) * p.out_c * p.kernel_h * p.kernel_w),
+                         M / kMinDepthwisePixelsPerThread)));
   if (nt == 1) {
     t.pix0 = 0, t.pix1 = M;
     v.depthwise(t);

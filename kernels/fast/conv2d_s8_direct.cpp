@@ -218,9 +218,9 @@ void DirectConv(const KernelContextS8& ctx, const PreparedConv2dS8& pp, const Pa
   const auto base = reinterpret_cast<std::uintptr_t>(ctx.scratch);
   auto* scratch = reinterpret_cast<std::uint8_t*>(ctx.scratch) + (RoundUp(static_cast<Index>(base % kLine), kLine) -
                                                                   static_cast<Index>(base % kLine));
-  // Threads only where each gets at least kMinBlockMacs multiply-adds.
+  // Threads only where each gets enough multiply-adds (context.h, ThreadsForWork).
   const Index macs = g.M * g.quads * 4 * p.out_c;
-  const int nt = static_cast<int>(std::clamp<Index>(macs / kMinBlockMacs, 1, std::max(ctx.threads, 1)));
+  const int nt = ThreadsForWork(ctx.threads, static_cast<double>(macs));
   if (nt == 1) {
     RunSlice(pp, g, proto, x, y, 0, g.M, scratch, v.conv_u8s8);
     return;

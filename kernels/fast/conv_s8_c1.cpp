@@ -92,8 +92,9 @@ bool RunConvS8C1(const KernelContextS8& ctx, const PreparedConv2dS8& pp, const P
   t.x = x;
   t.y = y;
   const Index blocks = (M + detail::kConvC1Pixels - 1) / detail::kConvC1Pixels;
+  const double work = static_cast<double>(M) * p.out_c * p.kernel_h * p.kernel_w;
   const int nt = static_cast<int>(
-      std::max<Index>(1, std::min<Index>(std::max(ctx.threads, 1), M / kMinPixelsPerThread)));
+      std::max<Index>(1, std::min<Index>(ThreadsForWork(ctx.threads, work), M / kMinPixelsPerThread)));
   const std::size_t stride = ThreadInt16(p);
   auto run = [&](int tid) {
     detail::ConvS8C1Tile mine = t;
