@@ -397,6 +397,29 @@ TEST_CASE("engine: weight-only and 16-bit schemes run exactly their rounded weig
   CHECK(!q->quant.nodes[7].constants.empty());   // fc1: 48000 weights
 }
 
+// A dynamic model's logits on d, max_batch samples per Forward (the last
+// call partial), and the executor's path description. Image data as floats,
+// text data as token ids.
+std::vector<float> RunDynamic(const Model& q, const Dataset& d, Backend backend, int threads, int max_batch,
+                              std::string* path) {
+  ExecutorOptions eo;
+  eo.max_batch = max_batch;
+  eo.backend = backend;
+  eo.threads = threads;
+  auto ex = Executor::Create(q, eo);
+  REQUIRE_MESSAGE(ex.ok(), ex.status().ToString());
+  const bool ids = !d.i32.empty();
+  std::vector<float> out;
+  for (int first = 0; first < static_cast<int>(d.size()); first += max_batch) {
+    const int n = std::min(max_batch, static_cast<int>(d.size()) - first);
+    const std::size_t at = static_cast<std::size_t>(first) * d.sample_size();
+    (*ex)->Forward(ids ? static_cast<const void*>(d.i32.data() + at) : static_cast<const void*>(d.f32.data() + at), n);
+    out.insert(out.end(), (*ex)->logits(), (*ex)->logits() + static_cast<std::size_t>(n) * q.num_classes);
+  }
+  if (path) *path = (*ex)->PathDescription();
+  return out;
+}
+
 TEST_CASE("engine: dynamic text models run the hybrid recurrent kernels") {
   for (const std::string arch : {"lstm", "gru"}) {
     Model m = Zoo(arch, {19});
@@ -419,20 +442,7 @@ TEST_CASE("engine: dynamic text models run the hybrid recurrent kernels") {
     // backend's bits, at every thread count and at a max_batch that splits
     // the data into a full and a partial batch.
     auto run = [&](Backend backend, int threads, int max_batch, std::string* path) {
-      ExecutorOptions eo;
-      eo.max_batch = max_batch;
-      eo.backend = backend;
-      eo.threads = threads;
-      auto ex = Executor::Create(*q, eo);
-      REQUIRE_MESSAGE(ex.ok(), ex.status().ToString());
-      std::vector<float> out;
-      for (int first = 0; first < static_cast<int>(d.size()); first += max_batch) {
-        const int n = std::min(max_batch, static_cast<int>(d.size()) - first);
-        (*ex)->Forward(d.i32.data() + static_cast<std::size_t>(first) * d.sample_size(), n);
-        out.insert(out.end(), (*ex)->logits(), (*ex)->logits() + static_cast<std::size_t>(n) * m.num_classes);
-      }
-      if (path) *path = (*ex)->PathDescription();
-      return out;
+      return RunDynamic(*q, d, backend, threads, max_batch, path);
     };
     REQUIRE(d.i32.size() == d.size() * d.sample_size());  // token ids
     std::string path;
@@ -476,20 +486,7 @@ TEST_CASE("engine: dynamic image models give the same bits on the reference and 
     auto q = QuantizeModel(m, nullptr, o);
     REQUIRE_MESSAGE(q.ok(), q.status().ToString());
     auto run = [&](Backend backend, int threads, int max_batch, std::string* path) {
-      ExecutorOptions eo;
-      eo.max_batch = max_batch;
-      eo.backend = backend;
-      eo.threads = threads;
-      auto ex = Executor::Create(*q, eo);
-      REQUIRE_MESSAGE(ex.ok(), ex.status().ToString());
-      std::vector<float> out;
-      for (int first = 0; first < static_cast<int>(d.size()); first += max_batch) {
-        const int n = std::min(max_batch, static_cast<int>(d.size()) - first);
-        (*ex)->Forward(d.f32.data() + static_cast<std::size_t>(first) * d.sample_size(), n);
-        out.insert(out.end(), (*ex)->logits(), (*ex)->logits() + static_cast<std::size_t>(n) * m.num_classes);
-      }
-      if (path) *path = (*ex)->PathDescription();
-      return out;
+      return RunDynamic(*q, d, backend, threads, max_batch, path);
     };
     std::string ref_path, fast_path;
     const auto want = run(Backend::kReference, 1, 7, &ref_path);
