@@ -96,20 +96,38 @@ void PackAll(const GemmParams& p, const float* b, float* out) {
 
 }  // namespace
 
+namespace {
+
+// Every column block padded to whole panels: at most n + nr - 1 columns per block.
+std::size_t PackedFloats(const GemmParams& p, int nr) {
+  if (p.n <= 0 || p.k <= 0) return 0;
+  const std::ptrdiff_t blocks = (p.n + detail::gemm_f32_internal::kNc - 1) / detail::gemm_f32_internal::kNc;
+  return static_cast<std::size_t>((p.n + blocks * nr) * static_cast<std::ptrdiff_t>(p.k));
+}
+
+}  // namespace
+
+std::size_t PackedGemmBFloats(const GemmParams& p) { return PackedFloats(p, 32); }  // 32: the widest panel
+
+int PackGemmBInto(const GemmParams& p, const float* b, float* out) {
+  const int nr = detail::Chosen().nr;
+  if (p.n <= 0 || p.k <= 0) return 0;
+  switch (nr) {
+    case 32: PackAll<32>(p, b, out); break;
+    case 16: PackAll<16>(p, b, out); break;
+    case 8: PackAll<8>(p, b, out); break;
+    default: return 0;
+  }
+  return nr;
+}
+
 PackedGemmB PackGemmB(const GemmParams& p, const float* b) {
   PackedGemmB out;
-  const int nr = detail::Chosen().nr;
-  if (p.n <= 0 || p.k <= 0) return out;
-  // Every column block padded to whole panels: at most n + nr - 1 columns per block.
-  const std::ptrdiff_t blocks = (p.n + detail::gemm_f32_internal::kNc - 1) / detail::gemm_f32_internal::kNc;
-  out.data.assign(static_cast<std::size_t>((p.n + blocks * nr) * static_cast<std::ptrdiff_t>(p.k)), 0.0f);
-  switch (nr) {
-    case 32: PackAll<32>(p, b, out.data.data()); break;
-    case 16: PackAll<16>(p, b, out.data.data()); break;
-    case 8: PackAll<8>(p, b, out.data.data()); break;
-    default: return PackedGemmB{};
-  }
-  out.nr = nr, out.k = p.k, out.n = p.n;
+  out.data.assign(PackedFloats(p, detail::Chosen().nr), 0.0f);
+  if (out.data.empty()) return out;
+  out.nr = PackGemmBInto(p, b, out.data.data());
+  if (out.nr == 0) return PackedGemmB{};
+  out.k = p.k, out.n = p.n;
   return out;
 }
 

@@ -33,6 +33,7 @@ struct Layout {
   float* dh_rec = nullptr; // [B][H]
   float* dh = nullptr;     // [B][H]; also a column-sum temporary
   float* dh_direct = nullptr;
+  float* wpack = nullptr;  // W_h packed for the step GEMMs (internal/rnn_fast_util.h)
   std::size_t used = 0;
 };
 
@@ -47,6 +48,7 @@ Layout MakeLayout(const RnnParams& p, float* base) {
   l.dh_rec = cur.Take(B * H);
   l.dh = cur.Take(std::max(B * H, 3 * H));
   l.dh_direct = cur.Take(B * H);
+  l.wpack = cur.Take(internal::WhPackFloats(3 * p.hidden_size, p.hidden_size));
   l.used = cur.used();
   return l;
 }
@@ -70,13 +72,17 @@ void gru_f32(const KernelContext& ctx, const RnnParams& p, const GruWeights& w, 
     for (Index r = 0; r < B * T; ++r)
       for (Index j = 0; j < G; ++j) GX[r * G + j] += w.b_x[j];
   }
+  const GemmParams wh = internal::WhForwardParams(G, H);
+  const GemmParams packed = internal::PackWh(wh, w.w_h, l.wpack);
   internal::ForBatchSlices(internal::RecurrenceThreads(ctx.threads, B, G), B, [&](Index b0, Index b1) {
     float* hh = HH + b0 * G;  // this slice's rows of HH
     for (Index t = 0; t < T; ++t) {
       const float* h_prev = t > 0 ? y + (b0 * T + t - 1) * H : (h0 ? h0 + b0 * H : nullptr);
       const Index ld_prev = t > 0 ? T * H : H;
       if (h_prev) {
-        gemm_f32(RnnGemm(false, true, b1 - b0, G, H, ld_prev, H, G, 0.0f), h_prev, w.w_h, hh, 1);
+        GemmParams sg = RnnGemm(false, true, b1 - b0, G, H, ld_prev, H, G, 0.0f);
+        sg.b_packed = packed.b_packed, sg.b_packed_nr = packed.b_packed_nr;
+        gemm_f32(sg, h_prev, w.w_h, hh, 1);
       } else {
         std::fill(hh, hh + (b1 - b0) * G, 0.0f);
       }
@@ -107,6 +113,8 @@ void gru_backward_f32(const KernelContext& ctx, const RnnParams& p, const GruWei
   float* dHH = l.big_b;
 
   for (Index j = 0; j < B * H; ++j) l.dh_rec[j] = dh_n ? dh_n[j] : 0.0f;
+  const GemmParams wh = internal::WhBackwardParams(G, H);
+  const GemmParams packed = internal::PackWh(wh, w.w_h, l.wpack);
   internal::ForBatchSlices(internal::RecurrenceThreads(ctx.threads, B, G), B, [&](Index b0, Index b1) {
     for (Index t = T - 1; t >= 0; --t) {
       for (Index b = b0; b < b1; ++b) {
@@ -121,8 +129,9 @@ void gru_backward_f32(const KernelContext& ctx, const RnnParams& p, const GruWei
       float* target = t > 0 ? l.dh_rec : dh0;
       if (!target) continue;
       for (Index j = b0 * H; j < b1 * H; ++j) target[j] = t > 0 ? l.dh_direct[j] : target[j] + l.dh_direct[j];
-      gemm_f32(RnnGemm(false, false, b1 - b0, H, G, T * G, H, H, 1.0f), dHH + b0 * T * G + t * G, w.w_h,
-               target + b0 * H, 1);
+      GemmParams sg = RnnGemm(false, false, b1 - b0, H, G, T * G, H, H, 1.0f);
+      sg.b_packed = packed.b_packed, sg.b_packed_nr = packed.b_packed_nr;
+      gemm_f32(sg, dHH + b0 * T * G + t * G, w.w_h, target + b0 * H, 1);
     }
   });
 

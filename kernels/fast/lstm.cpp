@@ -35,6 +35,7 @@ struct Layout {
   float* dh_rec = nullptr; // [B][H] recurrent gradient into h_{t-1}
   float* dc = nullptr;     // [B][H]
   float* dh = nullptr;     // [B][H] total gradient into h_t; also a column-sum temporary
+  float* wpack = nullptr;  // W_h packed for the step GEMMs (internal/rnn_fast_util.h)
   std::size_t used = 0;
 };
 
@@ -48,6 +49,7 @@ Layout MakeLayout(const RnnParams& p, float* base) {
   l.dh_rec = cur.Take(B * H);
   l.dc = cur.Take(B * H);
   l.dh = cur.Take(std::max(B * H, 4 * H));
+  l.wpack = cur.Take(internal::WhPackFloats(4 * p.hidden_size, p.hidden_size));
   l.used = cur.used();
   return l;
 }
@@ -72,14 +74,21 @@ void lstm_f32(const KernelContext& ctx, const RnnParams& p, const LstmWeights& w
     for (Index r = 0; r < B * T; ++r)
       for (Index j = 0; j < G; ++j) Z[r * G + j] += w.bias[j];
   }
+  const GemmParams wh = internal::WhForwardParams(G, H);
+  const GemmParams packed = internal::PackWh(wh, w.w_h, l.wpack);
+  auto step = [&](GemmParams sg) {
+    sg.b_packed = packed.b_packed, sg.b_packed_nr = packed.b_packed_nr;
+    return sg;
+  };
   internal::ForBatchSlices(internal::RecurrenceThreads(ctx.threads, B, G), B, [&](Index b0, Index b1) {
     for (Index t = 0; t < T; ++t) {
       // Z[b0:b1, t] += h_{t-1}[b0:b1] * W_h^T
       if (t > 0) {
-        gemm_f32(RnnGemm(false, true, b1 - b0, G, H, T * H, H, T * G, 1.0f), y + (b0 * T + t - 1) * H, w.w_h,
+        gemm_f32(step(RnnGemm(false, true, b1 - b0, G, H, T * H, H, T * G, 1.0f)), y + (b0 * T + t - 1) * H, w.w_h,
                  Z + b0 * T * G + t * G, 1);
       } else if (h0) {
-        gemm_f32(RnnGemm(false, true, b1 - b0, G, H, H, H, T * G, 1.0f), h0 + b0 * H, w.w_h, Z + b0 * T * G, 1);
+        gemm_f32(step(RnnGemm(false, true, b1 - b0, G, H, H, H, T * G, 1.0f)), h0 + b0 * H, w.w_h, Z + b0 * T * G,
+                 1);
       }
       for (Index b = b0; b < b1; ++b) {
         const Index row = b * T + t;
@@ -111,6 +120,12 @@ void lstm_backward_f32(const KernelContext& ctx, const RnnParams& p, const LstmW
     l.dh_rec[j] = dh_n ? dh_n[j] : 0.0f;
     l.dc[j] = dc_n ? dc_n[j] : 0.0f;
   }
+  const GemmParams wh = internal::WhBackwardParams(G, H);
+  const GemmParams packed = internal::PackWh(wh, w.w_h, l.wpack);
+  auto step = [&](GemmParams sg) {
+    sg.b_packed = packed.b_packed, sg.b_packed_nr = packed.b_packed_nr;
+    return sg;
+  };
   internal::ForBatchSlices(internal::RecurrenceThreads(ctx.threads, B, G), B, [&](Index b0, Index b1) {
     for (Index t = T - 1; t >= 0; --t) {
       for (Index b = b0; b < b1; ++b) {
@@ -123,10 +138,11 @@ void lstm_backward_f32(const KernelContext& ctx, const RnnParams& p, const LstmW
       }
       // dh_{t-1}[b0:b1] = dZ_t[b0:b1] * W_h (added into dh0 at t = 0).
       if (t > 0) {
-        gemm_f32(RnnGemm(false, false, b1 - b0, H, G, T * G, H, H, 0.0f), dZ + b0 * T * G + t * G, w.w_h,
+        gemm_f32(step(RnnGemm(false, false, b1 - b0, H, G, T * G, H, H, 0.0f)), dZ + b0 * T * G + t * G, w.w_h,
                  l.dh_rec + b0 * H, 1);
       } else if (dh0) {
-        gemm_f32(RnnGemm(false, false, b1 - b0, H, G, T * G, H, H, 1.0f), dZ + b0 * T * G, w.w_h, dh0 + b0 * H, 1);
+        gemm_f32(step(RnnGemm(false, false, b1 - b0, H, G, T * G, H, H, 1.0f)), dZ + b0 * T * G, w.w_h,
+                 dh0 + b0 * H, 1);
       }
     }
   });

@@ -9,6 +9,33 @@
 
 namespace qualm::kernels::internal {
 
+// The per-step GEMMs read W_h through panels packed once per call
+// (gemm.h, PackGemmBInto) instead of packing it on every step, which at batch
+// 1 cost more than the product. The step GEMMs run on one thread, so the
+// panels are always used; they hold the same values, so the bits are the
+// same. Forward: h_{t-1} * W_h^T (op(B) = W_h^T: k = H, n = G); backward:
+// dZ_t * W_h (k = G, n = H). Scratch for either: WhPackFloats.
+inline GemmParams WhForwardParams(std::int64_t G, std::int64_t H) {
+  GemmParams g;
+  g.trans_b = true, g.k = static_cast<int>(H), g.n = static_cast<int>(G), g.ldb = static_cast<int>(H);
+  return g;
+}
+inline GemmParams WhBackwardParams(std::int64_t G, std::int64_t H) {
+  GemmParams g;
+  g.k = static_cast<int>(G), g.n = static_cast<int>(H), g.ldb = static_cast<int>(H);
+  return g;
+}
+inline std::size_t WhPackFloats(std::int64_t G, std::int64_t H) {
+  return std::max(PackedGemmBFloats(WhForwardParams(G, H)), PackedGemmBFloats(WhBackwardParams(G, H)));
+}
+// w_h packed into buf as `as` says; returns `as` with b_packed set (null if
+// the variant cannot pack: the steps then pack as before).
+inline GemmParams PackWh(GemmParams as, const float* w_h, float* buf) {
+  as.b_packed_nr = PackGemmBInto(as, w_h, buf);
+  as.b_packed = as.b_packed_nr > 0 ? buf : nullptr;
+  return as;
+}
+
 inline GemmParams RnnGemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, std::int64_t lda,
                           std::int64_t ldb, std::int64_t ldc, float beta) {
   GemmParams g;

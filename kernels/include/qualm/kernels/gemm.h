@@ -19,6 +19,7 @@
 // Never allocates: B is packed into a static thread-local buffer.
 #pragma once
 
+#include <cstddef>
 #include <vector>
 
 namespace qualm::kernels {
@@ -50,6 +51,12 @@ struct PackedGemmB {
   int k = 0, n = 0;  // the op(B) it holds
 };
 PackedGemmB PackGemmB(const GemmParams& p, const float* b);
+// The same packing into caller memory, for a kernel that packs a B once per
+// call into its scratch (the RNNs' W_h, used by every step): at most
+// PackedGemmBFloats(p) floats (an upper bound over every variant). Returns the
+// panel width to put in GemmParams::b_packed_nr (0: nothing packed).
+std::size_t PackedGemmBFloats(const GemmParams& p);
+int PackGemmBInto(const GemmParams& p, const float* b, float* out);
 // Which ISA the dispatcher picked for gemm_f32.
 const char* GemmPathName();
 
