@@ -33,12 +33,23 @@
 
 namespace qualm::kernels {
 
-PackedRnnHybrid PackRnnHybridWeights(const PreparedRnnHybrid& p, const std::int8_t* w_x, const std::int8_t* w_h) {
+namespace {
+
+// The two dense products' shapes (no weights, no scales): all the scratch
+// layout needs.
+PackedRnnHybrid DenseShapes(const PreparedRnnHybrid& p) {
   const int G = p.gates * p.shape.hidden_size;
   PackedRnnHybrid out;
   out.x.shape = {p.shape.batch * p.shape.seq_len, p.shape.input_size, G};
-  out.x.weight_scales = p.w_x_scales;
   out.h.shape = {p.shape.batch, p.shape.hidden_size, G};
+  return out;
+}
+
+}  // namespace
+
+PackedRnnHybrid PackRnnHybridWeights(const PreparedRnnHybrid& p, const std::int8_t* w_x, const std::int8_t* w_h) {
+  PackedRnnHybrid out = DenseShapes(p);
+  out.x.weight_scales = p.w_x_scales;
   out.h.weight_scales = p.w_h_scales;
   out.w_x = PackDenseHybridWeights(out.x, w_x);
   out.w_h = PackDenseHybridWeights(out.h, w_h);
@@ -87,14 +98,7 @@ void InitState(const float* s0, Index n, float* s) {
 }  // namespace
 
 std::size_t rnn_hybrid_scratch_floats(const PreparedRnnHybrid& p, int threads) {
-  // The layout depends on the packed shapes only through their in / out
-  // features, which PackRnnHybridWeights derives from p: rebuild them here
-  // (no weights needed for the sizes).
-  PackedRnnHybrid shapes;
-  const int G = p.gates * p.shape.hidden_size;
-  shapes.x.shape = {p.shape.batch * p.shape.seq_len, p.shape.input_size, G};
-  shapes.h.shape = {p.shape.batch, p.shape.hidden_size, G};
-  return MakeLayout(p, shapes, p.shape.batch, threads).total;
+  return MakeLayout(p, DenseShapes(p), p.shape.batch, threads).total;
 }
 
 void lstm_hybrid(const KernelContext& ctx, const PreparedRnnHybrid& p, const PackedRnnHybrid& packed,
