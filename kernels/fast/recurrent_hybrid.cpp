@@ -14,7 +14,8 @@
 //    `P + bias[c]` add, so b_x / b_h go into the dense calls. The LSTM adds
 //    (px + ph) + bias[r] here, in the reference's order.
 //  * The state carried between steps is the float h (and c) the cell wrote,
-//    as in the reference; the cell is internal/rnn_cell.h, the same code.
+//    as in the reference; the cell is the dispatched vector cell
+//    (detail/rnn_cell_f32_variants.h), which gives internal/rnn_cell.h's bits.
 // The input projection for all steps is one call (B*T rows share the packed
 // weights); the per-step call has B rows. The threads work inside those
 // calls (dense_hybrid splits rows / columns in a fixed way); the cells run
@@ -28,7 +29,7 @@
 #include <cstdint>
 
 #include "fast/dense_hybrid_rows.h"
-#include "internal/rnn_cell.h"
+#include "qualm/kernels/detail/rnn_cell_f32_variants.h"
 #include "qualm/kernels/recurrent_hybrid.h"
 
 namespace qualm::kernels {
@@ -112,6 +113,7 @@ void lstm_hybrid(const KernelContext& ctx, const PreparedRnnHybrid& p, const Pac
   float* h = ctx.scratch + l.h;
   float* c = ctx.scratch + l.c;
   const KernelContext dctx{ctx.threads, ctx.scratch + l.dense, l.dense_floats};
+  const detail::RnnCellF32Variant& cell = detail::ActiveRnnCellF32Variant();  // the reference cell's bits
   InitState(io.h0, B * H, h);
   InitState(io.c0, B * H, c);
   if (B * T > 0) internal_hybrid::DenseHybridRows(dctx, packed.x, B * T, packed.w_x, io.x, nullptr, px);
@@ -125,7 +127,7 @@ void lstm_hybrid(const KernelContext& ctx, const PreparedRnnHybrid& p, const Pac
         const float z = pre[r] + phb[r];
         pre[r] = w.bias ? z + w.bias[r] : z;
       }
-      internal::LstmCellForward(H, pre, c + b * H, c + b * H, h + b * H);
+      cell.lstm_forward(H, pre, c + b * H, c + b * H, h + b * H);
       if (io.y) std::copy(h + b * H, h + (b + 1) * H, io.y + row * H);
     }
   }
@@ -143,13 +145,14 @@ void gru_hybrid(const KernelContext& ctx, const PreparedRnnHybrid& p, const Pack
   float* hh = ctx.scratch + l.ph;
   float* h = ctx.scratch + l.h;
   const KernelContext dctx{ctx.threads, ctx.scratch + l.dense, l.dense_floats};
+  const detail::RnnCellF32Variant& cell = detail::ActiveRnnCellF32Variant();  // the reference cell's bits
   InitState(io.h0, B * H, h);
   if (B * T > 0) internal_hybrid::DenseHybridRows(dctx, packed.x, B * T, packed.w_x, io.x, w.b_x, gx);
   for (Index t = 0; t < T; ++t) {
     internal_hybrid::DenseHybridRows(dctx, packed.h, B, packed.w_h, h, w.b_h, hh);
     for (Index b = 0; b < B; ++b) {
       const Index row = b * T + t;
-      internal::GruCellForward(H, gx + row * G, hh + b * G, h + b * H, h + b * H, nullptr);
+      cell.gru_forward(H, gx + row * G, hh + b * G, h + b * H, h + b * H, nullptr);
       if (io.y) std::copy(h + b * H, h + (b + 1) * H, io.y + row * H);
     }
   }
