@@ -16,6 +16,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -49,7 +50,7 @@ const std::vector<RnnS8GatesVariant>& RnnS8GatesVariants() {
   static const std::vector<RnnS8GatesVariant> table = {
   // The x86 entries exist only in x86 builds (the ARM runtime has the generic one).
 #if defined(__x86_64__) || defined(__i386__)
-      {Isa::kAvx512, "s8_rnn_gates_32c__avx512", &s8_rnn_requant_x_16c__avx2, &s8_rnn_lstm_step_32c__avx512,
+      {Isa::kAvx512, "s8_rnn_gates_32c__avx512", &s8_rnn_requant_x_32c__avx512, &s8_rnn_lstm_step_32c__avx512,
        &s8_rnn_gru_step_32c__avx512, &s8_rnn_activation_32c__avx512},
       {Isa::kAvx2, "s8_rnn_gates_16c__avx2", &s8_rnn_requant_x_16c__avx2, &s8_rnn_lstm_step_16c__avx2,
        &s8_rnn_gru_step_16c__avx2, &s8_rnn_activation_16c__avx2},
@@ -92,6 +93,7 @@ RnnS8RowRequant MakeRnnS8RowRequant(const std::vector<Requant>& requant, const s
                   &out.t})
     v->assign(padded, 0);
   out.scale.assign(padded, 0.0f);
+  for (auto* v : {&out.mul64, &out.add64, &out.below64, &out.shift64}) v->assign(padded, 0);
   for (std::size_t r = 0; r < padded; ++r) {
     const bool real = r < requant.size();
     const Requant q = real ? requant[r] : Requant{};
@@ -107,6 +109,18 @@ RnnS8RowRequant MakeRnnS8RowRequant(const std::vector<Requant>& requant, const s
     out.half[r] = out.mask[r] >> 1;
     out.t[r] = 31 - q.shift;
     out.scale[r] = q.scale;
+    // The 64-bit lane of row r in its 16-row block (see recurrent_s8.h).
+    const std::size_t lane = r / 16 * 16 + (r % 2) * 8 + (r % 16) / 2;
+    out.mul64[lane] = q.multiplier;
+    if (mode == RequantMode::kSingle) {
+      out.add64[lane] = std::int64_t{1} << (out.t[r] - 1);
+      out.below64[lane] = std::numeric_limits<std::int64_t>::min();
+      out.shift64[lane] = out.t[r];
+    } else {
+      out.add64[lane] = (std::int64_t{1} << 30) + (right > 0 ? std::int64_t{1} << (30 + right) : 0);
+      out.below64[lane] = right > 0 ? -(std::int64_t{1} << 30) : std::numeric_limits<std::int64_t>::min();
+      out.shift64[lane] = 31 + right;
+    }
   }
   return out;
 }

@@ -227,6 +227,13 @@ struct RnnS8RowRequant {
   bool any_left = false;            // some row has a left shift (shift > 0)
   std::vector<std::int32_t> t;      // [padded] kSingle: 31 - shift
   std::vector<float> scale;         // [padded] kFloat
+  // [padded] The AVX-512 stage's 64-bit lane form (fast/recurrent_s8_gates_avx512.h,
+  // the merged one-shift formula of fast/int8_gemm_avx512.h): in each block of 16
+  // rows at r0, entries r0 .. r0+7 belong to rows r0, r0+2, .., r0+14 (the even
+  // int32 lanes, the first vpmuldq) and r0+8 .. r0+15 to rows r0+1, .., r0+15.
+  // kGemmlowp: add = 2^30 + 2^(30+e), below = -2^30 (INT64_MIN where e = 0),
+  // shift = 31 + e with e = max(-shift, 0); kSingle: add = 2^(t-1), shift = t.
+  std::vector<std::int64_t> mul64, add64, below64, shift64;
 };
 struct PackedRnnS8 {
   PackedS8Weights w_x;  // the G*H rows of w_x as GEMM columns, K = I, zero point 0

@@ -10,8 +10,8 @@
 //   gru_step   the same for the GRU (state s in Q0.15);
 //   activation the vector sigmoid / tanh on n int16 values (for the exhaustive test).
 // Names (kernels/NAMING.md): s8_rnn_gates_16c__avx2 = 16 hidden units (int16
-// lanes) per vector; s8_rnn_gates_32c__avx512 = the same steps with the
-// sigmoid / tanh on 32 lanes (AVX-512BW); s8_rnn_gates_1c__generic = the scalar functions of
+// lanes) per vector; s8_rnn_gates_32c__avx512 = the same steps on zmm
+// (16 int32 rows / 32 int16 units per register, AVX-512 F/BW/VL/DQ); s8_rnn_gates_1c__generic = the scalar functions of
 // fixedpoint.h / requant.h one unit at a time.
 #pragma once
 
@@ -70,7 +70,8 @@ void s8_rnn_lstm_step_16c__avx2(const PreparedLstmS8& p, const RnnS8StepRow& row
 void s8_rnn_gru_step_16c__avx2(const PreparedGruS8& p, const RnnS8StepRow& row);
 void s8_rnn_activation_16c__avx2(RnnS8Activation f, int integer_bits, const std::int16_t* x, std::int16_t* y,
                                  std::size_t n);
-// AVX-512 (fast/recurrent_s8_avx512.cpp); requant_x is the AVX2 one.
+// AVX-512 (fast/recurrent_s8_avx512.cpp).
+void s8_rnn_requant_x_32c__avx512(const RnnS8RowRequant& rq, const std::int32_t* acc, std::int16_t* ax);
 void s8_rnn_lstm_step_32c__avx512(const PreparedLstmS8& p, const RnnS8StepRow& row);
 void s8_rnn_gru_step_32c__avx512(const PreparedGruS8& p, const RnnS8StepRow& row);
 void s8_rnn_activation_32c__avx512(RnnS8Activation f, int integer_bits, const std::int16_t* x, std::int16_t* y,
