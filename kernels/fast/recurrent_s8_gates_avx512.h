@@ -298,8 +298,10 @@ inline void StoreHiddenZ(WideZ v, const HiddenZ& h, std::int8_t* out) {
 
 // One LSTM step of one batch row; kBits = 15 + cell_exponent (the cell tanh's
 // integer bits), so the input-gate shift 30 + e is 15 + kBits.
+// flatten: GCC otherwise keeps the four sigmoid / tanh calls out of line
+// (zmm arguments through memory, no interleaving of the independent gates).
 template <RequantMode kMode, int kBits>
-void LstmStepZ(const PreparedLstmS8& p, const RnnS8StepRow& row) {
+__attribute__((flatten)) void LstmStepZ(const PreparedLstmS8& p, const RnnS8StepRow& row) {
   RecurrentRowsZ<kMode, false>(row);
   const Index H = p.shape.hidden_size, Hp = RnnS8Padded(H);
   const HiddenZ hid = MakeHiddenZ(p.requant_out, kMode, p.hidden_zero_point);
@@ -318,7 +320,7 @@ void LstmStepZ(const PreparedLstmS8& p, const RnnS8StepRow& row) {
 
 // One GRU step of one batch row: s' = sat16(n + RDBPOT(z (s - n), 15)), h' from it.
 template <RequantMode kMode>
-void GruStepZ(const PreparedGruS8& p, const RnnS8StepRow& row) {
+__attribute__((flatten)) void GruStepZ(const PreparedGruS8& p, const RnnS8StepRow& row) {
   RecurrentRowsZ<kMode, true>(row);
   const Index H = p.shape.hidden_size, Hp = RnnS8Padded(H), Gp = RnnS8Padded(3 * H);
   const HiddenZ hid = MakeHiddenZ(p.requant_out, kMode, p.hidden_zero_point);
