@@ -1,15 +1,17 @@
 // fast::lstm_s8 / fast::gru_s8 (recurrent_s8.h, "Fast paths"): the weight
 // packing, the gate-stage dispatch, and the driver around the int8 GEMM.
 //
-// Per call:
-//   1. the input product of all B*T rows as one GEMM (raw int32, zero point 0;
-//      done in chunks of kChunkRows rows so that its accumulators stay in L2),
-//      each row requantized at once into ax [B*T][Gp] (int16 Q3.12: the
-//      reference's sat16(RQ(acc_x)), which it recomputes identically per step);
-//   2. per step, the recurrent product of the B rows of h_{t-1} as one GEMM,
-//      then the gate stage per batch row (it reads ax and the accumulators and
-//      updates the state and h). h_t is written only after the step's GEMM has
-//      read h_{t-1}, as the reference.
+// Per call, in blocks of tb time steps (tb * B ~ kChunkRows rows):
+//   1. the input product of the block's tb * B rows (b, t) as one GEMM (raw
+//      int32, zero point 0), each row requantized at once into ax
+//      [tb * B][Gp] (int16 Q3.12: the reference's sat16(RQ(acc_x)), which it
+//      recomputes identically per step). Blocks, not all B*T rows up front,
+//      so that ax stays in L1 / L2 (B*T*Gp int16 is megabytes at B = 32,
+//      T = 200), while a batch of 1 still gets GEMMs of 64 rows;
+//   2. per step of the block, the recurrent product of the B rows of h_{t-1}
+//      as one GEMM, then the gate stage per batch row (it reads ax and the
+//      accumulators and updates the state and h). h_t is written only after
+//      the step's GEMM has read h_{t-1}, as the reference.
 // The GEMM is the dispatched int8 GEMM (ActiveInt8GemmVariant), the gate stage
 // its own per-ISA table (RnnS8GatesVariants), both capped by QUALM_ISA.
 #include <algorithm>
@@ -151,14 +153,15 @@ PackedRnnS8 PackRnn(const RnnParams& s, int gates, const std::int8_t* w_x, const
   return out;
 }
 
-// Rows of the input product per GEMM call (a multiple of every variant's row tile).
+// Rows of the input product per GEMM call, about (a batch larger than this
+// makes blocks of one step: B rows).
 constexpr Index kChunkRows = 64;
 
 Index Round32(Index n) { return (n + 31) / 32 * 32; }  // int16 units: 64 bytes
 
 // Where everything lives in the scratch (int16 units from the 64-byte aligned base).
 struct Layout {
-  Index G = 0, Gp = 0, Hp = 0, lda_x = 0, lda_h = 0, chunk = 0;
+  Index G = 0, Gp = 0, Hp = 0, lda_x = 0, lda_h = 0, chunk = 0, tb = 0;
   Index a_x = 0, acc_x = 0, ax = 0, a_h = 0, acc_h = 0, work = 0, state = 0, h = 0, total = 0;
 };
 
@@ -171,7 +174,12 @@ Layout MakeLayout(const RnnParams& s, int gates) {
   // int16 rows of k + (k & 1); a u8 row of (k + 3) / 4 * 4 bytes fits in it (int8_rows.h).
   l.lda_x = fast::internal_s8::RowLength(detail::S8Operands::kS16, I);
   l.lda_h = fast::internal_s8::RowLength(detail::S8Operands::kS16, H);
-  l.chunk = std::min(kChunkRows, B * T);
+  // Steps per block, and the rows the block buffers hold: min(max(64, B), B*T)
+  // >= tb * B, and non-decreasing in B and T, so that scratch sized for a
+  // shape covers every smaller batch and sequence (the carve below uses the
+  // call's own shape).
+  l.tb = std::min(T, std::max<Index>(1, kChunkRows / B));
+  l.chunk = std::min(std::max(kChunkRows, B), B * T);
   Index at = 0;
   auto take = [&](Index n) {
     const Index o = at;
@@ -180,7 +188,7 @@ Layout MakeLayout(const RnnParams& s, int gates) {
   };
   l.a_x = take(l.chunk * l.lda_x);
   l.acc_x = take(2 * l.chunk * l.Gp);
-  l.ax = take(B * T * l.Gp + detail::kRnnS8RowPad);  // the GRU step reads up to 31 past its n rows
+  l.ax = take(l.chunk * l.Gp + detail::kRnnS8RowPad);  // the GRU step reads up to 31 past its n rows
   l.a_h = take(B * l.lda_h);
   l.acc_h = take(2 * B * l.Gp);
   l.work = take(2 * l.Gp + detail::kRnnS8RowPad);
@@ -195,10 +203,11 @@ std::int16_t* AlignBase(std::int16_t* scratch) {
   return reinterpret_cast<std::int16_t*>((a + 63) / 64 * 64);
 }
 
-// acc[m][ldacc] = the exact sum_k w[c][k] * v[i][k] of m rows of int8 v (row
-// stride ld_v), through the dispatched GEMM in raw mode; `a` is the operand buffer.
-void GemmRaw(const detail::Int8GemmVariant& v, const PackedS8Weights& w, const std::int8_t* src, Index m, Index k,
-             Index ld_v, std::int16_t* a, std::int32_t* acc, Index ldacc) {
+// acc[m][ldacc] = the exact sum_k w[c][k] * v_i[k] of m rows of int8 v_i =
+// src(i), through the dispatched GEMM in raw mode; `a` is the operand buffer.
+template <typename RowOf>
+void GemmRaw(const detail::Int8GemmVariant& v, const PackedS8Weights& w, const RowOf& src, Index m, Index k,
+             std::int16_t* a, std::int32_t* acc, Index ldacc) {
   namespace is8 = fast::internal_s8;
   const Index lda = is8::RowLength(v.operands, k);
   if (v.operands == detail::S8Operands::kU8S8) {
@@ -206,7 +215,7 @@ void GemmRaw(const detail::Int8GemmVariant& v, const PackedS8Weights& w, const s
     auto* a8 = reinterpret_cast<std::uint8_t*>(a);
     const is8::U8Operand op(0);
     for (Index i = 0; i < m; ++i) {
-      op.Convert(src + i * ld_v, k, a8 + i * lda);
+      op.Convert(src(i), k, a8 + i * lda);
       std::fill(a8 + i * lda + k, a8 + (i + 1) * lda, std::uint8_t{128});  // weights past K are zero anyway
     }
     detail::U8S8GemmTile t;
@@ -219,7 +228,7 @@ void GemmRaw(const detail::Int8GemmVariant& v, const PackedS8Weights& w, const s
     QUALM_DCHECK(w.k_padded == lda);
     const is8::S16Operand op{0};
     for (Index i = 0; i < m; ++i) {
-      op.Convert(src + i * ld_v, k, a + i * lda);
+      op.Convert(src(i), k, a + i * lda);
       std::fill(a + i * lda + k, a + (i + 1) * lda, std::int16_t{0});
     }
     detail::S8GemmTile t;
@@ -254,28 +263,33 @@ Buffers Carve(const Layout& l, std::int16_t* scratch) {
           reinterpret_cast<std::int8_t*>(base + l.h)};
 }
 
-// Step 1: ax[b*T + t] = sat16(RQ(acc_x + bias_x)) for every row of x.
-void InputProduct(const RnnParams& s, const Layout& l, const Buffers& buf, const PackedRnnS8& pk,
-                  const detail::Int8GemmVariant& gemm, const detail::RnnS8GatesVariant& gates, const std::int8_t* x) {
-  const Index rows = static_cast<Index>(s.batch) * s.seq_len, I = s.input_size;
-  for (Index r0 = 0; r0 < rows; r0 += l.chunk) {
-    const Index m = std::min(l.chunk, rows - r0);
-    GemmRaw(gemm, pk.w_x, x + r0 * I, m, I, I, buf.a_x, buf.acc_x, l.Gp);
-    for (Index i = 0; i < m; ++i) gates.requant_x(pk.rq_x, buf.acc_x + i * l.Gp, buf.ax + (r0 + i) * l.Gp);
-  }
+// Step 1 for the steps t0 .. t0 + nt - 1: ax[tt * B + b] = sat16(RQ(acc_x +
+// bias_x)) of x[b][t0 + tt].
+void InputBlock(const RnnParams& s, const Layout& l, const Buffers& buf, const PackedRnnS8& pk,
+                const detail::Int8GemmVariant& gemm, const detail::RnnS8GatesVariant& gates, const std::int8_t* x,
+                Index t0, Index nt) {
+  const Index B = s.batch, T = s.seq_len, I = s.input_size, m = nt * B;
+  QUALM_DCHECK(m <= l.chunk);
+  const auto row_of = [&](Index i) { return x + ((i % B) * T + t0 + i / B) * I; };
+  GemmRaw(gemm, pk.w_x, row_of, m, I, buf.a_x, buf.acc_x, l.Gp);
+  for (Index i = 0; i < m; ++i) gates.requant_x(pk.rq_x, buf.acc_x + i * l.Gp, buf.ax + i * l.Gp);
 }
 
-// Step 2's driver: per step, the recurrent GEMM of the B rows of h, then
-// `cell(b, row)` per batch row, then y[b][t] = h.
+// The driver: per block of steps, the input product (step 1); per step, the
+// recurrent GEMM of the B rows of h, then `cell(row)` per batch row, then
+// y[b][t] = h.
 template <typename Cell>
 void Recurrence(const RnnParams& s, const Layout& l, const Buffers& buf, const PackedRnnS8& pk,
-                const detail::Int8GemmVariant& gemm, std::int8_t* y, const Cell& cell) {
+                const detail::Int8GemmVariant& gemm, const detail::RnnS8GatesVariant& gates, const std::int8_t* x,
+                std::int8_t* y, const Cell& cell) {
   const Index B = s.batch, T = s.seq_len, H = s.hidden_size;
+  const auto h_row = [&](Index i) { return buf.h + i * l.Hp; };
   for (Index t = 0; t < T; ++t) {
-    GemmRaw(gemm, pk.w_h, buf.h, B, H, l.Hp, buf.a_h, buf.acc_h, l.Gp);
+    if (t % l.tb == 0) InputBlock(s, l, buf, pk, gemm, gates, x, t, std::min(l.tb, T - t));
+    GemmRaw(gemm, pk.w_h, h_row, B, H, buf.a_h, buf.acc_h, l.Gp);
     for (Index b = 0; b < B; ++b) {
       detail::RnnS8StepRow row;
-      row.ax = buf.ax + (b * T + t) * l.Gp;
+      row.ax = buf.ax + ((t % l.tb) * B + b) * l.Gp;
       row.acc_h = buf.acc_h + b * l.Gp;
       row.rq_h = &pk.rq_h;
       row.work = buf.work;
@@ -319,8 +333,8 @@ void lstm_s8(const PreparedLstmS8& p, const PackedRnnS8& pk, const LstmS8Io& io,
       buf.h[b * l.Hp + j] = real && io.h0 ? io.h0[b * H + j] : static_cast<std::int8_t>(p.hidden_zero_point);
       buf.state[b * l.Hp + j] = real && io.c0 ? io.c0[b * H + j] : std::int16_t{0};
     }
-  InputProduct(s, l, buf, pk, gemm, gates, io.x);
-  Recurrence(s, l, buf, pk, gemm, io.y, [&](const detail::RnnS8StepRow& row) { gates.lstm_step(p, row); });
+  Recurrence(s, l, buf, pk, gemm, gates, io.x, io.y,
+             [&](const detail::RnnS8StepRow& row) { gates.lstm_step(p, row); });
   for (Index b = 0; b < B; ++b)
     for (Index j = 0; j < H; ++j) {
       if (io.h_n) io.h_n[b * H + j] = buf.h[b * l.Hp + j];
@@ -344,8 +358,8 @@ void gru_s8(const PreparedGruS8& p, const PackedRnnS8& pk, const GruS8Io& io, st
       buf.h[b * l.Hp + j] = static_cast<std::int8_t>(
           RequantizeToRange(s0, p.requant_out, p.mode, p.hidden_zero_point, -128, 127));
     }
-  InputProduct(s, l, buf, pk, gemm, gates, io.x);
-  Recurrence(s, l, buf, pk, gemm, io.y, [&](const detail::RnnS8StepRow& row) { gates.gru_step(p, row); });
+  Recurrence(s, l, buf, pk, gemm, gates, io.x, io.y,
+             [&](const detail::RnnS8StepRow& row) { gates.gru_step(p, row); });
   for (Index b = 0; b < B; ++b)
     for (Index j = 0; j < H; ++j) {
       if (io.h_n) io.h_n[b * H + j] = buf.h[b * l.Hp + j];

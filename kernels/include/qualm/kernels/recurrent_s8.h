@@ -196,8 +196,8 @@ void gru_s8(const PreparedGruS8& p, const GruS8Weights& w, const GruS8Io& io, st
 // ---------------------------------------------------------------------------
 // Fast paths (fast::lstm_s8 / fast::gru_s8), BIT-EXACT to the references above
 // on every ISA (tests/kernels/int8_rnn_fast_test.cpp):
-//   * the input product of every (b, t) row is ONE int8 GEMM of B*T rows before
-//     the recurrence, the recurrent product one GEMM of B rows per step, both
+//   * the input product of the (b, t) rows is one int8 GEMM per block of steps
+//     (about 64 rows), the recurrent product one GEMM of B rows per step, both
 //     through the dispatched int8 GEMM (int8_gemm.h) in its raw int32 mode with
 //     zero point 0, so each accumulator is sum_k w * v exactly; the folded bias
 //     is added after. Integer addition is exact in any order as long as the
@@ -206,18 +206,18 @@ void gru_s8(const PreparedGruS8& p, const GruS8Weights& w, const GruS8Io& io, st
 //     split into two GEMMs changes nothing either: the reference requantizes
 //     acc_x and acc_h separately (it never adds them as int32);
 //   * the requantization, saturation, gates, cell and hidden arithmetic run in
-//     a per-ISA "gate stage" (detail/recurrent_s8_variants.h): AVX2 int16 /
-//     int32 lanes computing fixedpoint.h's functions (checked on all 65536
-//     int16 inputs), or the scalar functions themselves (generic).
+//     a per-ISA "gate stage" (detail/recurrent_s8_variants.h): AVX-512 or
+//     AVX2 int16 / int32 lanes computing fixedpoint.h's functions (checked on
+//     all 65536 int16 inputs), or the scalar functions themselves (generic).
 // Pack once (after Prepare, with the same weights); the kernels never allocate:
 // scratch of fast::lstm_s8_scratch_int16 / gru_s8_scratch_int16 int16 elements
 // (any alignment; the kernels align inside it) for p.shape's batch and seq_len,
 // which also covers every smaller batch / sequence.
 
 // One gate product's per-row requantization (M_x or M_h above) and folded
-// bias, also in the lane form of the AVX2 output stage (fast/int8_gemm_avx2.h).
-// Rows are padded to a multiple of 16 (the int16 vector width); padding rows
-// have M = 0, bias 0 (computed, never read).
+// bias, also in the lane forms of the AVX2 and AVX-512 gate stages (fast/
+// recurrent_s8_gates_avx2.h, _avx512.h). Rows are padded to a multiple of
+// detail::kRnnS8RowPad = 32; padding rows have M = 0, bias 0 (computed, never read).
 struct RnnS8RowRequant {
   std::int64_t rows = 0;  // G*H
   RequantMode mode = RequantMode::kGemmlowp;
