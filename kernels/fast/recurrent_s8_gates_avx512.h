@@ -105,32 +105,45 @@ inline __m512i MergedHalf(__m512i x, __m512i mul, __m512i add, __m512i below, __
   return _mm512_mask_sub_epi64(p, neg, p, two31);
 }
 
+// RnnS8RowRequant's arrays as plain pointers, read once per call (the
+// vectors' data pointers would otherwise be reloaded after every store,
+// which may alias them).
+struct RowPtrs {
+  const std::int32_t *bias, *left, *sat_hi, *sat_lo;
+  const std::int64_t *mul, *add, *below, *shift;
+  const float* scale;
+};
+inline RowPtrs MakeRowPtrs(const RnnS8RowRequant& q) {
+  return {q.bias.data(), q.left.data(), q.sat_hi.data(), q.sat_lo.data(), q.mul64.data(),
+          q.add64.data(), q.below64.data(), q.shift64.data(), q.scale.data()};
+}
+
 // clamp(RQ(acc[r] + bias[r]), lim) of rows r .. r+15 (r a multiple of 16).
-// kLeft: some row has a left shift (otherwise x * 2^0 is skipped).
-template <RequantMode kMode, bool kLeft>
-inline __m512i RowRequant16(__m512i acc, const RnnS8RowRequant& q, Index r, const Limits& lim) {
-  const std::size_t u = static_cast<std::size_t>(r);
-  acc = _mm512_add_epi32(acc, LoadZ(q.bias.data() + u));
+// kLeft: some row has a left shift (otherwise x * 2^0 is skipped). kGemmlowp
+// skips the clamp when !kClamp (the caller's vpackssdw is the clamp).
+template <RequantMode kMode, bool kLeft, bool kClamp = true>
+inline __m512i RowRequant16(__m512i acc, const RowPtrs& q, Index r, const Limits& lim) {
+  acc = _mm512_add_epi32(acc, LoadZ(q.bias + r));
   if constexpr (kMode == RequantMode::kFloat) {
-    __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), _mm512_loadu_ps(q.scale.data() + u));
+    __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), _mm512_loadu_ps(q.scale + r));
     f = _mm512_min_ps(_mm512_max_ps(f, lim.lof), lim.hif);
     return _mm512_cvt_roundps_epi32(f, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   } else {
     const __m512i two31 = _mm512_set1_epi64(std::int64_t{1} << 31);
     __m512i x = acc;
     if constexpr (kMode == RequantMode::kGemmlowp && kLeft) {
-      const __mmask16 over = _mm512_cmpgt_epi32_mask(acc, LoadZ(q.sat_hi.data() + u));
-      const __mmask16 under = _mm512_cmplt_epi32_mask(acc, LoadZ(q.sat_lo.data() + u));
-      x = _mm512_sllv_epi32(acc, LoadZ(q.left.data() + u));
+      const __mmask16 over = _mm512_cmpgt_epi32_mask(acc, LoadZ(q.sat_hi + r));
+      const __mmask16 under = _mm512_cmplt_epi32_mask(acc, LoadZ(q.sat_lo + r));
+      x = _mm512_sllv_epi32(acc, LoadZ(q.left + r));
       x = _mm512_mask_mov_epi32(x, over, _mm512_set1_epi32(std::numeric_limits<std::int32_t>::max()));
       x = _mm512_mask_mov_epi32(x, under, _mm512_set1_epi32(std::numeric_limits<std::int32_t>::min()));
     }
-    const std::int64_t* mul = q.mul64.data() + u;
-    const std::int64_t* add = q.add64.data() + u;
-    const std::int64_t* shift = q.shift64.data() + u;
+    const std::int64_t* mul = q.mul + r;
+    const std::int64_t* add = q.add + r;
+    const std::int64_t* shift = q.shift + r;
     __m512i even, odd;
     if constexpr (kMode == RequantMode::kGemmlowp) {
-      const std::int64_t* below = q.below64.data() + u;
+      const std::int64_t* below = q.below + r;
       even = MergedHalf(x, LoadZ(mul), LoadZ(add), LoadZ(below), two31);
       odd = MergedHalf(OddDown(x), LoadZ(mul + 8), LoadZ(add + 8), LoadZ(below + 8), two31);
     } else {
@@ -140,6 +153,7 @@ inline __m512i RowRequant16(__m512i acc, const RnnS8RowRequant& q, Index r, cons
     even = _mm512_srav_epi64(even, LoadZ(shift));
     odd = _mm512_srav_epi64(odd, LoadZ(shift + 8));
     if constexpr (kMode == RequantMode::kGemmlowp) {  // y fits int32
+      if constexpr (!kClamp) return Interleave(even, odd);
       return _mm512_min_epi32(_mm512_max_epi32(Interleave(even, odd), lim.lo32), lim.hi32);
     } else {  // up to 2^61: clamped in int64
       even = _mm512_min_epi64(_mm512_max_epi64(even, lim.lo64), lim.hi64);
@@ -153,16 +167,19 @@ inline __m512i RowRequant16(__m512i acc, const RnnS8RowRequant& q, Index r, cons
 // n rows) work[Gp + r] = sat16(rh[r]), rh = RQ(acc_h + bias_h), every row (padded).
 template <RequantMode kMode, bool kLeft, bool kStoreRh>
 void RecurrentRowsZ(const RnnS8StepRow& row) {
-  const RnnS8RowRequant& q = *row.rq_h;
-  const Index Gp = RnnS8Padded(q.rows);
+  const Index Gp = RnnS8Padded(row.rq_h->rows);
+  const RowPtrs q = MakeRowPtrs(*row.rq_h);
+  const std::int32_t* acc = row.acc_h;
+  const std::int16_t* ax = row.ax;
+  std::int16_t* work = row.work;
   const Limits lim = MakeLimits(-(1 << 17), 1 << 17);
   for (Index r = 0; r < Gp; r += 32) {
-    const __m512i q0 = RowRequant16<kMode, kLeft>(LoadZ(row.acc_h + r), q, r, lim);
-    const __m512i q1 = RowRequant16<kMode, kLeft>(LoadZ(row.acc_h + r + 16), q, r + 16, lim);
-    if constexpr (kStoreRh) StoreZ(row.work + Gp + r, PackNatural(q0, q1));
-    const __m512i a0 = _mm512_cvtepi16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row.ax + r)));
-    const __m512i a1 = _mm512_cvtepi16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row.ax + r + 16)));
-    StoreZ(row.work + r, PackNatural(_mm512_add_epi32(a0, q0), _mm512_add_epi32(a1, q1)));
+    const __m512i q0 = RowRequant16<kMode, kLeft>(LoadZ(acc + r), q, r, lim);
+    const __m512i q1 = RowRequant16<kMode, kLeft>(LoadZ(acc + r + 16), q, r + 16, lim);
+    if constexpr (kStoreRh) StoreZ(work + Gp + r, PackNatural(q0, q1));
+    const __m512i a0 = _mm512_cvtepi16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(ax + r)));
+    const __m512i a1 = _mm512_cvtepi16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(ax + r + 16)));
+    StoreZ(work + r, PackNatural(_mm512_add_epi32(a0, q0), _mm512_add_epi32(a1, q1)));
   }
 }
 
@@ -177,12 +194,13 @@ void RecurrentRowsZ(const RnnS8StepRow& row) {
 
 // ax[r] = sat16(RQ(acc[r] + bias[r])) of every row (padded).
 template <RequantMode kMode, bool kLeft>
-void RequantXZ(const RnnS8RowRequant& q, const std::int32_t* acc, std::int16_t* ax) {
-  const Index Gp = RnnS8Padded(q.rows);
+void RequantXZ(const RnnS8RowRequant& rq, const std::int32_t* acc, std::int16_t* ax) {
+  const Index Gp = RnnS8Padded(rq.rows);
+  const RowPtrs q = MakeRowPtrs(rq);
   const Limits lim = MakeLimits(std::numeric_limits<std::int16_t>::min(), std::numeric_limits<std::int16_t>::max());
   for (Index r = 0; r < Gp; r += 32) {
-    const __m512i q0 = RowRequant16<kMode, kLeft>(LoadZ(acc + r), q, r, lim);
-    const __m512i q1 = RowRequant16<kMode, kLeft>(LoadZ(acc + r + 16), q, r + 16, lim);
+    const __m512i q0 = RowRequant16<kMode, kLeft, false>(LoadZ(acc + r), q, r, lim);
+    const __m512i q1 = RowRequant16<kMode, kLeft, false>(LoadZ(acc + r + 16), q, r + 16, lim);
     StoreZ(ax + r, PackNatural(q0, q1));
   }
 }
@@ -306,15 +324,17 @@ __attribute__((flatten)) void LstmStepZ(const PreparedLstmS8& p, const RnnS8Step
   const Index H = p.shape.hidden_size, Hp = RnnS8Padded(H);
   const HiddenZ hid = MakeHiddenZ(p.requant_out, kMode, p.hidden_zero_point);
   const std::int16_t* pre = row.work;
+  std::int16_t* state = row.state;
+  std::int8_t* h = row.h;
   for (Index j = 0; j < Hp; j += 32) {
     const __m512i ig = fpz::Logistic32<3>(LoadZ(pre + j));
     const __m512i fg = fpz::Logistic32<3>(LoadZ(pre + H + j));
     const __m512i gg = fpz::Tanh32<3>(LoadZ(pre + 2 * H + j));
     const __m512i og = fpz::Logistic32<3>(LoadZ(pre + 3 * H + j));
-    const __m512i c = _mm512_adds_epi16(MulRoundingShift32x16<15>(fg, LoadZ(row.state + j)),
+    const __m512i c = _mm512_adds_epi16(MulRoundingShift32x16<15>(fg, LoadZ(state + j)),
                                         MulRoundingShift32x16<15 + kBits>(ig, gg));
-    StoreZ(row.state + j, c);
-    StoreHiddenZ<kMode>(MulWideZ(og, fpz::Tanh32<kBits>(c)), hid, row.h + j);
+    StoreZ(state + j, c);
+    StoreHiddenZ<kMode>(MulWideZ(og, fpz::Tanh32<kBits>(c)), hid, h + j);
   }
 }
 
@@ -326,17 +346,20 @@ __attribute__((flatten)) void GruStepZ(const PreparedGruS8& p, const RnnS8StepRo
   const HiddenZ hid = MakeHiddenZ(p.requant_out, kMode, p.hidden_zero_point);
   const std::int16_t* pre = row.work;
   const std::int16_t* hn = row.work + Gp + 2 * H;  // sat16(RQ(acc_h)) of the n rows
+  const std::int16_t* xn = row.ax + 2 * H;         // sat16(RQ(acc_x)) of the n rows
+  std::int16_t* state = row.state;
+  std::int8_t* h = row.h;
   for (Index j = 0; j < Hp; j += 32) {
     const __m512i zg = fpz::Logistic32<3>(LoadZ(pre + j));
     const __m512i rg = fpz::Logistic32<3>(LoadZ(pre + H + j));
     const __m512i ng =
-        fpz::Tanh32<3>(_mm512_adds_epi16(LoadZ(row.ax + 2 * H + j), MulRoundingShift32x16<15>(rg, LoadZ(hn + j))));
-    const WideZ zs = MulWideZ(zg, LoadZ(row.state + j)), zn = MulWideZ(zg, ng), n = WidenZ(ng);
+        fpz::Tanh32<3>(_mm512_adds_epi16(LoadZ(xn + j), MulRoundingShift32x16<15>(rg, LoadZ(hn + j))));
+    const WideZ zs = MulWideZ(zg, LoadZ(state + j)), zn = MulWideZ(zg, ng), n = WidenZ(ng);
     const __m512i lo = _mm512_add_epi32(n.lo, RoundingShift32<15>(_mm512_sub_epi32(zs.lo, zn.lo)));
     const __m512i hi = _mm512_add_epi32(n.hi, RoundingShift32<15>(_mm512_sub_epi32(zs.hi, zn.hi)));
     const __m512i s_new = _mm512_packs_epi32(lo, hi);
-    StoreZ(row.state + j, s_new);
-    StoreHiddenZ<kMode>(WidenZ(s_new), hid, row.h + j);
+    StoreZ(state + j, s_new);
+    StoreHiddenZ<kMode>(WidenZ(s_new), hid, h + j);
   }
 }
 
