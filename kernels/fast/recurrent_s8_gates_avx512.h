@@ -314,27 +314,73 @@ inline void StoreHiddenZ(WideZ v, const HiddenZ& h, std::int8_t* out) {
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), _mm512_cvtepi16_epi8(q));
 }
 
+// The units j .. j + 32 kN - 1 of an LSTM step. The sigmoid / tanh are long
+// dependency chains (polynomial, three Newton steps), so kN = 2 blocks side by
+// side give the core independent chains to overlap (8 gates, then 2 cells).
+template <RequantMode kMode, int kBits, int kN>
+inline void LstmUnits(const std::int16_t* pre, Index H, std::int16_t* state, std::int8_t* h, const HiddenZ& hid,
+                      Index j) {
+  __m512i ig[kN], fg[kN], gg[kN], og[kN], c[kN];
+  for (int k = 0; k < kN; ++k) {
+    const Index u = j + 32 * k;
+    ig[k] = fpz::Logistic32<3>(LoadZ(pre + u));
+    fg[k] = fpz::Logistic32<3>(LoadZ(pre + H + u));
+    gg[k] = fpz::Tanh32<3>(LoadZ(pre + 2 * H + u));
+    og[k] = fpz::Logistic32<3>(LoadZ(pre + 3 * H + u));
+  }
+  for (int k = 0; k < kN; ++k) {
+    const Index u = j + 32 * k;
+    c[k] = _mm512_adds_epi16(MulRoundingShift32x16<15>(fg[k], LoadZ(state + u)),
+                             MulRoundingShift32x16<15 + kBits>(ig[k], gg[k]));
+    StoreZ(state + u, c[k]);
+  }
+  for (int k = 0; k < kN; ++k) c[k] = fpz::Tanh32<kBits>(c[k]);
+  for (int k = 0; k < kN; ++k) StoreHiddenZ<kMode>(MulWideZ(og[k], c[k]), hid, h + j + 32 * k);
+}
+
 // One LSTM step of one batch row; kBits = 15 + cell_exponent (the cell tanh's
 // integer bits), so the input-gate shift 30 + e is 15 + kBits.
-// flatten: GCC otherwise keeps the four sigmoid / tanh calls out of line
-// (zmm arguments through memory, no interleaving of the independent gates).
+// flatten: GCC otherwise keeps the sigmoid / tanh calls out of line (zmm
+// arguments through memory, no interleaving of the independent gates).
 template <RequantMode kMode, int kBits>
 __attribute__((flatten)) void LstmStepZ(const PreparedLstmS8& p, const RnnS8StepRow& row) {
   RecurrentRowsZ<kMode, false>(row);
   const Index H = p.shape.hidden_size, Hp = RnnS8Padded(H);
   const HiddenZ hid = MakeHiddenZ(p.requant_out, kMode, p.hidden_zero_point);
-  const std::int16_t* pre = row.work;
-  std::int16_t* state = row.state;
-  std::int8_t* h = row.h;
-  for (Index j = 0; j < Hp; j += 32) {
-    const __m512i ig = fpz::Logistic32<3>(LoadZ(pre + j));
-    const __m512i fg = fpz::Logistic32<3>(LoadZ(pre + H + j));
-    const __m512i gg = fpz::Tanh32<3>(LoadZ(pre + 2 * H + j));
-    const __m512i og = fpz::Logistic32<3>(LoadZ(pre + 3 * H + j));
-    const __m512i c = _mm512_adds_epi16(MulRoundingShift32x16<15>(fg, LoadZ(state + j)),
-                                        MulRoundingShift32x16<15 + kBits>(ig, gg));
-    StoreZ(state + j, c);
-    StoreHiddenZ<kMode>(MulWideZ(og, fpz::Tanh32<kBits>(c)), hid, h + j);
+  Index j = 0;
+  for (; j + 64 <= Hp; j += 64) LstmUnits<kMode, kBits, 2>(row.work, H, row.state, row.h, hid, j);
+  if (j < Hp) LstmUnits<kMode, kBits, 1>(row.work, H, row.state, row.h, hid, j);
+}
+
+struct GruPtrs {
+  const std::int16_t* pre;  // sat16(ax + rh) of the z and r rows
+  const std::int16_t* hn;   // sat16(RQ(acc_h)) of the n rows
+  const std::int16_t* xn;   // sat16(RQ(acc_x)) of the n rows
+  std::int16_t* state;
+  std::int8_t* h;
+};
+
+// The units j .. j + 32 kN - 1 of a GRU step (kN blocks side by side, as LstmUnits).
+template <RequantMode kMode, int kN>
+inline void GruUnits(const GruPtrs& g, Index H, const HiddenZ& hid, Index j) {
+  __m512i zg[kN], rg[kN], ng[kN];
+  for (int k = 0; k < kN; ++k) {
+    const Index u = j + 32 * k;
+    zg[k] = fpz::Logistic32<3>(LoadZ(g.pre + u));
+    rg[k] = fpz::Logistic32<3>(LoadZ(g.pre + H + u));
+  }
+  for (int k = 0; k < kN; ++k) {
+    const Index u = j + 32 * k;
+    ng[k] = fpz::Tanh32<3>(_mm512_adds_epi16(LoadZ(g.xn + u), MulRoundingShift32x16<15>(rg[k], LoadZ(g.hn + u))));
+  }
+  for (int k = 0; k < kN; ++k) {
+    const Index u = j + 32 * k;
+    const WideZ zs = MulWideZ(zg[k], LoadZ(g.state + u)), zn = MulWideZ(zg[k], ng[k]), n = WidenZ(ng[k]);
+    const __m512i lo = _mm512_add_epi32(n.lo, RoundingShift32<15>(_mm512_sub_epi32(zs.lo, zn.lo)));
+    const __m512i hi = _mm512_add_epi32(n.hi, RoundingShift32<15>(_mm512_sub_epi32(zs.hi, zn.hi)));
+    const __m512i s_new = _mm512_packs_epi32(lo, hi);
+    StoreZ(g.state + u, s_new);
+    StoreHiddenZ<kMode>(WidenZ(s_new), hid, g.h + u);
   }
 }
 
@@ -344,23 +390,10 @@ __attribute__((flatten)) void GruStepZ(const PreparedGruS8& p, const RnnS8StepRo
   RecurrentRowsZ<kMode, true>(row);
   const Index H = p.shape.hidden_size, Hp = RnnS8Padded(H), Gp = RnnS8Padded(3 * H);
   const HiddenZ hid = MakeHiddenZ(p.requant_out, kMode, p.hidden_zero_point);
-  const std::int16_t* pre = row.work;
-  const std::int16_t* hn = row.work + Gp + 2 * H;  // sat16(RQ(acc_h)) of the n rows
-  const std::int16_t* xn = row.ax + 2 * H;         // sat16(RQ(acc_x)) of the n rows
-  std::int16_t* state = row.state;
-  std::int8_t* h = row.h;
-  for (Index j = 0; j < Hp; j += 32) {
-    const __m512i zg = fpz::Logistic32<3>(LoadZ(pre + j));
-    const __m512i rg = fpz::Logistic32<3>(LoadZ(pre + H + j));
-    const __m512i ng =
-        fpz::Tanh32<3>(_mm512_adds_epi16(LoadZ(xn + j), MulRoundingShift32x16<15>(rg, LoadZ(hn + j))));
-    const WideZ zs = MulWideZ(zg, LoadZ(state + j)), zn = MulWideZ(zg, ng), n = WidenZ(ng);
-    const __m512i lo = _mm512_add_epi32(n.lo, RoundingShift32<15>(_mm512_sub_epi32(zs.lo, zn.lo)));
-    const __m512i hi = _mm512_add_epi32(n.hi, RoundingShift32<15>(_mm512_sub_epi32(zs.hi, zn.hi)));
-    const __m512i s_new = _mm512_packs_epi32(lo, hi);
-    StoreZ(state + j, s_new);
-    StoreHiddenZ<kMode>(WidenZ(s_new), hid, h + j);
-  }
+  const GruPtrs g{row.work, row.work + Gp + 2 * H, row.ax + 2 * H, row.state, row.h};
+  Index j = 0;
+  for (; j + 64 <= Hp; j += 64) GruUnits<kMode, 2>(g, H, hid, j);
+  if (j < Hp) GruUnits<kMode, 1>(g, H, hid, j);
 }
 
 }  // namespace
