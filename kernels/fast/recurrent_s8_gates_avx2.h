@@ -1,6 +1,7 @@
-// fast/recurrent_s8_gates_avx2.h (private): the steps of the AVX2 and AVX-512
-// gate stages of fast::lstm_s8 / fast::gru_s8 (detail/recurrent_s8_variants.h),
-// for translation units compiled with AVX2 flags or more. Internal linkage
+// fast/recurrent_s8_gates_avx2.h (private): the steps of the AVX2 gate stage
+// of fast::lstm_s8 / fast::gru_s8 (detail/recurrent_s8_variants.h; the AVX-512
+// stage has its own zmm steps, fast/recurrent_s8_gates_avx512.h), for
+// translation units compiled with AVX2 flags or more. Internal linkage
 // (unnamed namespace), so each TU compiles its own copy with its own flags.
 // Bit-exact to the generic stage and the references, lane by lane:
 //  * the per-row requantization RQ(acc + bias) is int8_gemm_avx2.h's output
@@ -195,8 +196,8 @@ void RequantX(const RnnS8RowRequant& q, const std::int32_t* acc, std::int16_t* a
 
 // The activations come from a policy Act, on 32 units as two 16-lane halves
 // (in place): Act::Sigmoid / Act::Tanh (Q3.12 -> Q0.15) and Act::Cell(bits),
-// TanhInt16 with `bits` integer bits. AVX2 runs them half by half, AVX-512
-// on one zmm (fast/recurrent_s8_avx2.cpp, fast/recurrent_s8_avx512.cpp).
+// TanhInt16 with `bits` integer bits; AVX2 runs them half by half
+// (fast/recurrent_s8_avx2.cpp).
 template <class Act, RequantMode kMode>
 void LstmStep(const PreparedLstmS8& p, const RnnS8StepRow& row) {
   RecurrentRows<kMode>(row);
