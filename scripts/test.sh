@@ -14,15 +14,18 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 start=$SECONDS
+# Each stage's start, with the time so far: the run's budget is 60 minutes on 2 cores.
+stage() { echo "== [$(( (SECONDS - start) / 60 )) min $(( (SECONDS - start) % 60 )) s] $* =="; }
+stage "install, build (build/ci), the suite"
 bash scripts/setup.sh
 bash scripts/build.sh ci
 ctest --preset ci -j "$(nproc)" --timeout 900 --no-tests=error
 
-echo "== the runtime on aarch64 and armhf under qemu-user, against x86's logits =="
+stage "the runtime on aarch64 and armhf under qemu-user, against x86's logits"
 bash scripts/setup.sh --with-cross
 bash scripts/cross_test.sh build/ci
 
-echo "== README command (1): scripts/main.sh --smoke (the quick study), then again (resume) =="
+stage "README command (1): scripts/main.sh --smoke (the quick study), then again (resume)"
 smoke="$(mktemp -d)"
 trap 'rm -rf "$smoke"' EXIT
 # One thread: the Slurm check below reruns the study as two 1-thread shards,
@@ -39,27 +42,39 @@ build/ci/qualm study status "$smoke/run" | grep -q "finished" || smoke_fail "stu
 echo "smoke: 3 passed, 0 failed"
 python3 tests/study/check_study.py "$smoke/run"
 
-echo "== the quick study through Slurm: 2-task array + merge, against the unsharded run =="
+stage "the quick study through Slurm: 2-task array + merge, against the unsharded run"
 bash scripts/setup.sh --with-test-tools
 bash tests/slurm/slurm_study_test.sh build/ci/qualm "$smoke/run" -- --preset quick --threads 1
 
-echo "== the quick study's report in headless Chromium =="
+stage "the quick study's report in headless Chromium"
 bash tests/report/report_screenshot_test.sh build/ci/qualm "$smoke/run"
 
-echo "== without oneDNN =="
+stage "without oneDNN"
 cmake --preset no-onednn -DQUALM_WERROR=ON -DQUALM_BUILD_BENCH=OFF >/dev/null
 cmake --build --preset no-onednn -j "$(nproc)" --target qualm_tests_kernels qualm_tests_engine
 ctest --preset no-onednn -j "$(nproc)" --timeout 900 --no-tests=error -R '^(kernels|engine):'
-echo "== ASan+UBSan: the whole suite (clang, build/sanitize), then each fuzz target for 20 s =="
+stage "ASan+UBSan: the whole suite (clang, build/sanitize), then each fuzz target for 20 s"
 # Every sanitizer report is fatal (-fno-sanitize-recover=all); the suite runs
 # with the same timeout. fuzz/run.sh fails on any finding (fuzz/README.md).
 bash scripts/setup.sh --with-test-tools
 cmake --preset sanitize -DQUALM_WERROR=OFF >/dev/null
 cmake --build --preset sanitize -j "$(nproc)"
+# Left out of the sanitized run, because they ran unsanitized in the suite above:
+# the tests that repeat whole trainings or studies to check end-to-end
+# properties (crash safety under SIGKILL, the same weights under every ISA,
+# retraining, backend matrices, accuracy trends under shift, PGD). Their code
+# (the runner, evaluation, shifts, PGD, file writes) is run under the
+# sanitizers by the smaller tests, and by "study run: records, tables, resume,
+# seeds and shards agree", which stays in. Measured on 2 cores (Zen 5): the
+# left-out tests were ~2/3 of the sanitized suite's CPU time (ASan + UBSan +
+# coverage instrumentation make the training loops 5-20x slower).
+san_skip='SIGKILL at each write step|trains to the same weights under QUALM_ISA|retrain run: only the new cells'
+san_skip+='|backend matrix|study probes: a tiny study|loses accuracy on spam:test|accuracy falls as severity rises'
+san_skip+='|resists PGD better'
 san_start=$SECONDS
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-  ctest --preset sanitize -j "$(nproc)" --timeout 1800 --no-tests=error
-echo "sanitized suite: $(( SECONDS - san_start )) s"
+  ctest --preset sanitize -j "$(nproc)" --timeout 1800 --no-tests=error -E "$san_skip"
+echo "sanitized suite: $(( SECONDS - san_start )) s ($(ctest --preset sanitize -N -R "$san_skip" | grep -c 'Test *#') tests left out, listed in scripts/test.sh)"
 fuzz_out="$(mktemp -d)"
 FUZZ_SEED=1 bash fuzz/run.sh build/sanitize 20 "$fuzz_out" || { echo "fuzzing found something: $fuzz_out"; exit 1; }
 rm -rf "$fuzz_out"
