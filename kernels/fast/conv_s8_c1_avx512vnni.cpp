@@ -25,11 +25,15 @@
 // operand is ignored under a full mask). The warning's location is in the
 // header, so it is silenced there only (int8_gemm_avx512vnni.cpp uses maskz
 // forms instead; here that would be every other intrinsic).
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <immintrin.h>
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
 #include <algorithm>
 #include <cstdint>

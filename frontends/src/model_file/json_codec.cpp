@@ -49,7 +49,7 @@ std::optional<std::string> FromHex(const std::string& hex) {
 }
 
 template <class T>
-inline constexpr bool kAlwaysFalse = false;
+[[maybe_unused]] inline constexpr bool kAlwaysFalse = false;  // clang: "unused" where no branch fails
 
 // JSON type name for messages.
 std::string TypeName(const Json& j) { return j.type_name(); }
