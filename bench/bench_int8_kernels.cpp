@@ -667,7 +667,13 @@ void BM_Eltwise(benchmark::State& state, const EltShape* s, bool fast) {
     auto pr = qk::PrepareAddS8(p);
     if (!Prepared(state, pr)) return;
     if (fast && s->op == EltOp::kAdd) qk::fast::PrepareAddS8Table(*pr);
-    run = [&, pp = *pr] { (fast ? qk::fast::add_s8 : qk::ref::add_s8)(pp, a.data(), b.data(), y.data()); };
+    run = [&, pp = *pr] {
+      if (fast) {
+        qk::fast::add_s8(pp, a.data(), b.data(), y.data());
+      } else {
+        qk::ref::add_s8(pp, a.data(), b.data(), y.data());
+      }
+    };
   } else if (s->op == EltOp::kRescale) {
     qk::RescaleS8Params p;
     p.count = n;
@@ -676,7 +682,13 @@ void BM_Eltwise(benchmark::State& state, const EltShape* s, bool fast) {
     p.act_min = qout.zero_point;  // ReLU
     auto pr = qk::PrepareRescaleS8(p);
     if (!Prepared(state, pr)) return;
-    run = [&, pp = *pr] { (fast ? qk::fast::rescale_s8 : qk::ref::rescale_s8)(pp, a.data(), y.data()); };
+    run = [&, pp = *pr] {
+      if (fast) {
+        qk::fast::rescale_s8(pp, a.data(), y.data());
+      } else {
+        qk::ref::rescale_s8(pp, a.data(), y.data());
+      }
+    };
   } else if (s->op == EltOp::kQuantize) {
     static const auto x = RandomF32(static_cast<std::size_t>(kMaxBatch) * 28 * 28, 33, -2.0f, 2.0f);
     qk::QuantizeS8Params p;

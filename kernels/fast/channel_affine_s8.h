@@ -18,6 +18,7 @@
 #include <cstdint>
 
 #include "qualm/kernels/conv2d.h"
+#include "qualm/kernels/detail/int8_gemm_variants.h"
 
 namespace qualm::kernels::fast::internal_s8 {
 
@@ -42,5 +43,12 @@ void LookupChannels(const std::int8_t* table, std::int64_t C, const std::int8_t*
 // The same with AVX2 gathers (channel_affine_s8_avx2.cpp); only where AVX2 is available.
 void LookupChannels_avx2(const std::int8_t* table, std::int64_t C, const std::int8_t* x, std::int64_t pix0,
                          std::int64_t pix1, std::int8_t* y);
+
+// The affine computed instead of looked up, 16 channels of a pixel per step on
+// AVX-512 lanes, for output pixels [t.pix0, t.pix1) of the 1x1 depthwise tile t
+// (channel_affine_s8_avx512.cpp; only where AVX-512 F/BW/VL is available). It
+// needs no table, so it runs at any pixel count; conv2d_s8 takes it under the
+// AVX-512 VNNI GEMM variant.
+void ChannelAffine_avx512(const detail::S8DepthwiseTile& t);
 
 }  // namespace qualm::kernels::fast::internal_s8

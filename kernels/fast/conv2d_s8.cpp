@@ -57,6 +57,20 @@ bool UsesAffineTable(const Conv2dParams& p) {
          Index{p.batch} * p.out_h() * p.out_w() >= internal_s8::kMinAffinePixels;
 }
 
+// Threads for an affine of M pixels x C channels, by pixel ranges. An output
+// (a gather, or a lane requantization) costs about as much as 16 of the GEMM's
+// multiply-adds, ThreadsForWork's unit: counted as one, as before, a batch-64
+// ResNet-20 affine (800 K outputs) stayed on one thread, and on 2 threads the
+// 10 affines and 9 adds were 40 % of the forward pass (bench_whole_model
+// --profile, Zen 5). Bits never depend on it: every output is computed alone.
+constexpr double kAffineWorkPerOutput = 16;
+
+int AffineThreads(const KernelContextS8& ctx, Index M, Index C) {
+  return static_cast<int>(std::max<Index>(
+      1, std::min<Index>(ThreadsForWork(ctx.threads, static_cast<double>(M) * C * kAffineWorkPerOutput),
+                         M / kMinDepthwisePixelsPerThread)));
+}
+
 // The per-channel affine as a table lookup: the table is the variant's own
 // depthwise kernel run on the 256 possible inputs (fast/channel_affine_s8.h).
 void ChannelAffine(const KernelContextS8& ctx, const detail::S8DepthwiseTile& proto, const Conv2dParams& p,
@@ -79,15 +93,25 @@ void ChannelAffine(const KernelContextS8& ctx, const detail::S8DepthwiseTile& pr
 #else
   const auto lookup = &internal_s8::LookupChannels;
 #endif
-  const int nt = static_cast<int>(std::max<Index>(
-      1, std::min<Index>(ThreadsForWork(ctx.threads, static_cast<double>(M) * p.out_c * p.kernel_h * p.kernel_w),
-                         M / kMinDepthwisePixelsPerThread)));
+  const int nt = AffineThreads(ctx, M, C);
   if (nt == 1) {
     lookup(table, C, proto.x, 0, M, proto.y);
     return;
   }
 #pragma omp parallel for num_threads(nt) schedule(static, 1)
   for (int tid = 0; tid < nt; ++tid) lookup(table, C, proto.x, M * tid / nt, M * (tid + 1) / nt, proto.y);
+}
+
+// Whether the per-channel affine is computed on AVX-512 lanes
+// (internal_s8::ChannelAffine_avx512) rather than looked up: under the AVX-512
+// VNNI variant, whose CPU has the AVX-512 F/BW/VL that kernel needs.
+bool UsesAffineAvx512(const Conv2dParams& p, const detail::Int8GemmVariant& v) {
+#if defined(__x86_64__) || defined(__i386__)
+  return internal_s8::IsChannelAffine(p) && v.isa == Isa::kAvx512Vnni;
+#else
+  (void)p, (void)v;
+  return false;
+#endif
 }
 
 void Depthwise(const KernelContextS8& ctx, const PreparedConv2dS8& pp, const PackedS8Weights& w,
@@ -102,6 +126,24 @@ void Depthwise(const KernelContextS8& ctx, const PreparedConv2dS8& pp, const Pac
   t.x = x;
   t.out = internal_s8::MakeOutputStage(pp.output, bias);
   t.y = y;
+#if defined(__x86_64__) || defined(__i386__)
+  if (UsesAffineAvx512(p, v)) {
+    const int nt = AffineThreads(ctx, M, p.out_c);
+    if (nt == 1) {
+      t.pix0 = 0, t.pix1 = M;
+      internal_s8::ChannelAffine_avx512(t);
+      return;
+    }
+#pragma omp parallel for num_threads(nt) schedule(static, 1)
+    for (int tid = 0; tid < nt; ++tid) {
+      detail::S8DepthwiseTile mine = t;
+      mine.pix0 = M * tid / nt;
+      mine.pix1 = M * (tid + 1) / nt;
+      internal_s8::ChannelAffine_avx512(mine);
+    }
+    return;
+  }
+#endif
   if (UsesAffineTable(p)) {
     QUALM_DCHECK(ctx.scratch != nullptr &&
                  ctx.scratch_int16 * 2 >= static_cast<std::size_t>(internal_s8::AffineTableBytes(p.out_c)));
@@ -142,7 +184,10 @@ static std::size_t GeneralScratchInt16(const PreparedConv2dS8& pp, int threads) 
 
 const char* conv2d_s8_kernel_name(const PreparedConv2dS8& pp) {
   const detail::Int8GemmVariant& v = detail::ActiveInt8GemmVariant();
-  if (IsDepthwise(pp.shape)) return UsesAffineTable(pp.shape) ? "channel affine table" : "depthwise";
+  if (IsDepthwise(pp.shape)) {
+    if (UsesAffineAvx512(pp.shape, v)) return "channel affine avx512";
+    return UsesAffineTable(pp.shape) ? "channel affine table" : "depthwise";
+  }
   if (v.conv_u8s8 != nullptr && internal_s8::UsesDirectConv(pp.shape)) return v.conv_name;
   if (internal_s8::IsConvS8C1(pp.shape) && detail::ActiveConvS8C1()) return detail::ConvS8C1PathName();
   return v.name;

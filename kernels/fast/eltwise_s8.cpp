@@ -13,12 +13,24 @@
 
 #include "fast/eltwise_s8_variants.h"
 #include "internal/isa_dispatch.h"
+#include "qualm/kernels/context.h"
 
 namespace qualm::kernels {
 namespace detail {
 namespace {
 
 std::atomic<const S8EltwiseVariant*> g_override{nullptr};
+
+// The reference row's add on count elements: the reference reads p.count, so
+// it gets a copy with that count (and without the table, which it never reads).
+void RefAdd(const PreparedAddS8& p, std::int64_t count, const std::int8_t* a, const std::int8_t* b, std::int8_t* y) {
+  PreparedAddS8 q;
+  q.count = count;
+  q.zero_point_a = p.zero_point_a, q.zero_point_b = p.zero_point_b, q.output_zero_point = p.output_zero_point;
+  q.requant_a = p.requant_a, q.requant_b = p.requant_b, q.requant_out = p.requant_out;
+  q.act_min = p.act_min, q.act_max = p.act_max, q.mode = p.mode;
+  ref::add_s8(q, a, b, y);
+}
 
 const S8EltwiseVariant& Chosen() {
   static const S8EltwiseVariant* chosen = [] {
@@ -37,7 +49,7 @@ const std::vector<S8EltwiseVariant>& S8EltwiseVariantTable() {
       {Isa::kAvx2, "s8_eltwise__avx2", &s8_add_u32__avx2, &s8_rescale_u32__avx2, &s8_quantize_u32__avx2,
        &s8_dequantize_u32__avx2, &s8_max_pool_32c__avx2, &s8_avg_pool_32c__avx2, &s8_global_avg_pool_32c__avx2},
 #endif
-      {Isa::kScalar, "s8_eltwise_ref__generic", &ref::add_s8, &ref::rescale_s8, &ref::quantize_s8,
+      {Isa::kScalar, "s8_eltwise_ref__generic", &RefAdd, &ref::rescale_s8, &ref::quantize_s8,
        &ref::dequantize_s8, &ref::max_pool2d_s8, &ref::avg_pool2d_s8, &ref::global_avg_pool_s8},
   };
   return table;
@@ -78,8 +90,42 @@ namespace fast {
 
 using detail::ActiveS8EltwiseVariant;
 
+namespace {
+
+// An element of add or rescale costs a gather or a lane requantization, about
+// 16 of the int8 GEMM's multiply-adds (ThreadsForWork's unit).
+constexpr double kWorkPerElement = 16;
+// Range boundaries in whole cache lines (and whole 32-element SIMD steps).
+constexpr std::int64_t kRangeAlign = 64;
+
+// run(begin, end) over [0, count) on up to `threads` threads: contiguous
+// ranges, thread t near [count t / nt, count (t + 1) / nt), the split the
+// direct conv makes of its output pixels (fast/conv2d_s8_direct.cpp), so an
+// elementwise op after a conv reads what the same core wrote. Every element is
+// computed alone: the bits never depend on the split.
+template <typename Run>
+void SplitElements(int threads, std::int64_t count, const Run& run) {
+  const int nt = ThreadsForWork(threads, static_cast<double>(count) * kWorkPerElement);
+  if (nt <= 1) {
+    run(std::int64_t{0}, count);
+    return;
+  }
+  auto bound = [&](int t) { return t == nt ? count : count * t / nt / kRangeAlign * kRangeAlign; };
+#pragma omp parallel for num_threads(nt) schedule(static, 1)
+  for (int t = 0; t < nt; ++t)
+    if (bound(t + 1) > bound(t)) run(bound(t), bound(t + 1));
+}
+
+}  // namespace
+
 void add_s8(const PreparedAddS8& p, const std::int8_t* a, const std::int8_t* b, std::int8_t* y) {
-  ActiveS8EltwiseVariant().add(p, a, b, y);
+  ActiveS8EltwiseVariant().add(p, p.count, a, b, y);
+}
+void add_s8(const KernelContextS8& ctx, const PreparedAddS8& p, const std::int8_t* a, const std::int8_t* b,
+            std::int8_t* y) {
+  const detail::S8EltwiseVariant& v = ActiveS8EltwiseVariant();
+  SplitElements(ctx.threads, p.count,
+                [&](std::int64_t i0, std::int64_t i1) { v.add(p, i1 - i0, a + i0, b + i0, y + i0); });
 }
 void PrepareAddS8Table(PreparedAddS8& p) {
   p.table.clear();
@@ -94,11 +140,19 @@ void PrepareAddS8Table(PreparedAddS8& p) {
   }
   PreparedAddS8 all = p;
   all.count = kPairs;
-  v.add(all, a.data(), b.data(), table.data());
+  v.add(all, all.count, a.data(), b.data(), table.data());
   p.table = std::move(table);
 }
 void rescale_s8(const PreparedRescaleS8& p, const std::int8_t* x, std::int8_t* y) {
   ActiveS8EltwiseVariant().rescale(p, x, y);
+}
+void rescale_s8(const KernelContextS8& ctx, const PreparedRescaleS8& p, const std::int8_t* x, std::int8_t* y) {
+  const detail::S8EltwiseVariant& v = ActiveS8EltwiseVariant();
+  SplitElements(ctx.threads, p.count, [&](std::int64_t i0, std::int64_t i1) {
+    PreparedRescaleS8 part = p;
+    part.count = i1 - i0;
+    v.rescale(part, x + i0, y + i0);
+  });
 }
 void quantize_s8(const QuantizeS8Params& p, const float* x, std::int8_t* y) {
   ActiveS8EltwiseVariant().quantize(p, x, y);

@@ -109,7 +109,7 @@ void FillAddInputTable(std::int32_t zero_point, const RequantVec& r, AddInputTab
 }
 
 template <RequantMode kMode>
-void Add(const PreparedAddS8& p, const std::int8_t* a, const std::int8_t* b, std::int8_t* y) {
+void Add(const PreparedAddS8& p, std::int64_t count, const std::int8_t* a, const std::int8_t* b, std::int8_t* y) {
   // (v - zp) * 2^20 is exact (|v - zp| <= 255): a left shift of the difference.
   AddInputTable ta, tb;
   FillAddInputTable<kMode>(p.zero_point_a, MakeRequantVec(p.requant_a), ta);
@@ -124,7 +124,7 @@ void Add(const PreparedAddS8& p, const std::int8_t* a, const std::int8_t* b, std
                                          _mm256_i32gather_epi32(base_b, Widen8(bp), 4));
     return RequantizeToRange8<kMode>(sum, ro, o);
   };
-  Binary(p.count, a, b, y, [&](const std::int8_t* ap, const std::int8_t* bp, std::int8_t* yp) {
+  Binary(count, a, b, y, [&](const std::int8_t* ap, const std::int8_t* bp, std::int8_t* yp) {
     Store32(one(ap, bp), one(ap + 8, bp + 8), one(ap + 16, bp + 16), one(ap + 24, bp + 24), yp);
   });
 }
@@ -137,13 +137,14 @@ void Add(const PreparedAddS8& p, const std::int8_t* a, const std::int8_t* b, std
 // 65535) and only its low byte is kept (shifted up and back, sign-extended).
 // The output requantization and both input stages are gone from the loop: one
 // gather per 8 elements instead of two plus the lane requantization.
-void AddByTable(const PreparedAddS8& p, const std::int8_t* a, const std::int8_t* b, std::int8_t* y) {
+void AddByTable(const PreparedAddS8& p, std::int64_t count, const std::int8_t* a, const std::int8_t* b,
+                std::int8_t* y) {
   const int* base = reinterpret_cast<const int*>(p.table.data() + 128 * 256 + 128);
   auto one = [&](const std::int8_t* ap, const std::int8_t* bp) {
     const __m256i idx = _mm256_add_epi32(_mm256_slli_epi32(Widen8(ap), 8), Widen8(bp));
     return _mm256_srai_epi32(_mm256_slli_epi32(_mm256_i32gather_epi32(base, idx, 1), 24), 24);
   };
-  Binary(p.count, a, b, y, [&](const std::int8_t* ap, const std::int8_t* bp, std::int8_t* yp) {
+  Binary(count, a, b, y, [&](const std::int8_t* ap, const std::int8_t* bp, std::int8_t* yp) {
     Store32(one(ap, bp), one(ap + 8, bp + 8), one(ap + 16, bp + 16), one(ap + 24, bp + 24), yp);
   });
 }
@@ -217,12 +218,13 @@ void Quantize(const QuantizeS8Params& p, const float* x, std::int8_t* y) {
 
 }  // namespace
 
-void s8_add_u32__avx2(const PreparedAddS8& p, const std::int8_t* a, const std::int8_t* b, std::int8_t* y) {
-  if (p.table.size() >= kAddS8TableBytes) return AddByTable(p, a, b, y);
+void s8_add_u32__avx2(const PreparedAddS8& p, std::int64_t count, const std::int8_t* a, const std::int8_t* b,
+                      std::int8_t* y) {
+  if (p.table.size() >= kAddS8TableBytes) return AddByTable(p, count, a, b, y);
   switch (p.mode) {
-    case RequantMode::kGemmlowp: return Add<RequantMode::kGemmlowp>(p, a, b, y);
-    case RequantMode::kSingle: return Add<RequantMode::kSingle>(p, a, b, y);
-    case RequantMode::kFloat: return Add<RequantMode::kFloat>(p, a, b, y);
+    case RequantMode::kGemmlowp: return Add<RequantMode::kGemmlowp>(p, count, a, b, y);
+    case RequantMode::kSingle: return Add<RequantMode::kSingle>(p, count, a, b, y);
+    case RequantMode::kFloat: return Add<RequantMode::kFloat>(p, count, a, b, y);
   }
 }
 

@@ -26,7 +26,9 @@ namespace qualm::kernels::detail {
 struct S8EltwiseVariant {
   Isa isa;
   const char* name;
-  void (*add)(const PreparedAddS8& p, const std::int8_t* a, const std::int8_t* b, std::int8_t* y);
+  // count elements of a, b and y (p.count is the whole op's; a threaded call
+  // runs a range of it per thread, fast::add_s8 with a context).
+  void (*add)(const PreparedAddS8& p, std::int64_t count, const std::int8_t* a, const std::int8_t* b, std::int8_t* y);
   void (*rescale)(const PreparedRescaleS8& p, const std::int8_t* x, std::int8_t* y);
   void (*quantize)(const QuantizeS8Params& p, const float* x, std::int8_t* y);
   void (*dequantize)(const QuantizeS8Params& p, const std::int8_t* x, float* y);
@@ -41,7 +43,8 @@ const std::vector<S8EltwiseVariant>& S8EltwiseVariantTable();
 const S8EltwiseVariant& ActiveS8EltwiseVariant();
 
 // AVX2 (fast/eltwise_s8_avx2.cpp, fast/pool_s8_avx2.cpp).
-void s8_add_u32__avx2(const PreparedAddS8& p, const std::int8_t* a, const std::int8_t* b, std::int8_t* y);
+void s8_add_u32__avx2(const PreparedAddS8& p, std::int64_t count, const std::int8_t* a, const std::int8_t* b,
+                      std::int8_t* y);
 void s8_rescale_u32__avx2(const PreparedRescaleS8& p, const std::int8_t* x, std::int8_t* y);
 void s8_quantize_u32__avx2(const QuantizeS8Params& p, const float* x, std::int8_t* y);
 void s8_dequantize_u32__avx2(const QuantizeS8Params& p, const std::int8_t* x, float* y);

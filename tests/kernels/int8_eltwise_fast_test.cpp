@@ -146,13 +146,22 @@ void CheckRescale(const qk::PreparedRescaleS8& p, const std::vector<std::int8_t>
   qk::ref::rescale_s8(p, x.data(), want.data());
   Guarded<std::int8_t> gx(x);
   ForEachVariant([&] {
-    Guarded<std::int8_t> gy(x.size());
-    qk::fast::rescale_s8(p, gx.data(), gy.data());
-    const std::string diff = FirstDiff(gy.vec(), want);
-    INFO("rescale M " << p.requant.multiplier << " shift " << p.requant.shift << " mode "
-                      << std::string(qk::RequantModeName(p.mode)) << " zp " << p.input_zero_point << " -> "
-                      << p.output_zero_point << " clamp [" << p.act_min << ", " << p.act_max << "]: " << diff);
-    CHECK(diff.empty());
+    // threads 0: the one-thread entry point; 1..3: the threaded one (the
+    // suites set QUALM_THREAD_MIN_WORK=0, so even small counts are split).
+    for (int threads = 0; threads <= 3; ++threads) {
+      Guarded<std::int8_t> gy(x.size());
+      if (threads == 0) {
+        qk::fast::rescale_s8(p, gx.data(), gy.data());
+      } else {
+        qk::fast::rescale_s8(qk::KernelContextS8{.threads = threads}, p, gx.data(), gy.data());
+      }
+      const std::string diff = FirstDiff(gy.vec(), want);
+      INFO("rescale M " << p.requant.multiplier << " shift " << p.requant.shift << " mode "
+                        << std::string(qk::RequantModeName(p.mode)) << " zp " << p.input_zero_point << " -> "
+                        << p.output_zero_point << " clamp [" << p.act_min << ", " << p.act_max << "] threads "
+                        << threads << ": " << diff);
+      CHECK(diff.empty());
+    }
   });
 }
 
@@ -167,16 +176,21 @@ void CheckAdd(const qk::PreparedAddS8& p, const std::vector<std::int8_t>& a, con
     qk::fast::PrepareAddS8Table(with_table);
     const bool reference_row = std::string(qd::S8EltwisePathName()) == "s8_eltwise_ref__generic";
     CHECK(with_table.table.size() == (reference_row ? 0u : qk::kAddS8TableBytes));
-    for (const qk::PreparedAddS8* q : {&p, static_cast<const qk::PreparedAddS8*>(&with_table)}) {
-      Guarded<std::int8_t> gy(a.size());
-      qk::fast::add_s8(*q, ga.data(), gb.data(), gy.data());
-      const std::string diff = FirstDiff(gy.vec(), want);
-      INFO("add M " << p.requant_a.multiplier << "/" << p.requant_a.shift << ", " << p.requant_b.multiplier << "/"
-                    << p.requant_b.shift << ", out " << p.requant_out.multiplier << "/" << p.requant_out.shift
-                    << " mode " << std::string(qk::RequantModeName(p.mode)) << " count " << p.count
-                    << (q->table.empty() ? " no table" : " table") << ": " << diff);
-      CHECK(diff.empty());
-    }
+    for (const qk::PreparedAddS8* q : {&p, static_cast<const qk::PreparedAddS8*>(&with_table)})
+      for (int threads = 0; threads <= 3; ++threads) {  // as in CheckRescale
+        Guarded<std::int8_t> gy(a.size());
+        if (threads == 0) {
+          qk::fast::add_s8(*q, ga.data(), gb.data(), gy.data());
+        } else {
+          qk::fast::add_s8(qk::KernelContextS8{.threads = threads}, *q, ga.data(), gb.data(), gy.data());
+        }
+        const std::string diff = FirstDiff(gy.vec(), want);
+        INFO("add M " << p.requant_a.multiplier << "/" << p.requant_a.shift << ", " << p.requant_b.multiplier << "/"
+                      << p.requant_b.shift << ", out " << p.requant_out.multiplier << "/" << p.requant_out.shift
+                      << " mode " << std::string(qk::RequantModeName(p.mode)) << " count " << p.count
+                      << (q->table.empty() ? " no table" : " table") << " threads " << threads << ": " << diff);
+        CHECK(diff.empty());
+      }
   });
 }
 

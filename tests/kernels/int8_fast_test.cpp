@@ -280,6 +280,40 @@ TEST_CASE("int8 fast per-channel affine (1x1 depthwise, the lowered batch norm) 
   CheckConv(Conv(40, 6, 6, 32, 32, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 32), Q(RequantMode::kSingle, 3, -5, 3102), 29);
 }
 
+TEST_CASE("int8 fast per-channel affine computed in lanes (AVX-512 VNNI variant): any pixel count, extremes") {
+  // Under the AVX-512 VNNI variant the affine is computed, not looked up
+  // (fast/channel_affine_s8_avx512.cpp), at every pixel count; the other
+  // variants run these through their table or depthwise kernel, against the
+  // same reference. Channel counts around the 16-lane panel and primes; batch
+  // 1 (below the table's pixel count); pixel counts that are not a multiple of
+  // the kernel's pixel block (max(64, 16384 / C)); extreme data and biases at
+  // the int32 bound (acc's init = bias - w zp_in wraps modulo 2^32 for
+  // biases near the bound: the sum must still be the reference's); multipliers
+  // above 1 (left shifts, saturating) in every mode; ReLU bounds.
+  unsigned seed = 3200;
+  for (int c : {1, 5, 15, 16, 17, 33, 64, 97}) {
+    for (RequantMode m : kModes) {
+      CheckConv(Conv(1, 28, 28, c, c, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, c), Q(m, 100 - c, c - 60, seed++));
+      CheckConv(Conv(3, 37, 11, c, c, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, c), Q(m, -128, -5, seed++), 2);
+      Quant extreme = Q(m, c % 2 ? 127 : -128, 5, seed++);
+      extreme.data = Quant::Data::kExtreme;
+      extreme.bias = Quant::Bias::kAtBound;
+      extreme.expect_normal = false;
+      CheckConv(Conv(2, 9, 7, c, c, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, c), extreme);
+      Quant left = Q(m, -3, -100, seed++);
+      left.spread = 60000.0;  // multipliers ~10: left shifts of 3-4, most outputs at the clamps
+      left.expect_normal = false;
+      left.expect_saturate = true;
+      CheckConv(Conv(2, 13, 13, c, c, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, c), left);
+      Quant relu = Q(m, 7, -20, seed++);
+      relu.act = qk::FusedActivation::kRelu6;
+      relu.per_tensor = c % 2 == 0;
+      relu.has_bias = c % 3 != 0;
+      CheckConv(Conv(4, 8, 9, c, c, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, c), relu);
+    }
+  }
+}
+
 TEST_CASE("int8 fast conv2d sizes 1 to 10 and channel and row tails") {
   for (RequantMode m : kModes)
     for (int s = 1; s <= 10; ++s) {

@@ -231,16 +231,22 @@ class ReluS8 : public Int8NodeExec {
     e->x_ = b.inputs[0]->data<std::int8_t>();
     e->y_ = b.output->data<std::int8_t>();
     e->fast_ = b.backend == Backend::kFast;
+    e->ctx_.threads = b.threads;
     return std::unique_ptr<Int8NodeExec>(std::move(e));
   }
   void Run(int n) override {
     p_.count = per_sample_ * n;
-    (fast_ ? kernels::fast::rescale_s8 : kernels::ref::rescale_s8)(p_, x_, y_);
+    if (fast_) {
+      kernels::fast::rescale_s8(ctx_, p_, x_, y_);
+    } else {
+      kernels::ref::rescale_s8(p_, x_, y_);
+    }
   }
 
  private:
   kernels::PreparedRescaleS8 p_;
   bool fast_ = false;
+  kernels::KernelContextS8 ctx_;  // threads only
   std::int64_t per_sample_ = 0;
   const std::int8_t* x_ = nullptr;
   std::int8_t* y_ = nullptr;
@@ -265,16 +271,22 @@ class AddS8 : public Int8NodeExec {
     e->y_ = b.output->data<std::int8_t>();
     e->fast_ = b.backend == Backend::kFast;
     if (e->fast_) kernels::fast::PrepareAddS8Table(e->p_);  // 64 KB: the whole op as one lookup
+    e->ctx_.threads = b.threads;
     return std::unique_ptr<Int8NodeExec>(std::move(e));
   }
   void Run(int n) override {
     p_.count = per_sample_ * n;
-    (fast_ ? kernels::fast::add_s8 : kernels::ref::add_s8)(p_, a_, b_, y_);
+    if (fast_) {
+      kernels::fast::add_s8(ctx_, p_, a_, b_, y_);
+    } else {
+      kernels::ref::add_s8(p_, a_, b_, y_);
+    }
   }
 
  private:
   kernels::PreparedAddS8 p_;
   bool fast_ = false;
+  kernels::KernelContextS8 ctx_;  // threads only
   std::int64_t per_sample_ = 0;
   const std::int8_t *a_ = nullptr, *b_ = nullptr;
   std::int8_t* y_ = nullptr;

@@ -35,6 +35,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "qualm/kernels/context.h"
 #include "qualm/kernels/quantize_s8.h"
 #include "qualm/kernels/requant.h"
 #include "qualm/status.h"
@@ -93,10 +94,16 @@ void rescale_s8(const PreparedRescaleS8& p, const std::int8_t* x, std::int8_t* y
 }  // namespace ref
 
 // Fast versions: bit-identical to ref:: on every variant (AVX2 lanes through the
-// same requantization, internal/requant_avx2.h); single-threaded, no scratch;
-// dispatch in quantize_s8.h ("Fast elementwise-family dispatch").
+// same requantization, internal/requant_avx2.h); no scratch; dispatch in
+// quantize_s8.h ("Fast elementwise-family dispatch"). Without a context they
+// run on the calling thread; with one, on up to ctx.threads threads, each a
+// contiguous range of the elements (ThreadsForWork decides how many; ctx's
+// scratch is not used). Every element is computed alone, so the bits are the
+// same on any thread count.
 namespace fast {
 void add_s8(const PreparedAddS8& p, const std::int8_t* a, const std::int8_t* b, std::int8_t* y);
+void add_s8(const KernelContextS8& ctx, const PreparedAddS8& p, const std::int8_t* a, const std::int8_t* b,
+            std::int8_t* y);
 // Fills p.table (64 KB, allocated here, once, at prepare) when the active
 // variant reads it; leaves it empty under the reference row (QUALM_ISA=scalar,
 // non-x86 builds), where it would be 64 KB for nothing. The table holds the op's
@@ -105,6 +112,7 @@ void add_s8(const PreparedAddS8& p, const std::int8_t* a, const std::int8_t* b, 
 // is the op. Building it costs about as much as one add of 65536 elements.
 void PrepareAddS8Table(PreparedAddS8& p);
 void rescale_s8(const PreparedRescaleS8& p, const std::int8_t* x, std::int8_t* y);
+void rescale_s8(const KernelContextS8& ctx, const PreparedRescaleS8& p, const std::int8_t* x, std::int8_t* y);
 }  // namespace fast
 
 }  // namespace qualm::kernels
