@@ -46,6 +46,8 @@ const S8EltwiseVariant& Chosen() {
 const std::vector<S8EltwiseVariant>& S8EltwiseVariantTable() {
   static const std::vector<S8EltwiseVariant> table = {
 #if defined(__x86_64__) || defined(__i386__)  // x86 builds only, as in int8_gemm.cpp
+      {Isa::kAvx512, "s8_eltwise__avx512", &s8_add_u16__avx512, &s8_rescale_u32__avx2, &s8_quantize_u32__avx2,
+       &s8_dequantize_u32__avx2, &s8_max_pool_32c__avx2, &s8_avg_pool_32c__avx2, &s8_global_avg_pool_32c__avx2},
       {Isa::kAvx2, "s8_eltwise__avx2", &s8_add_u32__avx2, &s8_rescale_u32__avx2, &s8_quantize_u32__avx2,
        &s8_dequantize_u32__avx2, &s8_max_pool_32c__avx2, &s8_avg_pool_32c__avx2, &s8_global_avg_pool_32c__avx2},
 #endif

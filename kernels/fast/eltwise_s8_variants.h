@@ -52,4 +52,10 @@ void s8_max_pool_32c__avx2(const PreparedPool2dS8& p, const std::int8_t* x, std:
 void s8_avg_pool_32c__avx2(const PreparedPool2dS8& p, const std::int8_t* x, std::int8_t* y);
 void s8_global_avg_pool_32c__avx2(const PreparedGlobalAvgPoolS8& p, const std::int8_t* x, std::int8_t* y);
 
+// AVX-512 (fast/eltwise_s8_avx512.cpp): the add in 16 int32 lanes without the
+// table in kGemmlowp mode (the AVX2 add otherwise); the row's other kernels
+// are the AVX2 ones.
+void s8_add_u16__avx512(const PreparedAddS8& p, std::int64_t count, const std::int8_t* a, const std::int8_t* b,
+                        std::int8_t* y);
+
 }  // namespace qualm::kernels::detail

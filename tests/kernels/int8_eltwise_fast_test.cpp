@@ -334,6 +334,36 @@ TEST_CASE("add_s8 fast: saturated input stages, the whole int32 range at the out
   }
 }
 
+TEST_CASE("add_s8 fast: output multipliers above 1 (left shifts) on sums that stay in range") {
+  // The case above saturates almost every output once the output stage shifts
+  // left; here the input stages shrink a - zp to a few units (shifts -19 to
+  // -27: a' ~ (a - zp) / 2^(shift + 19)), so sat(x 2^left) and the rounding
+  // after it decide outputs inside [-128, 127]. The AVX-512 add's left shift
+  // is checked by these (dropping it failed none of the cases above).
+  std::mt19937 rng(14);
+  const auto a = AllInputs(37, rng);
+  const auto b = RandomS8(a.size(), rng);
+  int informative = 0;
+  for (RequantMode mode : kModes)
+    for (int shift_a = -27; shift_a <= -19; shift_a += 2)
+      for (int shift_b : {-26, -21})
+        for (int shift_out = 1; shift_out <= 9; shift_out += 2) {
+          qk::PreparedAddS8 p;
+          p.count = static_cast<std::int64_t>(a.size());
+          p.zero_point_a = -3, p.zero_point_b = 11, p.output_zero_point = -7;
+          p.requant_a = MakeRequant(EdgeMultipliers(rng)[static_cast<std::size_t>(-shift_a) % 5], shift_a);
+          p.requant_b = MakeRequant(EdgeMultipliers(rng)[static_cast<std::size_t>(shift_out) % 5], shift_b);
+          p.requant_out = MakeRequant(EdgeMultipliers(rng)[static_cast<std::size_t>(shift_out + 2) % 5], shift_out);
+          p.mode = mode;
+          std::vector<std::int8_t> want(a.size());
+          qk::ref::add_s8(p, a.data(), b.data(), want.data());
+          informative += std::count_if(want.begin(), want.end(), [](std::int8_t v) { return v > -128 && v < 127; }) * 2 >
+                         static_cast<std::ptrdiff_t>(want.size());
+          CheckAdd(p, a, b);
+        }
+  CHECK(informative >= 40);  // most combinations keep most outputs off the clamps
+}
+
 TEST_CASE("add_s8 fast: every (a, b) pair of int8 values, every mode, extreme zero points") {
   // The AVX2 add reads each input's rescaling from a 256-entry table indexed by
   // the int8 value: all 65,536 pairs (plus a tail of 5) reach every entry of
