@@ -162,20 +162,8 @@ void Rescale(const PreparedRescaleS8& p, const std::int8_t* x, std::int8_t* y) {
   });
 }
 
-// A rescale whose requantization is the exact identity on its inputs, with
-// equal zero points, is a plain clamp: y = clamp(x, act_min, act_max). This is
-// every int8 ReLU PTQ builds after a conv (ptq.h gives the conv the ReLU's
-// params, as TFLite's fused activation), 19 of the int8 ResNet-20's nodes.
-// Identity: x - zp lies in [-255, 255]; kGemmlowp with M = 2^30, shift 1 is
-// SRDHM(2d, 2^30) = floor((2d 2^30 + 2^30) / 2^31) = d (2d never saturates),
-// then RDBPOT by 0; kSingle is (d 2^30 + 2^29) >> 30 = d; kFloat uses the float
-// scale only, and (float)d * 1.0f rounds to d. (requant.h: the three modes.)
-bool IsPlainClamp(const PreparedRescaleS8& p) {
-  if (p.input_zero_point != p.output_zero_point) return false;
-  if (p.mode == RequantMode::kFloat) return p.requant.scale == 1.0f;
-  return p.requant.multiplier == (std::int32_t{1} << 30) && p.requant.shift == 1;
-}
-
+// A rescale that is a plain clamp (IsPlainClamp, eltwise_s8.h: every int8 ReLU
+// PTQ builds after a conv, 19 of the int8 ResNet-20's nodes) is a byte min / max.
 void Clamp(const PreparedRescaleS8& p, const std::int8_t* x, std::int8_t* y) {
   // act_min <= act_max, both in [-128, 127] (PrepareRescaleS8 checks it).
   const __m256i lo = _mm256_set1_epi8(static_cast<char>(p.act_min));

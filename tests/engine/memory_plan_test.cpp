@@ -207,11 +207,60 @@ TEST_CASE("memory plan: planned executors give the same bits as unplanned ones (
         auto ex = Int8Executor::Create(&q8, max_batch, io);
         REQUIRE_MESSAGE(ex.ok(), ex.status().ToString());
         if (planned) CHECK(CheckMemoryPlan((*ex)->buffer_lifetimes(), (*ex)->memory_plan()).ok());
+        // The planned fast executor runs the ReLUs inside their producers
+        // (every image model of the zoo has a conv or dense followed by a
+        // ReLU; the text models have none): the comparison below is what
+        // proves the fusion exact.
+        const bool text = arch == "lstm" || arch == "gru";
+        CHECK(((*ex)->fused_relus() > 0) == (planned == 1 && backend == Backend::kFast && !text));
         (*ex)->Forward(z.input(), n);
         (*ex)->Forward(z.input(), n);
         out[planned].assign((*ex)->logits(), (*ex)->logits() + n * q8.num_classes);
       }
       CHECK(std::memcmp(out[0].data(), out[1].data(), out[0].size() * sizeof(float)) == 0);
+    }
+  }
+}
+
+TEST_CASE("memory plan: a fused ReLU whose clamp bites gives the reference's bits") {
+  // PTQ gives a conv and its ReLU the ReLU's params, whose zero point is -128
+  // (the range starts at 0), so there the fused clamp never changes a value.
+  // Here every value with zero point -128 (the ReLUs, their producers, the
+  // pools that must keep their input's params) gets zero point 0, same scale:
+  // the ReLU's clamp at 0 now cuts the lower half, and the fused producer
+  // must apply it (dropping the fused clamp, or clamping one unit off, fails).
+  const int n = 3;
+  for (const std::string arch : {"lenet5", "resnet20", "nin"}) {
+    INFO(arch);
+    ZooCase z = MakeZoo(arch, n);
+    Model q8 = Quantize(z, QuantScheme::kInt8, n);
+    int moved = 0;
+    for (NodeQuant& nq : q8.quant.nodes)
+      if (nq.has_output && nq.output.zero_point == -128) nq.output.zero_point = 0, ++moved;
+    REQUIRE(moved > 0);
+    Int8ExecutorOptions ro;
+    auto ref = Int8Executor::Create(&q8, n, ro);
+    REQUIRE_MESSAGE(ref.ok(), ref.status().ToString());
+    (*ref)->Forward(z.input(), n);
+    // Not vacuous: some ReLU changes its input in the reference run.
+    bool bites = false;
+    for (std::size_t i = 0; i < q8.nodes.size() && !bites; ++i) {
+      if (!std::holds_alternative<ReluOp>(q8.nodes[i].op)) continue;
+      const Tensor& in = (*ref)->value(q8.nodes[i].inputs[0]);
+      const Tensor& out = (*ref)->value(static_cast<int>(i));
+      bites = std::memcmp(in.raw(), out.raw(), in.bytes()) != 0;
+    }
+    CHECK(bites);
+    for (int threads : {1, 2}) {
+      Int8ExecutorOptions fo;
+      fo.backend = Backend::kFast;
+      fo.plan_memory = true;
+      fo.threads = threads;
+      auto fast = Int8Executor::Create(&q8, n, fo);
+      REQUIRE_MESSAGE(fast.ok(), fast.status().ToString());
+      CHECK((*fast)->fused_relus() > 0);
+      (*fast)->Forward(z.input(), n);
+      CHECK(std::memcmp((*fast)->logits(), (*ref)->logits(), sizeof(float) * n * q8.num_classes) == 0);
     }
   }
 }

@@ -97,6 +97,8 @@ class LinearS8 : public Int8NodeExec {
     p.input = In(b);
     p.output.params = b.quant->output;
     p.output.mode = b.mode;
+    p.output.act_min = b.act_min;
+    p.output.act_max = b.act_max;
     QUALM_ASSIGN_OR_RETURN(auto w, FindRowQuantizedWeights(*b.node, *b.quant, "weight", T::Rows(op)));
     e->w_ = w.weights->template data<std::int8_t>();
     p.weight_scales = std::move(w.scales);
@@ -210,21 +212,27 @@ class PoolS8 : public Int8NodeExec {
 
 // ReLU / ReLU6: rescale from the input's to the output's params with the
 // activation's clamp (an exact clamp when PTQ gave both the same params).
+kernels::RescaleS8Params ReluParams(const Node& relu, const QuantParams& input, const QuantParams& output,
+                                   kernels::RequantMode mode) {
+  const auto& op = std::get<ReluOp>(relu.op);
+  kernels::RescaleS8Params p;
+  p.input = input;
+  p.output = output;
+  const auto range = kernels::FusedActivationRange(
+      op.relu6 ? kernels::FusedActivation::kRelu6 : kernels::FusedActivation::kRelu, p.output);
+  p.act_min = range.min;
+  p.act_max = range.max;
+  p.mode = mode;
+  return p;
+}
+
 class ReluS8 : public Int8NodeExec {
  public:
   static Result<std::unique_ptr<Int8NodeExec>> Make(const Int8Binding& b) {
-    const auto& op = std::get<ReluOp>(b.node->op);
     auto e = std::make_unique<ReluS8>();
-    kernels::RescaleS8Params p;
+    kernels::RescaleS8Params p = ReluParams(*b.node, In(b), b.quant->output, b.mode);
     e->per_sample_ = Elems(b.output_shape);
     p.count = e->per_sample_ * b.max_batch;
-    p.input = In(b);
-    p.output = b.quant->output;
-    const auto range = kernels::FusedActivationRange(
-        op.relu6 ? kernels::FusedActivation::kRelu6 : kernels::FusedActivation::kRelu, p.output);
-    p.act_min = range.min;
-    p.act_max = range.max;
-    p.mode = b.mode;
     auto prepared = kernels::PrepareRescaleS8(p);
     if (!prepared.ok()) return prepared.status().WithContext(Where(*b.node));
     e->p_ = std::move(prepared).value();
@@ -263,6 +271,8 @@ class AddS8 : public Int8NodeExec {
     p.input_b = In(b, 1);
     p.output = b.quant->output;
     p.mode = b.mode;
+    p.act_min = b.act_min;
+    p.act_max = b.act_max;
     auto prepared = kernels::PrepareAddS8(p);
     if (!prepared.ok()) return prepared.status().WithContext(Where(*b.node));
     e->p_ = std::move(prepared).value();
@@ -443,6 +453,13 @@ class GruS8 : public Int8NodeExec {
 };
 
 }  // namespace
+
+ReluClamp ReluAsClamp(const Node& relu, const NodeQuant& input, const NodeQuant& output, kernels::RequantMode mode) {
+  const kernels::RescaleS8Params p = ReluParams(relu, input.output, output.output, mode);
+  auto prepared = kernels::PrepareRescaleS8(p);
+  if (!prepared.ok() || !kernels::IsPlainClamp(*prepared)) return {};
+  return {true, p.act_min, p.act_max};
+}
 
 Result<std::unique_ptr<Int8NodeExec>> MakeInt8Exec(const Int8Binding& b) {
   if (!b.quant->has_output) return InvalidArgument(Where(*b.node) + ": has no int8 output parameters");

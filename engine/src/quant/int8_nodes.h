@@ -29,7 +29,18 @@ struct Int8Binding {
   // Backend::kOnednn (then `backend` is kFast): conv2d / dense run oneDNN's
   // s32 accumulators and qualm's requantization (bit-identical).
   bool onednn = false;
+  // Output clamp of a conv2d / dense / add node (its kernel's act_min /
+  // act_max): a following ReLU fused into it (int8_executor.cpp) narrows it.
+  std::int32_t act_min = -128, act_max = 127;
 };
+
+// Whether node `relu` (a ReluOp) of a quantized graph is a plain clamp of its
+// input (kernels::IsPlainClamp), and if so its bounds.
+struct ReluClamp {
+  bool plain = false;
+  std::int32_t act_min = -128, act_max = 127;
+};
+ReluClamp ReluAsClamp(const Node& relu, const NodeQuant& input, const NodeQuant& output, kernels::RequantMode mode);
 
 class Int8NodeExec {
  public:

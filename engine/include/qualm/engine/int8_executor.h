@@ -45,7 +45,10 @@ struct Int8ExecutorOptions {
   // instead of one buffer each. value(i) of an intermediate node is then
   // overwritten by later nodes, so QAT, mixed precision and per-layer
   // comparisons (which read every value) leave it off; Inference::Create
-  // turns it on.
+  // turns it on. With kFast it also fuses each ReLU that is a plain clamp of a
+  // conv2d, dense or add output read by nothing else into that op's output
+  // clamp (the op writes the ReLU's value; its own value is never written):
+  // the same bits, one pass over the activations fewer (fused_relus()).
   bool plan_memory = false;
 };
 
@@ -84,6 +87,9 @@ class Int8Executor final : public Inference {
   // RunNode(0), RunNode(1), ... in order; Forward() does exactly this.
   void SetInput(const void* input, int n);
   void RunNode(int i, int n);
+  // How many ReLU nodes run inside their producer (see plan_memory); their
+  // RunNode does nothing.
+  int fused_relus() const { return fused_relus_; }
   const QuantSpec& spec() const { return *spec_; }
   // The activation plan of a plan_memory executor (empty otherwise) and its lifetimes.
   const MemoryPlan& memory_plan() const { return plan_; }
@@ -107,6 +113,7 @@ class Int8Executor final : public Inference {
   MemoryPlan plan_;
   std::vector<BufferLifetime> lifetimes_;
   Tensor scratch_;  // int16 scratch (RNN state, fast im2col tiles), shared by nodes (run one at a time)
+  int fused_relus_ = 0;
 };
 
 }  // namespace qualm

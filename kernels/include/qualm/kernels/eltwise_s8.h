@@ -87,6 +87,20 @@ struct PreparedRescaleS8 {
 
 Result<PreparedRescaleS8> PrepareRescaleS8(const RescaleS8Params& p);
 
+// Whether a prepared rescale is a plain clamp, y = clamp(x, act_min, act_max):
+// equal zero points and a requantization that is the identity on x - zp_in
+// (which lies in [-255, 255]). kGemmlowp with M = 2^30, shift 1 is SRDHM(2d,
+// 2^30) = floor((2d 2^30 + 2^30) / 2^31) = d (2d never saturates), then RDBPOT
+// by 0; kSingle is (d 2^30 + 2^29) >> 30 = d; kFloat uses the float scale only,
+// and (float)d * 1.0f rounds to d. Equal input and output params give exactly
+// these (QuantizeMultiplier(1.0) = 2^30, shift 1): every int8 ReLU PTQ builds
+// after a conv, dense or affine (ptq.h gives the producer the ReLU's params).
+inline bool IsPlainClamp(const PreparedRescaleS8& p) {
+  if (p.input_zero_point != p.output_zero_point) return false;
+  if (p.mode == RequantMode::kFloat) return p.requant.scale == 1.0f;
+  return p.requant.multiplier == (std::int32_t{1} << 30) && p.requant.shift == 1;
+}
+
 namespace ref {
 void add_s8(const PreparedAddS8& p, const std::int8_t* a, const std::int8_t* b, std::int8_t* y);
 // Rescale + clamp; relu_s8 / relu6_s8 are this op with FusedActivationRange bounds.
