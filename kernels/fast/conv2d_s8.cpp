@@ -114,6 +114,24 @@ bool UsesAffineAvx512(const Conv2dParams& p, const detail::Int8GemmVariant& v) {
 #endif
 }
 
+// run(tile) over output pixels [0, M) on nt threads, thread t taking
+// [M t / nt, M (t + 1) / nt): each output pixel is computed alone, so the split
+// never changes a bit.
+void SplitPixels(int nt, Index M, detail::S8DepthwiseTile t, detail::S8DepthwiseFn run) {
+  if (nt == 1) {
+    t.pix0 = 0, t.pix1 = M;
+    run(t);
+    return;
+  }
+#pragma omp parallel for num_threads(nt) schedule(static, 1)
+  for (int tid = 0; tid < nt; ++tid) {
+    detail::S8DepthwiseTile mine = t;
+    mine.pix0 = M * tid / nt;
+    mine.pix1 = M * (tid + 1) / nt;
+    run(mine);
+  }
+}
+
 void Depthwise(const KernelContextS8& ctx, const PreparedConv2dS8& pp, const PackedS8Weights& w,
                const std::int8_t* x, const std::int32_t* bias, std::int8_t* y, const detail::Int8GemmVariant& v) {
   const Conv2dParams& p = pp.shape;
@@ -128,19 +146,7 @@ void Depthwise(const KernelContextS8& ctx, const PreparedConv2dS8& pp, const Pac
   t.y = y;
 #if defined(__x86_64__) || defined(__i386__)
   if (UsesAffineAvx512(p, v)) {
-    const int nt = AffineThreads(ctx, M, p.out_c);
-    if (nt == 1) {
-      t.pix0 = 0, t.pix1 = M;
-      internal_s8::ChannelAffine_avx512(t);
-      return;
-    }
-#pragma omp parallel for num_threads(nt) schedule(static, 1)
-    for (int tid = 0; tid < nt; ++tid) {
-      detail::S8DepthwiseTile mine = t;
-      mine.pix0 = M * tid / nt;
-      mine.pix1 = M * (tid + 1) / nt;
-      internal_s8::ChannelAffine_avx512(mine);
-    }
+    SplitPixels(AffineThreads(ctx, M, p.out_c), M, t, &internal_s8::ChannelAffine_avx512);
     return;
   }
 #endif
@@ -153,18 +159,7 @@ void Depthwise(const KernelContextS8& ctx, const PreparedConv2dS8& pp, const Pac
   const int nt = static_cast<int>(std::max<Index>(
       1, std::min<Index>(ThreadsForWork(ctx.threads, static_cast<double>(M) * p.out_c * p.kernel_h * p.kernel_w),
                          M / kMinDepthwisePixelsPerThread)));
-  if (nt == 1) {
-    t.pix0 = 0, t.pix1 = M;
-    v.depthwise(t);
-    return;
-  }
-#pragma omp parallel for num_threads(nt) schedule(static, 1)
-  for (int tid = 0; tid < nt; ++tid) {
-    detail::S8DepthwiseTile mine = t;
-    mine.pix0 = M * tid / nt;
-    mine.pix1 = M * (tid + 1) / nt;
-    v.depthwise(mine);
-  }
+  SplitPixels(nt, M, t, v.depthwise);
 }
 
 }  // namespace
