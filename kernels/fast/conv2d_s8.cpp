@@ -57,18 +57,23 @@ bool UsesAffineTable(const Conv2dParams& p) {
          Index{p.batch} * p.out_h() * p.out_w() >= internal_s8::kMinAffinePixels;
 }
 
-// Threads for an affine of M pixels x C channels, by pixel ranges. An output
-// (a gather, or a lane requantization) costs about as much as 16 of the GEMM's
-// multiply-adds, ThreadsForWork's unit: counted as one, as before, a batch-64
+// Threads for a depthwise conv of M output pixels split by pixel ranges, with
+// `work` multiply-add equivalents in all (ThreadsForWork's unit). Bits never
+// depend on it: every output is computed alone.
+int PixelThreads(const KernelContextS8& ctx, Index M, double work) {
+  return static_cast<int>(
+      std::max<Index>(1, std::min<Index>(ThreadsForWork(ctx.threads, work), M / kMinDepthwisePixelsPerThread)));
+}
+
+// An affine output (a gather, or a lane requantization) costs about as much as
+// 16 of the GEMM's multiply-adds: counted as one, as before, a batch-64
 // ResNet-20 affine (800 K outputs) stayed on one thread, and on 2 threads the
 // 10 affines and 9 adds were 40 % of the forward pass (bench_whole_model
-// --profile, Zen 5). Bits never depend on it: every output is computed alone.
+// --profile, Zen 5).
 constexpr double kAffineWorkPerOutput = 16;
 
 int AffineThreads(const KernelContextS8& ctx, Index M, Index C) {
-  return static_cast<int>(std::max<Index>(
-      1, std::min<Index>(ThreadsForWork(ctx.threads, static_cast<double>(M) * C * kAffineWorkPerOutput),
-                         M / kMinDepthwisePixelsPerThread)));
+  return PixelThreads(ctx, M, static_cast<double>(M) * C * kAffineWorkPerOutput);
 }
 
 // The per-channel affine as a table lookup: the table is the variant's own
@@ -156,10 +161,7 @@ void Depthwise(const KernelContextS8& ctx, const PreparedConv2dS8& pp, const Pac
     ChannelAffine(ctx, t, p, v);
     return;
   }
-  const int nt = static_cast<int>(std::max<Index>(
-      1, std::min<Index>(ThreadsForWork(ctx.threads, static_cast<double>(M) * p.out_c * p.kernel_h * p.kernel_w),
-                         M / kMinDepthwisePixelsPerThread)));
-  SplitPixels(nt, M, t, v.depthwise);
+  SplitPixels(PixelThreads(ctx, M, static_cast<double>(M) * p.out_c * p.kernel_h * p.kernel_w), M, t, v.depthwise);
 }
 
 }  // namespace

@@ -44,34 +44,28 @@ namespace {
 // One Requant's kGemmlowp constants in every lane (the even and odd halves
 // share them: the op has one multiplier per stage).
 struct Mbqm {
-  __m512i mult, add, below, shift, sat_hi, sat_lo;
-  int left = 0;
+  __m512i mult, add, below, shift, left, sat_hi, sat_lo;
+  bool any_left = false;
 };
 
 Mbqm MakeMbqm(const Requant& r) {
   Mbqm m;
-  m.left = r.shift > 0 ? r.shift : 0;
+  const int left = r.shift > 0 ? r.shift : 0;
   const int e = r.shift > 0 ? 0 : -r.shift;
+  m.any_left = left > 0;
+  m.left = _mm512_set1_epi32(left);
   m.mult = _mm512_set1_epi64(r.multiplier);  // M >= 0 in the low half of each 64-bit lane
   m.add = _mm512_set1_epi64((std::int64_t{1} << 30) + (e > 0 ? std::int64_t{1} << (30 + e) : 0));
   m.below = _mm512_set1_epi64(e > 0 ? -(std::int64_t{1} << 30) : std::numeric_limits<std::int64_t>::min());
   m.shift = _mm512_set1_epi64(31 + e);
-  m.sat_hi = _mm512_set1_epi32(std::numeric_limits<std::int32_t>::max() >> m.left);
-  m.sat_lo = _mm512_set1_epi32(std::numeric_limits<std::int32_t>::min() >> m.left);
+  m.sat_hi = _mm512_set1_epi32(std::numeric_limits<std::int32_t>::max() >> left);
+  m.sat_lo = _mm512_set1_epi32(std::numeric_limits<std::int32_t>::min() >> left);
   return m;
 }
 
 inline __m512i Apply(__m512i x, const Mbqm& m, __m512i two31) {
-  if (m.left > 0) {
-    const __mmask16 over = _mm512_cmpgt_epi32_mask(x, m.sat_hi);
-    const __mmask16 under = _mm512_cmplt_epi32_mask(x, m.sat_lo);
-    x = _mm512_sll_epi32(x, _mm_cvtsi32_si128(m.left));
-    x = _mm512_mask_mov_epi32(x, over, _mm512_set1_epi32(std::numeric_limits<std::int32_t>::max()));
-    x = _mm512_mask_mov_epi32(x, under, _mm512_set1_epi32(std::numeric_limits<std::int32_t>::min()));
-  }
-  const __m512i even = GemmlowpHalf(x, m.mult, m.add, m.below, m.shift, two31);
-  const __m512i odd = GemmlowpHalf(_mm512_shuffle_epi32(x, _MM_PERM_DDBB), m.mult, m.add, m.below, m.shift, two31);
-  return Interleave(even, odd);
+  if (m.any_left) x = SaturatingShiftLeft(x, m.left, m.sat_hi, m.sat_lo);
+  return Gemmlowp16(x, m.mult, m.mult, m.add, m.add, m.below, m.below, m.shift, m.shift, two31);
 }
 
 void AddGemmlowp(const PreparedAddS8& p, std::int64_t count, const std::int8_t* a, const std::int8_t* b,

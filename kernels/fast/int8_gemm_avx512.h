@@ -91,7 +91,6 @@ struct alignas(64) Stage16 {
   // the bounds also as int64 for kSingle; the other constants the stage reads.
   std::int32_t lo[kCols], hi[kCols], zp[kCols];
   std::int64_t lo64[8], hi64[8], two31[8];
-  std::int32_t int32_max[kCols], int32_min[kCols];
   float minus256[kCols], plus256[kCols];
   bool any_left = false;  // kGemmlowp: some column has shift > 0
 };
@@ -107,8 +106,6 @@ void BuildStage(const S8OutputStage& o, const std::int32_t* col_offset, int c0, 
   std::fill(std::begin(s->lo64), std::end(s->lo64), o.act_min - o.zp_out);
   std::fill(std::begin(s->hi64), std::end(s->hi64), o.act_max - o.zp_out);
   std::fill(std::begin(s->two31), std::end(s->two31), std::int64_t{1} << 31);
-  std::fill(std::begin(s->int32_max), std::end(s->int32_max), std::numeric_limits<std::int32_t>::max());
-  std::fill(std::begin(s->int32_min), std::end(s->int32_min), std::numeric_limits<std::int32_t>::min());
   std::fill(std::begin(s->minus256), std::end(s->minus256), -256.0f);
   std::fill(std::begin(s->plus256), std::end(s->plus256), 256.0f);
   std::fill(std::begin(s->mult_even), std::end(s->mult_even), 0);
@@ -177,11 +174,30 @@ inline GemmlowpRegs LoadGemmlowp(const Stage16& s) {
           Load16(s.two31),      Load16(s.lo),         Load16(s.hi),         Load16(s.zp)};
 }
 
+// kGemmlowp's y of all 16 lanes of x (the even lanes through the *_even
+// constants, the odd ones through *_odd), before the zero point and clamp.
+inline __m512i Gemmlowp16(__m512i x, __m512i mult_even, __m512i mult_odd, __m512i add_even, __m512i add_odd,
+                          __m512i below_even, __m512i below_odd, __m512i shift_even, __m512i shift_odd,
+                          __m512i two31) {
+  const __m512i even = GemmlowpHalf(x, mult_even, add_even, below_even, shift_even, two31);
+  const __m512i odd = GemmlowpHalf(_mm512_shuffle_epi32(x, _MM_PERM_DDBB), mult_odd, add_odd, below_odd, shift_odd, two31);
+  return Interleave(even, odd);
+}
+
 inline __m512i GemmlowpFromShifted(__m512i x, const GemmlowpRegs& r) {
-  const __m512i even = GemmlowpHalf(x, r.mult_even, r.add_even, r.below_even, r.shift_even, r.two31);
-  const __m512i odd =
-      GemmlowpHalf(_mm512_shuffle_epi32(x, _MM_PERM_DDBB), r.mult_odd, r.add_odd, r.below_odd, r.shift_odd, r.two31);
-  return _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(Interleave(even, odd), r.lo), r.hi), r.zp);
+  const __m512i y = Gemmlowp16(x, r.mult_even, r.mult_odd, r.add_even, r.add_odd, r.below_even, r.below_odd,
+                               r.shift_even, r.shift_odd, r.two31);
+  return _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(y, r.lo), r.hi), r.zp);
+}
+
+// kGemmlowp's x * 2^left per lane, saturating: lanes above sat_hi = INT32_MAX
+// >> left go to INT32_MAX, below sat_lo = INT32_MIN >> left to INT32_MIN.
+inline __m512i SaturatingShiftLeft(__m512i x, __m512i left, __m512i sat_hi, __m512i sat_lo) {
+  const __mmask16 over = _mm512_cmpgt_epi32_mask(x, sat_hi);
+  const __mmask16 under = _mm512_cmplt_epi32_mask(x, sat_lo);
+  __m512i y = _mm512_sllv_epi32(x, left);
+  y = _mm512_mask_mov_epi32(y, over, _mm512_set1_epi32(std::numeric_limits<std::int32_t>::max()));
+  return _mm512_mask_mov_epi32(y, under, _mm512_set1_epi32(std::numeric_limits<std::int32_t>::min()));
 }
 
 // kSingle's result, clamped in int64 to [lo, hi] (zero-point relative).
@@ -199,14 +215,7 @@ template <RequantMode kMode>
 inline __m512i Requant16(__m512i acc, const Stage16& s, bool any_left) {
   __m512i q;
   if constexpr (kMode == RequantMode::kGemmlowp) {
-    __m512i x = acc;
-    if (any_left) {
-      const __mmask16 over = _mm512_cmpgt_epi32_mask(acc, Load16(s.sat_hi));
-      const __mmask16 under = _mm512_cmplt_epi32_mask(acc, Load16(s.sat_lo));
-      x = _mm512_sllv_epi32(acc, Load16(s.left));
-      x = _mm512_mask_mov_epi32(x, over, Load16(s.int32_max));
-      x = _mm512_mask_mov_epi32(x, under, Load16(s.int32_min));
-    }
+    const __m512i x = any_left ? SaturatingShiftLeft(acc, Load16(s.left), Load16(s.sat_hi), Load16(s.sat_lo)) : acc;
     return GemmlowpFromShifted(x, LoadGemmlowp(s));
   } else if constexpr (kMode == RequantMode::kSingle) {
     const __m512i even = SingleHalf(acc, s.mult_even, s.add_even, s.shift_even, s);

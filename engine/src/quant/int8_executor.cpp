@@ -14,15 +14,22 @@
 namespace qualm {
 namespace {
 
-// ReLU fusion (Int8ExecutorOptions::plan_memory with kFast): into[j] = i when
-// node i is a ReLU whose only input j is a conv2d, dense or add read by
+// A producer's fused ReLU: the node, and its bounds.
+struct FusedRelu {
+  int relu = -1;  // none
+  ReluClamp clamp;
+};
+
+// ReLU fusion (Int8ExecutorOptions::plan_memory with kFast): into[j].relu = i
+// when node i is a ReLU whose only input j is a conv2d, dense or add read by
 // nothing else, and the ReLU is a plain clamp of it (ReluAsClamp: PTQ gave
 // both the same params). Then clamp(RequantizeToRange(acc, .., -128, 127),
 // lo, hi) == RequantizeToRange(acc, .., lo, hi) for -128 <= lo <= hi <= 127,
 // so node j with the ReLU's bounds writes exactly value i.
-std::vector<int> FusableRelus(const Model& m, const QuantSpec& q) {
+std::vector<FusedRelu> FusableRelus(const Model& m, const QuantSpec& q) {
   const std::size_t n = m.nodes.size();
-  std::vector<int> uses(n, 0), into(n, -1);
+  std::vector<int> uses(n, 0);
+  std::vector<FusedRelu> into(n);
   for (const Node& node : m.nodes)
     for (int k : node.inputs) ++uses[static_cast<std::size_t>(k)];
   for (std::size_t i = 1; i < n; ++i) {
@@ -33,7 +40,8 @@ std::vector<int> FusableRelus(const Model& m, const QuantSpec& q) {
     const bool producer = std::holds_alternative<Conv2dOp>(op) || std::holds_alternative<DenseOp>(op) ||
                           std::holds_alternative<AddOp>(op);
     if (j == 0 || !producer || uses[j] != 1 || !q.nodes[j].has_output || !q.nodes[i].has_output) continue;
-    if (ReluAsClamp(relu, q.nodes[j], q.nodes[i], q.mode).plain) into[j] = static_cast<int>(i);
+    const ReluClamp c = ReluAsClamp(relu, q.nodes[j], q.nodes[i], q.mode);
+    if (c.plain) into[j] = {static_cast<int>(i), c};
   }
   return into;
 }
@@ -74,11 +82,11 @@ Result<std::unique_ptr<Int8Executor>> Int8Executor::Create(const Model* model, c
     dims.insert(dims.end(), shapes[i].dims().begin(), shapes[i].dims().end());
     ex->values_[i] = Tensor(i == 0 && text ? DType::kI32 : DType::kI8, Shape(dims));
   }
-  std::vector<int> fused_into(n, -1);  // producer -> the ReLU it runs (FusableRelus)
-  std::vector<bool> fused(n, false);   // the ReLUs that run inside their producer
+  std::vector<FusedRelu> fused_into(n);  // producer -> the ReLU it runs (FusableRelus)
+  std::vector<bool> fused(n, false);     // the ReLUs that run inside their producer
   if (options.plan_memory && options.backend == Backend::kFast) fused_into = FusableRelus(*model, q);
-  for (std::size_t j = 0; j < n; ++j)
-    if (fused_into[j] >= 0) fused[static_cast<std::size_t>(fused_into[j])] = true, ++ex->fused_relus_;
+  for (const FusedRelu& f : fused_into)
+    if (f.relu >= 0) fused[static_cast<std::size_t>(f.relu)] = true, ++ex->fused_relus_;
   if (options.plan_memory) {
     // Before any node is bound: nodes keep pointers to their buffers. Value 0
     // is written first (input quantize or the ids' copy); the last value is
@@ -93,8 +101,8 @@ Result<std::unique_ptr<Int8Executor>> Int8Executor::Create(const Model* model, c
     // A fused producer writes its ReLU's value at its own step, and its own
     // value is never used.
     for (std::size_t j = 0; j < n; ++j) {
-      if (fused_into[j] < 0) continue;
-      ex->lifetimes_[static_cast<std::size_t>(fused_into[j])].first = static_cast<int>(j);
+      if (fused_into[j].relu < 0) continue;
+      ex->lifetimes_[static_cast<std::size_t>(fused_into[j].relu)].first = static_cast<int>(j);
       ex->lifetimes_[j].last = ex->lifetimes_[j].first;
     }
     QUALM_ASSIGN_OR_RETURN(ex->plan_, PlanGreedyBySize(ex->lifetimes_));
@@ -114,12 +122,10 @@ Result<std::unique_ptr<Int8Executor>> Int8Executor::Create(const Model* model, c
     b.node = &model->nodes[i];
     b.quant = &q.nodes[i];
     b.output = &ex->values_[i];
-    if (const int r = fused_into[i]; r >= 0) {
-      const ReluClamp c = ReluAsClamp(model->nodes[static_cast<std::size_t>(r)], q.nodes[i],
-                                      q.nodes[static_cast<std::size_t>(r)], q.mode);
-      b.output = &ex->values_[static_cast<std::size_t>(r)];
-      b.act_min = c.act_min;
-      b.act_max = c.act_max;
+    if (const FusedRelu& f = fused_into[i]; f.relu >= 0) {
+      b.output = &ex->values_[static_cast<std::size_t>(f.relu)];
+      b.act_min = f.clamp.act_min;
+      b.act_max = f.clamp.act_max;
     }
     b.output_shape = shapes[i];
     b.max_batch = max_batch;
